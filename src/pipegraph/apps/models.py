@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+from pipegraph.accounts.models import User
+
+
+class App(Model):
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=30, unique=True)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "pipegraph.User", related_name="apps", on_delete=fields.RESTRICT
+    )
+    stack = fields.CharField(max_length=40)
+    # Config vars belong to the app and never travel with a slug.
+    config_vars: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    # The last version handed out; bumped under a row lock so versions have no gaps.
+    release_count = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    owner_id: int
+
+    class Meta:
+        table = "apps"

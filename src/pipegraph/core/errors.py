@@ -1,0 +1,43 @@
+"""One error shape: services raise `DomainError`; mutations turn it into `userErrors { field message code }`."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="Why a mutation was refused. Stable: clients may branch on it.")
+class ErrorCode(Enum):
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    INVALID_NAME = "invalid_name"
+    NAME_TAKEN = "name_taken"
+    INVALID_STAGE = "invalid_stage"
+    INVALID_STACK = "invalid_stack"
+    INVALID_CONFIG_VAR = "invalid_config_var"
+    INVALID_CHECKSUM = "invalid_checksum"
+    INVALID_PROCESS_TYPES = "invalid_process_types"
+    APP_ALREADY_IN_PIPELINE = "app_already_in_pipeline"
+    APP_NOT_IN_PIPELINE = "app_not_in_pipeline"
+    SLUG_NOT_UPLOADED = "slug_not_uploaded"
+    SLUG_OF_ANOTHER_APP = "slug_of_another_app"
+
+
+class DomainError(Exception):
+    """An expected refusal: reported to the client as data, never as a crash."""
+
+    def __init__(self, code: ErrorCode, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str, key: object, *, field: str | None = None) -> None:
+        super().__init__(ErrorCode.NOT_FOUND, f"{what} {key!s} not found", field=field)
+
+
+class ClientError(Exception):
+    """A bad request that is not a domain refusal (for example a `first` over the cap): shown, never masked."""

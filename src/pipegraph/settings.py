@@ -1,0 +1,69 @@
+"""Settings come from the environment, so the same code runs embedded (`pipegraph dev`) and distributed."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None  # None: `pipegraph dev` starts an embedded redis-server
+    secret_key: str  # signs slug upload URLs
+    public_url: str  # where clients reach the API; upload URLs are built on it
+    slug_max_bytes: int
+    max_query_depth: int
+    max_query_tokens: int
+    graphiql: bool
+    introspection: bool
+    default_stack: str
+    release_phase_timeout: float
+    upload_url_ttl: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("PIPEGRAPH_DATA_DIR", "data")).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite://{data_dir / 'pipegraph.sqlite3'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("PIPEGRAPH_SECRET_KEY") or _local_secret(data_dir),
+            public_url=env.get("PIPEGRAPH_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            slug_max_bytes=int(env.get("PIPEGRAPH_SLUG_MAX_BYTES", str(500 * 1024 * 1024))),
+            max_query_depth=int(env.get("PIPEGRAPH_MAX_QUERY_DEPTH", "12")),
+            max_query_tokens=int(env.get("PIPEGRAPH_MAX_QUERY_TOKENS", "2000")),
+            graphiql=_flag(env.get("PIPEGRAPH_GRAPHIQL", "true")),
+            introspection=_flag(env.get("PIPEGRAPH_INTROSPECTION", "true")),
+            default_stack=env.get("PIPEGRAPH_DEFAULT_STACK", "heroku-24"),
+            release_phase_timeout=float(env.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30")),
+            upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
+        )
+
+    @property
+    def slug_dir(self) -> Path:
+        return self.data_dir / "slugs"
+
+
+def _local_secret(data_dir: Path) -> str:
+    """A secret kept in the data folder, so a single machine needs no configuration and restarts keep URLs valid."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret)
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
+    return path.read_text().strip()
