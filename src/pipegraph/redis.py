@@ -39,7 +39,7 @@ class EmbeddedRedis:
 
     def __init__(self, directory: Path | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="pipegraph-redis-") if directory is None else None
-        self.directory = Path(self._tmp.name) if self._tmp else directory  # type: ignore[assignment]
+        self.directory: Path = Path(self._tmp.name) if self._tmp else Path(str(directory))
         self.socket = self.directory / "redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -52,13 +52,20 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 _redis_executable(),
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.directory),
-                "--loglevel", "warning",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--loglevel",
+                "warning",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -81,6 +88,9 @@ class EmbeddedRedis:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait()
+        if self._process and self._process.stderr:
+            self._process.stderr.close()
         self._process = None
         if self._tmp:
             self._tmp.cleanup()

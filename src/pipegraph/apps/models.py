@@ -16,7 +16,7 @@ class App(Model):
     )
     stack = fields.CharField(max_length=40)
     # Config vars belong to the app and never travel with a slug.
-    config_vars: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    config_vars: dict[str, Any] = fields.JSONField(default=dict)
     # The last version handed out; bumped under a row lock so versions have no gaps.
     release_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -21,6 +21,10 @@ class ErrorCode(Enum):
     APP_ALREADY_IN_PIPELINE = "app_already_in_pipeline"
     APP_NOT_IN_PIPELINE = "app_not_in_pipeline"
     SLUG_NOT_UPLOADED = "slug_not_uploaded"
+    SLUG_ALREADY_UPLOADED = "slug_already_uploaded"
+    SLUG_TOO_LARGE = "slug_too_large"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    INVALID_TARBALL = "invalid_tarball"
     SLUG_OF_ANOTHER_APP = "slug_of_another_app"
 
 

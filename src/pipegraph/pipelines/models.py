@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
@@ -9,7 +9,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """Pipeline stages in delivery order (TEST is reserved for CI apps)."""
 
     TEST = "test"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
@@ -10,7 +10,7 @@ from pipegraph.apps.models import App
 from pipegraph.slugs.models import Slug
 
 
-class ReleaseStatus(str, Enum):
+class ReleaseStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"

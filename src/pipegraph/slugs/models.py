@@ -18,7 +18,7 @@ class Slug(Model):
     checksum = fields.CharField(max_length=71)  # "SHA256:" + 64 hex digits
     size = fields.BigIntField(null=True)  # set once the blob is uploaded and verified
     stack = fields.CharField(max_length=40)
-    process_types: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    process_types: dict[str, Any] = fields.JSONField(default=dict)
     commit = fields.CharField(max_length=64, null=True)
     commit_description = fields.TextField(null=True)
     uploaded_at = fields.DatetimeField(null=True)

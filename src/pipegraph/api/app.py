@@ -1,0 +1,78 @@
+"""The ASGI application: GraphQL (HTTP and WebSocket), the slug upload endpoint, and a health check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from pipegraph.api.auth import RequireToken
+from pipegraph.api.context import Context
+from pipegraph.db import close_db, init_db
+from pipegraph.schema import build_schema
+from pipegraph.settings import Settings
+from pipegraph.slugs.store import LocalSlugStore, SlugStore
+from pipegraph.slugs.upload import put_slug_blob
+
+
+class PipegraphGraphQL(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, slug_store: SlugStore) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,  # no mutation (or query) over GET: nothing for a forged link to trigger
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
+        self.settings = settings
+        self.slug_store = slug_store
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
+        viewer = request.scope.get("state", {}).get("viewer")
+        return Context(
+            viewer=viewer,
+            settings=self.settings,
+            slug_store=self.slug_store,
+            request=request,
+            response=response,
+        )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
+    """`manage_db=False` when the caller already opened the database (tests, `pipegraph dev`)."""
+    slug_store = LocalSlugStore(settings.slug_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(settings.database_url)
+        try:
+            yield
+        finally:
+            if manage_db:
+                await close_db()
+
+    graphql = RequireToken(PipegraphGraphQL(settings, slug_store))
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.slug_store = slug_store
+    return app

@@ -1,0 +1,3 @@
+from strawberry.scalars import JSON
+
+__all__ = ["JSON"]

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import strawberry
+
+from pipegraph.api.context import Context
+from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.api.scalars import JSON
+from pipegraph.apps import service
+from pipegraph.apps.types import AppType
+from pipegraph.core.errors import DomainError, ErrorCode
+
+
+@strawberry.input
+class CreateAppInput:
+    name: str = strawberry.field(description="Lowercase letters, digits and dashes, 3 to 30, starting with a letter.")
+    stack: str | None = strawberry.field(default=None, description="Defaults to the server's default stack.")
+
+
+@strawberry.type
+class CreateAppPayload:
+    app: AppType | None = None
+    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class SetConfigVarsInput:
+    app: str = strawberry.field(description="App name or global ID.")
+    vars: JSON = strawberry.field(description='Vars to set, e.g. {"LOG_LEVEL": "debug", "OLD": null}; null unsets.')
+
+
+@strawberry.type
+class SetConfigVarsPayload:
+    app: AppType | None = None
+    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AppMutations:
+    @strawberry.mutation(description="Create an app owned by the viewer.")
+    async def create_app(self, info: strawberry.Info[Context, None], input: CreateAppInput) -> CreateAppPayload:
+        async def action() -> CreateAppPayload:
+            app = await service.create_app(
+                owner=info.context.viewer,
+                name=input.name,
+                stack=input.stack,
+                default_stack=info.context.settings.default_stack,
+            )
+            return CreateAppPayload(app=AppType.from_model(app))
+
+        return await run_mutation(CreateAppPayload, action())
+
+    @strawberry.mutation(description="Set or unset (null) an app's config vars, all or nothing.")
+    async def set_config_vars(
+        self, info: strawberry.Info[Context, None], input: SetConfigVarsInput
+    ) -> SetConfigVarsPayload:
+        async def action() -> SetConfigVarsPayload:
+            if not isinstance(input.vars, dict):
+                raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
+            app = await service.get_app(input.app)
+            app = await service.set_config_vars(app, input.vars)
+            return SetConfigVarsPayload(app=AppType.from_model(app))
+
+        return await run_mutation(SetConfigVarsPayload, action())

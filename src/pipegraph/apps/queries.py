@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from tortoise.expressions import Subquery
+
+from pipegraph.api.context import Context
+from pipegraph.apps.models import App
+from pipegraph.apps.types import AppType
+from pipegraph.core.relay import build_connection, decode_cursor, encode_cursor, page_size
+from pipegraph.pipelines.models import PipelineCoupling
+
+APP_CURSOR = "app"
+
+
+@strawberry.type
+class AppQueries:
+    @strawberry.field(description="An app by name, whether or not it is in a pipeline.")
+    async def app(self, info: strawberry.Info[Context, None], name: str) -> AppType | None:
+        app = await info.context.loaders.app_by_name.load(name)
+        return AppType.from_model(app) if app else None
+
+    @strawberry.field(description="Apps by name. `inPipeline: false` lists loose apps, `true` the coupled ones.")
+    async def apps(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        in_pipeline: bool | None = None,
+    ) -> relay.Connection[AppType]:
+        size = page_size(first)
+        after_name = decode_cursor(APP_CURSOR, after)
+        query = App.all().order_by("name")
+        if after_name is not None:
+            query = query.filter(name__gt=after_name)
+        if in_pipeline is not None:
+            coupled = Subquery(PipelineCoupling.all().values("app_id"))
+            query = query.filter(id__in=coupled) if in_pipeline else query.exclude(id__in=coupled)
+        rows = await query.limit(size + 1)
+        return build_connection(
+            rows,
+            first=size,
+            cursor_of=lambda app: encode_cursor(APP_CURSOR, app.name),
+            node_of=AppType.from_model,
+            has_previous_page=after_name is not None,
+        )

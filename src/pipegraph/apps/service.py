@@ -1,0 +1,90 @@
+"""Apps: creation under Heroku's name rule, config vars, and look-up by name or global ID."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from pipegraph.accounts.models import User
+from pipegraph.apps.models import App
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.names import validate_name
+from pipegraph.core.relay import parse_ref
+
+STACK_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{1,39}$")
+CONFIG_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+CONFIG_VALUE_MAX = 32 * 1024
+
+
+def validate_stack(stack: str, *, field: str = "stack") -> str:
+    if not STACK_PATTERN.fullmatch(stack):
+        raise DomainError(
+            ErrorCode.INVALID_STACK,
+            f"stack {stack!r} is invalid: use lowercase letters, digits, dots and dashes, like heroku-24",
+            field=field,
+        )
+    return stack
+
+
+async def get_app(reference: str, *, field: str = "app") -> App:
+    ref = parse_ref(reference, "App")
+    app = await (App.get_or_none(id=ref.id) if ref.id is not None else App.get_or_none(name=ref.name))
+    if app is None:
+        raise NotFound("app", ref, field=field)
+    return app
+
+
+async def create_app(*, owner: User, name: str, stack: str | None, default_stack: str) -> App:
+    validate_name(name, what="app")
+    stack = validate_stack(stack or default_stack)
+    if await App.exists(name=name):
+        raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name")
+    try:
+        return await App.create(name=name, owner=owner, stack=stack, config_vars={})
+    except IntegrityError:  # lost a race for the name: the unique constraint decided
+        raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name") from None
+
+
+def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
+    validated: dict[str, str | None] = {}
+    for key, value in changes.items():
+        if not CONFIG_KEY_PATTERN.fullmatch(key):
+            raise DomainError(
+                ErrorCode.INVALID_CONFIG_VAR,
+                f"config var name {key!r} is invalid: use letters, digits and underscores, not starting with a digit",
+                field="vars",
+            )
+        if value is not None and not isinstance(value, str):
+            raise DomainError(
+                ErrorCode.INVALID_CONFIG_VAR,
+                f"config var {key} must be a string or null (null unsets it), got {type(value).__name__}",
+                field="vars",
+            )
+        if value is not None and len(value) > CONFIG_VALUE_MAX:
+            raise DomainError(
+                ErrorCode.INVALID_CONFIG_VAR,
+                f"config var {key} is longer than {CONFIG_VALUE_MAX} bytes",
+                field="vars",
+            )
+        validated[key] = value
+    return validated
+
+
+async def set_config_vars(app: App, changes: Mapping[str, object]) -> App:
+    """Set the given vars; a null value unsets one. All or nothing: one bad var changes nothing."""
+    validated = _validated_changes(changes)
+    async with in_transaction():
+        # Locked read-modify-write: two concurrent edits of different vars must both survive.
+        locked = await App.select_for_update().get(id=app.id)
+        merged = dict(locked.config_vars)
+        for key, value in validated.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        locked.config_vars = merged
+        await locked.save(update_fields=["config_vars", "updated_at"])
+    return locked

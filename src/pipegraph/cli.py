@@ -1,0 +1,177 @@
+"""`pipegraph`: run the API, the worker, or both on one machine; migrate; export the schema; make tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import click
+
+from pipegraph.settings import Settings
+
+DEV_EMAIL = "dev@localhost"
+
+
+@click.group(help=__doc__)
+def main() -> None:
+    pass
+
+
+@main.command(help="Apply database migrations (DATABASE_URL; SQLite in the data folder by default). Safe to repeat.")
+def migrate() -> None:
+    from pipegraph.db import close_db
+    from pipegraph.db import migrate as run_migrations
+
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await run_migrations(settings.database_url)
+        await close_db()
+
+    asyncio.run(run())
+    click.echo(f"migrations applied to {_redact(settings.database_url)}")
+
+
+@main.command(
+    help="Serve the API (GraphQL at /graphql, slug uploads at /slugs) without a worker. Needs a migrated database."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from pipegraph.api.app import create_app
+
+    uvicorn.run(create_app(Settings.from_env()), host=host, port=port, proxy_headers=True)
+
+
+@main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
+def worker() -> None:
+    from arq.worker import run_worker
+    from workers import WorkerSettings
+
+    if not os.environ.get("REDIS_URL"):
+        raise click.UsageError(
+            "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
+        )
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+@main.command("export-schema", help="Print the GraphQL schema (SDL); `make schema` writes it to schema.graphql.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export_schema(output: Path | None) -> None:
+    from pipegraph.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if output:
+        output.write_text(sdl)
+    else:
+        click.echo(sdl, nl=False)
+
+
+@main.group(help="Manage API tokens.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create", help="Create an API token for a user (created if new) and print it once.")
+@click.option("--email", required=True)
+@click.option("--description", default="", help="What the token is for.")
+def tokens_create(email: str, description: str) -> None:
+    from pipegraph.accounts.service import create_token, get_or_create_user
+    from pipegraph.core.errors import DomainError
+    from pipegraph.db import close_db, init_db
+
+    async def run() -> str:
+        await init_db(Settings.from_env().database_url)
+        try:
+            user = await get_or_create_user(email)
+            _, secret = await create_token(user, description=description)
+            return secret
+        finally:
+            await close_db()
+
+    try:
+        click.echo(asyncio.run(run()))
+    except DomainError as error:
+        raise click.UsageError(error.message) from None
+
+
+@main.command(
+    help="Everything on one machine: migrate SQLite (or DATABASE_URL), start an embedded Redis unless REDIS_URL is "
+    "set, serve the API with GraphiQL and run an in-process worker. Prints the URL and a token."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Also seed a small demo pipeline (idempotent).")
+def dev(host: str, port: int, demo: bool) -> None:
+    asyncio.run(_dev(host, port, demo))
+
+
+@contextlib.asynccontextmanager
+async def _redis_url(settings: Settings) -> AsyncIterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    from pipegraph.redis import EmbeddedRedis
+
+    embedded = EmbeddedRedis().start()
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
+
+
+async def _dev(host: str, port: int, demo: bool) -> None:
+    import dataclasses
+
+    import uvicorn
+
+    from pipegraph.api.app import create_app
+    from pipegraph.db import close_db, init_db
+    from pipegraph.db import migrate as run_migrations
+    from pipegraph.devtools import dev_token, seed_demo
+    from pipegraph.worker_runner import in_process_worker
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if "PIPEGRAPH_PUBLIC_URL" not in os.environ:
+        settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
+    async with _redis_url(settings) as redis_url:
+        settings = dataclasses.replace(settings, redis_url=redis_url)
+        await run_migrations(settings.database_url)
+        await close_db()
+        await init_db(settings.database_url)
+        try:
+            token = await dev_token(settings, DEV_EMAIL)
+            if demo:
+                await seed_demo(settings, DEV_EMAIL)
+            server = uvicorn.Server(uvicorn.Config(create_app(settings, manage_db=False), host=host, port=port))
+            click.echo(
+                f"\npipegraph is running\n  GraphiQL:  {settings.public_url}/graphql\n"
+                f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'
+                f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
+                err=False,
+            )
+            async with in_process_worker(settings):
+                await server.serve()
+        finally:
+            await close_db()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+    return url
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Relay plumbing shared by every domain: opaque cursors, capped page sizes, connections, references."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from strawberry import relay
+
+from pipegraph.core.errors import ClientError
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+T = TypeVar("T")
+N = TypeVar("N", bound=relay.Node)
+
+
+def page_size(first: int | None) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise ClientError(f"`first` must be between 0 and {MAX_PAGE_SIZE}, got {size}")
+    return size
+
+
+def encode_cursor(kind: str, value: object) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str | None) -> str | None:
+    """The value inside a cursor of this kind; a cursor from elsewhere is a clear error, not a silent restart."""
+    if cursor is None:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ClientError(f"`after` is not a valid cursor: {cursor!r}") from None
+    prefix, _, value = decoded.partition(":")
+    if prefix != kind or not value:
+        raise ClientError(f"`after` is not a cursor of this list: {cursor!r}")
+    return value
+
+
+def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
+    value = decode_cursor(kind, cursor)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ClientError(f"`after` is not a cursor of this list: {cursor!r}") from None
+
+
+def build_connection(
+    rows: Sequence[T],
+    *,
+    first: int,
+    cursor_of: Callable[[T], str],
+    node_of: Callable[[T], N],
+    has_previous_page: bool,
+) -> relay.Connection[N]:
+    """A connection from up to `first + 1` rows: the extra row only tells that there is a next page."""
+    page = list(rows[:first])
+    edges = [relay.Edge(node=node_of(row), cursor=cursor_of(row)) for row in page]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=len(rows) > first,
+            has_previous_page=has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference given by a client: a global ID of `type_name`, or a name."""
+
+    id: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.name is not None else f"#{self.id}"
+
+
+def parse_ref(value: str, type_name: str) -> Ref:
+    """Accept a name or a global ID, so clients can pass whichever they hold."""
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except Exception:  # not base64 or no "Type:id" inside: a name
+        return Ref(name=value)
+    if global_id.type_name != type_name:
+        return Ref(name=value)
+    try:
+        return Ref(id=int(global_id.node_id))
+    except ValueError:
+        return Ref(name=value)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from pipegraph.api.context import Context
+from pipegraph.core.errors import ClientError
+from pipegraph.core.relay import build_connection, decode_cursor, encode_cursor, page_size
+from pipegraph.pipelines.models import Pipeline
+from pipegraph.pipelines.types import PipelineType
+
+PIPELINE_CURSOR = "pipeline"
+
+
+@strawberry.type
+class PipelineQueries:
+    @strawberry.field(description="A pipeline by name or by global ID (give exactly one).")
+    async def pipeline(
+        self, info: strawberry.Info[Context, None], name: str | None = None, id: relay.GlobalID | None = None
+    ) -> PipelineType | None:
+        if (name is None) == (id is None):
+            raise ClientError("pipeline needs exactly one of `name` or `id`")
+        if id is not None:
+            if id.type_name != "Pipeline" or not id.node_id.isdigit():
+                return None
+            pipeline = await info.context.loaders.pipeline_by_id.load(int(id.node_id))
+        else:
+            pipeline = await info.context.loaders.pipeline_by_name.load(str(name))
+        return PipelineType.from_model(pipeline) if pipeline else None
+
+    @strawberry.field(description="Pipelines by name.")
+    async def pipelines(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> relay.Connection[PipelineType]:
+        size = page_size(first)
+        after_name = decode_cursor(PIPELINE_CURSOR, after)
+        query = Pipeline.all().order_by("name")
+        if after_name is not None:
+            query = query.filter(name__gt=after_name)
+        rows = await query.limit(size + 1)
+        return build_connection(
+            rows,
+            first=size,
+            cursor_of=lambda pipeline: encode_cursor(PIPELINE_CURSOR, pipeline.name),
+            node_of=PipelineType.from_model,
+            has_previous_page=after_name is not None,
+        )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from pipegraph.accounts.types import Owner, int_ids, load_owner
+from pipegraph.api.context import Context
+from pipegraph.apps.types import AppType
+from pipegraph.core.loaders import prime_all
+from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.service import USER_STAGES
+
+
+async def _couplings(info: strawberry.Info[Context, None], pipeline_id: int) -> list[PipelineCoupling]:
+    couplings = await info.context.loaders.couplings_by_pipeline.load(pipeline_id)
+    # The couplings came with their apps joined in: later `app(...)` look-ups need no statement of their own.
+    prime_all(info.context.loaders.app_by_id, [coupling.app for coupling in couplings], key=lambda app: app.id)
+    return couplings
+
+
+@strawberry.type(name="PipelineStage", description="One stage of a pipeline and the apps in it.")
+class PipelineStageType:
+    name: Stage
+    pipeline_id: strawberry.Private[int]
+
+    @strawberry.field(description="Apps in this stage, by name.")
+    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+        couplings = await _couplings(info, self.pipeline_id)
+        apps = [coupling.app for coupling in couplings if coupling.stage == self.name]
+        return [AppType.from_model(app) for app in sorted(apps, key=lambda app: app.name)]
+
+
+@strawberry.type(name="Pipeline", description="Apps that share a codebase, grouped by delivery stage.")
+class PipelineType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    model: strawberry.Private[Pipeline]
+
+    @classmethod
+    def from_model(cls, pipeline: Pipeline) -> PipelineType:
+        return cls(
+            id=pipeline.id,
+            name=pipeline.name,
+            created_at=pipeline.created_at,
+            updated_at=pipeline.updated_at,
+            model=pipeline,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[PipelineType | None]:
+        pipelines = await info.context.loaders.pipeline_by_id.load_many(int_ids(node_ids))
+        return [cls.from_model(pipeline) if pipeline else None for pipeline in pipelines]
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
+        return await load_owner(info, self.model.owner_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The four stages in delivery order, empty ones included.")
+    def stages(self) -> list[PipelineStageType]:
+        return [PipelineStageType(name=stage, pipeline_id=self.id) for stage in USER_STAGES]
+
+    @strawberry.field(description="Every app of the pipeline, whatever its stage.")
+    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+        couplings = await _couplings(info, self.id)
+        return [AppType.from_model(coupling.app) for coupling in couplings]
+
+
+__all__ = ["PipelineStageType", "PipelineType", "Stage"]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import strawberry
+
+from pipegraph.api.context import Context
+from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.apps.service import get_app
+from pipegraph.releases import service
+from pipegraph.releases.types import ReleaseType
+from pipegraph.slugs.service import get_slug
+
+
+@strawberry.input
+class CreateReleaseInput:
+    app: str = strawberry.field(description="App name or global ID.")
+    slug: strawberry.ID = strawberry.field(description="Global ID of an uploaded slug of this app.")
+    description: str | None = None
+
+
+@strawberry.type
+class CreateReleasePayload:
+    release: ReleaseType | None = None
+    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ReleaseMutations:
+    @strawberry.mutation(description="Deploy an uploaded slug as the app's next release.")
+    async def create_release(
+        self, info: strawberry.Info[Context, None], input: CreateReleaseInput
+    ) -> CreateReleasePayload:
+        async def action() -> CreateReleasePayload:
+            app = await get_app(input.app)
+            slug = await get_slug(input.slug)
+            release = await service.create_release(
+                app=app, slug=slug, description=input.description or "", user=info.context.viewer
+            )
+            return CreateReleasePayload(release=ReleaseType.from_model(release))
+
+        return await run_mutation(CreateReleasePayload, action())

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from pipegraph.accounts.types import UserType, int_ids
+from pipegraph.api.context import Context
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.slugs.types import SlugType
+
+if TYPE_CHECKING:
+    from pipegraph.apps.types import AppType
+
+ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
+
+
+@strawberry.type(name="Release", description="A numbered deployment of a slug to an app.")
+class ReleaseType(relay.Node):
+    id: relay.NodeID[int]
+    version: int
+    status: ReleaseStatus
+    current: bool
+    description: str
+    error_message: str | None = strawberry.field(description="Why the release failed, when it did.")
+    created_at: datetime
+    updated_at: datetime
+    model: strawberry.Private[Release]
+
+    @classmethod
+    def from_model(cls, release: Release) -> ReleaseType:
+        return cls(
+            id=release.id,
+            version=release.version,
+            status=release.status,
+            current=release.is_current,
+            description=release.description,
+            error_message=release.error_message,
+            created_at=release.created_at,
+            updated_at=release.updated_at,
+            model=release,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[ReleaseType | None]:
+        releases = await info.context.loaders.release_by_id.load_many(int_ids(node_ids))
+        return [cls.from_model(release) if release else None for release in releases]
+
+    @strawberry.field(description="The release phase's output, complete once the release is no longer pending.")
+    def log(self) -> str:
+        return self.model.release_log
+
+    @strawberry.field
+    async def slug(self, info: strawberry.Info[Context, None]) -> SlugType:
+        slug = await info.context.loaders.slug_by_id.load(self.model.slug_id)
+        assert slug is not None  # a foreign key with ON DELETE RESTRICT
+        return SlugType.from_model(slug)
+
+    @strawberry.field
+    async def app(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[AppType, strawberry.lazy("pipegraph.apps.types")]:
+        from pipegraph.apps.types import AppType
+
+        app = await info.context.loaders.app_by_id.load(self.model.app_id)
+        assert app is not None
+        return AppType.from_model(app)
+
+    @strawberry.field(description="Who made the release.")
+    async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        if self.model.created_by_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        return UserType.from_model(user) if user else None
+
+    @strawberry.field(description="The release this one was promoted or rolled back from, on another or the same app.")
+    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+        if self.model.source_release_id is None:
+            return None
+        release = await info.context.loaders.release_by_id.load(self.model.source_release_id)
+        return ReleaseType.from_model(release) if release else None

@@ -1,0 +1,69 @@
+"""The one place the GraphQL schema is assembled from each domain's queries and mutations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+
+from pipegraph.accounts.queries import AccountQueries
+from pipegraph.api.errors import should_mask_error
+from pipegraph.apps.mutations import AppMutations
+from pipegraph.apps.queries import AppQueries
+from pipegraph.pipelines.mutations import PipelineMutations
+from pipegraph.pipelines.queries import PipelineQueries
+from pipegraph.releases.mutations import ReleaseMutations
+from pipegraph.settings import Settings
+from pipegraph.slugs.mutations import SlugMutations
+
+
+class Queries(AccountQueries, AppQueries, PipelineQueries):
+    pass
+
+
+def _query_type() -> type:
+    # A fresh class per schema: strawberry binds the relay `node` field to one schema only.
+    @strawberry.type(name="Query")
+    class Query(Queries):
+        node: relay.Node | None = relay.node(description="Any object by its global ID; null when there is none.")
+
+    return Query
+
+
+@strawberry.type
+class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations):
+    pass
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the limits a public endpoint needs; `settings` None gives the defaults (for export)."""
+    max_depth = settings.max_query_depth if settings else 12
+    max_tokens = settings.max_query_tokens if settings else 2000
+    # Factories, so each request gets fresh extension state.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
+    ]
+    if settings is not None and not settings.introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=_query_type(),
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,123 @@
+"""Where slug blobs live: content-addressed by SHA-256, written atomically, never changed once stored."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import posixpath
+import tarfile
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
+
+from pipegraph.core.errors import DomainError, ErrorCode
+
+
+class SlugStore(Protocol):
+    """The small interface a slug store offers; an object-store one can stand beside the local folder."""
+
+    async def put(self, chunks: AsyncIterator[bytes], *, expected_digest: str, max_bytes: int) -> int:
+        """Store a verified gzip tarball whose SHA-256 is `expected_digest`; returns its size."""
+        ...
+
+    def exists(self, digest: str) -> bool: ...
+
+    def open(self, digest: str) -> BinaryIO: ...
+
+
+class LocalSlugStore:
+    """A folder sharded by digest (`ab/cd/abcd….tar.gz`), so no directory grows past a few thousand entries."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest[2:4] / f"{digest}.tar.gz"
+
+    def exists(self, digest: str) -> bool:
+        return self.path_for(digest).exists()
+
+    def open(self, digest: str) -> BinaryIO:
+        return self.path_for(digest).open("rb")
+
+    async def put(self, chunks: AsyncIterator[bytes], *, expected_digest: str, max_bytes: int) -> int:
+        incoming = self.root / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            size, digest = await _receive(fd, chunks, max_bytes=max_bytes)
+            if digest != expected_digest:
+                raise DomainError(
+                    ErrorCode.CHECKSUM_MISMATCH,
+                    f"slug checksum does not match: declared SHA256:{expected_digest}, uploaded bytes are "
+                    f"SHA256:{digest}",
+                    field="checksum",
+                )
+            await asyncio.to_thread(validate_tarball, tmp)
+            final = self.path_for(digest)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)  # atomic: readers see the whole blob or none
+            return size
+        finally:
+            tmp.unlink(missing_ok=True)  # noqa: ASYNC240 - a local unlink, gone already after os.replace
+
+
+async def _receive(fd: int, chunks: AsyncIterator[bytes], *, max_bytes: int) -> tuple[int, str]:
+    hasher = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise DomainError(ErrorCode.SLUG_TOO_LARGE, f"slug is larger than the limit of {max_bytes} bytes")
+            hasher.update(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return size, hasher.hexdigest()
+
+
+def _inside_app(path: PurePosixPath) -> bool:
+    normalized = PurePosixPath(posixpath.normpath(str(path)))
+    return not normalized.is_absolute() and normalized.parts[:1] == ("app",)
+
+
+def validate_tarball(path: Path) -> None:
+    """A slug is a gzip tarball whose every entry, and every link target, stays inside `./app/`."""
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tar:
+                name = PurePosixPath(member.name)
+                if member.isdir() and posixpath.normpath(member.name) == ".":
+                    continue  # `tar -C dir .` adds the root itself
+                if not _inside_app(name):
+                    raise DomainError(
+                        ErrorCode.INVALID_TARBALL,
+                        f"slug path {member.name!r} escapes ./app/",
+                        field="tarball",
+                    )
+                if member.issym() and not _inside_app(name.parent / member.linkname):
+                    raise DomainError(
+                        ErrorCode.INVALID_TARBALL,
+                        f"slug symlink {member.name!r} -> {member.linkname!r} escapes ./app/",
+                        field="tarball",
+                    )
+                if member.islnk() and not _inside_app(PurePosixPath(member.linkname)):
+                    raise DomainError(
+                        ErrorCode.INVALID_TARBALL,
+                        f"slug hard link {member.name!r} -> {member.linkname!r} escapes ./app/",
+                        field="tarball",
+                    )
+                if member.isdev():
+                    raise DomainError(
+                        ErrorCode.INVALID_TARBALL,
+                        f"slug entry {member.name!r} is a device file",
+                        field="tarball",
+                    )
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise DomainError(
+            ErrorCode.INVALID_TARBALL, f"slug is not a gzip-compressed tar archive ({error})", field="tarball"
+        ) from None
