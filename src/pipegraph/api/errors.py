@@ -40,6 +40,9 @@ async def run_mutation(payload: type[P], action: Awaitable[P]) -> P:
 def should_mask_error(error: GraphQLError) -> bool:
     """Validation errors and our ClientErrors are meant for the client; anything else is an internal fault."""
     original = error.original_error
+    # graphql-core wraps its own request errors (a bad variable, say) in another GraphQLError: unwrap to the cause.
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
     if original is None:
         return False
-    return not isinstance(original, ClientError | DomainError)
+    return not isinstance(original, GraphQLError | ClientError | DomainError)

@@ -39,7 +39,7 @@ async def get_app(reference: str, *, field: str = "app") -> App:
 
 async def create_app(*, owner: User, name: str, stack: str | None, default_stack: str) -> App:
     validate_name(name, what="app")
-    stack = validate_stack(stack or default_stack)
+    stack = validate_stack(default_stack if stack is None else stack)
     if await App.exists(name=name):
         raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name")
     try:

@@ -69,7 +69,7 @@ async def create_slug(
         app=app,
         checksum=normalize_checksum(checksum),
         process_types=validate_process_types(process_types),
-        stack=validate_stack(stack or app.stack),
+        stack=validate_stack(app.stack if stack is None else stack),
         commit=commit,
         commit_description=commit_description,
     )
