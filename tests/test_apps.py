@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import httpx
+import pytest
 
 from tests.conftest import Actor, GraphQLClient, make_actor
 from tests.factories import CREATE_APP, add_app, create_app, create_pipeline
