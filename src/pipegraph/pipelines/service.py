@@ -70,7 +70,7 @@ async def _ensure_loose(app: App) -> None:
 async def create_pipeline(*, owner: User, name: str, app: App, stage: str | None) -> tuple[Pipeline, PipelineCoupling]:
     """Heroku's rule: a pipeline starts with an app; its stage defaults to the guess from the app's name."""
     validate_name(name, what="pipeline")
-    chosen = parse_stage(stage) if stage else infer_stage(app.name)
+    chosen = infer_stage(app.name) if stage is None else parse_stage(stage)
     await _ensure_name_free(name)
     await _ensure_loose(app)
     try:
