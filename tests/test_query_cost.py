@@ -1,0 +1,118 @@
+"""Nested reads cost a fixed number of SQL statements, however many pipelines, apps and releases there are."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from pipegraph.settings import Settings
+from pipegraph.slugs.store import LocalSlugStore
+from pipegraph.testing.seed import LARGE, SMALL, GraphShape, commit_of, seed_graph
+from tests.conftest import GraphQLClient, StatementCounter, make_actor, truncate_all
+
+FIRST_TABLE = re.compile(r'\bFROM "?(\w+)"?')
+
+PIPELINE_GRAPH = """
+{
+  pipeline(name: "shop") {
+    stages {
+      name
+      apps {
+        name stack
+        currentRelease { version status slug { commit checksum processTypes } }
+        releases(first: 10) { edges { node { version } } }
+      }
+    }
+  }
+}"""
+
+PIPELINES_GRAPH = """
+{
+  pipelines(first: 20) {
+    edges {
+      node {
+        name
+        stages {
+          name
+          apps {
+            name
+            currentRelease { version slug { commit } }
+            releases(first: 10) { edges { node { version } } }
+          }
+        }
+      }
+    }
+  }
+}"""
+
+
+async def read_cost(
+    client: httpx.AsyncClient, settings: Settings, counter: StatementCounter, query: str, shape: GraphShape
+) -> tuple[list[str], dict[str, Any]]:
+    """The statements one request of `query` issues over a fresh graph of `shape`, and its data."""
+    await truncate_all()
+    actor = await make_actor()
+    await seed_graph(shape, owner=actor.user, store=LocalSlugStore(settings.slug_dir))
+    counter.statements.clear()
+    data = await GraphQLClient(client, actor)(query)
+    return list(counter.statements), data
+
+
+def assert_app_fully_read(app: dict[str, Any], shape: GraphShape) -> None:
+    newest = shape.releases_per_app
+    assert app["currentRelease"]["version"] == newest
+    assert app["currentRelease"]["slug"]["commit"] == commit_of(app["name"], newest)
+    assert [edge["node"]["version"] for edge in app["releases"]["edges"]] == list(range(newest, 0, -1))
+
+
+async def test_pipeline_graph_costs_the_same_statements_for_1_or_20_pipelines(
+    client: httpx.AsyncClient, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    # given one pipeline with one app per stage, then 20 pipelines × 4 stages × 5 apps × 10 releases
+    small, _ = await read_cost(client, settings, sql_statements, PIPELINE_GRAPH, SMALL)
+    large, data = await read_cost(client, settings, sql_statements, PIPELINE_GRAPH, LARGE)
+
+    # then the nested read issued as many statements for the big graph as for the small one
+    assert small, "the statement counter saw nothing: is tortoise's SQL logging counted on this backend?"
+    assert len(large) == len(small), "\n".join(["small:", *small, "large:", *large])
+    # and it really read the big graph: every stage, app, current release, slug and release page
+    stages = data["pipeline"]["stages"]
+    assert [len(stage["apps"]) for stage in stages] == [LARGE.apps_per_stage] * 4
+    for stage in stages:
+        for app in stage["apps"]:
+            assert_app_fully_read(app, LARGE)
+            assert app["currentRelease"]["status"] == "SUCCEEDED"
+
+
+async def test_pipelines_list_costs_the_same_statements_for_1_or_20_pipelines(
+    client: httpx.AsyncClient, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    # given one pipeline, then 20 pipelines × 4 stages × 5 apps × 10 releases
+    small, _ = await read_cost(client, settings, sql_statements, PIPELINES_GRAPH, SMALL)
+    large, data = await read_cost(client, settings, sql_statements, PIPELINES_GRAPH, LARGE)
+
+    # then listing them with their whole graph costs the same statements either way
+    assert small, "the statement counter saw nothing: is tortoise's SQL logging counted on this backend?"
+    assert len(large) == len(small), "\n".join(["small:", *small, "large:", *large])
+    pipelines = [edge["node"] for edge in data["pipelines"]["edges"]]
+    assert len(pipelines) == LARGE.pipelines
+    apps = [app for pipeline in pipelines for stage in pipeline["stages"] for app in stage["apps"]]
+    assert len(apps) == LARGE.pipelines * 4 * LARGE.apps_per_stage
+    for app in apps:
+        assert_app_fully_read(app, LARGE)
+
+
+@pytest.mark.parametrize("query", [PIPELINE_GRAPH, PIPELINES_GRAPH], ids=["pipeline", "pipelines"])
+async def test_statement_counter_sees_orm_and_raw_statements(
+    client: httpx.AsyncClient, settings: Settings, sql_statements: StatementCounter, query: str
+) -> None:
+    # given the smallest full graph
+    statements, _ = await read_cost(client, settings, sql_statements, query, SMALL)
+
+    # then the counter saw a statement for every relation the read walks, whether the ORM built it or it is raw SQL
+    # (the release pages): were a backend to log differently, the equalities above would be comparing nothing
+    tables = {match.group(1) for statement in statements if (match := FIRST_TABLE.search(statement))}
+    assert tables >= {"api_tokens", "pipelines", "pipeline_couplings", "releases", "slugs"}, "\n".join(statements)
