@@ -25,7 +25,17 @@ from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.settings import Settings
 
-TABLES_CHILD_FIRST = ["releases", "slugs", "pipeline_couplings", "pipelines", "apps", "api_tokens", "users"]
+TABLES_CHILD_FIRST = [
+    "promotion_targets",
+    "promotions",
+    "releases",
+    "slugs",
+    "pipeline_couplings",
+    "pipelines",
+    "apps",
+    "api_tokens",
+    "users",
+]
 
 
 def _database_url(tmp: Path) -> str:
@@ -191,3 +201,27 @@ def sql_statements() -> Iterator[StatementCounter]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(previous)
+
+
+# --- promotions and workers -------------------------------------------------------------------------------------
+
+
+class JobRunner:
+    """Runs the queued jobs with a real arq Worker in burst mode: it returns once the queue is empty."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def drain(self) -> None:
+        from pipegraph.worker_runner import build_worker
+
+        worker = build_worker(self.settings, burst=True, poll_delay=0)
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> JobRunner:
+    return JobRunner(settings)

@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "pipegraph.slugs.models",
     "pipegraph.releases.models",
     "pipegraph.pipelines.models",
+    "pipegraph.promotions.models",
 ]
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from arq.connections import RedisSettings
 
 
-def redis_settings(url: str) -> RedisSettings:
+def redis_settings(url: str, *, retries: int = 30) -> RedisSettings:
     settings: RedisSettings = RedisSettings.from_dsn(url)
     # Fail over a restart of Redis instead of crashing the process: arq retries the connection this long.
-    settings.conn_retries = 30
+    # (An API request passes fewer: it should answer, and leave the rest to the reconciler.)
+    settings.conn_retries = retries
     settings.conn_retry_delay = 1
     return settings
 

@@ -20,8 +20,11 @@ from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.errors import should_mask_error
 from pipegraph.apps.mutations import AppMutations
 from pipegraph.apps.queries import AppQueries
+from pipegraph.core.relay import node_by_id
 from pipegraph.pipelines.mutations import PipelineMutations
 from pipegraph.pipelines.queries import PipelineQueries
+from pipegraph.promotions.mutations import PromotionMutations
+from pipegraph.promotions.subscriptions import PromotionSubscriptions
 from pipegraph.releases.mutations import ReleaseMutations
 from pipegraph.settings import Settings
 from pipegraph.slugs.mutations import SlugMutations
@@ -35,13 +38,20 @@ def _query_type() -> type:
     # A fresh class per schema: strawberry binds the relay `node` field to one schema only.
     @strawberry.type(name="Query")
     class Query(Queries):
-        node: relay.Node | None = relay.node(description="Any object by its global ID; null when there is none.")
+        node: relay.Node | None = strawberry.field(
+            resolver=node_by_id, description="Any object by its global ID; null when there is none."
+        )
 
     return Query
 
 
 @strawberry.type
-class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations):
+class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations, PromotionMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(PromotionSubscriptions):
     pass
 
 
@@ -61,6 +71,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=_query_type(),
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -8,10 +8,15 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 
 from pipegraph.db import close_db, init_db
+from pipegraph.promotions.jobs import promote_target, reconcile_lost_jobs, run_release_job
 from pipegraph.redis import redis_settings
+from pipegraph.releases.phase import LocalProcessRunner
+from pipegraph.runtime import Runtime, job_timeout_seconds
 from pipegraph.settings import Settings
+from pipegraph.slugs.store import LocalSlugStore
 
 INCOMING_MAX_AGE = 24 * 3600
 
@@ -22,6 +27,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not ctx.get("db_ready"):
         await init_db(settings.database_url)
         ctx["owns_db"] = True
+    ctx["runtime"] = Runtime(
+        settings=settings,
+        slug_store=LocalSlugStore(settings.slug_dir),
+        runner=LocalProcessRunner(),
+        redis=ctx["redis"],  # arq's own pool: events need no second connection
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -49,9 +60,44 @@ def _redis() -> RedisSettings:
     return redis_settings(url) if url else RedisSettings()
 
 
+def _release_phase_timeout() -> float:
+    # Read directly: Settings.from_env() may write a secret into the data folder, not something an import should do.
+    return float(os.environ.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30"))
+
+
+def functions(release_phase_timeout: float) -> list[Any]:
+    # A job may only be cut off after the release phase's own timeout could fire: that one kills the process group
+    # and records a clear error, an arq timeout would leave the target RUNNING until the reconciler.
+    timeout = job_timeout_seconds(release_phase_timeout)
+    return [
+        # keep_result=0: a finished job frees its id at once, so the reconciler can enqueue a lost target again.
+        # max_tries: a Retry (waiting for an earlier release of the app) or a crash is tried again this often; past
+        # that the reconciler, not arq, is the safety net.
+        func(promote_target, timeout=timeout, keep_result=0, max_tries=5),
+        func(run_release_job, name="run_release", timeout=timeout, keep_result=0, max_tries=5),
+    ]
+
+
+def cron_jobs() -> list[Any]:
+    return [
+        cron(sweep_incoming_uploads, minute=17, run_at_startup=False),
+        # Every 15 s: a lost target waits at most that long past its lease; unique=True keeps one run at a time.
+        cron(reconcile_lost_jobs, second={0, 15, 30, 45}, run_at_startup=True, timeout=60),
+    ]
+
+
 class WorkerSettings:
-    functions: list[Any] = []
-    cron_jobs = [cron(sweep_incoming_uploads, minute=17, run_at_startup=False)]
+    functions = functions(_release_phase_timeout())
+    cron_jobs = cron_jobs()
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = _redis()
+    # 50 ms between polls of the queue: a promotion's jobs start within a blink, at ~20 cheap Redis calls a second.
+    poll_delay = 0.05
+    # Each target mostly waits on a subprocess or the database: many fit one worker process.
+    max_jobs = 50
+    job_timeout = job_timeout_seconds(_release_phase_timeout())
+    max_tries = 5
+    # arq writes the worker's health (jobs done, queued) to Redis this often: `arq --check` reads it for probes.
+    health_check_interval = 30
+    keep_result = 0

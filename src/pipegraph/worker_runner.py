@@ -11,14 +11,16 @@ from arq.worker import Worker
 
 from pipegraph.redis import redis_settings
 from pipegraph.settings import Settings
-from pipegraph.worker import WorkerSettings
+from pipegraph.worker import WorkerSettings, cron_jobs, functions
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     assert settings.redis_url, "an in-process worker needs a Redis URL"
+    timeout = settings.release_phase_timeout
     options: dict[str, Any] = {
-        "functions": WorkerSettings.functions,
-        "cron_jobs": WorkerSettings.cron_jobs,
+        # Derived from these settings, not the environment WorkerSettings was imported under.
+        "functions": functions(timeout),
+        "cron_jobs": cron_jobs(),
         "on_startup": WorkerSettings.on_startup,
         "on_shutdown": WorkerSettings.on_shutdown,
         "redis_settings": redis_settings(settings.redis_url),
@@ -26,9 +28,9 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "ctx": {"settings": settings, "db_ready": True},
         "handle_signals": False,
     }
-    for name in ("poll_delay", "job_timeout", "max_tries", "health_check_interval", "keep_result"):
-        if hasattr(WorkerSettings, name):
-            options[name] = getattr(WorkerSettings, name)
+    for name in ("poll_delay", "max_jobs", "max_tries", "health_check_interval", "keep_result"):
+        options[name] = getattr(WorkerSettings, name)
+    options["job_timeout"] = functions(timeout)[0].timeout_s
     options.update(overrides)
     return Worker(**options)
 

@@ -11,11 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
-from pipegraph.api.auth import RequireToken
+from pipegraph.api.auth import RequireToken, viewer_for
 from pipegraph.api.context import Context
 from pipegraph.db import close_db, init_db
+from pipegraph.jobqueue import JobQueue
 from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
@@ -23,7 +26,7 @@ from pipegraph.slugs.upload import put_slug_blob
 
 
 class PipegraphGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, slug_store: SlugStore) -> None:
+    def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -32,6 +35,7 @@ class PipegraphGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.slug_store = slug_store
+        self.jobs = jobs
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
@@ -42,7 +46,20 @@ class PipegraphGraphQL(GraphQL[Context, None]):
             slug_store=self.slug_store,
             request=request,
             response=response,
+            jobs=self.jobs,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
+        """A WebSocket authenticates in `connection_init`: browsers cannot set headers on one."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        if not authorization and params.get("token"):
+            authorization = f"Bearer {params['token']}"
+        result = await viewer_for(str(authorization) if authorization else None)
+        if isinstance(result, str):
+            raise ConnectionRejectionError({"message": result, "code": "UNAUTHENTICATED"})
+        context.viewer = result
+        return None  # acknowledge with no payload
 
 
 async def healthz(request: Request) -> Response:
@@ -52,18 +69,21 @@ async def healthz(request: Request) -> Response:
 def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     """`manage_db=False` when the caller already opened the database (tests, `pipegraph dev`)."""
     slug_store = LocalSlugStore(settings.slug_dir)
+    jobs = JobQueue(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await init_db(settings.database_url)
+        await jobs.open()
         try:
             yield
         finally:
+            await jobs.close()
             if manage_db:
                 await close_db()
 
-    graphql = RequireToken(PipegraphGraphQL(settings, slug_store))
+    graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -75,4 +95,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     )
     app.state.settings = settings
     app.state.slug_store = slug_store
+    app.state.jobs = jobs
     return app

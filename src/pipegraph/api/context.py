@@ -10,7 +10,10 @@ from strawberry.dataloader import DataLoader
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.loaders import many_by, one_by
+from pipegraph.jobqueue import Job, JobQueue
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling
+from pipegraph.promotions.loaders import promotion_by_id, target_by_id, targets_by_promotion
+from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.releases.loaders import ReleasePageKey, current_release_by_app, release_pages
 from pipegraph.releases.models import Release
 from pipegraph.settings import Settings
@@ -35,13 +38,26 @@ class Loaders:
     couplings_by_pipeline: DataLoader[int, list[PipelineCoupling]] = field(
         default_factory=lambda: many_by(PipelineCoupling, "pipeline_id", related=("app",))
     )
+    promotion_by_id: DataLoader[int, Promotion | None] = field(default_factory=promotion_by_id)
+    promotion_target_by_id: DataLoader[int, PromotionTarget | None] = field(default_factory=target_by_id)
+    targets_by_promotion: DataLoader[int, list[PromotionTarget]] = field(default_factory=targets_by_promotion)
 
 
 @dataclass
 class Context:
+    # Over a WebSocket the viewer is known only once `connection_init` is checked (PipegraphGraphQL.on_ws_connect);
+    # no operation runs before that, and subscriptions check it again.
     viewer: User
     settings: Settings
     slug_store: SlugStore
     request: Any = None
     response: Any = None
     loaders: Loaders = field(default_factory=Loaders)
+    # Jobs are enqueued here, after the mutation's transaction committed.
+    jobs: JobQueue | None = None
+    # Set by strawberry from the WebSocket `connection_init` payload.
+    connection_params: Any = None
+
+    async def enqueue(self, jobs: list[Job]) -> None:
+        if self.jobs is not None:
+            await self.jobs.enqueue(jobs)

@@ -26,6 +26,12 @@ class ErrorCode(Enum):
     CHECKSUM_MISMATCH = "checksum_mismatch"
     INVALID_TARBALL = "invalid_tarball"
     SLUG_OF_ANOTHER_APP = "slug_of_another_app"
+    CANNOT_PROMOTE_FROM_STAGE = "cannot_promote_from_stage"
+    NO_DOWNSTREAM_APPS = "no_downstream_apps"
+    TARGET_NOT_IN_PIPELINE = "target_not_in_pipeline"
+    TARGET_IS_SOURCE = "target_is_source"
+    NO_SUCCEEDED_RELEASE = "no_succeeded_release"
+    RELEASE_NOT_SUCCEEDED = "release_not_succeeded"
 
 
 class DomainError(Exception):

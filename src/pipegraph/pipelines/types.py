@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -13,6 +14,9 @@ from pipegraph.core.loaders import prime_all
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.pipelines.service import USER_STAGES
+
+if TYPE_CHECKING:
+    from pipegraph.promotions.types import PromotionType
 
 
 async def _couplings(info: strawberry.Info[Context, None], pipeline_id: int) -> list[PipelineCoupling]:
@@ -66,6 +70,14 @@ class PipelineType(relay.Node):
     @strawberry.field(description="The four stages in delivery order, empty ones included.")
     def stages(self) -> list[PipelineStageType]:
         return [PipelineStageType(name=stage, pipeline_id=self.id) for stage in USER_STAGES]
+
+    @strawberry.field(description="Promotions in this pipeline, newest first: the promotion history.")
+    async def promotions(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Annotated[PromotionType, strawberry.lazy("pipegraph.promotions.types")]]:
+        from pipegraph.promotions.queries import pipeline_promotions
+
+        return await pipeline_promotions(info, self.id, first, after)
 
     @strawberry.field(description="Every app of the pipeline, whatever its stage.")
     async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:

@@ -23,18 +23,43 @@ class CreateReleasePayload:
     user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class RollbackInput:
+    app: str = strawberry.field(description="App name or global ID.")
+    version: int = strawberry.field(description="The earlier succeeded release whose slug to release again.")
+
+
+@strawberry.type
+class RollbackPayload:
+    release: ReleaseType | None = None
+    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class ReleaseMutations:
-    @strawberry.mutation(description="Deploy an uploaded slug as the app's next release.")
+    @strawberry.mutation(
+        description="Deploy an uploaded slug as the app's next release; with a release phase it starts PENDING."
+    )
     async def create_release(
         self, info: strawberry.Info[Context, None], input: CreateReleaseInput
     ) -> CreateReleasePayload:
         async def action() -> CreateReleasePayload:
             app = await get_app(input.app)
             slug = await get_slug(input.slug)
-            release = await service.create_release(
+            release, jobs = await service.create_release(
                 app=app, slug=slug, description=input.description or "", user=info.context.viewer
             )
+            await info.context.enqueue(jobs)
             return CreateReleasePayload(release=ReleaseType.from_model(release))
 
         return await run_mutation(CreateReleasePayload, action())
+
+    @strawberry.mutation(description="Make a new release from an earlier release's slug (the history only grows).")
+    async def rollback(self, info: strawberry.Info[Context, None], input: RollbackInput) -> RollbackPayload:
+        async def action() -> RollbackPayload:
+            app = await get_app(input.app)
+            release, jobs = await service.rollback(app=app, reference=str(input.version), user=info.context.viewer)
+            await info.context.enqueue(jobs)
+            return RollbackPayload(release=ReleaseType.from_model(release))
+
+        return await run_mutation(RollbackPayload, action())

@@ -1,4 +1,8 @@
-"""Releases: numbered per app with no gaps, exactly one current, made under a lock on the app row."""
+"""Releases: numbered per app with no gaps, exactly one current, made under a lock on the app row.
+
+Releases into one app never interleave: versions are handed out under the lock, and a release becomes current only
+after every earlier release of its app is terminal, so the newest finished release is always the current one.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
-from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.relay import parse_ref
+from pipegraph.jobqueue import Job
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
+
+RUN_RELEASE_JOB = "run_release"
 
 
 def default_description(slug: Slug) -> str:
@@ -19,6 +27,56 @@ def needs_release_phase(slug: Slug) -> bool:
     return bool(slug.process_types.get("release"))
 
 
+def release_job(release: Release) -> Job:
+    return Job(RUN_RELEASE_JOB, (release.id,), job_id=f"release:{release.id}")
+
+
+async def get_release(app: App, reference: str, *, field: str = "release") -> Release:
+    """A release of `app` by its version ("12" or "v12") or its global ID."""
+    text = reference.strip().removeprefix("v")
+    if text.isdigit():
+        release = await Release.get_or_none(app_id=app.id, version=int(text))
+    else:
+        ref = parse_ref(reference, "Release")
+        release = await Release.get_or_none(app_id=app.id, id=ref.id) if ref.id is not None else None
+    if release is None:
+        raise NotFound(f"release of app {app.name}", reference, field=field)
+    return release
+
+
+async def add_release_locked(
+    *,
+    app_id: int,
+    slug: Slug,
+    description: str,
+    user_id: int | None,
+    source_release_id: int | None = None,
+    adopt_slug_stack: bool = False,
+) -> Release:
+    """The next release of the app; call inside a transaction. Current at once only when nothing has to run first."""
+    locked = await App.select_for_update().get(id=app_id)
+    locked.release_count += 1
+    update_fields = ["release_count", "updated_at"]
+    if adopt_slug_stack and locked.stack != slug.stack:
+        locked.stack = slug.stack  # the app runs on the stack its slug was built for
+        update_fields.append("stack")
+    await locked.save(update_fields=update_fields)
+    earlier_pending = await Release.exists(app_id=app_id, status=ReleaseStatus.PENDING)
+    immediate = not needs_release_phase(slug) and not earlier_pending
+    if immediate:
+        await Release.filter(app_id=app_id, is_current=True).update(is_current=False)
+    return await Release.create(
+        app_id=app_id,
+        version=locked.release_count,
+        status=ReleaseStatus.SUCCEEDED if immediate else ReleaseStatus.PENDING,
+        is_current=immediate,
+        slug=slug,
+        description=description or default_description(slug),
+        created_by_id=user_id,
+        source_release_id=source_release_id,
+    )
+
+
 async def create_release(
     *,
     app: App,
@@ -26,8 +84,8 @@ async def create_release(
     description: str,
     user: User | None,
     source_release: Release | None = None,
-) -> Release:
-    """A new release of `slug` on `app`. Without a release phase it is current at once; with one it waits."""
+) -> tuple[Release, list[Job]]:
+    """A new release of `slug` on `app`, and the job to enqueue after commit when it still has to run."""
     if slug.app_id != app.id:
         raise DomainError(
             ErrorCode.SLUG_OF_ANOTHER_APP,
@@ -40,23 +98,46 @@ async def create_release(
             f"slug {slug.id} has no uploaded blob yet: PUT it to its uploadUrl",
             field="slug",
         )
-    immediate = not needs_release_phase(slug)
     async with in_transaction():
-        # The row lock serializes every release into this app: versions never collide or skip.
-        locked = await App.select_for_update().get(id=app.id)
-        locked.release_count += 1
-        await locked.save(update_fields=["release_count", "updated_at"])
-        if immediate:
-            await Release.filter(app_id=app.id, is_current=True).update(is_current=False)
-        release = await Release.create(
+        release = await add_release_locked(
             app_id=app.id,
-            version=locked.release_count,
-            status=ReleaseStatus.SUCCEEDED if immediate else ReleaseStatus.PENDING,
-            is_current=immediate,
             slug=slug,
-            description=description or default_description(slug),
-            created_by=user,
-            source_release=source_release,
+            description=description,
+            user_id=user.id if user else None,
+            source_release_id=source_release.id if source_release else None,
         )
-    app.release_count = locked.release_count
+    app.release_count = release.version
+    return release, ([release_job(release)] if release.status == ReleaseStatus.PENDING else [])
+
+
+async def rollback(*, app: App, reference: str, user: User | None) -> tuple[Release, list[Job]]:
+    """A new release made from an earlier release's slug (Heroku's rollback): history only grows."""
+    earlier = await get_release(app, reference, field="version")
+    if earlier.status != ReleaseStatus.SUCCEEDED:
+        raise DomainError(
+            ErrorCode.RELEASE_NOT_SUCCEEDED,
+            f"v{earlier.version} of {app.name} is {earlier.status.value}: roll back to a succeeded release",
+            field="version",
+        )
+    slug = await Slug.get(id=earlier.slug_id)
+    return await create_release(
+        app=app, slug=slug, description=f"Rollback to v{earlier.version}", user=user, source_release=earlier
+    )
+
+
+async def finish_release(release_id: int, *, error_message: str | None, log: str) -> Release:
+    """Make a pending release current and SUCCEEDED, or FAILED leaving the app's current release as it was."""
+    release = await Release.get(id=release_id)
+    async with in_transaction():
+        await App.select_for_update().get(id=release.app_id)
+        release = await Release.get(id=release_id)
+        if release.status != ReleaseStatus.PENDING:
+            return release  # a job that ran twice: the first one decided
+        if error_message is None:
+            await Release.filter(app_id=release.app_id, is_current=True).update(is_current=False)
+            release.status, release.is_current = ReleaseStatus.SUCCEEDED, True
+        else:
+            release.status, release.error_message = ReleaseStatus.FAILED, error_message
+        release.release_log = log
+        await release.save(update_fields=["status", "is_current", "error_message", "release_log", "updated_at"])
     return release

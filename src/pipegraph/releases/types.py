@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
 
 
+@strawberry.type(name="ReleaseLogLine", description="One line of a release phase's output (stdout and stderr).")
+class ReleaseLogLineType:
+    number: int = strawberry.field(description="1 for the first line.")
+    text: str
+
+
 @strawberry.type(name="Release", description="A numbered deployment of a slug to an app.")
 class ReleaseType(relay.Node):
     id: relay.NodeID[int]

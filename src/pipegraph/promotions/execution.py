@@ -1,0 +1,182 @@
+"""A promotion target worked to its end in a worker: copy the slug, adopt its stack, release, run the release phase.
+
+Every step is persisted before it is announced on the promotion's stream. A job may run twice (arq retries, the
+reconciler takes over a dead worker's target): the claim, and the slug and release ids kept on the target, make a
+second run resume where the first stopped instead of copying or releasing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from pipegraph.apps.models import App
+from pipegraph.events import promotion_stream, publish
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.releases.execution import EarlierReleasePending, run_release
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.service import add_release_locked
+from pipegraph.runtime import Runtime, lease_seconds
+from pipegraph.slugs.models import Slug
+from pipegraph.slugs.store import LocalSlugStore
+
+
+class PromotionFailure(Exception):
+    """A target that cannot be promoted; its message is what the user reads."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_fields(target: PromotionTarget, *, completed: bool) -> dict[str, str]:
+    return {
+        "target_id": str(target.id),
+        "app_id": str(target.app_id),
+        "status": target.status.value,
+        "step": target.step.value,
+        "error_message": target.error_message or "",
+        "release_id": str(target.release_id or ""),
+        "sequence": str(target.sequence),
+        "completed": "1" if completed else "0",
+    }
+
+
+async def _announce(runtime: Runtime, target: PromotionTarget, *, completed: bool = False) -> None:
+    await publish(runtime.redis, promotion_stream(target.promotion_id), event_fields(target, completed=completed))
+
+
+async def _save_step(target: PromotionTarget, step: TargetStep, *extra_fields: str) -> None:
+    target.step = step
+    target.sequence += 1
+    await target.save(update_fields=["step", "sequence", "updated_at", *extra_fields])
+
+
+async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
+    """Take a target that is waiting, or whose worker's lease ran out; None when another worker holds it or it is
+    done. One conditional UPDATE, so two workers never both win."""
+    now = utcnow()
+    claimed = await PromotionTarget.filter(
+        Q(status=TargetStatus.PENDING) | Q(status=TargetStatus.RUNNING, lease_expires_at__lt=now), id=target_id
+    ).update(
+        status=TargetStatus.RUNNING,
+        lease_expires_at=now + timedelta(seconds=lease),
+        attempts=F("attempts") + 1,
+        sequence=F("sequence") + 1,
+    )
+    return await PromotionTarget.get(id=target_id) if claimed else None
+
+
+def _sha256_of(path_store: LocalSlugStore, digest: str) -> str | None:
+    path = path_store.path_for(digest)
+    if not path.exists():
+        return None
+    hasher = hashlib.sha256()
+    with path.open("rb") as blob:
+        for chunk in iter(lambda: blob.read(1024 * 1024), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+async def _copy_slug(target: PromotionTarget, source: Slug, store: LocalSlugStore) -> Slug:
+    actual = await asyncio.to_thread(_sha256_of, store, source.digest)
+    if actual is None:
+        raise PromotionFailure(f"slug blob {source.checksum} is missing from the slug store")
+    if actual != source.digest:
+        raise PromotionFailure(f"slug checksum does not match: expected {source.checksum}, blob is SHA256:{actual}")
+    async with in_transaction():
+        # Same blob, same checksum: the target gets its own record of it, nothing else changes hands.
+        slug = await Slug.create(
+            app_id=target.app_id,
+            checksum=source.checksum,
+            size=source.size,
+            stack=source.stack,
+            process_types=dict(source.process_types),
+            commit=source.commit,
+            commit_description=source.commit_description,
+            uploaded_at=source.uploaded_at,
+        )
+        target.slug_id = slug.id
+        await _save_step(target, TargetStep.UPDATING_STACK, "slug_id")
+    return slug
+
+
+async def _release(target: PromotionTarget, slug: Slug, promotion: Promotion, source_release: Release) -> None:
+    source_app = await App.get(id=promotion.source_app_id)
+    async with in_transaction():
+        # Setting the stack, numbering the release and recording it on the target happen together, under the lock
+        # on the target app that serializes every release into it.
+        release = await add_release_locked(
+            app_id=target.app_id,
+            slug=slug,
+            description=f"Promote {source_app.name} v{source_release.version}",
+            user_id=promotion.created_by_id,
+            source_release_id=source_release.id,
+            adopt_slug_stack=True,
+        )
+        target.release_id = release.id
+        await _save_step(target, TargetStep.RELEASE_PHASE, "release_id")
+
+
+async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | None:
+    target = await claim(target_id, lease=lease_seconds(runtime.settings.release_phase_timeout))
+    if target is None:
+        return None
+    await _announce(runtime, target)
+    promotion = await Promotion.get(id=target.promotion_id)
+    source_release = await Release.get(id=promotion.source_release_id)
+    error: str | None = None
+    try:
+        if target.release_id is None:
+            if target.slug_id is None:
+                await _save_step(target, TargetStep.COPYING_SLUG)
+                await _announce(runtime, target)
+                slug = await _copy_slug(target, await Slug.get(id=source_release.slug_id), runtime.slug_store)
+                await _announce(runtime, target)
+            else:
+                slug = await Slug.get(id=target.slug_id)
+            await _release(target, slug, promotion, source_release)
+            await _announce(runtime, target)
+        try:
+            release = await run_release(target.release_id, runtime) if target.release_id else None
+        except EarlierReleasePending:
+            # Let the retry claim it at once: this worker is not dead, only early.
+            target.lease_expires_at = utcnow()
+            await target.save(update_fields=["lease_expires_at", "updated_at"])
+            raise
+        if release is None or release.status != ReleaseStatus.SUCCEEDED:
+            error = (release.error_message if release else None) or "release failed"
+    except PromotionFailure as failure:
+        error = str(failure)
+    return await finish_target(target, error=error, runtime=runtime)
+
+
+async def finish_target(target: PromotionTarget, *, error: str | None, runtime: Runtime) -> PromotionTarget:
+    target.status = TargetStatus.FAILED if error else TargetStatus.SUCCEEDED
+    target.error_message = error  # type: ignore[assignment]  # a nullable column; tortoise types it `str`
+    target.lease_expires_at = None
+    await _save_step(target, TargetStep.DONE, "status", "error_message", "lease_expires_at")
+    completed = await complete_if_done(target.promotion_id)
+    await _announce(runtime, target, completed=completed)
+    return target
+
+
+async def complete_if_done(promotion_id: int) -> bool:
+    """Called after a target's terminal state committed, so whichever target ends last sees every other one ended."""
+    async with in_transaction():
+        promotion = await Promotion.select_for_update().get(id=promotion_id)
+        if promotion.status == PromotionStatus.COMPLETED:
+            return True
+        unfinished = await PromotionTarget.exists(
+            promotion_id=promotion_id, status__in=[TargetStatus.PENDING, TargetStatus.RUNNING]
+        )
+        if unfinished:
+            return False
+        promotion.status = PromotionStatus.COMPLETED
+        promotion.completed_at = utcnow()
+        await promotion.save(update_fields=["status", "completed_at"])
+        return True

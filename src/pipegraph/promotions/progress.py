@@ -1,0 +1,80 @@
+"""Following a promotion: the database's state first, then the stream's news, until the promotion completes.
+
+The stream position is taken before the database is read, so a change written between the two arrives from the
+stream; the per-target `sequence` drops what the snapshot already showed. When the stream goes quiet (or Redis lost
+it) the database is read again, so a subscriber can be late or slow, never wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pipegraph.core.errors import NotFound
+from pipegraph.events import last_entry_id, promotion_stream, read_after
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+
+QUIET_STREAM_MS = 5_000
+
+
+def target_from_event(promotion_id: int, fields: dict[str, str]) -> PromotionTarget:
+    """The target as the worker just saved it, rebuilt from the event: no database read per subscriber."""
+    return PromotionTarget(
+        id=int(fields["target_id"]),
+        promotion_id=promotion_id,
+        app_id=int(fields["app_id"]),
+        status=TargetStatus(fields["status"]),
+        step=TargetStep(fields["step"]),
+        error_message=fields["error_message"] or None,
+        release_id=int(fields["release_id"]) if fields["release_id"] else None,
+        sequence=int(fields["sequence"]),
+    )
+
+
+class _Latest:
+    """Which change of each target the subscriber already has."""
+
+    def __init__(self) -> None:
+        self.sequences: dict[int, int] = {}
+
+    def is_news(self, target: PromotionTarget) -> bool:
+        if self.sequences.get(target.id, -1) >= target.sequence:
+            return False
+        self.sequences[target.id] = target.sequence
+        return True
+
+
+async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]]:
+    promotion = await Promotion.get_or_none(id=promotion_id)
+    if promotion is None:
+        raise NotFound("promotion", promotion_id, field="id")
+    targets = await PromotionTarget.filter(promotion_id=promotion_id).order_by("id")
+    return promotion, targets
+
+
+async def follow_promotion(
+    redis: Any, promotion_id: int, *, quiet_ms: int = QUIET_STREAM_MS
+) -> AsyncIterator[PromotionTarget]:
+    stream = promotion_stream(promotion_id)
+    position = await last_entry_id(redis, stream)
+    latest = _Latest()
+    promotion, targets = await _snapshot(promotion_id)
+    for target in targets:
+        if latest.is_news(target):
+            yield target
+    while promotion.status != PromotionStatus.COMPLETED:
+        entries = await read_after(redis, stream, position, block_ms=quiet_ms)
+        completed = False
+        for entry_id, fields in entries:
+            position = entry_id
+            target = target_from_event(promotion_id, fields)
+            if latest.is_news(target):
+                yield target
+            completed = completed or fields.get("completed") == "1"
+        if completed or not entries:
+            # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost one:
+            # the database settles both.
+            promotion, targets = await _snapshot(promotion_id)
+            for target in targets:
+                if latest.is_news(target):
+                    yield target

@@ -1,0 +1,117 @@
+"""Promotion rules: which release goes where. Validation first, then one transaction writes the promotion and its
+targets; the jobs it returns are enqueued by the caller once that transaction has committed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tortoise.transactions import in_transaction
+
+from pipegraph.accounts.models import User
+from pipegraph.apps.models import App
+from pipegraph.apps.service import get_app
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.relay import parse_ref
+from pipegraph.jobqueue import Job
+from pipegraph.pipelines.models import PipelineCoupling, Stage
+from pipegraph.promotions.models import Promotion, PromotionTarget
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.service import get_release
+
+PROMOTE_TARGET_JOB = "promote_target"
+# Heroku's order: a promotion without `to` goes one stage down.
+NEXT_STAGE = {Stage.DEVELOPMENT: Stage.STAGING, Stage.STAGING: Stage.PRODUCTION}
+
+
+def target_job(target_id: int, *, retry: int = 0) -> Job:
+    """The first job of a target has a fixed id; the reconciler's takeover of a dead worker's target gets a new one."""
+    job_id = f"promote-target:{target_id}" if retry == 0 else f"promote-target:{target_id}:retry-{retry}"
+    return Job(PROMOTE_TARGET_JOB, (target_id,), job_id=job_id)
+
+
+async def get_promotion(reference: str, *, field: str = "id") -> Promotion:
+    ref = parse_ref(reference, "Promotion")
+    promotion = await Promotion.get_or_none(id=ref.id) if ref.id is not None else None
+    if promotion is None:
+        raise NotFound("promotion", reference, field=field)
+    return promotion
+
+
+async def _coupling(app: App, *, field: str) -> PipelineCoupling:
+    coupling = await PipelineCoupling.get_or_none(app_id=app.id)
+    if coupling is None:
+        raise DomainError(ErrorCode.APP_NOT_IN_PIPELINE, f"app {app.name} is not in a pipeline", field=field)
+    return coupling
+
+
+async def _source_release(source: App, reference: str | None) -> Release:
+    if reference is not None:
+        release = await get_release(source, reference)
+        if release.status != ReleaseStatus.SUCCEEDED:
+            raise DomainError(
+                ErrorCode.RELEASE_NOT_SUCCEEDED,
+                f"v{release.version} of {source.name} is {release.status.value}: only a succeeded release is promoted",
+                field="release",
+            )
+        return release
+    current = await Release.get_or_none(app_id=source.id, is_current=True)
+    if current is None:
+        raise DomainError(
+            ErrorCode.NO_SUCCEEDED_RELEASE,
+            f"app {source.name} has no succeeded release to promote: deploy it first",
+            field="source",
+        )
+    return current
+
+
+async def _chosen_targets(source: App, coupling: PipelineCoupling, names: Sequence[str]) -> list[App]:
+    if not names:
+        raise DomainError(ErrorCode.INVALID, "`to` is empty: name at least one app, or leave it out", field="to")
+    targets: dict[int, App] = {}
+    for name in names:
+        app = await get_app(name, field="to")
+        if app.id == source.id:
+            raise DomainError(ErrorCode.TARGET_IS_SOURCE, f"cannot promote {source.name} to itself", field="to")
+        target_coupling = await PipelineCoupling.get_or_none(app_id=app.id)
+        if target_coupling is None or target_coupling.pipeline_id != coupling.pipeline_id:
+            raise DomainError(
+                ErrorCode.TARGET_NOT_IN_PIPELINE,
+                f"app {app.name} is not in the pipeline of {source.name}",
+                field="to",
+            )
+        targets[app.id] = app
+    return list(targets.values())
+
+
+async def _downstream_targets(source: App, coupling: PipelineCoupling) -> list[App]:
+    next_stage = NEXT_STAGE.get(coupling.stage)
+    if next_stage is None:
+        raise DomainError(
+            ErrorCode.CANNOT_PROMOTE_FROM_STAGE,
+            f"Cannot promote {source.name} from '{coupling.stage.value}' stage: name the targets with `to`",
+            field="source",
+        )
+    couplings = await PipelineCoupling.filter(pipeline_id=coupling.pipeline_id, stage=next_stage).select_related("app")
+    if not couplings:
+        raise DomainError(
+            ErrorCode.NO_DOWNSTREAM_APPS, f"no downstream apps in {next_stage.value} stage", field="source"
+        )
+    return sorted((c.app for c in couplings), key=lambda app: app.name)
+
+
+async def promote(
+    *, source: App, to: Sequence[str] | None, release: str | None, user: User | None
+) -> tuple[Promotion, list[Job]]:
+    """Validate everything, then write the promotion and its targets at once; nothing is written on a refusal."""
+    coupling = await _coupling(source, field="source")
+    targets = await (_chosen_targets(source, coupling, to) if to is not None else _downstream_targets(source, coupling))
+    source_release = await _source_release(source, release)
+    async with in_transaction():
+        promotion = await Promotion.create(
+            pipeline_id=coupling.pipeline_id,
+            source_app_id=source.id,
+            source_release_id=source_release.id,
+            created_by_id=user.id if user else None,
+        )
+        rows = [await PromotionTarget.create(promotion_id=promotion.id, app_id=app.id) for app in targets]
+    return promotion, [target_job(row.id) for row in rows]

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from pipegraph.accounts.types import UserType, int_ids
+from pipegraph.api.context import Context
+from pipegraph.apps.types import AppType
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.releases.types import ReleaseType
+
+if TYPE_CHECKING:
+    from pipegraph.pipelines.types import PipelineType
+
+PromotionStatusEnum = strawberry.enum(PromotionStatus, name="PromotionStatus")
+TargetStatusEnum = strawberry.enum(TargetStatus, name="PromotionTargetStatus")
+TargetStepEnum = strawberry.enum(
+    TargetStep, name="PromotionStep", description="Where a target is: QUEUED, then each step in order, then DONE."
+)
+
+
+async def _app(info: strawberry.Info[Context, None], app_id: int) -> AppType:
+    app = await info.context.loaders.app_by_id.load(app_id)
+    assert app is not None  # a foreign key with ON DELETE CASCADE
+    return AppType.from_model(app)
+
+
+async def _release(info: strawberry.Info[Context, None], release_id: int | None) -> ReleaseType | None:
+    if release_id is None:
+        return None
+    release = await info.context.loaders.release_by_id.load(release_id)
+    return ReleaseType.from_model(release) if release else None
+
+
+@strawberry.type(name="PromotionTarget", description="One app a promotion goes to, and how far it got.")
+class PromotionTargetType(relay.Node):
+    id: relay.NodeID[int]
+    status: TargetStatus
+    step: TargetStep
+    error_message: str | None = strawberry.field(description="Why this target failed, when it did.")
+    updated_at: datetime | None
+    model: strawberry.Private[PromotionTarget]
+
+    @classmethod
+    def from_model(cls, target: PromotionTarget) -> PromotionTargetType:
+        return cls(
+            id=target.id,
+            status=target.status,
+            step=target.step,
+            error_message=target.error_message,
+            updated_at=getattr(target, "updated_at", None),
+            model=target,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[PromotionTargetType | None]:
+        targets = await info.context.loaders.promotion_target_by_id.load_many(int_ids(node_ids))
+        return [cls.from_model(target) if target else None for target in targets]
+
+    @strawberry.field
+    async def app(self, info: strawberry.Info[Context, None]) -> AppType:
+        return await _app(info, self.model.app_id)
+
+    @strawberry.field(description="The release made on the target app, once there is one.")
+    async def release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+        return await _release(info, self.model.release_id)
+
+
+@strawberry.type(name="Promotion", description="A release copied downstream, target by target.")
+class PromotionType(relay.Node):
+    id: relay.NodeID[int]
+    status: PromotionStatus
+    created_at: datetime
+    completed_at: datetime | None
+    model: strawberry.Private[Promotion]
+
+    @classmethod
+    def from_model(cls, promotion: Promotion) -> PromotionType:
+        return cls(
+            id=promotion.id,
+            status=promotion.status,
+            created_at=promotion.created_at,
+            completed_at=promotion.completed_at,
+            model=promotion,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[PromotionType | None]:
+        promotions = await info.context.loaders.promotion_by_id.load_many(int_ids(node_ids))
+        return [cls.from_model(promotion) if promotion else None for promotion in promotions]
+
+    @strawberry.field(description="The app promoted from.")
+    async def source(self, info: strawberry.Info[Context, None]) -> AppType:
+        return await _app(info, self.model.source_app_id)
+
+    @strawberry.field(description="The release promoted: the source's current one, or the one asked for.")
+    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType:
+        release = await _release(info, self.model.source_release_id)
+        assert release is not None
+        return release
+
+    @strawberry.field
+    async def pipeline(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")]:
+        from pipegraph.pipelines.types import PipelineType
+
+        pipeline = await info.context.loaders.pipeline_by_id.load(self.model.pipeline_id)
+        assert pipeline is not None
+        return PipelineType.from_model(pipeline)
+
+    @strawberry.field
+    async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+        if self.model.created_by_id is None:
+            return None
+        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        return UserType.from_model(user) if user else None
+
+    @strawberry.field(description="Every target, by app id.")
+    async def targets(self, info: strawberry.Info[Context, None]) -> list[PromotionTargetType]:
+        targets = await info.context.loaders.targets_by_promotion.load(self.id)
+        return [PromotionTargetType.from_model(target) for target in targets]
+
+
+@strawberry.type(
+    name="PromotionProgress", description="A target's state: first each one's current state, then each change."
+)
+class PromotionProgressType:
+    target: PromotionTargetType
+    status: TargetStatus
+    step: TargetStep
+    error_message: str | None
+    sequence: int = strawberry.field(description="Grows with each change of this target.")
+
+    @classmethod
+    def from_model(cls, target: PromotionTarget) -> PromotionProgressType:
+        return cls(
+            target=PromotionTargetType.from_model(target),
+            status=target.status,
+            step=target.step,
+            error_message=target.error_message,
+            sequence=target.sequence,
+        )
+
+    @strawberry.field(description="The release made on the target app, once there is one.")
+    async def release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+        return await _release(info, self.target.model.release_id)

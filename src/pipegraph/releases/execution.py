@@ -1,0 +1,64 @@
+"""Running a pending release to its end, in a worker: wait for earlier releases of the app, run the release phase,
+then make it current or failed. Safe to run twice: a release that is no longer pending is left alone."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from pipegraph.apps.models import App
+from pipegraph.events import publish, release_log_stream
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.phase import ReleasePhaseRequest
+from pipegraph.releases.service import finish_release
+from pipegraph.runtime import Runtime
+from pipegraph.slugs.models import Slug
+
+EARLIER_RELEASE_POLL_SECONDS = 0.05
+
+
+class EarlierReleasePending(Exception):
+    """An earlier release of the same app is still pending: try again later rather than overtake it."""
+
+
+async def wait_for_earlier_releases(release: Release, *, patience: float) -> None:
+    deadline = time.monotonic() + patience
+    while await Release.exists(app_id=release.app_id, status=ReleaseStatus.PENDING, version__lt=release.version):
+        if time.monotonic() > deadline:
+            raise EarlierReleasePending(f"v{release.version} of app {release.app_id} waits for an earlier release")
+        await asyncio.sleep(EARLIER_RELEASE_POLL_SECONDS)
+
+
+async def run_release(release_id: int, runtime: Runtime) -> Release | None:
+    release = await Release.get_or_none(id=release_id)
+    if release is None or release.status != ReleaseStatus.PENDING:
+        return release
+    timeout = runtime.settings.release_phase_timeout
+    await wait_for_earlier_releases(release, patience=2 * timeout)
+    slug = await Slug.get(id=release.slug_id)
+    command = slug.process_types.get("release")
+    if not command:
+        return await finish_release(release.id, error_message=None, log="")
+    blob = runtime.slug_store.path_for(slug.digest)
+    if not blob.exists():
+        return await finish_release(release.id, error_message=f"slug blob {slug.checksum} is missing", log="")
+    app = await App.get(id=release.app_id)
+    stream = release_log_stream(release.id)
+
+    async def on_line(line: str) -> None:
+        await publish(runtime.redis, stream, {"line": line})
+
+    request = ReleasePhaseRequest(
+        blob=blob,
+        command=str(command),
+        config_vars=dict(app.config_vars),
+        stack=slug.stack,
+        commit=slug.commit,
+        timeout=timeout,
+    )
+    result = await runtime.runner.run(request, on_line)
+    finished = await finish_release(
+        release.id, error_message=result.error_message(timeout), log="\n".join(result.lines)
+    )
+    await publish(runtime.redis, stream, {"end": finished.status.value})
+    return finished

@@ -1,0 +1,31 @@
+"""What a worker job needs besides IDs: settings, the slug store, the release-phase runner and Redis for events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipegraph.releases.phase import ReleasePhaseRunner
+from pipegraph.settings import Settings
+from pipegraph.slugs.store import LocalSlugStore
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    slug_store: LocalSlugStore
+    runner: ReleasePhaseRunner
+    redis: Any  # redis.asyncio.Redis (arq's pool in a worker): events and log lines are published on it
+
+
+# Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
+JOB_OVERHEAD_SECONDS = 60
+
+
+def job_timeout_seconds(release_phase_timeout: float) -> float:
+    return release_phase_timeout + JOB_OVERHEAD_SECONDS
+
+
+def lease_seconds(release_phase_timeout: float) -> float:
+    """How long a RUNNING target may go without finishing before its worker is presumed dead."""
+    return job_timeout_seconds(release_phase_timeout) + 30

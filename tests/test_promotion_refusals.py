@@ -1,0 +1,105 @@
+"""Every refused promotion names its problem with a code and writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipegraph.promotions.models import Promotion, PromotionTarget
+from pipegraph.releases.models import Release
+from tests.conftest import GraphQLClient
+from tests.factories import create_app, deploy
+from tests.promotion_scene import promote, shop_pipeline
+
+
+async def _refused(gql: GraphQLClient, **input: Any) -> dict[str, Any]:
+    releases_before = await Release.all().count()
+    payload = await promote(gql, **input)
+    assert payload["promotion"] is None
+    assert await Promotion.all().count() == 0
+    assert await PromotionTarget.all().count() == 0
+    assert await Release.all().count() == releases_before
+    [error] = payload["userErrors"]
+    return dict(error)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("shop-review", "Cannot promote shop-review from 'review' stage: name the targets with `to`"),
+        ("shop-prod-eu", "Cannot promote shop-prod-eu from 'production' stage: name the targets with `to`"),
+    ],
+)
+async def test_review_or_production_source_needs_explicit_targets(
+    gql: GraphQLClient, source: str, message: str
+) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app=source)
+    error = await _refused(gql, source=source)
+    assert error == {"field": "source", "code": "CANNOT_PROMOTE_FROM_STAGE", "message": message}
+
+
+async def test_no_downstream_apps_names_the_stage(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql, production=())
+    await deploy(gql, app="shop-staging")
+    error = await _refused(gql, source="shop-staging")
+    assert error == {
+        "field": "source",
+        "code": "NO_DOWNSTREAM_APPS",
+        "message": "no downstream apps in production stage",
+    }
+
+
+async def test_target_outside_the_pipeline_is_refused(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    await create_app(gql, name="loose-app")
+    await deploy(gql, app="shop-staging")
+    error = await _refused(gql, source="shop-staging", to=["shop-prod-eu", "loose-app"])
+    assert error["code"] == "TARGET_NOT_IN_PIPELINE"
+    assert error["message"] == "app loose-app is not in the pipeline of shop-staging"
+
+
+async def test_source_as_its_own_target_is_refused(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    error = await _refused(gql, source="shop-staging", to=["shop-staging"])
+    assert error == {"field": "to", "code": "TARGET_IS_SOURCE", "message": "cannot promote shop-staging to itself"}
+
+
+async def test_unknown_target_is_refused(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    error = await _refused(gql, source="shop-staging", to=["no-such-app"])
+    assert (error["field"], error["code"]) == ("to", "NOT_FOUND")
+
+
+async def test_source_without_a_succeeded_release_is_refused(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    error = await _refused(gql, source="shop-staging")
+    assert error["code"] == "NO_SUCCEEDED_RELEASE"
+    assert error["message"] == "app shop-staging has no succeeded release to promote: deploy it first"
+
+
+async def test_a_chosen_release_that_did_not_succeed_is_refused(gql: GraphQLClient) -> None:
+    # given staging's v2 is still pending (its release phase has not run: no worker here)
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging", commit="good0000")
+    await deploy(gql, app="shop-staging", commit="next0000", process_types={"web": "x", "release": "true"})
+    error = await _refused(gql, source="shop-staging", release="2")
+    assert error["code"] == "RELEASE_NOT_SUCCEEDED"
+    assert error["message"] == "v2 of shop-staging is pending: only a succeeded release is promoted"
+
+
+async def test_a_chosen_release_that_does_not_exist_is_refused(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    error = await _refused(gql, source="shop-staging", release="v9")
+    assert (error["field"], error["code"]) == ("release", "NOT_FOUND")
+
+
+async def test_source_outside_any_pipeline_is_refused(gql: GraphQLClient) -> None:
+    await create_app(gql, name="loose-app")
+    await deploy(gql, app="loose-app")
+    error = await _refused(gql, source="loose-app")
+    assert (error["field"], error["code"]) == ("source", "APP_NOT_IN_PIPELINE")
