@@ -9,11 +9,12 @@ from strawberry import relay
 
 from pipegraph.accounts.models import User
 from pipegraph.api.context import Context
+from pipegraph.core.relay import db_id
 
 
 def int_ids(node_ids: Iterable[str]) -> list[int]:
-    """Node ids that are not integers cannot exist: map them to an id no row has."""
-    return [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
+    """Node ids that are not integers (or too big for a key) cannot exist: map them to an id no row has."""
+    return [db_id(node_id) for node_id in node_ids]
 
 
 @strawberry.type(name="User")

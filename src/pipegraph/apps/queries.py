@@ -7,7 +7,8 @@ from tortoise.expressions import Subquery
 from pipegraph.api.context import Context
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType
-from pipegraph.core.relay import build_connection, decode_cursor, encode_cursor, page_size
+from pipegraph.core.names import could_be_name
+from pipegraph.core.relay import build_connection, decode_name_cursor, encode_cursor, page_size
 from pipegraph.pipelines.models import PipelineCoupling
 
 APP_CURSOR = "app"
@@ -17,6 +18,8 @@ APP_CURSOR = "app"
 class AppQueries:
     @strawberry.field(description="An app by name, whether or not it is in a pipeline.")
     async def app(self, info: strawberry.Info[Context, None], name: str) -> AppType | None:
+        if not could_be_name(name):
+            return None
         app = await info.context.loaders.app_by_name.load(name)
         return AppType.from_model(app) if app else None
 
@@ -29,7 +32,7 @@ class AppQueries:
         in_pipeline: bool | None = None,
     ) -> relay.Connection[AppType]:
         size = page_size(first)
-        after_name = decode_cursor(APP_CURSOR, after)
+        after_name = decode_name_cursor(APP_CURSOR, after)
         query = App.all().order_by("name")
         if after_name is not None:
             query = query.filter(name__gt=after_name)

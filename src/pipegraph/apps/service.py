@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.names import validate_name
+from pipegraph.core.names import could_be_name, validate_name
 from pipegraph.core.relay import parse_ref
 
 STACK_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{1,39}$")
@@ -31,7 +31,10 @@ def validate_stack(stack: str, *, field: str = "stack") -> str:
 
 async def get_app(reference: str, *, field: str = "app") -> App:
     ref = parse_ref(reference, "App")
-    app = await (App.get_or_none(id=ref.id) if ref.id is not None else App.get_or_none(name=ref.name))
+    if ref.id is not None:
+        app = await App.get_or_none(id=ref.id)
+    else:
+        app = await App.get_or_none(name=ref.name) if ref.name is not None and could_be_name(ref.name) else None
     if app is None:
         raise NotFound("app", ref, field=field)
     return app

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import strawberry
 from strawberry import relay
+from strawberry.relay.types import GlobalIDValueError
 
 from pipegraph.core.errors import ClientError
+from pipegraph.core.names import NAME_PATTERN
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Primary keys are BIGINT: a larger number names no row, and must not reach the driver (it overflows there).
+MAX_DB_ID = 2**63 - 1
+NO_ROW_ID = -1
+_DB_ID = re.compile(r"[0-9]{1,19}")
 
 T = TypeVar("T")
 N = TypeVar("N", bound=relay.Node)
@@ -40,6 +49,14 @@ def decode_cursor(kind: str, cursor: str | None) -> str | None:
         raise ClientError(f"`after` is not a valid cursor: {cursor!r}") from None
     prefix, _, value = decoded.partition(":")
     if prefix != kind or not value:
+        raise ClientError(f"`after` is not a cursor of this list: {cursor!r}")
+    return value
+
+
+def decode_name_cursor(kind: str, cursor: str | None) -> str | None:
+    """A cursor over apps or pipelines holds a name; one holding something no name can be was not made by us."""
+    value = decode_cursor(kind, cursor)
+    if value is not None and not NAME_PATTERN.fullmatch(value):
         raise ClientError(f"`after` is not a cursor of this list: {cursor!r}")
     return value
 
@@ -87,6 +104,26 @@ class Ref:
         return self.name if self.name is not None else f"#{self.id}"
 
 
+def db_id(node_id: str) -> int:
+    """The primary key inside a global ID; one that cannot be a key maps to an id no row has."""
+    if not _DB_ID.fullmatch(node_id):
+        return NO_ROW_ID
+    value = int(node_id)
+    return value if value <= MAX_DB_ID else NO_ROW_ID
+
+
+async def node_by_id(info: strawberry.Info[Any, Any], id: strawberry.ID) -> relay.Node | None:
+    """`node(id:)`: an ID that names nothing, malformed or of an unknown type included, is null, not an error."""
+    try:
+        global_id = relay.GlobalID.from_id(id)
+        node_type = global_id.resolve_type(info)
+    except GlobalIDValueError:
+        return None
+    node = node_type.resolve_node(global_id.node_id, info=info, required=False)
+    resolved: relay.Node | None = await node if inspect.isawaitable(node) else node
+    return resolved
+
+
 def parse_ref(value: str, type_name: str) -> Ref:
     """Accept a name or a global ID, so clients can pass whichever they hold."""
     try:
@@ -95,7 +132,6 @@ def parse_ref(value: str, type_name: str) -> Ref:
         return Ref(name=value)
     if global_id.type_name != type_name:
         return Ref(name=value)
-    try:
-        return Ref(id=int(global_id.node_id))
-    except ValueError:
-        return Ref(name=value)
+    key = db_id(global_id.node_id)
+    # An ID of the right type whose key cannot exist is looked up as given, so "not found" shows what was sent.
+    return Ref(name=value) if key == NO_ROW_ID else Ref(id=key)

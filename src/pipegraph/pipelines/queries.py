@@ -5,7 +5,8 @@ from strawberry import relay
 
 from pipegraph.api.context import Context
 from pipegraph.core.errors import ClientError
-from pipegraph.core.relay import build_connection, decode_cursor, encode_cursor, page_size
+from pipegraph.core.names import could_be_name
+from pipegraph.core.relay import build_connection, db_id, decode_name_cursor, encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType
 
@@ -21,11 +22,13 @@ class PipelineQueries:
         if (name is None) == (id is None):
             raise ClientError("pipeline needs exactly one of `name` or `id`")
         if id is not None:
-            if id.type_name != "Pipeline" or not id.node_id.isdigit():
+            if id.type_name != "Pipeline":
                 return None
-            pipeline = await info.context.loaders.pipeline_by_id.load(int(id.node_id))
-        else:
+            pipeline = await info.context.loaders.pipeline_by_id.load(db_id(id.node_id))
+        elif could_be_name(str(name)):
             pipeline = await info.context.loaders.pipeline_by_name.load(str(name))
+        else:
+            return None
         return PipelineType.from_model(pipeline) if pipeline else None
 
     @strawberry.field(description="Pipelines by name.")
@@ -33,7 +36,7 @@ class PipelineQueries:
         self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
     ) -> relay.Connection[PipelineType]:
         size = page_size(first)
-        after_name = decode_cursor(PIPELINE_CURSOR, after)
+        after_name = decode_name_cursor(PIPELINE_CURSOR, after)
         query = Pipeline.all().order_by("name")
         if after_name is not None:
             query = query.filter(name__gt=after_name)

@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.names import validate_name
+from pipegraph.core.names import could_be_name, validate_name
 from pipegraph.core.relay import parse_ref
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 
@@ -44,8 +44,10 @@ def parse_stage(value: str, *, field: str = "stage") -> Stage:
 
 async def get_pipeline(reference: str, *, field: str = "pipeline") -> Pipeline:
     ref = parse_ref(reference, "Pipeline")
-    query = Pipeline.get_or_none(id=ref.id) if ref.id is not None else Pipeline.get_or_none(name=ref.name)
-    pipeline = await query
+    if ref.id is not None:
+        pipeline = await Pipeline.get_or_none(id=ref.id)
+    else:
+        pipeline = await Pipeline.get_or_none(name=ref.name) if ref.name and could_be_name(ref.name) else None
     if pipeline is None:
         raise NotFound("pipeline", ref, field=field)
     return pipeline
