@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -43,7 +44,8 @@ class PromotionSubscriptions:
         try:
             async for target in follow_promotion(redis, promotion_id):
                 if target.release_id is not None:
-                    info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
+                    with contextlib.suppress(KeyError):  # not loaded yet
+                        info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
                 yield PromotionProgressType.from_model(target)
         finally:
             await redis.aclose()
