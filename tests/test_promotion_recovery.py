@@ -1,0 +1,169 @@
+"""Faults: a worker killed mid-release-phase, lost jobs, and many promotions racing into one app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from arq.connections import ArqRedis, create_pool
+from redis.asyncio import Redis
+
+from pipegraph.events import release_log_stream
+from pipegraph.promotions.execution import utcnow
+from pipegraph.promotions.models import PromotionTarget, TargetStatus
+from pipegraph.promotions.reconciler import reconcile
+from pipegraph.redis import redis_settings
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.settings import Settings
+from pipegraph.worker_runner import in_process_worker
+from tests.conftest import GraphQLClient, JobRunner
+from tests.factories import deploy
+from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LATER = timedelta(hours=1)  # the reconciler's view of "now", past every lease and grace period
+
+
+async def _until(condition, what: str, *, attempts: int = 600) -> None:  # type: ignore[no-untyped-def]
+    """Wait for the system to reach a state (not a timing assertion: the limit only stops a hung test)."""
+    for _ in range(attempts):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never reached: {what}")
+
+
+def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url or "",
+        PIPEGRAPH_DATA_DIR=str(settings.data_dir),
+        PIPEGRAPH_SECRET_KEY=settings.secret_key,
+        PIPEGRAPH_RELEASE_PHASE_TIMEOUT=str(settings.release_phase_timeout),
+        # `workers` (arq's entry point) lives at the repository root, next to tests/.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("pipegraph")), "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _arq_pool(settings: Settings) -> ArqRedis:
+    return await create_pool(redis_settings(settings.redis_url or ""))
+
+
+async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_promotion(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given production on v1 and a slug whose release phase takes a while in production
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy(gql, app="shop-prod-eu", commit="old00000")
+    await gql(SET_CONFIG_VARS, {"input": {"app": "shop-prod-eu", "vars": {"MODE": "production"}}})
+    script = 'if [ "$MODE" = production ]; then echo started; sleep 2; fi\necho finished\n'
+    await deploy_release_script(gql, app="shop-staging", script=script)
+    await jobs.drain()
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    target = await PromotionTarget.get(app__name="shop-prod-eu")
+
+    # when a separate worker process is SIGKILLed in the middle of the release phase
+    worker = _worker_process(settings)
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+
+        async def release_phase_started() -> bool:
+            await target.refresh_from_db()
+            if target.release_id is None:
+                return False
+            return bool(await redis.xrange(release_log_stream(target.release_id)))
+
+        await _until(release_phase_started, "the release phase printing its first line")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        await redis.aclose()
+    await target.refresh_from_db()
+    assert target.status == TargetStatus.RUNNING
+    assert (await Release.get(id=target.release_id)).status == ReleaseStatus.PENDING
+
+    # and the reconciler runs (past the lease) and a fresh worker picks the target up
+    pool = await _arq_pool(settings)
+    try:
+        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 1
+    finally:
+        await pool.aclose()
+    async with in_process_worker(settings):
+
+        async def target_done() -> bool:
+            await target.refresh_from_db()
+            return target.status.terminal
+
+        await _until(target_done, "the target finishing after the takeover")
+
+    # then there is exactly one new release, it succeeded after a complete release phase, and it is current
+    assert target.status == TargetStatus.SUCCEEDED
+    assert target.attempts == 2
+    releases = await Release.filter(app__name="shop-prod-eu").order_by("version")
+    assert [(r.version, r.status, r.is_current) for r in releases] == [
+        (1, ReleaseStatus.SUCCEEDED, False),
+        (2, ReleaseStatus.SUCCEEDED, True),
+    ]
+    assert releases[1].id == target.release_id
+    assert releases[1].release_log == "started\nfinished"
+    assert promotion_id
+
+
+async def test_jobs_lost_with_redis_are_enqueued_again_by_the_reconciler(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given a promotion whose jobs Redis lost before any worker ran them
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    await promote(gql, source="shop-staging")
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await redis.aclose()
+    await jobs.drain()
+    assert await PromotionTarget.filter(status=TargetStatus.PENDING).count() == 2
+
+    # when the reconciler runs and then a worker
+    pool = await _arq_pool(settings)
+    try:
+        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 2
+    finally:
+        await pool.aclose()
+    await jobs.drain()
+
+    # then both targets are done, each with one release
+    assert await PromotionTarget.filter(status=TargetStatus.SUCCEEDED).count() == 2
+    assert await Release.filter(app__name__in=["shop-admin", "shop-prod-eu"]).count() == 2
+
+
+async def test_concurrent_promotions_into_one_app_never_interleave(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given staging v1 without and v2 with a release phase
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy(gql, app="shop-staging", commit="plain000")
+    await deploy_release_script(gql, app="shop-staging", script="echo release phase\n", commit="phase000")
+    await jobs.drain()
+
+    # when 20 promotions into the same app are made at once, alternating the two, and two workers run them
+    payloads = await asyncio.gather(*(promote(gql, source="shop-staging", release=str(1 + n % 2)) for n in range(20)))
+    assert all(payload["userErrors"] == [] for payload in payloads)
+    await asyncio.gather(jobs.drain(), jobs.drain())
+
+    # then the app has versions 1..20 with no gap, all succeeded, and exactly one current: the newest
+    releases = await Release.filter(app__name="shop-prod-eu").order_by("version")
+    assert [release.version for release in releases] == list(range(1, 21))
+    assert all(release.status == ReleaseStatus.SUCCEEDED for release in releases)
+    assert [release.version for release in releases if release.is_current] == [20]
+    assert await PromotionTarget.filter(status=TargetStatus.SUCCEEDED).count() == 20

@@ -1,0 +1,102 @@
+"""The local release-phase runner: a fresh extraction, the app's environment only, every line, a group kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pipegraph.releases.phase import LocalProcessRunner, ReleasePhaseRequest, ReleasePhaseResult
+from tests.factories import tarball
+
+
+@pytest.fixture
+def blob(tmp_path: Path) -> Path:
+    path = tmp_path / "slug.tar.gz"
+    path.write_bytes(tarball({"README": "hello from the slug\n", "bin/release": "#!/bin/sh\necho from script\n"}))
+    return path
+
+
+async def _run(
+    blob: Path, command: str, *, config_vars: dict[str, str] | None = None, limit: float = 5
+) -> ReleasePhaseResult:
+    streamed: list[str] = []
+
+    async def on_line(line: str) -> None:
+        streamed.append(line)
+
+    request = ReleasePhaseRequest(
+        blob=blob, command=command, config_vars=config_vars or {}, stack="heroku-24", commit="abc123", timeout=limit
+    )
+    result: ReleasePhaseResult = await LocalProcessRunner().run(request, on_line)
+    assert streamed == result.lines  # each line was handed over as it came, none held back
+    return result
+
+
+async def test_runs_in_the_slug_app_folder_and_captures_stdout_and_stderr_in_order(blob: Path) -> None:
+    result = await _run(blob, "cat README; echo to-stderr >&2; ./bin/release; basename $(pwd)")
+    assert result.succeeded
+    assert result.lines == ["hello from the slug", "to-stderr", "from script", "app"]
+
+
+async def test_environment_is_the_config_vars_plus_dyno_basics_and_nothing_of_the_worker(blob: Path) -> None:
+    assert "PYTEST_CURRENT_TEST" in os.environ
+    result = await _run(blob, "env | sort", config_vars={"DATABASE_URL": "postgres://db/prod", "MODE": "production"})
+    env = dict(line.split("=", 1) for line in result.lines if "=" in line)
+    assert env["DATABASE_URL"] == "postgres://db/prod"
+    assert env["MODE"] == "production"
+    assert (env["DYNO"], env["PORT"], env["STACK"]) == ("release.1", "5000", "heroku-24")
+    assert env["SOURCE_VERSION"] == "abc123"
+    assert "PYTEST_CURRENT_TEST" not in env
+
+
+async def test_each_run_gets_a_fresh_extraction(blob: Path) -> None:
+    first = await _run(blob, "echo changed > README; touch leftover; ls")
+    second = await _run(blob, "cat README; ls")
+    assert "leftover" in first.lines
+    assert second.lines == ["hello from the slug", "README", "bin"]
+
+
+async def test_a_failing_command_reports_its_exit_status(blob: Path) -> None:
+    result = await _run(blob, "echo trying; exit 3")
+    assert (result.succeeded, result.exit_code, result.lines) == (False, 3, ["trying"])
+    assert result.error_message(5) == "release command exited with status 3"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_a_timeout_kills_the_whole_process_group(blob: Path, tmp_path: Path) -> None:
+    # given a command that leaves a child behind and never ends
+    pid_file = tmp_path / "child.pid"
+    command = f"sleep 60 & echo $! > {pid_file}; echo started; wait"
+
+    # when it outlives its timeout
+    result = await _run(blob, command, limit=0.5)
+
+    # then it is reported as timed out, with what it printed, and its child is gone too
+    assert result.timed_out
+    assert result.lines == ["started"]
+    assert result.error_message(0.5) == "release phase timed out after 0.5s"
+    child = int(pid_file.read_text())
+    for _ in range(100):  # SIGKILL is delivered at once; reaping by init may take a moment
+        if not _alive(child):
+            break
+        await asyncio.sleep(0.02)
+    assert not _alive(child)
+
+
+async def test_a_slug_entry_escaping_the_folder_is_not_extracted(tmp_path: Path) -> None:
+    # given a tarball (not validated, as if written straight to the store) with a path outside ./app/
+    blob = tmp_path / "evil.tar.gz"
+    blob.write_bytes(tarball({"../../escaped": "x"}, root="./app/"))
+    with pytest.raises(tarfile.FilterError):
+        await _run(blob, "true")
