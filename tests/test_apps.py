@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -292,3 +293,49 @@ async def test_apps_loose_filter_pages_too(gql: GraphQLClient) -> None:
     # then the coupled app is skipped
     assert names(first) == ["alpha"]
     assert names(second) == ["charlie"]
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [("a\u0000b", "NUL"), ("x" * (32 * 1024 + 1), "longer than 32768")],
+)
+async def test_set_config_vars_refuses_values_no_environment_can_hold(
+    gql: GraphQLClient, value: str, needle: str
+) -> None:
+    # given an app with one var
+    await create_app(gql, name="shop")
+    await gql(SET_CONFIG_VARS, {"input": {"app": "shop", "vars": {"KEEP": "me"}}})
+
+    # when a value with a NUL character, or one over 32 KiB, is set
+    data = await gql(SET_CONFIG_VARS, {"input": {"app": "shop", "vars": {"OK": "1", "BAD": value}}})
+
+    # then the batch is refused, naming the var, and nothing changed
+    [error] = data["setConfigVars"]["userErrors"]
+    assert error["code"] == "INVALID_CONFIG_VAR"
+    assert "BAD" in error["message"]
+    assert needle in error["message"]
+    assert await config_vars_of(gql, "shop") == {"KEEP": "me"}
+
+
+async def test_concurrent_config_var_edits_all_survive(gql: GraphQLClient) -> None:
+    # given an app
+    await create_app(gql, name="shop")
+
+    # when ten clients each set a different var at the same time
+    await asyncio.gather(
+        *(gql(SET_CONFIG_VARS, {"input": {"app": "shop", "vars": {f"VAR_{n}": str(n)}}}) for n in range(10))
+    )
+
+    # then no edit was lost
+    assert await config_vars_of(gql, "shop") == {f"VAR_{n}": str(n) for n in range(10)}
+
+
+async def test_concurrent_create_app_with_one_name_makes_one_app(gql: GraphQLClient) -> None:
+    # when five clients race to create the same app
+    results = await asyncio.gather(*(gql(CREATE_APP, {"input": {"name": "race"}}) for _ in range(5)))
+
+    # then exactly one wins and the others are told the name is taken
+    outcomes = sorted(
+        "created" if result["createApp"]["app"] else result["createApp"]["userErrors"][0]["code"] for result in results
+    )
+    assert outcomes == ["NAME_TAKEN"] * 4 + ["created"]

@@ -176,3 +176,23 @@ async def test_concurrent_releases_into_different_apps_are_independent(gql: Grap
         listed = await releases_of(gql, name)
         assert [release["version"] for release in listed] == [5, 4, 3, 2, 1]
         assert sum(release["current"] for release in listed) == 1
+
+
+async def test_release_description_too_long_or_with_nul_is_refused(gql: GraphQLClient) -> None:
+    # given an uploaded slug
+    await create_app(gql, name="shop")
+    slug = await create_slug(gql, app="shop", data=tarball())
+
+    # when it is released with a description over 500 characters, or holding a NUL character
+    too_long = await gql(
+        CREATE_RELEASE, {"input": {"app": "shop", "slug": slug["slug"]["id"], "description": "d" * 501}}
+    )
+    nul = await gql(CREATE_RELEASE, {"input": {"app": "shop", "slug": slug["slug"]["id"], "description": "a\u0000"}})
+
+    # then both are user errors on the description, and no release (nor version) was made
+    assert too_long["createRelease"]["userErrors"] == [
+        {"field": "description", "message": "description is longer than 500 characters", "code": "INVALID"}
+    ]
+    assert nul["createRelease"]["userErrors"][0]["field"] == "description"
+    assert await releases_of(gql, "shop") == []
+    assert (await deploy(gql, app="shop"))["version"] == 1

@@ -522,3 +522,40 @@ async def test_two_slugs_of_the_same_bytes_share_one_blob(gql: GraphQLClient, se
     assert len(stored_files(settings)) == 1
     assert (await slug_state(gql, first["slug"]["id"]))["uploaded"] is True
     assert (await slug_state(gql, second["slug"]["id"]))["uploaded"] is True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "needle"),
+    [
+        ({"commit": "a" * 65}, "commit", "longer than 64"),
+        ({"commit": "abc\u0000def"}, "commit", "NUL"),
+        ({"commitDescription": "fix\u0000"}, "commitDescription", "NUL"),
+        ({"processTypes": {"web": "./bin/web\u0000"}}, "processTypes", "NUL"),
+    ],
+)
+async def test_create_slug_refuses_text_the_database_cannot_hold(
+    gql: GraphQLClient, overrides: dict[str, Any], field: str, needle: str
+) -> None:
+    # given an app
+    await create_app(gql, name="shop")
+
+    # when a slug is declared with an over-long commit or a NUL character in its text
+    data = await gql(CREATE_SLUG, slug_input("shop", tarball(), **overrides))
+
+    # then it is a user error on that field (not an internal error), and no slug exists
+    payload = data["createSlug"]
+    assert payload["slug"] is None
+    [error] = payload["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID", field)
+    assert needle in error["message"]
+
+
+async def test_create_slug_accepts_a_full_length_commit(gql: GraphQLClient) -> None:
+    # given an app
+    await create_app(gql, name="shop")
+
+    # when a slug carries a 64-character commit (a SHA-256 git object name)
+    created = await declare(gql, "shop", tarball(), commit="f" * 64)
+
+    # then it is kept whole
+    assert created["slug"]["commit"] == "f" * 64

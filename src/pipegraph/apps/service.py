@@ -66,6 +66,12 @@ def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
                 f"config var {key} must be a string or null (null unsets it), got {type(value).__name__}",
                 field="vars",
             )
+        if value is not None and "\x00" in value:
+            raise DomainError(
+                ErrorCode.INVALID_CONFIG_VAR,
+                f"config var {key} must not contain a NUL character (no environment variable can)",
+                field="vars",
+            )
         if value is not None and len(value) > CONFIG_VALUE_MAX:
             raise DomainError(
                 ErrorCode.INVALID_CONFIG_VAR,

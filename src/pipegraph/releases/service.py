@@ -12,6 +12,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
+from pipegraph.core.text import validate_text
 from pipegraph.jobqueue import Job
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
@@ -98,6 +99,7 @@ async def create_release(
             f"slug {slug.id} has no uploaded blob yet: PUT it to its uploadUrl",
             field="slug",
         )
+    validate_text(description, what="description", field="description", max_length=500)
     async with in_transaction():
         release = await add_release_locked(
             app_id=app.id,

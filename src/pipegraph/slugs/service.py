@@ -13,6 +13,7 @@ from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
+from pipegraph.core.text import validate_text
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
 
@@ -52,7 +53,7 @@ def validate_process_types(process_types: Mapping[str, object]) -> dict[str, str
                 f"process type {name!r} needs a non-empty command string",
                 field="processTypes",
             )
-        validated[name] = command
+        validated[name] = validate_text(command, what=f"process type {name!r}", field="processTypes")
     return validated
 
 
@@ -65,6 +66,10 @@ async def create_slug(
     commit: str | None,
     commit_description: str | None,
 ) -> Slug:
+    if commit is not None:
+        validate_text(commit, what="commit", field="commit", max_length=64)
+    if commit_description is not None:
+        validate_text(commit_description, what="commit description", field="commitDescription")
     return await Slug.create(
         app=app,
         checksum=normalize_checksum(checksum),
