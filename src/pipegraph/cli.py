@@ -53,7 +53,10 @@ def serve(host: str, port: int) -> None:
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
 def worker() -> None:
     from arq.worker import run_worker
-    from workers import WorkerSettings
+
+    # `workers.WorkerSettings` re-exports this; importing it from the package also works in an editable install,
+    # where only `src/` is on the path and the top-level `workers` package is not.
+    from pipegraph.worker import WorkerSettings
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
