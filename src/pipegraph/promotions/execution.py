@@ -42,6 +42,7 @@ def event_fields(target: PromotionTarget, *, completed: bool) -> dict[str, str]:
         "error_message": target.error_message or "",
         "release_id": str(target.release_id or ""),
         "sequence": str(target.sequence),
+        "updated_at": target.updated_at.isoformat() if target.updated_at else "",
         "completed": "1" if completed else "0",
     }
 
@@ -67,6 +68,7 @@ async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
         lease_expires_at=now + timedelta(seconds=lease),
         attempts=F("attempts") + 1,
         sequence=F("sequence") + 1,
+        updated_at=now,  # a queryset update does not touch auto_now fields
     )
     return await PromotionTarget.get(id=target_id) if claimed else None
 

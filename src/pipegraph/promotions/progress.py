@@ -8,6 +8,7 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from pipegraph.core.errors import NotFound
@@ -28,6 +29,7 @@ def target_from_event(promotion_id: int, fields: dict[str, str]) -> PromotionTar
         error_message=fields["error_message"] or None,
         release_id=int(fields["release_id"]) if fields["release_id"] else None,
         sequence=int(fields["sequence"]),
+        updated_at=datetime.fromisoformat(fields["updated_at"]) if fields.get("updated_at") else None,
     )
 
 

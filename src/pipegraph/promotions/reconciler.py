@@ -35,7 +35,7 @@ async def lost_jobs(*, release_phase_timeout: float, now: datetime | None = None
         # since the dead worker's job is still held "in progress" by arq until that marker expires.
         taken = await PromotionTarget.filter(
             id=target.id, status=TargetStatus.RUNNING, lease_expires_at__lt=now
-        ).update(status=TargetStatus.PENDING, lease_expires_at=None)
+        ).update(status=TargetStatus.PENDING, lease_expires_at=None, updated_at=now)
         if taken:
             jobs.append(target_job(target.id, retry=target.attempts))
     stale = now - timedelta(seconds=lease_seconds(release_phase_timeout))
