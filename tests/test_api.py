@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from tortoise.connection import connections
 
+from pipegraph.accounts.models import ApiToken
 from tests.conftest import Actor, GraphQLClient
 from tests.factories import CREATE_APP, create_app, create_pipeline, create_slug, deploy, tarball
 
@@ -413,3 +416,24 @@ async def test_references_longer_than_any_name_are_not_found(
     # then it is NOT_FOUND on that field
     [payload] = data.values()
     assert payload["userErrors"] == [{"code": "NOT_FOUND", "field": field}]
+
+
+async def test_a_revoked_token_is_refused(client: httpx.AsyncClient, viewer: Actor) -> None:
+    # given a token that worked, then was revoked
+    assert (await client.post("/graphql", json={"query": VIEWER}, headers=viewer.headers)).status_code == 200
+    await ApiToken.filter(user_id=viewer.user.id).update(revoked_at=datetime.now(UTC))
+
+    # when it is used again
+    response = await client.post("/graphql", json={"query": VIEWER}, headers=viewer.headers)
+
+    # then it is a 401
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["message"] == "invalid or revoked API token"
+
+
+async def test_tokens_are_stored_hashed(viewer: Actor) -> None:
+    # given a token handed to a user
+    # then the database holds its SHA-256, never the secret itself
+    [stored] = await ApiToken.filter(user_id=viewer.user.id)
+    assert stored.token_hash == hashlib.sha256(viewer.token.encode()).hexdigest()
+    assert viewer.token not in str(await ApiToken.filter(user_id=viewer.user.id).values())

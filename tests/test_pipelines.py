@@ -617,3 +617,18 @@ async def test_pipeline_global_id_given_as_an_app_is_not_found(gql: GraphQLClien
     # then no app matches it
     [error] = data["moveAppToStage"]["userErrors"]
     assert error["code"] == "NOT_FOUND"
+
+
+async def test_create_and_rename_pipeline_by_global_ids(gql: GraphQLClient) -> None:
+    # given an app known by its global ID
+    app = await create_app(gql, name="shop-qa")
+
+    # when a pipeline is created around the app's ID, then renamed through the pipeline's ID
+    created = await create_pipeline(gql, name="shop", app=app["id"])
+    renamed = await gql(RENAME, {"input": {"pipeline": created["id"], "name": "store"}})
+
+    # then both reached the right objects
+    assert renamed["renamePipeline"] == {"pipeline": {"id": created["id"], "name": "store"}, "userErrors": []}
+    pipeline = await the_pipeline(gql, "store")
+    assert pipeline is not None
+    assert stage_of(pipeline, "shop-qa") == "DEVELOPMENT"
