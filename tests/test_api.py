@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 from tortoise.connection import connections
 
 from pipegraph.accounts.models import ApiToken
@@ -437,3 +438,21 @@ async def test_tokens_are_stored_hashed(viewer: Actor) -> None:
     [stored] = await ApiToken.filter(user_id=viewer.user.id)
     assert stored.token_hash == hashlib.sha256(viewer.token.encode()).hexdigest()
     assert viewer.token not in str(await ApiToken.filter(user_id=viewer.user.id).values())
+
+
+async def test_graphiqls_introspection_fits_within_the_limits(gql: GraphQLClient) -> None:
+    # given the full introspection query GraphiQL sends (descriptions, deprecations and all)
+    query = get_introspection_query(
+        descriptions=True,
+        specified_by_url=True,
+        directive_is_repeatable=True,
+        schema_description=True,
+        input_value_deprecation=True,
+    )
+
+    # when it is run
+    data = await gql(query)
+
+    # then the depth and token limits let it through, and it describes our types
+    names = {type_["name"] for type_ in data["__schema"]["types"]}
+    assert {"Pipeline", "App", "Release", "Slug", "User", "Node", "PageInfo"} <= names
