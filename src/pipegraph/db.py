@@ -26,6 +26,17 @@ def _with_sqlite_pragmas(database_url: str) -> str:
     return database_url
 
 
+def with_pool_size(database_url: str, size: int) -> str:
+    """A PostgreSQL URL asking for a pool of `size` connections, unless the URL already chose one.
+
+    A worker runs many jobs at once, each mostly waiting on the database: tortoise's default of 5 would queue them.
+    """
+    if not database_url.startswith(("postgres://", "asyncpg://")) or "maxsize=" in database_url:
+        return database_url
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}maxsize={size}"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
         "connections": {"default": _with_sqlite_pragmas(database_url)},

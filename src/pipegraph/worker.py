@@ -10,7 +10,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import func
 
-from pipegraph.db import close_db, init_db
+from pipegraph.db import close_db, init_db, with_pool_size
 from pipegraph.promotions.jobs import promote_target, reconcile_lost_jobs, run_release_job
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
@@ -25,7 +25,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.setdefault("settings", Settings.from_env())
     # An in-process worker (`pipegraph dev`, tests) shares the API's database connection.
     if not ctx.get("db_ready"):
-        await init_db(settings.database_url)
+        await init_db(with_pool_size(settings.database_url, WorkerSettings.max_jobs + 2))
         ctx["owns_db"] = True
     ctx["runtime"] = Runtime(
         settings=settings,

@@ -1,0 +1,294 @@
+"""Promotion benchmark: fan-out time, event latency and subscriber memory, against PostgreSQL and Redis.
+
+    BENCH_DATABASE_URL=postgres://… BENCH_REDIS_URL=redis://…/N python bench/promote.py
+
+It DROPS AND RECREATES the public schema of BENCH_DATABASE_URL and flushes that Redis database: give it its own.
+Two `pipegraph worker` processes and one `pipegraph serve` process run the real code; this process drives them over
+HTTP and WebSockets. Ratios are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import websockets
+from redis.asyncio import Redis
+
+from pipegraph.accounts.service import create_token, get_or_create_user
+from pipegraph.db import close_db, init_db, migrate
+from pipegraph.promotions.models import Promotion, PromotionStatus
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).with_name("pipegraph")
+TARGET_COUNTS = (1, 10, 50)
+LATENCY_EVENTS = 1_000
+SUBSCRIBERS = 1_000
+
+GQL_PROMOTE = "mutation($i: PromoteInput!) { promote(input: $i) { promotion { id } userErrors { message } } }"
+GQL_SETUP = {
+    "app": "mutation($i: CreateAppInput!) { createApp(input: $i) { userErrors { message } } }",
+    "pipeline": "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { userErrors { message } } }",
+    "add": "mutation($i: AddAppToPipelineInput!) { addAppToPipeline(input: $i) { userErrors { message } } }",
+    "slug": "mutation($i: CreateSlugInput!) { createSlug(input: $i) { slug { id } uploadUrl userErrors { message } } }",
+    "release": "mutation($i: CreateReleaseInput!) { createRelease(input: $i) { userErrors { message } } }",
+}
+PROGRESS = "subscription($id: ID!) { promotionProgress(id: $id) { step target { id updatedAt } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _tarball() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = b"#!/bin/sh\necho web\n"
+        info = tarfile.TarInfo("./app/bin/web")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+class Bench:
+    def __init__(self, env: dict[str, str], port: int, token: str) -> None:
+        self.env, self.port, self.token = env, port, token
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+
+    async def gql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.http.post("/graphql", json={"query": query, "variables": variables})).json()
+        assert not body.get("errors"), body
+        for payload in body["data"].values():
+            assert not payload.get("userErrors"), payload
+        return body["data"]  # type: ignore[no-any-return]
+
+    async def pipeline(self, name: str, targets: int, *, release_phase: bool) -> str:
+        """A pipeline with a deployed staging app and `targets` production apps; returns the staging app's name."""
+        source = f"{name}-stg"
+        await self.gql(GQL_SETUP["app"], {"i": {"name": source}})
+        await self.gql(GQL_SETUP["pipeline"], {"i": {"name": name, "app": source, "stage": "staging"}})
+        for number in range(targets):
+            app = f"{name}-p{number}"
+            await self.gql(GQL_SETUP["app"], {"i": {"name": app}})
+            await self.gql(GQL_SETUP["add"], {"i": {"pipeline": name, "app": app, "stage": "production"}})
+        data = _tarball()
+        process_types = {"web": "./bin/web"}
+        if release_phase:
+            # Only in production, so the source's own deploy does not wait for it.
+            process_types["release"] = 'case "$DYNO-$PHASE" in release.1-prod) sleep 1;; esac'
+        created = await self.gql(
+            GQL_SETUP["slug"],
+            {
+                "i": {
+                    "app": source,
+                    "checksum": f"SHA256:{hashlib.sha256(data).hexdigest()}",
+                    "processTypes": process_types,
+                }
+            },
+        )
+        url = httpx.URL(created["createSlug"]["uploadUrl"])
+        assert (await self.http.put(url.raw_path.decode(), content=data)).status_code == 200
+        await self.gql(GQL_SETUP["release"], {"i": {"app": source, "slug": created["createSlug"]["slug"]["id"]}})
+        for number in range(targets):
+            await self.http.post(
+                "/graphql",
+                json={
+                    "query": 'mutation($a: String!) { setConfigVars(input: {app: $a, vars: {PHASE: "prod"}}) '
+                    "{ userErrors { message } } }",
+                    "variables": {"a": f"{name}-p{number}"},
+                },
+            )
+        await self._until_source_released(source)
+        return source
+
+    async def _until_source_released(self, source: str) -> None:
+        query = "query($n: String!) { app(name: $n) { currentRelease { version } } }"
+        while True:  # polling is what a client without a subscription would do
+            if (await self.gql(query, {"n": source}))["app"]["currentRelease"]:
+                return
+            await asyncio.sleep(0.01)
+
+    async def promote(self, source: str) -> str:
+        data = await self.gql(GQL_PROMOTE, {"i": {"source": source}})
+        return str(data["promote"]["promotion"]["id"])
+
+
+async def _until_completed(promotion_gid: str) -> None:
+    from strawberry.relay import GlobalID
+
+    promotion_id = int(GlobalID.from_id(promotion_gid).node_id)
+    while True:  # the database is the truth: the clock stops when it says COMPLETED
+        if await Promotion.exists(id=promotion_id, status=PromotionStatus.COMPLETED):
+            return
+        await asyncio.sleep(0.005)
+
+
+async def fan_out(bench: Bench) -> None:
+    print("\nmutation -> all targets SUCCEEDED (2 workers)")
+    for release_phase in (False, True):
+        times: dict[int, float] = {}
+        for count in TARGET_COUNTS:
+            source = await bench.pipeline(f"f{int(release_phase)}n{count}", count, release_phase=release_phase)
+            started = time.perf_counter()
+            await _until_completed(await bench.promote(source))
+            times[count] = time.perf_counter() - started
+        label = "release phase sleeping 1 s" if release_phase else "no release phase"
+        cells = "  ".join(f"{n:>2} targets {t * 1000:7.0f} ms" for n, t in times.items())
+        print(f"  {label:<28} {cells}  50/1 ratio {times[50] / times[1]:.2f}")
+
+
+async def _subscribe(
+    bench: Bench, promotion_id: str, received: list[tuple[float, str, str]], ready: asyncio.Event | None
+):
+    async with websockets.connect(f"ws://127.0.0.1:{bench.port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bench.token}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": PROGRESS, "variables": {"id": promotion_id}}}
+            )
+        )
+        first = True
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] == "complete":
+                return
+            if first and ready is not None:
+                ready.set()
+            first = False
+            progress = message["payload"]["data"]["promotionProgress"]
+            received.append((time.time(), progress["step"], progress["target"]["updatedAt"]))
+
+
+async def latency(bench: Bench) -> None:
+    samples: list[float] = []
+    round_number = 0
+    while len(samples) < LATENCY_EVENTS:
+        round_number += 1
+        source = await bench.pipeline(f"lat{round_number}", 50, release_phase=False)
+        promotion_id = await bench.promote(source)
+        received: list[tuple[float, str, str]] = []
+        await _subscribe(bench, promotion_id, received, None)
+        # Past the snapshot, every message is one worker write; QUEUED ones may be the snapshot itself.
+        for at, step, updated_at in received:
+            if step != "QUEUED" and updated_at:
+                samples.append((at - datetime.fromisoformat(updated_at).timestamp()) * 1000)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    print(f"\nevent latency, worker's write -> subscriber's receipt over {len(samples)} events")
+    print(f"  p50 {p50:.1f} ms  p99 {p99:.1f} ms  (aim: p99 under 20 ms, ratio p99/20 ms {p99 / 20:.2f})")
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def memory(bench: Bench, api_pid: int, workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:  # nothing moves while the subscribers arrive
+        worker.terminate()
+        worker.wait()
+    source = await bench.pipeline("mem", 1, release_phase=False)
+    promotion_id = await bench.promote(source)
+    before = _rss_kib(api_pid)
+    readies = [asyncio.Event() for _ in range(SUBSCRIBERS)]
+    received: list[list[tuple[float, str, str]]] = [[] for _ in range(SUBSCRIBERS)]
+    tasks = [asyncio.create_task(_subscribe(bench, promotion_id, received[n], readies[n])) for n in range(SUBSCRIBERS)]
+    await asyncio.gather(*(ready.wait() for ready in readies))
+    during = _rss_kib(api_pid)
+    workers.append(_start_worker(bench.env))
+    await asyncio.gather(*tasks)
+    complete = sum(1 for events in received if events and events[-1][1] == "DONE")
+    print(f"\nAPI process memory with {SUBSCRIBERS} subscribers on one promotion")
+    print(
+        f"  RSS {before / 1024:.0f} MiB idle -> {during / 1024:.0f} MiB subscribed "
+        f"({(during - before) / SUBSCRIBERS:.0f} KiB per subscriber); {complete}/{SUBSCRIBERS} saw it complete"
+    )
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([str(BIN), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextmanager
+def services(env: dict[str, str], port: int) -> Iterator[tuple[subprocess.Popen[bytes], list[subprocess.Popen[bytes]]]]:
+    api = subprocess.Popen(
+        [str(BIN), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    workers = [_start_worker(env), _start_worker(env)]
+    try:
+        yield api, workers
+    finally:
+        for process in [api, *workers]:
+            process.terminate()
+            process.wait()
+
+
+async def main() -> None:
+    database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pipegraph_bench")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    await connection.close()
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    await redis.aclose()
+    await migrate(database_url)
+    await close_db()
+    await init_db(database_url)
+    user = await get_or_create_user("bench@example.com")
+    _, token = await create_token(user, description="bench")
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="pipegraph-bench-") as data_dir:
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            PIPEGRAPH_DATA_DIR=data_dir,
+            PIPEGRAPH_SECRET_KEY="bench",
+            PIPEGRAPH_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        )
+        with services(env, port) as (api, workers):
+            async with httpx.AsyncClient() as probe:
+                while True:
+                    try:
+                        if (await probe.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.05)
+            bench = Bench(env, port, token)
+            await fan_out(bench)
+            await latency(bench)
+            await memory(bench, api.pid, workers)
+            await bench.http.aclose()
+    await close_db()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
