@@ -168,3 +168,28 @@ async def test_websocket_without_a_valid_token_is_rejected(gql: GraphQLClient, l
             live_server, PROGRESS, {"id": promotion_id}, protocol=protocol, init_payload={"token": "pgt_wrong"}
         ):
             pass
+
+
+async def test_many_subscribers_of_one_promotion_each_get_every_change(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str
+) -> None:
+    # given a promotion to two apps, and ten subscribers in both protocols, all in before any worker starts
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    streams = [_progress(live_server, promotion_id, gql.actor, PROTOCOLS[n % 2]) for n in range(10)]
+    snapshots = [[await anext(stream), await anext(stream)] for stream in streams]
+
+    # when a worker runs it
+    async def rest(stream: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [event async for event in stream]
+
+    async with in_process_worker(settings):
+        rests = await asyncio.gather(*(rest(stream) for stream in streams))
+
+    # then all ten saw the very same complete sequence (one shared stream reader serves them all)
+    seen = [snapshot + rest for snapshot, rest in zip(snapshots, rests, strict=True)]
+    assert all(events == seen[0] for events in seen)
+    by_app = _steps_by_app(seen[0])
+    assert [step for _, step in by_app["shop-admin"]] == ALL_STEPS
+    assert [step for _, step in by_app["shop-prod-eu"]] == ALL_STEPS

@@ -41,14 +41,5 @@ async def last_entry_id(redis: Any, stream: str) -> str:
     return _text(entries[0][0]) if entries else "0-0"
 
 
-async def read_after(redis: Any, stream: str, after: str, *, block_ms: int) -> list[StreamEntry]:
-    response = await redis.xread({stream: after}, block=block_ms, count=500)
-    entries: list[StreamEntry] = []
-    for _, items in response or []:
-        for entry_id, fields in items:
-            entries.append((_text(entry_id), {_text(k): _text(v) for k, v in fields.items()}))
-    return entries
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -13,6 +13,8 @@ from pipegraph.redis import redis_settings
 from pipegraph.settings import Settings
 from pipegraph.worker import WorkerSettings, cron_jobs, functions
 
+SHUTDOWN_GRACE_SECONDS = 10
+
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     assert settings.redis_url, "an in-process worker needs a Redis URL"
@@ -42,7 +44,14 @@ async def in_process_worker(settings: Settings, **overrides: Any) -> AsyncIterat
     try:
         yield worker
     finally:
+        # Let jobs in flight end first: one cut off here would only be finished later by the reconciler.
+        running = [job for job in worker.tasks.values() if not job.done()]
+        if running:
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # Collect whatever was still cut off, so close() does not re-raise its cancellation.
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        worker.tasks.clear()
         await worker.close()

@@ -23,10 +23,11 @@ from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
 from pipegraph.slugs.upload import put_slug_blob
+from pipegraph.stream_hub import StreamHub
 
 
 class PipegraphGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue) -> None:
+    def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue, streams: StreamHub | None) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -36,6 +37,7 @@ class PipegraphGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.slug_store = slug_store
         self.jobs = jobs
+        self.streams = streams
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
@@ -47,6 +49,7 @@ class PipegraphGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
             jobs=self.jobs,
+            streams=self.streams,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
@@ -70,6 +73,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     """`manage_db=False` when the caller already opened the database (tests, `pipegraph dev`)."""
     slug_store = LocalSlugStore(settings.slug_dir)
     jobs = JobQueue(settings.redis_url)
+    streams = StreamHub(settings.redis_url) if settings.redis_url else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,10 +84,12 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             yield
         finally:
             await jobs.close()
+            if streams is not None:
+                await streams.close()
             if manage_db:
                 await close_db()
 
-    graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs))
+    graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),

@@ -19,6 +19,7 @@ from pipegraph.releases.models import Release
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
+from pipegraph.stream_hub import StreamHub
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     # Jobs are enqueued here, after the mutation's transaction committed.
     jobs: JobQueue | None = None
+    # Subscriptions follow Redis Streams through it: one reader per stream for the whole process.
+    streams: StreamHub | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: Any = None
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 from pipegraph.core.errors import NotFound
-from pipegraph.events import last_entry_id, promotion_stream, read_after
+from pipegraph.events import promotion_stream
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.stream_hub import StreamHub
 
 QUIET_STREAM_MS = 5_000
 
@@ -55,28 +55,26 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
 
 
 async def follow_promotion(
-    redis: Any, promotion_id: int, *, quiet_ms: int = QUIET_STREAM_MS
+    hub: StreamHub, promotion_id: int, *, quiet_ms: int = QUIET_STREAM_MS
 ) -> AsyncIterator[PromotionTarget]:
-    stream = promotion_stream(promotion_id)
-    position = await last_entry_id(redis, stream)
-    latest = _Latest()
-    promotion, targets = await _snapshot(promotion_id)
-    for target in targets:
-        if latest.is_news(target):
-            yield target
-    while promotion.status != PromotionStatus.COMPLETED:
-        entries = await read_after(redis, stream, position, block_ms=quiet_ms)
-        completed = False
-        for entry_id, fields in entries:
-            position = entry_id
-            target = target_from_event(promotion_id, fields)
+    async with hub.follow(promotion_stream(promotion_id)) as follower:
+        latest = _Latest()
+        promotion, targets = await _snapshot(promotion_id)
+        for target in targets:
             if latest.is_news(target):
                 yield target
-            completed = completed or fields.get("completed") == "1"
-        if completed or not entries:
-            # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost one:
-            # the database settles both.
-            promotion, targets = await _snapshot(promotion_id)
-            for target in targets:
+        while promotion.status != PromotionStatus.COMPLETED:
+            entries = await follower.read(block_ms=quiet_ms)
+            completed = False
+            for _, fields in entries:
+                target = target_from_event(promotion_id, fields)
                 if latest.is_news(target):
                     yield target
+                completed = completed or fields.get("completed") == "1"
+            if completed or not entries:
+                # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
+                # one: the database settles both.
+                promotion, targets = await _snapshot(promotion_id)
+                for target in targets:
+                    if latest.is_news(target):
+                        yield target

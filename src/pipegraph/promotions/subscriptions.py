@@ -4,7 +4,6 @@ import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
-from redis.asyncio import Redis
 from strawberry import relay
 
 from pipegraph.api.context import Context
@@ -13,16 +12,15 @@ from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
+from pipegraph.stream_hub import StreamHub
 
 
-def subscriber_redis(info: strawberry.Info[Context, None]) -> Redis:
-    """A connection of the subscription's own: a blocking stream read holds it until news arrives."""
+def stream_hub(info: strawberry.Info[Context, None]) -> StreamHub:
     if info.context.viewer is None:
         raise ClientError("not authenticated: send the token in connection_init")
-    if not info.context.settings.redis_url:
+    if info.context.streams is None:
         raise ClientError("subscriptions need Redis, and this server has none configured")
-    redis: Redis = Redis.from_url(info.context.settings.redis_url)
-    return redis
+    return info.context.streams
 
 
 def _int_id(id: relay.GlobalID, type_name: str) -> int:
@@ -40,26 +38,18 @@ class PromotionSubscriptions:
         self, info: strawberry.Info[Context, None], id: relay.GlobalID
     ) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion")
-        redis = subscriber_redis(info)
-        try:
-            async for target in follow_promotion(redis, promotion_id):
-                if target.release_id is not None:
-                    with contextlib.suppress(KeyError):  # not loaded yet
-                        info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
-                yield PromotionProgressType.from_model(target)
-        finally:
-            await redis.aclose()
+        async for target in follow_promotion(stream_hub(info), promotion_id):
+            if target.release_id is not None:
+                with contextlib.suppress(KeyError):  # not loaded yet
+                    info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
+            yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
     async def release_log(
         self, info: strawberry.Info[Context, None], release_id: relay.GlobalID
     ) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release")
-        redis = subscriber_redis(info)
-        try:
-            number = 0
-            async for line in follow_release_log(redis, release):
-                number += 1
-                yield ReleaseLogLineType(number=number, text=line)
-        finally:
-            await redis.aclose()
+        number = 0
+        async for line in follow_release_log(stream_hub(info), release):
+            number += 1
+            yield ReleaseLogLineType(number=number, text=line)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from pipegraph.core.errors import NotFound
-from pipegraph.events import read_after, release_log_stream
+from pipegraph.events import release_log_stream
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.stream_hub import StreamHub
 
 QUIET_STREAM_MS = 5_000
 
@@ -19,15 +19,18 @@ async def _saved_log(release_id: int) -> Release:
     return release
 
 
-async def follow_release_log(redis: Any, release_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[str]:
+async def follow_release_log(hub: StreamHub, release_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[str]:
     release = await _saved_log(release_id)
-    if release.status == ReleaseStatus.PENDING:
+    if release.status != ReleaseStatus.PENDING:
+        for line in release.release_log.splitlines():
+            yield line
+        return
+    # The whole stream: it holds only this release's lines.
+    async with hub.follow(release_log_stream(release_id), from_start=True) as follower:
         sent = 0
-        position = "0-0"  # the whole stream: it holds only this release's lines
         while True:
-            entries = await read_after(redis, release_log_stream(release_id), position, block_ms=quiet_ms)
-            for entry_id, fields in entries:
-                position = entry_id
+            entries = await follower.read(block_ms=quiet_ms)
+            for _, fields in entries:
                 if "end" in fields:
                     return
                 sent += 1
@@ -40,5 +43,3 @@ async def follow_release_log(redis: Any, release_id: int, *, quiet_ms: int = QUI
                 for line in release.release_log.splitlines()[sent:]:
                     yield line
                 return
-    for line in release.release_log.splitlines():
-        yield line

@@ -1,0 +1,124 @@
+"""One Redis reader per followed stream per API process, shared by every subscriber of that stream.
+
+A thousand subscribers of one promotion cost one blocking XREAD and one connection, not a thousand. A subscriber
+joins by registering its queue first and then reading, once, what the stream holds after its own starting point:
+whatever the shared reader delivers too is dropped by entry id, so nothing is missed and nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from pipegraph.events import StreamEntry, last_entry_id
+
+logger = logging.getLogger(__name__)
+
+READ_BLOCK_MS = 1_000
+RECONNECT_DELAY_SECONDS = 0.5
+
+
+def _entry_key(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+class _Reader:
+    """Follows one stream for as long as it has subscribers."""
+
+    def __init__(self, hub: StreamHub, stream: str, position: str) -> None:
+        self.hub, self.stream, self.position = hub, stream, position
+        self.queues: set[asyncio.Queue[list[StreamEntry]]] = set()
+        self.task = asyncio.create_task(self._run(), name=f"stream-reader:{stream}")
+
+    async def _run(self) -> None:
+        redis: Redis = Redis.from_url(self.hub.redis_url)
+        try:
+            while True:
+                try:
+                    response = await redis.xread({self.stream: self.position}, block=READ_BLOCK_MS, count=500)
+                except (RedisError, OSError) as error:
+                    # Subscribers fall back to the database while Redis is away; keep trying to come back.
+                    logger.warning("reading %s failed, retrying: %s", self.stream, error)
+                    await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+                    continue
+                for _, items in response or []:
+                    entries = [(_text(entry_id), {_text(k): _text(v) for k, v in f.items()}) for entry_id, f in items]
+                    if entries:
+                        self.position = entries[-1][0]
+                        for queue in self.queues:
+                            queue.put_nowait(entries)
+        finally:
+            await redis.aclose()
+
+
+class StreamFollower:
+    """A subscriber's view of a stream from its starting point on."""
+
+    def __init__(self, redis: Redis, stream: str, position: str, queue: asyncio.Queue[list[StreamEntry]]) -> None:
+        self.redis, self.stream, self.position, self.queue = redis, stream, position, queue
+        self.caught_up = False
+
+    async def read(self, *, block_ms: int) -> list[StreamEntry]:
+        """New entries, waiting up to `block_ms` for some; an empty list when the stream stayed quiet."""
+        if not self.caught_up:
+            self.caught_up = True
+            backlog = await self.redis.xrange(self.stream, min=f"({self.position}", max="+")
+            entries = [(_text(entry_id), {_text(k): _text(v) for k, v in f.items()}) for entry_id, f in backlog]
+            if entries:
+                return self._after_position(entries)
+        try:
+            batch = await asyncio.wait_for(self.queue.get(), timeout=block_ms / 1000)
+        except TimeoutError:
+            return []
+        return self._after_position(batch)
+
+    def _after_position(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+        fresh = [entry for entry in entries if _entry_key(entry[0]) > _entry_key(self.position)]
+        if fresh:
+            self.position = fresh[-1][0]
+        return fresh
+
+
+class StreamHub:
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.redis: Redis = Redis.from_url(redis_url)  # short commands: positions and catch-up reads
+        self._readers: dict[str, _Reader] = {}
+
+    @contextlib.asynccontextmanager
+    async def follow(self, stream: str, *, from_start: bool = False) -> AsyncIterator[StreamFollower]:
+        """Follow `stream` from this moment on (call before reading the database, so nothing falls in between),
+        or from its first entry."""
+        position = "0-0" if from_start else await last_entry_id(self.redis, stream)
+        queue: asyncio.Queue[list[StreamEntry]] = asyncio.Queue()
+        reader = self._readers.get(stream)
+        if reader is None:
+            reader = self._readers[stream] = _Reader(self, stream, position)
+        reader.queues.add(queue)
+        try:
+            yield StreamFollower(self.redis, stream, position, queue)
+        finally:
+            reader.queues.discard(queue)
+            if not reader.queues and self._readers.get(stream) is reader:
+                del self._readers[stream]
+                reader.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader.task
+
+    async def close(self) -> None:
+        for reader in list(self._readers.values()):
+            reader.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader.task
+        self._readers.clear()
+        await self.redis.aclose()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
