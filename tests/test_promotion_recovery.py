@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from pipegraph.events import release_log_stream
 from pipegraph.promotions.execution import utcnow
-from pipegraph.promotions.models import PromotionTarget, TargetStatus
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.promotions.reconciler import reconcile
 from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -167,3 +167,26 @@ async def test_concurrent_promotions_into_one_app_never_interleave(
     assert all(release.status == ReleaseStatus.SUCCEEDED for release in releases)
     assert [release.version for release in releases if release.is_current] == [20]
     assert await PromotionTarget.filter(status=TargetStatus.SUCCEEDED).count() == 20
+
+
+async def test_a_promotion_left_pending_after_its_last_target_ended_is_completed(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given every target ended but the worker died before marking the promotion COMPLETED
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy(gql, app="shop-staging")
+    await promote(gql, source="shop-staging")
+    await jobs.drain()
+    await Promotion.all().update(status=PromotionStatus.PENDING, completed_at=None)
+
+    # when the reconciler runs
+    pool = await _arq_pool(settings)
+    try:
+        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 0
+    finally:
+        await pool.aclose()
+
+    # then the promotion is completed
+    promotion = await Promotion.get()
+    assert promotion.status == PromotionStatus.COMPLETED
+    assert promotion.completed_at is not None

@@ -22,10 +22,17 @@ class Runtime:
 JOB_OVERHEAD_SECONDS = 60
 
 
+def earlier_release_patience(release_phase_timeout: float) -> float:
+    """How long a release waits for an earlier release of its app (at most one release phase) before retrying."""
+    return release_phase_timeout
+
+
 def job_timeout_seconds(release_phase_timeout: float) -> float:
-    return release_phase_timeout + JOB_OVERHEAD_SECONDS
+    """Waiting for an earlier release, then its own release phase, then the bookkeeping around them."""
+    return earlier_release_patience(release_phase_timeout) + release_phase_timeout + JOB_OVERHEAD_SECONDS
 
 
 def lease_seconds(release_phase_timeout: float) -> float:
-    """How long a RUNNING target may go without finishing before its worker is presumed dead."""
+    """How long a RUNNING target may go without finishing before its worker is presumed dead: longer than any job
+    may run, so a live worker is never presumed dead."""
     return job_timeout_seconds(release_phase_timeout) + 30

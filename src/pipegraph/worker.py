@@ -65,7 +65,7 @@ def _release_phase_timeout() -> float:
     return float(os.environ.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30"))
 
 
-def functions(release_phase_timeout: float) -> list[Any]:
+def job_functions(release_phase_timeout: float) -> list[Any]:
     # A job may only be cut off after the release phase's own timeout could fire: that one kills the process group
     # and records a clear error, an arq timeout would leave the target RUNNING until the reconciler.
     timeout = job_timeout_seconds(release_phase_timeout)
@@ -78,7 +78,7 @@ def functions(release_phase_timeout: float) -> list[Any]:
     ]
 
 
-def cron_jobs() -> list[Any]:
+def scheduled_jobs() -> list[Any]:
     return [
         cron(sweep_incoming_uploads, minute=17, run_at_startup=False),
         # Every 15 s: a lost target waits at most that long past its lease; unique=True keeps one run at a time.
@@ -87,8 +87,8 @@ def cron_jobs() -> list[Any]:
 
 
 class WorkerSettings:
-    functions = functions(_release_phase_timeout())
-    cron_jobs = cron_jobs()
+    functions = job_functions(_release_phase_timeout())
+    cron_jobs = scheduled_jobs()
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = _redis()

@@ -10,8 +10,9 @@ from typing import Any
 from arq.worker import Worker
 
 from pipegraph.redis import redis_settings
+from pipegraph.runtime import job_timeout_seconds
 from pipegraph.settings import Settings
-from pipegraph.worker import WorkerSettings, cron_jobs, functions
+from pipegraph.worker import WorkerSettings, job_functions, scheduled_jobs
 
 SHUTDOWN_GRACE_SECONDS = 10
 
@@ -21,8 +22,8 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     timeout = settings.release_phase_timeout
     options: dict[str, Any] = {
         # Derived from these settings, not the environment WorkerSettings was imported under.
-        "functions": functions(timeout),
-        "cron_jobs": cron_jobs(),
+        "functions": job_functions(timeout),
+        "cron_jobs": scheduled_jobs(),
         "on_startup": WorkerSettings.on_startup,
         "on_shutdown": WorkerSettings.on_shutdown,
         "redis_settings": redis_settings(settings.redis_url),
@@ -32,7 +33,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     }
     for name in ("poll_delay", "max_jobs", "max_tries", "health_check_interval", "keep_result"):
         options[name] = getattr(WorkerSettings, name)
-    options["job_timeout"] = functions(timeout)[0].timeout_s
+    options["job_timeout"] = job_timeout_seconds(timeout)
     options.update(overrides)
     return Worker(**options)
 

@@ -13,8 +13,8 @@ from arq.connections import ArqRedis
 from tortoise.expressions import Subquery
 
 from pipegraph.jobqueue import Job, enqueue_all
-from pipegraph.promotions.execution import utcnow
-from pipegraph.promotions.models import PromotionTarget, TargetStatus
+from pipegraph.promotions.execution import complete_if_done, utcnow
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.promotions.service import target_job
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import RUN_RELEASE_JOB
@@ -48,7 +48,18 @@ async def lost_jobs(*, release_phase_timeout: float, now: datetime | None = None
     return jobs
 
 
+async def complete_finished_promotions() -> int:
+    """A worker that died between ending the last target and completing the promotion leaves it PENDING forever."""
+    unfinished = Subquery(
+        PromotionTarget.filter(status__in=[TargetStatus.PENDING, TargetStatus.RUNNING]).values("promotion_id")
+    )
+    stuck = await Promotion.filter(status=PromotionStatus.PENDING).exclude(id__in=unfinished)
+    return sum([await complete_if_done(promotion.id) for promotion in stuck])
+
+
 async def reconcile(redis: ArqRedis, *, release_phase_timeout: float, now: datetime | None = None) -> int:
+    """Enqueue every lost job and complete finished promotions; returns how many jobs were enqueued."""
     jobs = await lost_jobs(release_phase_timeout=release_phase_timeout, now=now)
     await enqueue_all(redis, jobs)
+    await complete_finished_promotions()
     return len(jobs)

@@ -11,7 +11,7 @@ from pipegraph.events import publish, release_log_stream
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.phase import ReleasePhaseRequest
 from pipegraph.releases.service import finish_release
-from pipegraph.runtime import Runtime
+from pipegraph.runtime import Runtime, earlier_release_patience
 from pipegraph.slugs.models import Slug
 
 EARLIER_RELEASE_POLL_SECONDS = 0.05
@@ -34,7 +34,7 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     if release is None or release.status != ReleaseStatus.PENDING:
         return release
     timeout = runtime.settings.release_phase_timeout
-    await wait_for_earlier_releases(release, patience=2 * timeout)
+    await wait_for_earlier_releases(release, patience=earlier_release_patience(timeout))
     slug = await Slug.get(id=release.slug_id)
     command = slug.process_types.get("release")
     if not command:
