@@ -33,7 +33,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def event_fields(target: PromotionTarget, *, completed: bool) -> dict[str, str]:
+def event_fields(target: PromotionTarget) -> dict[str, str]:
     return {
         "target_id": str(target.id),
         "app_id": str(target.app_id),
@@ -43,12 +43,15 @@ def event_fields(target: PromotionTarget, *, completed: bool) -> dict[str, str]:
         "release_id": str(target.release_id or ""),
         "sequence": str(target.sequence),
         "updated_at": target.updated_at.isoformat() if target.updated_at else "",
-        "completed": "1" if completed else "0",
     }
 
 
-async def _announce(runtime: Runtime, target: PromotionTarget, *, completed: bool = False) -> None:
-    await publish(runtime.redis, promotion_stream(target.promotion_id), event_fields(target, completed=completed))
+# Its own entry, after the last target's: that one reaches subscribers without waiting for the completion check.
+COMPLETED_EVENT = {"completed": "1"}
+
+
+async def _announce(runtime: Runtime, target: PromotionTarget) -> None:
+    await publish(runtime.redis, promotion_stream(target.promotion_id), event_fields(target))
 
 
 async def _save_step(target: PromotionTarget, step: TargetStep, *extra_fields: str) -> None:
@@ -162,8 +165,9 @@ async def finish_target(target: PromotionTarget, *, error: str | None, runtime: 
     target.error_message = error  # type: ignore[assignment]  # a nullable column; tortoise types it `str`
     target.lease_expires_at = None
     await _save_step(target, TargetStep.DONE, "status", "error_message", "lease_expires_at")
-    completed = await complete_if_done(target.promotion_id)
-    await _announce(runtime, target, completed=completed)
+    await _announce(runtime, target)
+    if await complete_if_done(target.promotion_id):
+        await publish(runtime.redis, promotion_stream(target.promotion_id), COMPLETED_EVENT)
     return target
 
 

@@ -67,10 +67,12 @@ async def follow_promotion(
             entries = await follower.read(block_ms=quiet_ms)
             completed = False
             for _, fields in entries:
+                if fields.get("completed") == "1":
+                    completed = True
+                    continue
                 target = target_from_event(promotion_id, fields)
                 if latest.is_news(target):
                     yield target
-                completed = completed or fields.get("completed") == "1"
             if completed or not entries:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.
