@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -94,9 +93,16 @@ async def test_a_timeout_kills_the_whole_process_group(blob: Path, tmp_path: Pat
     assert not _alive(child)
 
 
-async def test_a_slug_entry_escaping_the_folder_is_not_extracted(tmp_path: Path) -> None:
+async def test_a_slug_entry_escaping_the_folder_is_refused_not_extracted(tmp_path: Path) -> None:
     # given a tarball (not validated, as if written straight to the store) with a path outside ./app/
     blob = tmp_path / "evil.tar.gz"
     blob.write_bytes(tarball({"../../escaped": "x"}, root="./app/"))
-    with pytest.raises(tarfile.FilterError):
-        await _run(blob, "true")
+
+    # when its release phase runs
+    result = await _run(blob, "echo should not run")
+
+    # then nothing ran, nothing escaped, and the reason is given
+    assert not result.succeeded
+    assert result.lines == []
+    assert (result.error_message(5) or "").startswith("slug could not be extracted:")
+    assert not (tmp_path.parent / "escaped").exists()

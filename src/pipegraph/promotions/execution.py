@@ -8,6 +8,7 @@ second run resume where the first stopped instead of copying or releasing again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from tortoise.transactions import in_transaction
 from pipegraph.apps.models import App
 from pipegraph.events import promotion_stream, publish
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
-from pipegraph.releases.execution import EarlierReleasePending, run_release
+from pipegraph.releases.execution import run_release
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import add_release_locked
 from pipegraph.runtime import Runtime, lease_seconds
@@ -146,17 +147,18 @@ async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | 
                 slug = await Slug.get(id=target.slug_id)
             await _release(target, slug, promotion, source_release)
             await _announce(runtime, target)
-        try:
-            release = await run_release(target.release_id, runtime) if target.release_id else None
-        except EarlierReleasePending:
-            # Let the retry claim it at once: this worker is not dead, only early.
-            target.lease_expires_at = utcnow()
-            await target.save(update_fields=["lease_expires_at", "updated_at"])
-            raise
+        release = await run_release(target.release_id, runtime) if target.release_id else None
         if release is None or release.status != ReleaseStatus.SUCCEEDED:
             error = (release.error_message if release else None) or "release failed"
     except PromotionFailure as failure:
         error = str(failure)
+    except Exception:
+        # Too early (an earlier release of the app is pending) or unexpected (the database went away, say): let arq's
+        # retry claim the target at once instead of waiting out the lease. If even this write fails, the reconciler
+        # takes over once the lease ends.
+        with contextlib.suppress(Exception):
+            await PromotionTarget.filter(id=target.id).update(lease_expires_at=utcnow())
+        raise
     return await finish_target(target, error=error, runtime=runtime)
 
 

@@ -33,15 +33,18 @@ class ReleasePhaseRequest:
 
 @dataclass
 class ReleasePhaseResult:
-    exit_code: int | None  # None when it was killed for running too long
+    exit_code: int | None  # None when it was killed for running too long, or never started
     timed_out: bool
     lines: list[str] = field(default_factory=list)
+    setup_error: str | None = None  # why the command could not even start
 
     @property
     def succeeded(self) -> bool:
-        return not self.timed_out and self.exit_code == 0
+        return self.setup_error is None and not self.timed_out and self.exit_code == 0
 
     def error_message(self, timeout: float) -> str | None:
+        if self.setup_error:
+            return self.setup_error
         if self.timed_out:
             return f"release phase timed out after {timeout:g}s"
         if self.exit_code != 0:
@@ -83,7 +86,13 @@ class LocalProcessRunner:
 
     async def run(self, request: ReleasePhaseRequest, on_line: OnLine) -> ReleasePhaseResult:
         with tempfile.TemporaryDirectory(prefix="pipegraph-release-") as workdir:
-            app_dir = await asyncio.to_thread(_extract, request.blob, Path(workdir))
+            try:
+                app_dir = await asyncio.to_thread(_extract, request.blob, Path(workdir))
+            except (tarfile.TarError, OSError) as error:
+                # A verdict, not a crash: retrying the same bytes would fail the same way.
+                return ReleasePhaseResult(
+                    exit_code=None, timed_out=False, setup_error=f"slug could not be extracted: {error}"
+                )
             app_dir.mkdir(exist_ok=True)
             process = await asyncio.create_subprocess_exec(
                 "/bin/sh",
