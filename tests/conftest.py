@@ -26,6 +26,10 @@ from pipegraph.redis import EmbeddedRedis
 from pipegraph.settings import Settings
 
 TABLES_CHILD_FIRST = [
+    "pipeline_transfers",
+    "pipeline_access_grants",
+    "app_collaborators",
+    "team_memberships",
     "promotion_targets",
     "promotions",
     "releases",

@@ -14,6 +14,8 @@ MODEL_MODULES = [
     "pipegraph.slugs.models",
     "pipegraph.releases.models",
     "pipegraph.pipelines.models",
+    "pipegraph.teams.models",
+    "pipegraph.access.models",
     "pipegraph.promotions.models",
 ]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from pipegraph.access.policy import Access
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.loaders import many_by, one_by
@@ -58,6 +59,15 @@ class Context:
     jobs: JobQueue | None = None
     # Subscriptions follow Redis Streams through it: one reader per stream for the whole process.
     streams: StreamHub | None = None
+    _access: Access | None = field(default=None, init=False, repr=False)
+
+    @property
+    def access(self) -> Access:
+        """The viewer's rights; built on first use, since a WebSocket learns its viewer after the context exists."""
+        if self._access is None or self._access.viewer is not self.viewer:
+            self._access = Access(self.viewer)
+        return self._access
+
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: Any = None
 

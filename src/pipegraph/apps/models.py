@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from pipegraph.accounts.models import User
+from pipegraph.teams.models import Team
 
 
 class App(Model):
@@ -14,6 +15,12 @@ class App(Model):
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "pipegraph.User", related_name="apps", on_delete=fields.RESTRICT
     )
+    # Owned by `team` when set; `owner` is then the user who created or last held it (Heroku's app.team / app.owner).
+    team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
+        "pipegraph.Team", related_name="apps", null=True, on_delete=fields.RESTRICT
+    )
+    # Review and CI apps: created under the pipeline owner, with permissions taken from the pipeline's access.
+    ephemeral = fields.BooleanField(default=False)
     stack = fields.CharField(max_length=40)
     # Config vars belong to the app and never travel with a slug.
     config_vars: dict[str, Any] = fields.JSONField(default=dict)
@@ -23,6 +30,7 @@ class App(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     owner_id: int
+    team_id: int | None
 
     class Meta:
         table = "apps"

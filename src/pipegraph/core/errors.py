@@ -10,6 +10,7 @@ import strawberry
 @strawberry.enum(description="Why a mutation was refused. Stable: clients may branch on it.")
 class ErrorCode(Enum):
     NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
     INVALID = "invalid"
     INVALID_NAME = "invalid_name"
     NAME_TAKEN = "name_taken"

@@ -7,6 +7,7 @@ from tortoise.models import Model
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
+from pipegraph.teams.models import Team
 
 
 class Stage(StrEnum):
@@ -19,16 +20,29 @@ class Stage(StrEnum):
     PRODUCTION = "production"
 
 
+def default_auto_join_permissions() -> list[str]:
+    """Heroku's defaults for team members on review and CI apps."""
+    return ["view", "deploy", "operate"]
+
+
 class Pipeline(Model):
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=30, unique=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "pipegraph.User", related_name="pipelines", on_delete=fields.RESTRICT
     )
+    # Owned by `team` when set; `owner` is then the user who created or last held it.
+    team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
+        "pipegraph.Team", related_name="pipelines", null=True, on_delete=fields.RESTRICT
+    )
+    # Auto-join for ephemeral apps: team members get these permissions on review and CI apps created from now on.
+    auto_join = fields.BooleanField(default=True)
+    auto_join_permissions: list[str] = fields.JSONField(default=default_auto_join_permissions)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     owner_id: int
+    team_id: int | None
 
     class Meta:
         table = "pipelines"

@@ -1,0 +1,146 @@
+"""The viewer's rights, computed per request from two small look-ups (team roles and app grants)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tortoise.expressions import Q, Subquery
+
+from pipegraph.access.models import AppCollaborator, Permission
+from pipegraph.access.rules import RULES, TEAM_ROLE_APP_PERMISSIONS, PipelineRight, TeamRight
+from pipegraph.accounts.models import User
+from pipegraph.apps.models import App
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling
+from pipegraph.teams.models import Team, TeamMembership, TeamRole
+
+_FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
+
+
+class Access:
+    """Answers "may the viewer …?" for one request; loads the viewer's roles and grants once, on first use."""
+
+    def __init__(self, viewer: User) -> None:
+        self.viewer = viewer
+        self._roles: dict[int, TeamRole] | None = None
+        self._grants: dict[int, frozenset[Permission]] | None = None
+
+    async def _load(self) -> tuple[dict[int, TeamRole], dict[int, frozenset[Permission]]]:
+        if self._roles is None or self._grants is None:
+            memberships = await TeamMembership.filter(user_id=self.viewer.id)
+            collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
+            self._roles = {membership.team_id: membership.role for membership in memberships}
+            self._grants = {
+                grant.app_id: frozenset(Permission(permission) for permission in grant.permissions)
+                for grant in collaborations
+            }
+        return self._roles, self._grants
+
+    async def team_role(self, team_id: int) -> TeamRole | None:
+        roles, _ = await self._load()
+        return roles.get(team_id)
+
+    async def full_member_team_ids(self) -> list[int]:
+        roles, _ = await self._load()
+        return [team_id for team_id, role in roles.items() if role in _FULL_MEMBERS]
+
+    # Apps ---------------------------------------------------------------------------------------------------
+
+    async def app_permissions(self, app: App) -> frozenset[Permission]:
+        roles, grants = await self._load()
+        if app.team_id is None:
+            owned = TEAM_ROLE_APP_PERMISSIONS[TeamRole.ADMIN] if app.owner_id == self.viewer.id else frozenset()
+        else:
+            role = roles.get(app.team_id)
+            owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
+        return owned | grants.get(app.id, frozenset())
+
+    async def can_view_app(self, app: App) -> bool:
+        # Any permission at all lets one see the app: a deploy-only collaborator still sees what they deploy to.
+        return bool(await self.app_permissions(app))
+
+    async def visible_apps(self) -> Q:
+        """A filter on App for the apps the viewer sees, for list queries."""
+        roles, grants = await self._load()
+        return (
+            Q(team_id=None, owner_id=self.viewer.id)
+            | Q(team_id__in=[team for team, role in roles.items() if role in _FULL_MEMBERS] or [-1])
+            | Q(id__in=list(grants) or [-1])
+        )
+
+    # Pipelines ----------------------------------------------------------------------------------------------
+
+    async def pipeline_rights(self, pipeline: Pipeline, apps: Iterable[App] = ()) -> frozenset[PipelineRight]:
+        """The viewer's rights on a pipeline; pass its apps (from a loader) to decide VIEW through app access."""
+        if pipeline.team_id is None:
+            role = TeamRole.ADMIN if pipeline.owner_id == self.viewer.id else None
+        else:
+            role = await self.team_role(pipeline.team_id)
+        rights: set[PipelineRight] = set()
+        if role == TeamRole.ADMIN:
+            rights |= {PipelineRight.ADMIN, PipelineRight.MEMBER, PipelineRight.VIEW}
+        elif role == TeamRole.MEMBER:
+            rights |= {PipelineRight.MEMBER, PipelineRight.VIEW}
+        if PipelineRight.VIEW not in rights:
+            for app in apps:
+                if await self.can_view_app(app):
+                    rights.add(PipelineRight.VIEW)
+                    break
+        return frozenset(rights)
+
+    async def pipeline_apps(self, pipeline: Pipeline) -> list[App]:
+        couplings = await PipelineCoupling.filter(pipeline_id=pipeline.id).select_related("app")
+        return [coupling.app for coupling in couplings]
+
+    async def visible_pipelines(self) -> Q:
+        """A filter on Pipeline for the pipelines the viewer sees, for list queries."""
+        seen_apps = App.filter(await self.visible_apps()).values("id")
+        through_apps = PipelineCoupling.filter(app_id__in=Subquery(seen_apps)).values("pipeline_id")
+        return (
+            Q(team_id=None, owner_id=self.viewer.id)
+            | Q(team_id__in=await self.full_member_team_ids() or [-1])
+            | Q(id__in=Subquery(through_apps))
+        )
+
+    # Checks -------------------------------------------------------------------------------------------------
+
+    async def require(
+        self,
+        operation: str,
+        *,
+        app: App | None = None,
+        pipeline: Pipeline | None = None,
+        team: Team | None = None,
+        field: str | None = None,
+    ) -> None:
+        """Raise unless the viewer may do `operation` (a key of RULES) on the objects it names."""
+        rule = RULES[operation]
+        if app is not None and rule.app is not None:
+            permissions = await self.app_permissions(app)
+            if not permissions:
+                raise NotFound("app", app.name, field=field or "app")
+            if rule.app not in permissions:
+                raise DomainError(
+                    ErrorCode.FORBIDDEN,
+                    f"{operation} needs the {rule.app.value} permission on app {app.name}",
+                    field=field or "app",
+                )
+        if pipeline is not None and rule.pipeline is not None:
+            rights = await self.pipeline_rights(pipeline, await self.pipeline_apps(pipeline))
+            if PipelineRight.VIEW not in rights:
+                raise NotFound("pipeline", pipeline.name, field=field or "pipeline")
+            if rule.pipeline not in rights:
+                who = "its owner or an admin of its team" if rule.pipeline == PipelineRight.ADMIN else "a team member"
+                message = f"{operation} on pipeline {pipeline.name} is for {who}"
+                raise DomainError(ErrorCode.FORBIDDEN, message, field=field or "pipeline")
+        if team is not None and rule.team is not None:
+            role = await self.team_role(team.id)
+            if role is None:
+                raise NotFound("team", team.name, field=field or "team")
+            allowed = role == TeamRole.ADMIN or (rule.team == TeamRight.MEMBER and role == TeamRole.MEMBER)
+            if not allowed:
+                raise DomainError(
+                    ErrorCode.FORBIDDEN,
+                    f"{operation} needs the {rule.team.value} role in team {team.name}",
+                    field=field or "team",
+                )

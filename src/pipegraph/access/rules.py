@@ -1,0 +1,126 @@
+"""Who may do what: the one table every authorization check reads (the README shows the same table).
+
+Rights come from three places: owning a thing personally, a role in the team that owns it, and explicit app
+collaborator permissions. Something a viewer cannot even see is reported as not found, never as forbidden, so a
+refusal does not leak that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pipegraph.access.models import Permission
+from pipegraph.teams.models import TeamRole
+
+ALL_PERMISSIONS = frozenset(Permission)
+
+# What a role in the owning team gives on every app of that team. Collaborators get only what is shared with them.
+TEAM_ROLE_APP_PERMISSIONS: dict[TeamRole, frozenset[Permission]] = {
+    TeamRole.ADMIN: ALL_PERMISSIONS,
+    TeamRole.MEMBER: frozenset({Permission.VIEW, Permission.DEPLOY, Permission.OPERATE}),
+    TeamRole.COLLABORATOR: frozenset(),
+}
+
+
+class PipelineRight(StrEnum):
+    VIEW = "view"  # sees the pipeline: MEMBER, or any permission on one of its apps
+    MEMBER = "member"  # its personal owner, or an admin or member of the team that owns it
+    ADMIN = "admin"  # its personal owner, or an admin of the team that owns it
+
+
+class TeamRight(StrEnum):
+    MEMBER = "member"  # an admin or member of the team (collaborators are not)
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What an operation needs on each object it names; None: nothing on that object."""
+
+    app: Permission | None = None
+    pipeline: PipelineRight | None = None
+    team: TeamRight | None = None
+    note: str = ""
+
+
+RULES: dict[str, Rule] = {
+    # Apps and deploys
+    "createApp": Rule(team=TeamRight.MEMBER, note="a personal app needs nothing more; a team app, team membership"),
+    "setConfigVars": Rule(app=Permission.DEPLOY),
+    "createSlug": Rule(app=Permission.DEPLOY),
+    "createRelease": Rule(app=Permission.DEPLOY),
+    "rollback": Rule(app=Permission.DEPLOY),
+    "promote": Rule(app=Permission.VIEW, note="view on the source; deploy on every target (promoteInto)"),
+    "promoteInto": Rule(app=Permission.DEPLOY),
+    "addAppCollaborator": Rule(app=Permission.MANAGE),
+    "removeAppCollaborator": Rule(app=Permission.MANAGE),
+    # Pipelines and couplings
+    "createPipeline": Rule(app=Permission.MANAGE, team=TeamRight.MEMBER, note="team: for a team pipeline"),
+    "renamePipeline": Rule(pipeline=PipelineRight.ADMIN),
+    "destroyPipeline": Rule(pipeline=PipelineRight.ADMIN),
+    "addAppToPipeline": Rule(app=Permission.MANAGE, pipeline=PipelineRight.MEMBER),
+    "removeAppFromPipeline": Rule(app=Permission.MANAGE),
+    "moveAppToStage": Rule(app=Permission.MANAGE),
+    "transferPipeline": Rule(pipeline=PipelineRight.ADMIN, note="plus Heroku's transfer rules on the new owner"),
+    "transferAppsToPipelineOwner": Rule(pipeline=PipelineRight.ADMIN, app=Permission.MANAGE, note="manage on each app"),
+    # Ephemeral (review and CI) app access: team admins, or the owner of a personal pipeline
+    "grantPipelineAccess": Rule(pipeline=PipelineRight.ADMIN),
+    "revokePipelineAccess": Rule(pipeline=PipelineRight.ADMIN),
+    "updatePipelineAutoJoin": Rule(pipeline=PipelineRight.ADMIN),
+    # Teams
+    "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),
+    "addTeamMember": Rule(team=TeamRight.ADMIN),
+    "removeTeamMember": Rule(team=TeamRight.ADMIN, note="members may also leave by removing themselves"),
+    # Tokens: each user manages only their own
+    "createApiToken": Rule(note="for the viewer"),
+    "revokeApiToken": Rule(note="the viewer's own tokens"),
+}
+
+# What each object type shows to whom (queries, nested fields, node(id:) and subscriptions alike).
+VISIBILITY: dict[str, str] = {
+    "App": "its personal owner, admins and members of its team, and its collaborators",
+    "Pipeline": "its personal owner, admins and members of its team, and whoever sees one of its apps",
+    "Release, Slug": "whoever sees their app",
+    "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",
+    "Team": "its admins, members and collaborators",
+    "User": "the viewer, and members of teams the viewer belongs to",
+}
+
+
+class EphemeralAction(StrEnum):
+    """What a pipeline-level permission allows on review and CI apps (the seed's permission table)."""
+
+    VIEW_PULL_REQUESTS = "view pull requests"
+    VIEW_REVIEW_APPS = "view review apps"
+    OPEN_REVIEW_APPS = "open review apps"
+    CREATE_REVIEW_APPS = "create review apps"
+    DELETE_REVIEW_APPS = "delete review apps"
+    SEE_BUILD_INFORMATION = "see build information"
+    EDIT_CONFIG_VARS = "edit config vars"
+    VIEW_TESTS = "view tests"
+    CREATE_CI_APPS = "create ci apps"
+    ENABLE_CI = "enable ci"
+    CANCEL_CI_RUNS = "cancel ci runs"
+
+
+_V, _D, _O, _M = Permission.VIEW, Permission.DEPLOY, Permission.OPERATE, Permission.MANAGE
+
+# Which pipeline-level permissions allow each action (Heroku's "Permissions and capabilities" table).
+EPHEMERAL_CAPABILITIES: dict[EphemeralAction, frozenset[Permission]] = {
+    EphemeralAction.VIEW_PULL_REQUESTS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.VIEW_REVIEW_APPS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.OPEN_REVIEW_APPS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.CREATE_REVIEW_APPS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.DELETE_REVIEW_APPS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.SEE_BUILD_INFORMATION: frozenset({_D, _O, _M}),
+    EphemeralAction.EDIT_CONFIG_VARS: frozenset({_D, _O, _M}),
+    EphemeralAction.VIEW_TESTS: frozenset({_V, _D, _O, _M}),
+    EphemeralAction.CREATE_CI_APPS: frozenset({_O, _M}),
+    EphemeralAction.ENABLE_CI: frozenset({_M}),
+    EphemeralAction.CANCEL_CI_RUNS: frozenset({_M}),
+}
+
+
+def ephemeral_allows(permissions: frozenset[Permission], action: EphemeralAction) -> bool:
+    return bool(permissions & EPHEMERAL_CAPABILITIES[action])
