@@ -109,7 +109,7 @@ async def test_create_app_refuses_a_taken_name(gql: GraphQLClient, client: httpx
     assert data["createApp"]["userErrors"] == [
         {"field": "name", "message": "app name 'shop' is already taken", "code": "NAME_TAKEN"}
     ]
-    app = (await gql(APP_BY_NAME, {"name": "shop"}))["app"]
+    app = (await other(APP_BY_NAME, {"name": "shop"}))["app"]
     assert app["owner"] == {"email": "grace@example.com"}
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_users
 from pipegraph.accounts.models import User
 from pipegraph.api.context import Context
 from pipegraph.core.relay import db_id
@@ -33,7 +34,8 @@ class UserType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[UserType | None]:
         users = await info.context.loaders.user_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(user) if user else None for user in users]
+        seen = await sees_users(info.context.access, [user.id for user in users if user])
+        return [cls.from_model(user) if user and user.id in seen else None for user in users]
 
 
 # Owners are users today; teams join this union later without breaking clients that use fragments.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from pipegraph.access.checks import authorized_app
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
 from pipegraph.api.scalars import JSON
@@ -56,7 +57,7 @@ class AppMutations:
         async def action() -> SetConfigVarsPayload:
             if not isinstance(input.vars, dict):
                 raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
-            app = await service.get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "setConfigVars")
             app = await service.set_config_vars(app, input.vars)
             return SetConfigVarsPayload(app=AppType.from_model(app))
 

@@ -16,14 +16,18 @@ APP_CURSOR = "app"
 
 @strawberry.type
 class AppQueries:
-    @strawberry.field(description="An app by name, whether or not it is in a pipeline.")
+    @strawberry.field(
+        description="An app by name, whether or not it is in a pipeline; null if the viewer cannot see it."
+    )
     async def app(self, info: strawberry.Info[Context, None], name: str) -> AppType | None:
         if not could_be_name(name):
             return None
         app = await info.context.loaders.app_by_name.load(name)
-        return AppType.from_model(app) if app else None
+        return AppType.from_model(app) if app and await info.context.access.can_view_app(app) else None
 
-    @strawberry.field(description="Apps by name. `inPipeline: false` lists loose apps, `true` the coupled ones.")
+    @strawberry.field(
+        description="Apps the viewer sees, by name. `inPipeline: false` lists loose apps, `true` the coupled ones."
+    )
     async def apps(
         self,
         info: strawberry.Info[Context, None],
@@ -33,7 +37,7 @@ class AppQueries:
     ) -> relay.Connection[AppType]:
         size = page_size(first)
         after_name = decode_name_cursor(APP_CURSOR, after)
-        query = App.all().order_by("name")
+        query = App.filter(await info.context.access.visible_apps()).order_by("name")
         if after_name is not None:
             query = query.filter(name__gt=after_name)
         if in_pipeline is not None:

@@ -48,7 +48,7 @@ class AppType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[AppType | None]:
         apps = await info.context.loaders.app_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(app) if app else None for app in apps]
+        return [cls.from_model(app) if app and await info.context.access.can_view_app(app) else None for app in apps]
 
     @strawberry.field(description="Config vars: the app's own, never copied by a promotion.")
     def config_vars(self) -> JSON:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import authorized_app, authorized_pipeline
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
-from pipegraph.apps.service import get_app
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines import service
 from pipegraph.pipelines.types import PipelineType
@@ -78,7 +78,7 @@ class PipelineMutations:
         self, info: strawberry.Info[Context, None], input: CreatePipelineInput
     ) -> PipelinePayload:
         async def action() -> PipelinePayload:
-            app = await get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "createPipeline")
             pipeline, _ = await service.create_pipeline(
                 owner=info.context.viewer, name=input.name, app=app, stage=input.stage
             )
@@ -87,18 +87,22 @@ class PipelineMutations:
         return await run_mutation(PipelinePayload, action())
 
     @strawberry.mutation
-    async def rename_pipeline(self, input: RenamePipelineInput) -> PipelinePayload:
+    async def rename_pipeline(
+        self, info: strawberry.Info[Context, None], input: RenamePipelineInput
+    ) -> PipelinePayload:
         async def action() -> PipelinePayload:
-            pipeline = await service.get_pipeline(input.pipeline)
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "renamePipeline")
             pipeline = await service.rename_pipeline(pipeline, input.name)
             return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
         return await run_mutation(PipelinePayload, action())
 
     @strawberry.mutation(description="Destroy a pipeline; its apps stay, outside any pipeline.")
-    async def destroy_pipeline(self, input: DestroyPipelineInput) -> DestroyPipelinePayload:
+    async def destroy_pipeline(
+        self, info: strawberry.Info[Context, None], input: DestroyPipelineInput
+    ) -> DestroyPipelinePayload:
         async def action() -> DestroyPipelinePayload:
-            pipeline = await service.get_pipeline(input.pipeline)
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "destroyPipeline")
             pipeline_id = pipeline.id
             await service.destroy_pipeline(pipeline)
             return DestroyPipelinePayload(destroyed_pipeline_id=relay.GlobalID("Pipeline", str(pipeline_id)))
@@ -106,28 +110,34 @@ class PipelineMutations:
         return await run_mutation(DestroyPipelinePayload, action())
 
     @strawberry.mutation
-    async def add_app_to_pipeline(self, input: AddAppToPipelineInput) -> PipelineAppPayload:
+    async def add_app_to_pipeline(
+        self, info: strawberry.Info[Context, None], input: AddAppToPipelineInput
+    ) -> PipelineAppPayload:
         async def action() -> PipelineAppPayload:
-            pipeline = await service.get_pipeline(input.pipeline)
-            app = await get_app(input.app)
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "addAppToPipeline")
+            app = await authorized_app(info.context.access, input.app, "addAppToPipeline")
             await service.add_app(pipeline, app, input.stage)
             return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
 
         return await run_mutation(PipelineAppPayload, action())
 
     @strawberry.mutation(description="Take an app out of its pipeline; the app itself stays.")
-    async def remove_app_from_pipeline(self, input: RemoveAppFromPipelineInput) -> PipelineAppPayload:
+    async def remove_app_from_pipeline(
+        self, info: strawberry.Info[Context, None], input: RemoveAppFromPipelineInput
+    ) -> PipelineAppPayload:
         async def action() -> PipelineAppPayload:
-            app = await get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "removeAppFromPipeline")
             pipeline = await service.remove_app(app)
             return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
 
         return await run_mutation(PipelineAppPayload, action())
 
     @strawberry.mutation
-    async def move_app_to_stage(self, input: MoveAppToStageInput) -> PipelineAppPayload:
+    async def move_app_to_stage(
+        self, info: strawberry.Info[Context, None], input: MoveAppToStageInput
+    ) -> PipelineAppPayload:
         async def action() -> PipelineAppPayload:
-            app = await get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "moveAppToStage")
             coupling = await service.move_app(app, input.stage)
             pipeline = await coupling.pipeline
             return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))

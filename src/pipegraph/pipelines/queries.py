@@ -8,14 +8,16 @@ from pipegraph.core.errors import ClientError
 from pipegraph.core.names import could_be_name
 from pipegraph.core.relay import build_connection, db_id, decode_name_cursor, encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline
-from pipegraph.pipelines.types import PipelineType
+from pipegraph.pipelines.types import PipelineType, sees_pipeline
 
 PIPELINE_CURSOR = "pipeline"
 
 
 @strawberry.type
 class PipelineQueries:
-    @strawberry.field(description="A pipeline by name or by global ID (give exactly one).")
+    @strawberry.field(
+        description="A pipeline by name or by global ID (give exactly one); null if the viewer cannot see it."
+    )
     async def pipeline(
         self, info: strawberry.Info[Context, None], name: str | None = None, id: relay.GlobalID | None = None
     ) -> PipelineType | None:
@@ -29,15 +31,17 @@ class PipelineQueries:
             pipeline = await info.context.loaders.pipeline_by_name.load(str(name))
         else:
             return None
-        return PipelineType.from_model(pipeline) if pipeline else None
+        if pipeline is None or not await sees_pipeline(info, pipeline):
+            return None
+        return PipelineType.from_model(pipeline)
 
-    @strawberry.field(description="Pipelines by name.")
+    @strawberry.field(description="Pipelines the viewer sees, by name.")
     async def pipelines(
         self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
     ) -> relay.Connection[PipelineType]:
         size = page_size(first)
         after_name = decode_name_cursor(PIPELINE_CURSOR, after)
-        query = Pipeline.all().order_by("name")
+        query = Pipeline.filter(await info.context.access.visible_pipelines()).order_by("name")
         if after_name is not None:
             query = query.filter(name__gt=after_name)
         rows = await query.limit(size + 1)

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from pipegraph.access import checks
+from pipegraph.access.checks import visible
 from pipegraph.accounts.types import Owner, int_ids, load_owner
 from pipegraph.api.context import Context
+from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType
 from pipegraph.core.loaders import prime_all
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
@@ -26,15 +29,28 @@ async def _couplings(info: strawberry.Info[Context, None], pipeline_id: int) -> 
     return couplings
 
 
+async def _visible_apps(
+    info: strawberry.Info[Context, None], pipeline_id: int, stage: Stage | None = None
+) -> list[App]:
+    couplings = await _couplings(info, pipeline_id)
+    apps = [coupling.app for coupling in couplings if stage is None or coupling.stage == stage]
+    return await visible(info.context.access, apps)
+
+
+async def sees_pipeline(info: strawberry.Info[Context, None], pipeline: Pipeline) -> bool:
+    """Whether the viewer sees `pipeline`; its apps come from the loader the nested fields use too."""
+    couplings = await _couplings(info, pipeline.id)
+    return await checks.sees_pipeline(info.context.access, pipeline, [coupling.app for coupling in couplings])
+
+
 @strawberry.type(name="PipelineStage", description="One stage of a pipeline and the apps in it.")
 class PipelineStageType:
     name: Stage
     pipeline_id: strawberry.Private[int]
 
-    @strawberry.field(description="Apps in this stage, by name.")
+    @strawberry.field(description="Apps in this stage that the viewer sees, by name.")
     async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
-        couplings = await _couplings(info, self.pipeline_id)
-        apps = [coupling.app for coupling in couplings if coupling.stage == self.name]
+        apps = await _visible_apps(info, self.pipeline_id, self.name)
         return [AppType.from_model(app) for app in sorted(apps, key=lambda app: app.name)]
 
 
@@ -61,7 +77,10 @@ class PipelineType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[PipelineType | None]:
         pipelines = await info.context.loaders.pipeline_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(pipeline) if pipeline else None for pipeline in pipelines]
+        return [
+            cls.from_model(pipeline) if pipeline and await sees_pipeline(info, pipeline) else None
+            for pipeline in pipelines
+        ]
 
     @strawberry.field
     async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
@@ -79,10 +98,9 @@ class PipelineType(relay.Node):
 
         return await pipeline_promotions(info, self.id, first, after)
 
-    @strawberry.field(description="Every app of the pipeline, whatever its stage.")
+    @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
     async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
-        couplings = await _couplings(info, self.id)
-        return [AppType.from_model(coupling.app) for coupling in couplings]
+        return [AppType.from_model(app) for app in await _visible_apps(info, self.id)]
 
 
 __all__ = ["PipelineStageType", "PipelineType", "Stage"]

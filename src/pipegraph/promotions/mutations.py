@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import strawberry
 
+from pipegraph.access.checks import authorized_app, require_app
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
-from pipegraph.apps.service import get_app
+from pipegraph.apps.models import App
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.promotions import service
 from pipegraph.promotions.types import PromotionType
 
@@ -35,9 +37,28 @@ class PromotionMutations:
     )
     async def promote(self, info: strawberry.Info[Context, None], input: PromoteInput) -> PromotePayload:
         async def action() -> PromotePayload:
-            source = await get_app(input.source, field="source")
+            access = info.context.access
+            source = await authorized_app(access, input.source, "promote", field="source")
+
+            async def authorize_target(app: App, reference: str | None) -> None:
+                if reference is not None:
+                    await require_app(access, app, "promoteInto", reference=reference, field="to")
+                    return
+                try:
+                    await access.require("promoteInto", app=app, field="source")
+                except NotFound:  # a default target the viewer cannot see: refuse without naming it
+                    raise DomainError(
+                        ErrorCode.FORBIDDEN,
+                        f"promote needs the deploy permission on every app downstream of {source.name}",
+                        field="source",
+                    ) from None
+
             promotion, jobs = await service.promote(
-                source=source, to=input.to, release=input.release, user=info.context.viewer
+                source=source,
+                to=input.to,
+                release=input.release,
+                user=info.context.viewer,
+                authorize_target=authorize_target,
             )
             await info.context.enqueue(jobs)  # committed by now: a worker will find the rows
             return PromotePayload(promotion=PromotionType.from_model(promotion))

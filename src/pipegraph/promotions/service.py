@@ -3,7 +3,7 @@ targets; the jobs it returns are enqueued by the caller once that transaction ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.transactions import in_transaction
 
@@ -21,6 +21,14 @@ from pipegraph.releases.service import get_release
 PROMOTE_TARGET_JOB = "promote_target"
 # Heroku's order: a promotion without `to` goes one stage down.
 NEXT_STAGE = {Stage.DEVELOPMENT: Stage.STAGING, Stage.STAGING: Stage.PRODUCTION}
+
+# Checks the caller may deploy to a target, given the app and the reference the client named it by (None for a
+# default downstream target); raises a DomainError to refuse. Called before anything is written.
+AuthorizeTarget = Callable[[App, str | None], Awaitable[None]]
+
+
+async def _allow_any(app: App, reference: str | None) -> None:
+    return None
 
 
 def target_job(target_id: int, *, retry: int = 0) -> Job:
@@ -64,12 +72,15 @@ async def _source_release(source: App, reference: str | None) -> Release:
     return current
 
 
-async def _chosen_targets(source: App, coupling: PipelineCoupling, names: Sequence[str]) -> list[App]:
+async def _chosen_targets(
+    source: App, coupling: PipelineCoupling, names: Sequence[str], authorize: AuthorizeTarget
+) -> list[App]:
     if not names:
         raise DomainError(ErrorCode.INVALID, "`to` is empty: name at least one app, or leave it out", field="to")
     targets: dict[int, App] = {}
     for name in names:
         app = await get_app(name, field="to")
+        await authorize(app, name)  # first: an app the caller cannot see must not be told apart from none
         if app.id == source.id:
             raise DomainError(ErrorCode.TARGET_IS_SOURCE, f"cannot promote {source.name} to itself", field="to")
         target_coupling = await PipelineCoupling.get_or_none(app_id=app.id)
@@ -83,7 +94,7 @@ async def _chosen_targets(source: App, coupling: PipelineCoupling, names: Sequen
     return list(targets.values())
 
 
-async def _downstream_targets(source: App, coupling: PipelineCoupling) -> list[App]:
+async def _downstream_targets(source: App, coupling: PipelineCoupling, authorize: AuthorizeTarget) -> list[App]:
     next_stage = NEXT_STAGE.get(coupling.stage)
     if next_stage is None:
         raise DomainError(
@@ -96,15 +107,27 @@ async def _downstream_targets(source: App, coupling: PipelineCoupling) -> list[A
         raise DomainError(
             ErrorCode.NO_DOWNSTREAM_APPS, f"no downstream apps in {next_stage.value} stage", field="source"
         )
-    return sorted((c.app for c in couplings), key=lambda app: app.name)
+    targets = sorted((c.app for c in couplings), key=lambda app: app.name)
+    for app in targets:
+        await authorize(app, None)
+    return targets
 
 
 async def promote(
-    *, source: App, to: Sequence[str] | None, release: str | None, user: User | None
+    *,
+    source: App,
+    to: Sequence[str] | None,
+    release: str | None,
+    user: User | None,
+    authorize_target: AuthorizeTarget = _allow_any,
 ) -> tuple[Promotion, list[Job]]:
     """Validate everything, then write the promotion and its targets at once; nothing is written on a refusal."""
     coupling = await _coupling(source, field="source")
-    targets = await (_chosen_targets(source, coupling, to) if to is not None else _downstream_targets(source, coupling))
+    targets = await (
+        _chosen_targets(source, coupling, to, authorize_target)
+        if to is not None
+        else _downstream_targets(source, coupling, authorize_target)
+    )
     source_release = await _source_release(source, release)
     async with in_transaction():
         promotion = await Promotion.create(

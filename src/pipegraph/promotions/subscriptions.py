@@ -6,10 +6,11 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_apps
 from pipegraph.api.context import Context
-from pipegraph.core.errors import ClientError
+from pipegraph.core.errors import ClientError, NotFound
 from pipegraph.promotions.progress import follow_promotion
-from pipegraph.promotions.types import PromotionProgressType
+from pipegraph.promotions.types import PromotionProgressType, sees_promotion
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
 from pipegraph.stream_hub import StreamHub
@@ -38,7 +39,13 @@ class PromotionSubscriptions:
         self, info: strawberry.Info[Context, None], id: relay.GlobalID
     ) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion")
-        async for target in follow_promotion(stream_hub(info), promotion_id):
+        hub = stream_hub(info)
+        promotion = await info.context.loaders.promotion_by_id.load(promotion_id)
+        if promotion is None or not await sees_promotion(info, promotion):
+            raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
+        async for target in follow_promotion(hub, promotion_id):
+            if target.app_id not in await sees_apps(info, [target.app_id]):
+                continue
             if target.release_id is not None:
                 with contextlib.suppress(KeyError):  # not loaded yet
                     info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
@@ -49,7 +56,11 @@ class PromotionSubscriptions:
         self, info: strawberry.Info[Context, None], release_id: relay.GlobalID
     ) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release")
+        hub = stream_hub(info)
+        row = await info.context.loaders.release_by_id.load(release)
+        if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
+            raise NotFound("release", release, field="releaseId")  # as for one that does not exist
         number = 0
-        async for line in follow_release_log(stream_hub(info), release):
+        async for line in follow_release_log(hub, release):
             number += 1
             yield ReleaseLogLineType(number=number, text=line)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_apps
 from pipegraph.accounts.types import UserType, int_ids
 from pipegraph.api.context import Context
 from pipegraph.apps.types import AppType
@@ -36,6 +37,14 @@ async def _release(info: strawberry.Info[Context, None], release_id: int | None)
     return ReleaseType.from_model(release) if release else None
 
 
+async def sees_promotion(info: strawberry.Info[Context, None], promotion: Promotion) -> bool:
+    """A promotion shows to whoever sees its pipeline."""
+    from pipegraph.pipelines.types import sees_pipeline
+
+    pipeline = await info.context.loaders.pipeline_by_id.load(promotion.pipeline_id)
+    return pipeline is not None and await sees_pipeline(info, pipeline)
+
+
 @strawberry.type(name="PromotionTarget", description="One app a promotion goes to, and how far it got.")
 class PromotionTargetType(relay.Node):
     id: relay.NodeID[int]
@@ -61,7 +70,8 @@ class PromotionTargetType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[PromotionTargetType | None]:
         targets = await info.context.loaders.promotion_target_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(target) if target else None for target in targets]
+        seen = await sees_apps(info, [target.app_id for target in targets if target])
+        return [cls.from_model(target) if target and target.app_id in seen else None for target in targets]
 
     @strawberry.field
     async def app(self, info: strawberry.Info[Context, None]) -> AppType:
@@ -95,17 +105,25 @@ class PromotionType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[PromotionType | None]:
         promotions = await info.context.loaders.promotion_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(promotion) if promotion else None for promotion in promotions]
+        return [
+            cls.from_model(promotion) if promotion and await sees_promotion(info, promotion) else None
+            for promotion in promotions
+        ]
 
-    @strawberry.field(description="The app promoted from.")
-    async def source(self, info: strawberry.Info[Context, None]) -> AppType:
+    @strawberry.field(description="The app promoted from; null if the viewer cannot see it.")
+    async def source(self, info: strawberry.Info[Context, None]) -> AppType | None:
+        if self.model.source_app_id not in await sees_apps(info, [self.model.source_app_id]):
+            return None
         return await _app(info, self.model.source_app_id)
 
-    @strawberry.field(description="The release promoted: the source's current one, or the one asked for.")
-    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType:
-        release = await _release(info, self.model.source_release_id)
-        assert release is not None
-        return release
+    @strawberry.field(
+        description="The release promoted: the source's current one, or the one asked for; "
+        "null if the viewer cannot see the source."
+    )
+    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+        if self.model.source_app_id not in await sees_apps(info, [self.model.source_app_id]):
+            return None
+        return await _release(info, self.model.source_release_id)
 
     @strawberry.field
     async def pipeline(
@@ -124,10 +142,11 @@ class PromotionType(relay.Node):
         user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
-    @strawberry.field(description="Every target, by app id.")
+    @strawberry.field(description="Every target whose app the viewer sees, by app id.")
     async def targets(self, info: strawberry.Info[Context, None]) -> list[PromotionTargetType]:
         targets = await info.context.loaders.targets_by_promotion.load(self.id)
-        return [PromotionTargetType.from_model(target) for target in targets]
+        seen = await sees_apps(info, [target.app_id for target in targets])
+        return [PromotionTargetType.from_model(target) for target in targets if target.app_id in seen]
 
 
 @strawberry.type(

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import strawberry
 
+from pipegraph.access.checks import authorized_app, authorized_slug
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
-from pipegraph.apps.service import get_app
 from pipegraph.releases import service
 from pipegraph.releases.types import ReleaseType
-from pipegraph.slugs.service import get_slug
 
 
 @strawberry.input
@@ -44,8 +43,8 @@ class ReleaseMutations:
         self, info: strawberry.Info[Context, None], input: CreateReleaseInput
     ) -> CreateReleasePayload:
         async def action() -> CreateReleasePayload:
-            app = await get_app(input.app)
-            slug = await get_slug(input.slug)
+            app = await authorized_app(info.context.access, input.app, "createRelease")
+            slug = await authorized_slug(info.context.access, input.slug)
             release, jobs = await service.create_release(
                 app=app, slug=slug, description=input.description or "", user=info.context.viewer
             )
@@ -57,7 +56,7 @@ class ReleaseMutations:
     @strawberry.mutation(description="Make a new release from an earlier release's slug (the history only grows).")
     async def rollback(self, info: strawberry.Info[Context, None], input: RollbackInput) -> RollbackPayload:
         async def action() -> RollbackPayload:
-            app = await get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "rollback")
             release, jobs = await service.rollback(app=app, reference=str(input.version), user=info.context.viewer)
             await info.context.enqueue(jobs)
             return RollbackPayload(release=ReleaseType.from_model(release))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_apps
 from pipegraph.accounts.types import UserType, int_ids
 from pipegraph.api.context import Context
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -55,7 +56,8 @@ class ReleaseType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[ReleaseType | None]:
         releases = await info.context.loaders.release_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(release) if release else None for release in releases]
+        seen = await sees_apps(info, [release.app_id for release in releases if release])
+        return [cls.from_model(release) if release and release.app_id in seen else None for release in releases]
 
     @strawberry.field(description="The release phase's output, complete once the release is no longer pending.")
     def log(self) -> str:
@@ -84,9 +86,14 @@ class ReleaseType(relay.Node):
         user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
-    @strawberry.field(description="The release this one was promoted or rolled back from, on another or the same app.")
+    @strawberry.field(
+        description="The release this one was promoted or rolled back from, on another or the same app; "
+        "null if the viewer cannot see that app."
+    )
     async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
         if self.model.source_release_id is None:
             return None
         release = await info.context.loaders.release_by_id.load(self.model.source_release_id)
-        return ReleaseType.from_model(release) if release else None
+        if release is None or release.app_id not in await sees_apps(info, [release.app_id]):
+            return None  # promoted from an app of the pipeline the viewer does not see
+        return ReleaseType.from_model(release)

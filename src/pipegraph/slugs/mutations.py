@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
+from pipegraph.access.checks import authorized_app
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
 from pipegraph.api.scalars import JSON
-from pipegraph.apps.service import get_app
 from pipegraph.slugs import service
 from pipegraph.slugs.types import SlugType
 
@@ -34,7 +34,7 @@ class SlugMutations:
     @strawberry.mutation(description="Declare a slug; then PUT its tarball to `uploadUrl`.")
     async def create_slug(self, info: strawberry.Info[Context, None], input: CreateSlugInput) -> CreateSlugPayload:
         async def action() -> CreateSlugPayload:
-            app = await get_app(input.app)
+            app = await authorized_app(info.context.access, input.app, "createSlug")
             slug = await service.create_slug(
                 app=app,
                 checksum=input.checksum,

@@ -7,6 +7,7 @@ from typing import cast
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_apps
 from pipegraph.accounts.types import int_ids
 from pipegraph.api.context import Context
 from pipegraph.api.scalars import JSON
@@ -44,7 +45,8 @@ class SlugType(relay.Node):
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
     ) -> list[SlugType | None]:
         slugs = await info.context.loaders.slug_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(slug) if slug else None for slug in slugs]
+        seen = await sees_apps(info, [slug.app_id for slug in slugs if slug])
+        return [cls.from_model(slug) if slug and slug.app_id in seen else None for slug in slugs]
 
     @strawberry.field(description='Process name to command, e.g. {"web": "./bin/web", "release": "./bin/migrate"}.')
     def process_types(self) -> JSON:
