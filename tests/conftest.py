@@ -37,6 +37,7 @@ TABLES_CHILD_FIRST = [
     "pipeline_couplings",
     "pipelines",
     "apps",
+    "teams",
     "api_tokens",
     "users",
 ]

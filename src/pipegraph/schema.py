@@ -31,6 +31,7 @@ from pipegraph.promotions.subscriptions import PromotionSubscriptions
 from pipegraph.releases.mutations import ReleaseMutations
 from pipegraph.settings import Settings
 from pipegraph.slugs.mutations import SlugMutations
+from pipegraph.teams.mutations import TeamMutations
 
 
 class Queries(AccountQueries, AppQueries, PipelineQueries):
@@ -49,7 +50,7 @@ def _query_type() -> type:
 
 
 @strawberry.type
-class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations, PromotionMutations):
+class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations, PromotionMutations, TeamMutations):
     pass
 
 

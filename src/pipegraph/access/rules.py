@@ -72,6 +72,7 @@ RULES: dict[str, Rule] = {
     "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),
     "addTeamMember": Rule(team=TeamRight.ADMIN),
     "removeTeamMember": Rule(team=TeamRight.ADMIN, note="members may also leave by removing themselves"),
+    "setTeamMemberRole": Rule(team=TeamRight.ADMIN, note="a team keeps at least one admin"),
     # Tokens: each user manages only their own
     "createApiToken": Rule(note="for the viewer"),
     "revokeApiToken": Rule(note="the viewer's own tokens"),

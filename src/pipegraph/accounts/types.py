@@ -2,15 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import strawberry
 from strawberry import relay
+from strawberry.types.lazy_type import LazyType
 
 from pipegraph.access.checks import sees_users
 from pipegraph.accounts.models import User
 from pipegraph.api.context import Context
 from pipegraph.core.relay import db_id
+
+if TYPE_CHECKING:
+    from pipegraph.teams.types import TeamType
 
 
 def int_ids(node_ids: Iterable[str]) -> list[int]:
@@ -29,6 +33,14 @@ class UserType(relay.Node):
     def from_model(cls, user: User) -> UserType:
         return cls(id=user.id, email=user.email, name=user.name, created_at=user.created_at)
 
+    @strawberry.field(description="The user's teams: all of them for the viewer, else those shared with the viewer.")
+    async def teams(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[Annotated[TeamType, strawberry.lazy("pipegraph.teams.types")]]:
+        from pipegraph.teams.types import teams_of
+
+        return await teams_of(info, self.id)
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
@@ -38,10 +50,18 @@ class UserType(relay.Node):
         return [cls.from_model(user) if user and user.id in seen else None for user in users]
 
 
-# Owners are users today; teams join this union later without breaking clients that use fragments.
-Owner = Annotated[UserType, strawberry.union("Owner")]
+# A team when the thing is team-owned, else the user who owns it personally.
+# Teams import this module, so TeamType is named lazily, as an object: a string would be looked up in the namespace
+# of each module that uses Owner.
+_LAZY_TEAM: Any = LazyType("TeamType", "pipegraph.teams.types")
+Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner")]  # noqa: UP007 - `|` cannot take a LazyType
 
 
-async def load_owner(info: strawberry.Info[Context, None], user_id: int) -> Any:
+async def load_owner(info: strawberry.Info[Context, None], user_id: int, team_id: int | None = None) -> Any:
+    if team_id is not None:
+        from pipegraph.teams.types import TeamType
+
+        team = await info.context.loaders.team_by_id.load(team_id)
+        return TeamType.from_model(team) if team else None
     user = await info.context.loaders.user_by_id.load(user_id)
     return UserType.from_model(user) if user else None

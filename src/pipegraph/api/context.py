@@ -21,6 +21,7 @@ from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
 from pipegraph.stream_hub import StreamHub
+from pipegraph.teams.models import Team
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Loaders:
     release_pages: DataLoader[ReleasePageKey, list[Release]] = field(default_factory=release_pages)
     pipeline_by_id: DataLoader[int, Pipeline | None] = field(default_factory=lambda: one_by(Pipeline))
     pipeline_by_name: DataLoader[str, Pipeline | None] = field(default_factory=lambda: one_by(Pipeline, "name"))
+    team_by_id: DataLoader[int, Team | None] = field(default_factory=lambda: one_by(Team))
     coupling_by_app: DataLoader[int, PipelineCoupling | None] = field(
         default_factory=lambda: one_by(PipelineCoupling, "app_id")
     )

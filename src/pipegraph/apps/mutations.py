@@ -9,12 +9,16 @@ from pipegraph.api.scalars import JSON
 from pipegraph.apps import service
 from pipegraph.apps.types import AppType
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.teams.service import authorized_team
 
 
 @strawberry.input
 class CreateAppInput:
     name: str = strawberry.field(description="Lowercase letters, digits and dashes, 3 to 30, starting with a letter.")
     stack: str | None = strawberry.field(default=None, description="Defaults to the server's default stack.")
+    team: str | None = strawberry.field(
+        default=None, description="Team name or global ID: the team owns the app (its admins and members may)."
+    )
 
 
 @strawberry.type
@@ -37,11 +41,13 @@ class SetConfigVarsPayload:
 
 @strawberry.type
 class AppMutations:
-    @strawberry.mutation(description="Create an app owned by the viewer.")
+    @strawberry.mutation(description="Create an app owned by the viewer, or by a team of theirs.")
     async def create_app(self, info: strawberry.Info[Context, None], input: CreateAppInput) -> CreateAppPayload:
         async def action() -> CreateAppPayload:
+            team = await authorized_team(info.context.access, input.team, "createApp") if input.team else None
             app = await service.create_app(
                 owner=info.context.viewer,
+                team=team,
                 name=input.name,
                 stack=input.stack,
                 default_stack=info.context.settings.default_stack,

@@ -13,6 +13,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.names import could_be_name, validate_name
 from pipegraph.core.relay import parse_ref
+from pipegraph.teams.models import Team
 
 STACK_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{1,39}$")
 CONFIG_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
@@ -40,13 +41,14 @@ async def get_app(reference: str, *, field: str = "app") -> App:
     return app
 
 
-async def create_app(*, owner: User, name: str, stack: str | None, default_stack: str) -> App:
+async def create_app(*, owner: User, name: str, stack: str | None, default_stack: str, team: Team | None = None) -> App:
+    """A personal app of `owner`, or, given a team, the team's app (`owner` is then who created it)."""
     validate_name(name, what="app")
     stack = validate_stack(default_stack if stack is None else stack)
     if await App.exists(name=name):
         raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name")
     try:
-        return await App.create(name=name, owner=owner, stack=stack, config_vars={})
+        return await App.create(name=name, owner=owner, team=team, stack=stack, config_vars={})
     except IntegrityError:  # lost a race for the name: the unique constraint decided
         raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name") from None
 

@@ -56,7 +56,7 @@ class AppType(relay.Node):
 
     @strawberry.field
     async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
-        return await load_owner(info, self.model.owner_id)  # type: ignore[no-any-return]
+        return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="The pipeline the app is in, if any.")
     async def pipeline(

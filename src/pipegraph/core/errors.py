@@ -33,6 +33,15 @@ class ErrorCode(Enum):
     TARGET_IS_SOURCE = "target_is_source"
     NO_SUCCEEDED_RELEASE = "no_succeeded_release"
     RELEASE_NOT_SUCCEEDED = "release_not_succeeded"
+    ALREADY_TEAM_MEMBER = "already_team_member"
+    NOT_TEAM_MEMBER = "not_team_member"
+    LAST_TEAM_ADMIN = "last_team_admin"
+    TRANSFER_NOT_ALLOWED = "transfer_not_allowed"
+    NEW_OWNER_NOT_TEAM_MEMBER = "new_owner_not_team_member"
+    ALREADY_OWNER = "already_owner"
+    AUTO_JOIN_NOT_AVAILABLE = "auto_join_not_available"
+    PERMISSIONS_STATIC = "permissions_static"
+    NO_PIPELINE_ACCESS = "no_pipeline_access"
 
 
 class DomainError(Exception):

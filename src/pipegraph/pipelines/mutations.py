@@ -9,6 +9,7 @@ from pipegraph.api.errors import UserErrorType, run_mutation
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines import service
 from pipegraph.pipelines.types import PipelineType
+from pipegraph.teams.service import authorized_team
 
 STAGE_HELP = "REVIEW, DEVELOPMENT, STAGING or PRODUCTION (any case)."
 
@@ -20,6 +21,9 @@ class CreatePipelineInput:
     stage: str | None = strawberry.field(
         default=None,
         description=f"{STAGE_HELP} Defaults to a guess from the app name's suffix, as Heroku's CLI does.",
+    )
+    team: str | None = strawberry.field(
+        default=None, description="Team name or global ID: the team owns the pipeline (its admins and members may)."
     )
 
 
@@ -73,14 +77,17 @@ class PipelineAppPayload:
 
 @strawberry.type
 class PipelineMutations:
-    @strawberry.mutation(description="Create a pipeline around an existing app, owned by the viewer.")
+    @strawberry.mutation(
+        description="Create a pipeline around an existing app, owned by the viewer or a team of theirs."
+    )
     async def create_pipeline(
         self, info: strawberry.Info[Context, None], input: CreatePipelineInput
     ) -> PipelinePayload:
         async def action() -> PipelinePayload:
             app = await authorized_app(info.context.access, input.app, "createPipeline")
+            team = await authorized_team(info.context.access, input.team, "createPipeline") if input.team else None
             pipeline, _ = await service.create_pipeline(
-                owner=info.context.viewer, name=input.name, app=app, stage=input.stage
+                owner=info.context.viewer, name=input.name, app=app, stage=input.stage, team=team
             )
             return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
 

@@ -11,6 +11,7 @@ from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.names import could_be_name, validate_name
 from pipegraph.core.relay import parse_ref
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.teams.models import Team
 
 # The stages a user may put an app in; TEST is reserved for CI apps.
 USER_STAGES = (Stage.REVIEW, Stage.DEVELOPMENT, Stage.STAGING, Stage.PRODUCTION)
@@ -69,15 +70,18 @@ async def _ensure_loose(app: App) -> None:
         )
 
 
-async def create_pipeline(*, owner: User, name: str, app: App, stage: str | None) -> tuple[Pipeline, PipelineCoupling]:
-    """Heroku's rule: a pipeline starts with an app; its stage defaults to the guess from the app's name."""
+async def create_pipeline(
+    *, owner: User, name: str, app: App, stage: str | None, team: Team | None = None
+) -> tuple[Pipeline, PipelineCoupling]:
+    """Heroku's rule: a pipeline starts with an app; its stage defaults to the guess from the app's name.
+    Given a team, the team owns it (`owner` is then who created it)."""
     validate_name(name, what="pipeline")
     chosen = infer_stage(app.name) if stage is None else parse_stage(stage)
     await _ensure_name_free(name)
     await _ensure_loose(app)
     try:
         async with in_transaction():
-            pipeline = await Pipeline.create(name=name, owner=owner)
+            pipeline = await Pipeline.create(name=name, owner=owner, team=team)
             coupling = await PipelineCoupling.create(pipeline=pipeline, app=app, stage=chosen)
     except IntegrityError:
         raise DomainError(

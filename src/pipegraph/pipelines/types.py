@@ -84,7 +84,7 @@ class PipelineType(relay.Node):
 
     @strawberry.field
     async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
-        return await load_owner(info, self.model.owner_id)  # type: ignore[no-any-return]
+        return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="The four stages in delivery order, empty ones included.")
     def stages(self) -> list[PipelineStageType]:

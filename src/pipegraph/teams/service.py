@@ -1,0 +1,115 @@
+"""Teams: creation under Heroku's name rule, membership, and the rule that a team always keeps an admin."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from pipegraph.access.policy import Access
+from pipegraph.accounts.models import User
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.names import could_be_name, validate_name
+from pipegraph.core.relay import parse_ref
+from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
+
+
+async def get_team(reference: str, *, field: str = "team") -> Team:
+    ref = parse_ref(reference, "Team")
+    if ref.id is not None:
+        team = await Team.get_or_none(id=ref.id)
+    else:
+        team = await Team.get_or_none(name=ref.name) if ref.name and could_be_name(ref.name) else None
+    if team is None:
+        raise NotFound("team", ref, field=field)
+    return team
+
+
+async def get_user(reference: str, *, field: str = "user") -> User:
+    """A user by email or global ID. Only users who exist: pipegraph sends no invitations."""
+    if "@" in reference:
+        email = reference.strip().lower()
+        user = await User.get_or_none(email=email) if len(email) <= 254 else None
+        if user is None:
+            raise NotFound("user", email, field=field)
+        return user
+    ref = parse_ref(reference, "User")
+    user = await User.get_or_none(id=ref.id) if ref.id is not None else None
+    if user is None:
+        raise NotFound("user", ref, field=field)
+    return user
+
+
+async def create_team(*, creator: User, name: str, kind: TeamKind) -> Team:
+    """The creator becomes the team's first admin."""
+    validate_name(name, what="team")
+    if await Team.exists(name=name):
+        raise DomainError(ErrorCode.NAME_TAKEN, f"team name {name!r} is already taken", field="name")
+    try:
+        async with in_transaction():
+            team = await Team.create(name=name, kind=kind)
+            await TeamMembership.create(team=team, user=creator, role=TeamRole.ADMIN)
+    except IntegrityError:  # lost a race for the name
+        raise DomainError(ErrorCode.NAME_TAKEN, f"team name {name!r} is already taken", field="name") from None
+    return team
+
+
+async def add_member(team: Team, user: User, role: TeamRole) -> TeamMembership:
+    if await TeamMembership.exists(team_id=team.id, user_id=user.id):
+        raise DomainError(
+            ErrorCode.ALREADY_TEAM_MEMBER,
+            f"{user.email} is already in team {team.name}: use setTeamMemberRole to change the role",
+            field="user",
+        )
+    try:
+        return await TeamMembership.create(team=team, user=user, role=role)
+    except IntegrityError:
+        raise DomainError(
+            ErrorCode.ALREADY_TEAM_MEMBER, f"{user.email} was just added to team {team.name}", field="user"
+        ) from None
+
+
+async def _membership(team: Team, user: User) -> TeamMembership:
+    membership = await TeamMembership.select_for_update().get_or_none(team_id=team.id, user_id=user.id)
+    if membership is None:
+        raise DomainError(ErrorCode.NOT_TEAM_MEMBER, f"{user.email} is not in team {team.name}", field="user")
+    return membership
+
+
+async def _ensure_another_admin(team: Team, membership: TeamMembership) -> None:
+    if membership.role != TeamRole.ADMIN:
+        return
+    # Locks the team's admin rows: two admins demoting each other at once cannot leave the team without one.
+    admins = await TeamMembership.select_for_update().filter(team_id=team.id, role=TeamRole.ADMIN)
+    if len(admins) <= 1:
+        raise DomainError(
+            ErrorCode.LAST_TEAM_ADMIN,
+            f"team {team.name} must keep at least one admin: make someone else admin first",
+            field="user",
+        )
+
+
+async def remove_member(team: Team, user: User) -> None:
+    async with in_transaction():
+        membership = await _membership(team, user)
+        await _ensure_another_admin(team, membership)
+        await membership.delete()
+
+
+async def set_member_role(team: Team, user: User, role: TeamRole) -> TeamMembership:
+    async with in_transaction():
+        membership = await _membership(team, user)
+        if role != TeamRole.ADMIN:
+            await _ensure_another_admin(team, membership)
+        membership.role = role
+        await membership.save(update_fields=["role"])
+    return membership
+
+
+async def authorized_team(access: Access, reference: str, operation: str, *, field: str = "team") -> Team:
+    """The team `reference` names, if the viewer may do `operation` on it; a team they are not in is not found."""
+    team = await get_team(reference, field=field)
+    try:
+        await access.require(operation, team=team, field=field)
+    except NotFound:
+        raise NotFound("team", parse_ref(reference, "Team"), field=field) from None
+    return team
