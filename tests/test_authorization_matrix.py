@@ -1,0 +1,303 @@
+"""Every mutation and every top-level query of the schema × every kind of actor, against the rule table.
+
+The fields are read from the schema itself, so a new one without a scenario here fails. What each actor may do is
+derived from RULES (which permission or role an operation needs on each object it names) and the actor's profile;
+a refused call must be refused the way the rules say (NOT_FOUND for what the actor cannot see, FORBIDDEN for what it
+sees but may not change) and must leave every row of every table as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+
+from pipegraph.access.rules import RULES
+from pipegraph.schema import schema
+from pipegraph.teams.models import TeamMembership, TeamRole
+from tests.authz_world import (
+    ACTORS,
+    ANONYMOUS,
+    CHECKSUM,
+    PERSONAL,
+    PROFILES,
+    STAGES,
+    TEAM,
+    TEAM_NAME,
+    Profile,
+    World,
+    build_world,
+    snapshot,
+)
+
+SDL = graphql.build_schema(schema.as_str())
+assert SDL.mutation_type is not None
+MUTATION_FIELDS = sorted(SDL.mutation_type.fields)
+QUERY_FIELDS = sorted(SDL.query_type.fields) if SDL.query_type else []
+
+Variables = Callable[[World, str, str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One object a mutation names, of the actor's side, and the RULES operation required on it."""
+
+    kind: str  # "app", "pipeline" or "team"
+    operation: str
+
+
+@dataclass(frozen=True)
+class MutationScenario:
+    input: Variables  # the mutation's `input`, valid for an actor allowed to run it
+    checks: tuple[Check, ...] = ()  # in the order the resolver checks them
+
+
+def _static(build: Callable[[World, str], dict[str, Any]]) -> Variables:
+    async def variables(world: World, side: str, actor: str) -> dict[str, Any]:
+        return build(world, side)
+
+    return variables
+
+
+def app(operation: str) -> Check:
+    return Check("app", operation)
+
+
+def pipeline(operation: str) -> Check:
+    return Check("pipeline", operation)
+
+
+def team(operation: str) -> Check:
+    return Check("team", operation)
+
+
+async def _bystander_in_team(world: World, side: str, actor: str) -> dict[str, Any]:
+    await TeamMembership.create(team_id=world.ids[TEAM_NAME], user=world.bystander, role=TeamRole.MEMBER)
+    return {"team": TEAM_NAME, "user": world.bystander.email}
+
+
+# Keyed by mutation field; "field:variant" for a second way of calling the same field.
+MUTATIONS: dict[str, MutationScenario] = {
+    "createApp": MutationScenario(_static(lambda w, s: {"name": "brand-new"})),
+    "createApp:team": MutationScenario(
+        _static(lambda w, s: {"name": "brand-new", "team": TEAM_NAME}), (team("createApp"),)
+    ),
+    "setConfigVars": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "vars": {"B": "2"}}), (app("setConfigVars"),)
+    ),
+    "createSlug": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "checksum": CHECKSUM, "processTypes": {"web": "./web"}}),
+        (app("createSlug"),),
+    ),
+    "createRelease": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "slug": w.gid("Slug", f"{s}-dev/slug")}), (app("createRelease"),)
+    ),
+    "rollback": MutationScenario(_static(lambda w, s: {"app": f"{s}-staging", "version": 1}), (app("rollback"),)),
+    # To the next stage by default: view on the source, then deploy on each target, before anything is written.
+    "promote": MutationScenario(_static(lambda w, s: {"source": f"{s}-staging"}), (app("promote"), app("promoteInto"))),
+    "createPipeline": MutationScenario(
+        _static(lambda w, s: {"name": "brand-new", "app": f"{s}-loose"}), (app("createPipeline"),)
+    ),
+    "createPipeline:team": MutationScenario(
+        _static(lambda w, s: {"name": "brand-new", "app": f"{s}-loose", "team": TEAM_NAME}),
+        (app("createPipeline"), team("createPipeline")),
+    ),
+    "renamePipeline": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "name": "renamed"}), (pipeline("renamePipeline"),)
+    ),
+    "destroyPipeline": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("destroyPipeline"),)
+    ),
+    "addAppToPipeline": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "app": f"{s}-loose", "stage": "development"}),
+        (pipeline("addAppToPipeline"), app("addAppToPipeline")),
+    ),
+    "removeAppFromPipeline": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-prod"}), (app("removeAppFromPipeline"),)
+    ),
+    "moveAppToStage": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "stage": "staging"}), (app("moveAppToStage"),)
+    ),
+    # Teams: every actor acts on the one team, crew.
+    "createTeam": MutationScenario(_static(lambda w, s: {"name": "new-crew"})),
+    "addTeamMember": MutationScenario(
+        _static(lambda w, s: {"team": TEAM_NAME, "user": w.bystander.email, "role": "MEMBER"}),
+        (team("addTeamMember"),),
+    ),
+    "removeTeamMember": MutationScenario(_bystander_in_team, (team("removeTeamMember"),)),
+    "setTeamMemberRole": MutationScenario(
+        _static(lambda w, s: {"team": TEAM_NAME, "user": "team-member@example.com", "role": "COLLABORATOR"}),
+        (team("setTeamMemberRole"),),
+    ),
+}
+SCENARIOS = sorted(MUTATIONS)
+
+
+def expected_outcome(profile: Profile, checks: tuple[Check, ...]) -> str | None:
+    """None when the rules allow it; else the code of the first refusal, in the order the objects are checked."""
+    for check in checks:
+        rule = RULES[check.operation]
+        if check.kind == "app" and rule.app is not None:
+            permissions = profile.permissions_on(profile.side)
+            if not permissions:
+                return "NOT_FOUND"
+            if rule.app not in permissions:
+                return "FORBIDDEN"
+        elif check.kind == "pipeline" and rule.pipeline is not None:
+            rights = profile.pipeline_rights(profile.side)
+            if not rights:
+                return "NOT_FOUND"
+            if rule.pipeline not in rights:
+                return "FORBIDDEN"
+        elif check.kind == "team" and rule.team is not None:
+            team_rights = profile.team_rights()
+            if team_rights is None:
+                return "NOT_FOUND"
+            if rule.team not in team_rights:
+                return "FORBIDDEN"
+    return None
+
+
+def mutation_document(field: str) -> str:
+    assert SDL.mutation_type is not None
+    input_type = graphql.get_named_type(SDL.mutation_type.fields[field].args["input"].type)
+    return (
+        f"mutation($input: {input_type.name}!) {{ {field}(input: $input) {{ userErrors {{ field message code }} }} }}"
+    )
+
+
+async def post(client: httpx.AsyncClient, world: World, actor: str, query: str, variables: dict[str, Any]) -> Any:
+    headers = {} if actor == ANONYMOUS else world.actors[actor].headers
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+def test_every_mutation_and_query_of_the_schema_has_a_scenario() -> None:
+    assert sorted({key.split(":")[0] for key in MUTATIONS}) == MUTATION_FIELDS, (
+        "write a scenario for each new mutation (and drop removed ones)"
+    )
+    assert sorted(QUERIES) == QUERY_FIELDS, "write a scenario for each new top-level query (and drop removed ones)"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("key", SCENARIOS)
+async def test_mutation_is_allowed_or_refused_as_the_rules_say(
+    client: httpx.AsyncClient, settings: Any, key: str, actor: str
+) -> None:
+    field, scenario = key.split(":")[0], MUTATIONS[key]
+    if field not in MUTATION_FIELDS:
+        pytest.fail(f"{field} is no longer a mutation: drop its scenario")
+    # given the world, and the input of a call that succeeds for whoever may make it
+    world = await build_world()
+    side = PROFILES[actor].side if actor != ANONYMOUS else PERSONAL
+    variables = {"input": await scenario.input(world, side, actor)}
+    before = await snapshot()
+
+    # when the actor makes the call
+    response = await post(client, world, actor, mutation_document(field), variables)
+
+    # then it is allowed or refused exactly as the rule table says, and a refusal changed nothing
+    if actor == ANONYMOUS:
+        assert response.status_code == 401
+        assert await snapshot() == before
+        return
+    body = response.json()
+    assert not body.get("errors"), body
+    errors = body["data"][field]["userErrors"]
+    expected = expected_outcome(PROFILES[actor], scenario.checks)
+    if expected is None:
+        assert errors == [], f"{actor} may {field} by the rules, but was refused: {errors}"
+    else:
+        assert [error["code"] for error in errors] == [expected], f"{actor} must not {field}: {errors}"
+        assert await snapshot() == before, f"refused {field} by {actor} changed rows"
+
+
+# --- queries -------------------------------------------------------------------------------------------------------
+
+ALL_APPS = [f"{side}-{suffix}" for side in (PERSONAL, TEAM) for suffix in (*STAGES, "loose")]
+
+
+def seen_apps(profile: Profile) -> set[str]:
+    return {name for name in ALL_APPS if profile.permissions_on(name.split("-")[0])}
+
+
+def seen_pipelines(profile: Profile) -> set[str]:
+    return {f"{side}-line" for side in (PERSONAL, TEAM) if profile.pipeline_rights(side)}
+
+
+@dataclass(frozen=True)
+class QueryScenario:
+    document: str
+    variables: Callable[[World, str], dict[str, Any]]
+    reveals: Callable[[dict[str, Any]], Any]  # what the answer shows
+    expected: Callable[[Profile, str, World, str], Any]  # what it must show to this actor (profile, side, …)
+
+
+def _names(connection: dict[str, Any]) -> set[str]:
+    return {edge["node"]["name"] for edge in connection["edges"]}
+
+
+QUERIES: dict[str, QueryScenario] = {
+    "viewer": QueryScenario(
+        "{ viewer { email } }",
+        lambda w, s: {},
+        lambda data: data["viewer"]["email"],
+        lambda profile, side, w, actor: w.actors[actor].user.email,
+    ),
+    "app": QueryScenario(
+        "query($name: String!) { app(name: $name) { name } }",
+        lambda w, s: {"name": f"{s}-dev"},
+        lambda data: data["app"],
+        lambda profile, side, w, actor: {"name": f"{side}-dev"} if profile.permissions_on(side) else None,
+    ),
+    "apps": QueryScenario(
+        "{ apps(first: 100) { edges { node { name } } } }",
+        lambda w, s: {},
+        lambda data: _names(data["apps"]),
+        lambda profile, side, w, actor: seen_apps(profile),
+    ),
+    "pipeline": QueryScenario(
+        "query($name: String!) { pipeline(name: $name) { name } }",
+        lambda w, s: {"name": f"{s}-line"},
+        lambda data: data["pipeline"],
+        lambda profile, side, w, actor: {"name": f"{side}-line"} if profile.pipeline_rights(side) else None,
+    ),
+    "pipelines": QueryScenario(
+        "{ pipelines(first: 100) { edges { node { name } } } }",
+        lambda w, s: {},
+        lambda data: _names(data["pipelines"]),
+        lambda profile, side, w, actor: seen_pipelines(profile),
+    ),
+    "node": QueryScenario(
+        "query($id: ID!) { node(id: $id) { ... on App { name } } }",
+        lambda w, s: {"id": w.gid("App", f"{s}-prod")},
+        lambda data: data["node"],
+        lambda profile, side, w, actor: {"name": f"{side}-prod"} if profile.permissions_on(side) else None,
+    ),
+}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("field", QUERY_FIELDS)
+async def test_query_shows_what_the_rules_let_the_actor_see(
+    client: httpx.AsyncClient, settings: Any, field: str, actor: str
+) -> None:
+    scenario = QUERIES.get(field)
+    assert scenario is not None, f"no authorization scenario for query {field}"
+    # given the world
+    world = await build_world()
+    side = PROFILES[actor].side if actor != ANONYMOUS else PERSONAL
+
+    # when the actor asks
+    response = await post(client, world, actor, scenario.document, scenario.variables(world, side))
+
+    # then it sees exactly what the rules let it see, and without a token nothing at all
+    if actor == ANONYMOUS:
+        assert response.status_code == 401
+        return
+    body = response.json()
+    assert not body.get("errors"), body
+    assert scenario.reveals(body["data"]) == scenario.expected(PROFILES[actor], side, world, actor)
