@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
+from pipegraph.access.mutations import AccessMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.errors import should_mask_error
 from pipegraph.apps.mutations import AppMutations
@@ -50,7 +51,15 @@ def _query_type() -> type:
 
 
 @strawberry.type
-class Mutation(AppMutations, SlugMutations, ReleaseMutations, PipelineMutations, PromotionMutations, TeamMutations):
+class Mutation(
+    AppMutations,
+    SlugMutations,
+    ReleaseMutations,
+    PipelineMutations,
+    PromotionMutations,
+    TeamMutations,
+    AccessMutations,
+):
     pass
 
 

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 from tortoise.expressions import Q, Subquery
 
 from pipegraph.access.models import AppCollaborator, Permission
-from pipegraph.access.rules import RULES, TEAM_ROLE_APP_PERMISSIONS, PipelineRight, TeamRight
+from pipegraph.access.rules import (
+    EPHEMERAL_RULES,
+    RULES,
+    TEAM_ROLE_APP_PERMISSIONS,
+    PipelineRight,
+    TeamRight,
+    ephemeral_allows,
+)
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
@@ -52,6 +59,8 @@ class Access:
             owned = TEAM_ROLE_APP_PERMISSIONS[TeamRole.ADMIN] if app.owner_id == self.viewer.id else frozenset()
         else:
             role = roles.get(app.team_id)
+            if app.ephemeral and role != TeamRole.ADMIN:
+                role = None  # on review and CI apps, members have what the pipeline access gave them at creation
             owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
         return owned | grants.get(app.id, frozenset())
 
@@ -64,7 +73,8 @@ class Access:
         roles, grants = await self._load()
         return (
             Q(team_id=None, owner_id=self.viewer.id)
-            | Q(team_id__in=[team for team, role in roles.items() if role in _FULL_MEMBERS] or [-1])
+            | Q(team_id__in=[team for team, role in roles.items() if role == TeamRole.ADMIN] or [-1])
+            | Q(team_id__in=[team for team, role in roles.items() if role == TeamRole.MEMBER] or [-1], ephemeral=False)
             | Q(id__in=list(grants) or [-1])
         )
 
@@ -119,7 +129,15 @@ class Access:
             permissions = await self.app_permissions(app)
             if not permissions:
                 raise NotFound("app", app.name, field=field or "app")
-            if rule.app not in permissions:
+            ephemeral_action = EPHEMERAL_RULES.get(operation) if app.ephemeral else None
+            if ephemeral_action is not None:
+                if not ephemeral_allows(permissions, ephemeral_action):
+                    raise DomainError(
+                        ErrorCode.FORBIDDEN,
+                        f"{operation} on ephemeral app {app.name} needs pipeline access allowing {ephemeral_action}",
+                        field=field or "app",
+                    )
+            elif rule.app not in permissions:
                 raise DomainError(
                     ErrorCode.FORBIDDEN,
                     f"{operation} needs the {rule.app.value} permission on app {app.name}",

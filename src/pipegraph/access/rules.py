@@ -68,6 +68,9 @@ RULES: dict[str, Rule] = {
     "grantPipelineAccess": Rule(pipeline=PipelineRight.ADMIN),
     "revokePipelineAccess": Rule(pipeline=PipelineRight.ADMIN),
     "updatePipelineAutoJoin": Rule(pipeline=PipelineRight.ADMIN),
+    "createEphemeralApp": Rule(
+        note="a pipeline admin or member, or pipeline access allowing create review / CI apps (EPHEMERAL_CAPABILITIES)"
+    ),
     # Teams
     "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),
     "addTeamMember": Rule(team=TeamRight.ADMIN),
@@ -120,6 +123,12 @@ EPHEMERAL_CAPABILITIES: dict[EphemeralAction, frozenset[Permission]] = {
     EphemeralAction.CREATE_CI_APPS: frozenset({_O, _M}),
     EphemeralAction.ENABLE_CI: frozenset({_M}),
     EphemeralAction.CANCEL_CI_RUNS: frozenset({_M}),
+}
+
+
+# On an ephemeral app, these operations are decided by the table above instead of their Rule's app permission.
+EPHEMERAL_RULES: dict[str, EphemeralAction] = {
+    "setConfigVars": EphemeralAction.EDIT_CONFIG_VARS,
 }
 
 

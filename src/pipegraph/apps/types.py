@@ -17,6 +17,7 @@ from pipegraph.pipelines.models import Stage
 from pipegraph.releases.loaders import ReleasePageKey
 
 if TYPE_CHECKING:
+    from pipegraph.access.types import CollaboratorType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
 
@@ -57,6 +58,18 @@ class AppType(relay.Node):
     @strawberry.field
     async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
+
+    @strawberry.field(description="Users given permissions on the app, by email (review and CI apps: as created).")
+    async def collaborators(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[Annotated[CollaboratorType, strawberry.lazy("pipegraph.access.types")]]:
+        from pipegraph.access.types import app_collaborators
+
+        return await app_collaborators(info, self.model)
+
+    @strawberry.field(description="A review or CI app, created by createEphemeralApp.")
+    def ephemeral(self) -> bool:
+        return self.model.ephemeral
 
     @strawberry.field(description="The pipeline the app is in, if any.")
     async def pipeline(

@@ -19,6 +19,7 @@ from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.pipelines.service import USER_STAGES
 
 if TYPE_CHECKING:
+    from pipegraph.access.types import PipelineAccessType, PipelineTransferType
     from pipegraph.promotions.types import PromotionType
 
 
@@ -101,6 +102,29 @@ class PipelineType(relay.Node):
     @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
     async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
         return [AppType.from_model(app) for app in await _visible_apps(info, self.id)]
+
+    @strawberry.field(description="Apps of the pipeline not owned by its owner (Heroku highlights them), by name.")
+    async def foreign_apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+        from pipegraph.access.types import pipeline_foreign_apps
+
+        apps = await pipeline_foreign_apps(self.model)
+        return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
+
+    @strawberry.field(description="Every change of owner, newest first.")
+    async def transfers(
+        self,
+    ) -> list[Annotated[PipelineTransferType, strawberry.lazy("pipegraph.access.types")]]:
+        from pipegraph.access.types import pipeline_transfers
+
+        return await pipeline_transfers(self.model)
+
+    @strawberry.field(description="Access to its review and CI apps; null unless the viewer owns or is in its team.")
+    async def access(
+        self, info: strawberry.Info[Context, None]
+    ) -> Annotated[PipelineAccessType, strawberry.lazy("pipegraph.access.types")] | None:
+        from pipegraph.access.types import pipeline_access
+
+        return await pipeline_access(info, self.model)
 
 
 __all__ = ["PipelineStageType", "PipelineType", "Stage"]
