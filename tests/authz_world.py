@@ -27,7 +27,8 @@ from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 from tests.conftest import TABLES_CHILD_FIRST, Actor
 
 PERSONAL, TEAM = "p", "t"
-TEAM_NAME = "crew"
+TEAM_NAME = "crew"  # an Enterprise Team, so that its pipelines' auto-join can be changed
+SOLO_TEAM = "solo"  # the owner's own team, to transfer a personal pipeline to
 STAGES = {"dev": Stage.DEVELOPMENT, "staging": Stage.STAGING, "prod": Stage.PRODUCTION}
 CHECKSUM = "SHA256:" + "ab" * 32
 
@@ -104,8 +105,10 @@ async def build_world() -> World:
         bystander, _ = await _user("bystander@example.com")
         world = World(actors=actors, bystander=bystander)
         owner = actors["owner"].user
-        crew = await Team.create(name=TEAM_NAME, kind=TeamKind.TEAM)
+        crew = await Team.create(name=TEAM_NAME, kind=TeamKind.ENTERPRISE_TEAM)
         world.ids[TEAM_NAME] = crew.id
+        solo = await Team.create(name=SOLO_TEAM, kind=TeamKind.TEAM)
+        await TeamMembership.create(team=solo, user=owner, role=TeamRole.ADMIN)
         for name, profile in PROFILES.items():
             if profile.team_role is not None:
                 await TeamMembership.create(team=crew, user=actors[name].user, role=profile.team_role)

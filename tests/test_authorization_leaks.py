@@ -15,6 +15,7 @@ import pytest
 from strawberry import relay
 
 from pipegraph.access.models import AppCollaborator, Permission
+from pipegraph.accounts.models import ApiToken
 from pipegraph.apps.models import App
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
@@ -113,6 +114,7 @@ async def _scene() -> Scene:
         "PromotionTarget": gid("PromotionTarget", targets[0].id),
         "User": gid("User", owner.id),
         "Team": gid("Team", ids["crew"]),
+        "ApiToken": gid("ApiToken", (await ApiToken.get(user=owner)).id),
     }
     return Scene(world=world, prod_viewer=prod_viewer, nodes=nodes)
 

@@ -15,8 +15,11 @@ from typing import Any
 import graphql
 import httpx
 import pytest
+from strawberry import relay
 
-from pipegraph.access.rules import RULES
+from pipegraph.access.models import AppCollaborator, PipelineAccessGrant
+from pipegraph.access.rules import RULES, PipelineRight
+from pipegraph.accounts.service import create_token
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
 from tests.authz_world import (
@@ -25,6 +28,7 @@ from tests.authz_world import (
     CHECKSUM,
     PERSONAL,
     PROFILES,
+    SOLO_TEAM,
     STAGES,
     TEAM,
     TEAM_NAME,
@@ -44,10 +48,15 @@ Variables = Callable[[World, str, str], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Check:
-    """One object a mutation names, of the actor's side, and the RULES operation required on it."""
+    """One object a mutation names (of the actor's side unless `side` says), and the RULES operation it needs."""
 
     kind: str  # "app", "pipeline" or "team"
     operation: str
+    side: str | None = None
+    # For the one rule whose check lives in a note of RULES (createEphemeralApp: the pipeline-access table decides
+    # for everyone else): the pipeline right it needs, and the code of its refusal.
+    pipeline_right: PipelineRight | None = None
+    refusal: str = "FORBIDDEN"
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,28 @@ def pipeline(operation: str) -> Check:
 
 def team(operation: str) -> Check:
     return Check("team", operation)
+
+
+async def _bystander_collaborates(world: World, side: str, actor: str) -> dict[str, Any]:
+    await AppCollaborator.create(app_id=world.ids[f"{side}-dev"], user=world.bystander, permissions=["view"])
+    return {"app": f"{side}-dev", "user": world.bystander.email}
+
+
+async def _bystander_has_pipeline_access(world: World, side: str, actor: str) -> dict[str, Any]:
+    await PipelineAccessGrant.create(pipeline_id=world.ids[f"{side}-line"], user=world.bystander, permissions=["view"])
+    return {"pipeline": f"{side}-line", "user": world.bystander.email}
+
+
+async def _own_second_token(world: World, side: str, actor: str) -> dict[str, Any]:
+    holder = world.actors.get(actor, world.actors["owner"])  # without a token, the call is refused before anything
+    token, _ = await create_token(holder.user, description="second")
+    return {"id": str(relay.GlobalID("ApiToken", str(token.id)))}
+
+
+def _new_owner(world: World, side: str) -> dict[str, Any]:
+    # Heroku's rules: a person's pipeline to a team they are in; a team's pipeline to one of its members.
+    new_owner = {"team": SOLO_TEAM} if side == PERSONAL else {"user": "team-member@example.com"}
+    return {"pipeline": f"{side}-line", "newOwner": new_owner}
 
 
 async def _bystander_in_team(world: World, side: str, actor: str) -> dict[str, Any]:
@@ -129,6 +160,30 @@ MUTATIONS: dict[str, MutationScenario] = {
         (team("addTeamMember"),),
     ),
     "removeTeamMember": MutationScenario(_bystander_in_team, (team("removeTeamMember"),)),
+    # Collaborators, the pipeline access tab, ephemeral apps and transfers
+    "addAppCollaborator": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "user": w.bystander.email, "permissions": ["VIEW"]}),
+        (app("addAppCollaborator"),),
+    ),
+    "removeAppCollaborator": MutationScenario(_bystander_collaborates, (app("removeAppCollaborator"),)),
+    "grantPipelineAccess": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "user": w.bystander.email, "permissions": ["VIEW"]}),
+        (pipeline("grantPipelineAccess"),),
+    ),
+    "revokePipelineAccess": MutationScenario(_bystander_has_pipeline_access, (pipeline("revokePipelineAccess"),)),
+    # Only a team's pipeline has auto-join: everyone asks about the team's.
+    "updatePipelineAutoJoin": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{TEAM}-line", "enabled": False}),
+        (Check("pipeline", "updatePipelineAutoJoin", side=TEAM),),
+    ),
+    "createEphemeralApp": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "name": "review-one", "kind": "REVIEW"}),
+        (Check("pipeline", "createEphemeralApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+    ),
+    "transferPipeline": MutationScenario(_static(_new_owner), (pipeline("transferPipeline"),)),
+    "transferAppsToPipelineOwner": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("transferAppsToPipelineOwner"),)
+    ),
     "setTeamMemberRole": MutationScenario(
         _static(lambda w, s: {"team": TEAM_NAME, "user": "team-member@example.com", "role": "COLLABORATOR"}),
         (team("setTeamMemberRole"),),
@@ -141,24 +196,26 @@ def expected_outcome(profile: Profile, checks: tuple[Check, ...]) -> str | None:
     """None when the rules allow it; else the code of the first refusal, in the order the objects are checked."""
     for check in checks:
         rule = RULES[check.operation]
+        side = check.side or profile.side
+        needed_right = check.pipeline_right or rule.pipeline
         if check.kind == "app" and rule.app is not None:
-            permissions = profile.permissions_on(profile.side)
+            permissions = profile.permissions_on(side)
             if not permissions:
                 return "NOT_FOUND"
             if rule.app not in permissions:
-                return "FORBIDDEN"
-        elif check.kind == "pipeline" and rule.pipeline is not None:
-            rights = profile.pipeline_rights(profile.side)
+                return check.refusal
+        elif check.kind == "pipeline" and needed_right is not None:
+            rights = profile.pipeline_rights(side)
             if not rights:
                 return "NOT_FOUND"
-            if rule.pipeline not in rights:
-                return "FORBIDDEN"
+            if needed_right not in rights:
+                return check.refusal
         elif check.kind == "team" and rule.team is not None:
             team_rights = profile.team_rights()
             if team_rights is None:
                 return "NOT_FOUND"
             if rule.team not in team_rights:
-                return "FORBIDDEN"
+                return check.refusal
     return None
 
 
