@@ -226,6 +226,24 @@ async def test_a_grant_needs_a_permission_and_a_revoke_a_grant(
     assert (await access(gql) or {})["grants"] == []
 
 
+async def test_auto_join_needs_a_permission_and_keeps_its_own_while_off(
+    gql: GraphQLClient, members: dict[str, GraphQLClient]
+) -> None:
+    await team_scene(gql, "ENTERPRISE_TEAM")
+    await gql(AUTO_JOIN, {"input": {"pipeline": "shop", "enabled": True, "permissions": ["DEPLOY"]}})
+
+    empty = await gql(AUTO_JOIN, {"input": {"pipeline": "shop", "enabled": True, "permissions": []}})
+    off = await gql(AUTO_JOIN, {"input": {"pipeline": "shop", "enabled": False, "permissions": []}})
+    assert codes(empty["updatePipelineAutoJoin"]) == ["INVALID"]
+    assert codes(off["updatePipelineAutoJoin"]) == []
+    on = await gql(AUTO_JOIN, {"input": {"pipeline": "shop", "enabled": True}})
+
+    assert codes(on["updatePipelineAutoJoin"]) == []
+    assert await access(gql) == {"autoJoin": True, "autoJoinPermissions": ["DEPLOY"], "grants": []}
+    await ephemeral(gql, "shop-pr-1")
+    assert await collaborators(gql, "shop-pr-1") == {"bob@example.com": ["DEPLOY"]}
+
+
 async def test_a_second_grant_replaces_the_first(gql: GraphQLClient, members: dict[str, GraphQLClient]) -> None:
     await team_scene(gql, "ENTERPRISE_TEAM")
 

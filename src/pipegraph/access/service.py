@@ -129,8 +129,9 @@ async def update_auto_join(pipeline: Pipeline, *, enabled: bool, permissions: It
             field="pipeline",
         )
     pipeline.auto_join = enabled
-    if permissions is not None:
-        pipeline.auto_join_permissions = _required(permissions) if enabled else _stored(permissions)
+    # Turning auto-join off with no permissions keeps the old ones, for when it is turned back on.
+    if permissions is not None and (enabled or _stored(permissions)):
+        pipeline.auto_join_permissions = _required(permissions)
     await pipeline.save(update_fields=["auto_join", "auto_join_permissions", "updated_at"])
     return pipeline
 

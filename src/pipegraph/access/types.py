@@ -6,7 +6,6 @@ from typing import Any
 import strawberry
 
 from pipegraph.access.models import AppCollaborator, Permission, PipelineAccessGrant, PipelineTransfer
-from pipegraph.access.ownership import foreign, pipeline_apps
 from pipegraph.access.rules import PipelineRight
 from pipegraph.access.service import STATIC_AUTO_JOIN, EphemeralKind
 from pipegraph.accounts.types import Owner, UserType, load_owner
@@ -93,10 +92,6 @@ async def app_collaborators(info: strawberry.Info[Context, None], app: App) -> l
     return [CollaboratorType.from_model(row) for row in sorted(rows, key=lambda row: row.user.email)]
 
 
-async def pipeline_foreign_apps(pipeline: Pipeline) -> list[App]:
-    return foreign(await pipeline_apps(pipeline), pipeline)
-
-
 async def pipeline_transfers(pipeline: Pipeline) -> list[PipelineTransferType]:
     rows = await PipelineTransfer.filter(pipeline_id=pipeline.id).order_by("-created_at", "-id")
     return [PipelineTransferType(created_at=row.created_at, row=row) for row in rows]
@@ -128,6 +123,5 @@ __all__ = [
     "PipelineTransferType",
     "app_collaborators",
     "pipeline_access",
-    "pipeline_foreign_apps",
     "pipeline_transfers",
 ]

@@ -105,9 +105,9 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="Apps of the pipeline not owned by its owner (Heroku highlights them), by name.")
     async def foreign_apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
-        from pipegraph.access.types import pipeline_foreign_apps
+        from pipegraph.access.ownership import foreign
 
-        apps = await pipeline_foreign_apps(self.model)
+        apps = foreign([coupling.app for coupling in await _couplings(info, self.id)], self.model)
         return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
 
     @strawberry.field(description="Every change of owner, newest first.")
