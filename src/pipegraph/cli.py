@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -103,6 +104,64 @@ def tokens_create(email: str, description: str) -> None:
         click.echo(asyncio.run(run()))
     except DomainError as error:
         raise click.UsageError(error.message) from None
+
+
+@tokens.command("list", help="List a user's tokens, newest first: id, description, created, last used, revoked.")
+@click.option("--email", required=True)
+def tokens_list(email: str) -> None:
+    from pipegraph.accounts.models import ApiToken
+    from pipegraph.accounts.service import get_user
+    from pipegraph.core.errors import DomainError
+    from pipegraph.db import close_db, init_db
+
+    async def run() -> list[ApiToken]:
+        await init_db(Settings.from_env().database_url)
+        try:
+            return await ApiToken.filter(user=await get_user(email)).order_by("-id")
+        finally:
+            await close_db()
+
+    try:
+        rows = asyncio.run(run())
+    except DomainError as error:
+        raise click.UsageError(error.message) from None
+    table = [("ID", "DESCRIPTION", "CREATED", "LAST USED", "REVOKED")]
+    table += [
+        (str(t.id), t.description or "-", _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at)) for t in rows
+    ]
+    widths = [max(len(row[column]) for row in table) for column in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@tokens.command("revoke", help="Revoke a token by its id (as `tokens list` shows it): it stops working at once.")
+@click.argument("token_id", metavar="ID")
+def tokens_revoke(token_id: str) -> None:
+    from pipegraph.accounts.service import revoke_token
+    from pipegraph.core.errors import DomainError
+    from pipegraph.core.relay import NO_ROW_ID, db_id
+    from pipegraph.db import close_db, init_db
+
+    key = db_id(token_id.strip())
+    if key == NO_ROW_ID:
+        raise click.UsageError(f"{token_id!r} is not a token id: `pipegraph tokens list --email …` shows them")
+
+    async def run() -> datetime | None:
+        await init_db(Settings.from_env().database_url)
+        try:
+            return (await revoke_token(key)).revoked_at
+        finally:
+            await close_db()
+
+    try:
+        revoked_at = asyncio.run(run())
+    except DomainError as error:
+        raise click.UsageError(f"{error.message}: `pipegraph tokens list --email …` shows the ids") from None
+    click.echo(f"token {key} revoked (since {_when(revoked_at)})")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
 
 
 @main.command(

@@ -20,6 +20,7 @@ from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
 from pipegraph.access.mutations import AccessMutations
+from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.errors import should_mask_error
 from pipegraph.apps.mutations import AppMutations
@@ -52,6 +53,7 @@ def _query_type() -> type:
 
 @strawberry.type
 class Mutation(
+    AccountMutations,
     AppMutations,
     SlugMutations,
     ReleaseMutations,

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q
 
 from pipegraph.accounts.models import ApiToken, User
-from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 
 TOKEN_PREFIX = "pgt_"
+# `last_used_at` is a hint for people deciding which tokens to revoke, not an audit log: recording it at most once a
+# minute keeps authentication a single read on almost every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def hash_token(token: str) -> str:
@@ -24,16 +29,61 @@ async def get_or_create_user(email: str, *, name: str = "") -> User:
     return user
 
 
+async def get_user(email: str) -> User:
+    user = await User.get_or_none(email=email.strip().lower())
+    if user is None:
+        raise NotFound("user", email.strip().lower(), field="email")
+    return user
+
+
 async def create_token(user: User, *, description: str = "") -> tuple[ApiToken, str]:
     """Returns the stored token and its secret, which is shown once and never stored."""
+    description = description.strip()
+    if len(description) > 200:
+        raise DomainError(ErrorCode.INVALID, "a description has at most 200 characters", field="description")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = await ApiToken.create(user=user, description=description, token_hash=hash_token(secret))
     return token, secret
 
 
-async def authenticate(secret: str) -> User | None:
+async def authenticate(secret: str) -> ApiToken | None:
+    """The live token for a secret, its user loaded; None for an unknown or revoked one."""
     token = await ApiToken.filter(token_hash=hash_token(secret), revoked_at__isnull=True).select_related("user").first()
-    return token.user if token else None
+    if token is None:
+        return None
+    current = now()
+    if token.last_used_at is None or current - token.last_used_at >= LAST_USED_PRECISION:
+        # Conditional, so concurrent requests of one token write once and a clock step back never moves it back.
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=current - LAST_USED_PRECISION)
+        await ApiToken.filter(stale, id=token.id).update(last_used_at=current)
+        token.last_used_at = current
+    return token
+
+
+async def is_live(token_id: int) -> bool:
+    """Whether a token is still unrevoked: checked again on every message and event of an open WebSocket."""
+    return await ApiToken.filter(id=token_id, revoked_at__isnull=True).exists()
+
+
+async def list_tokens(user: User, *, limit: int, before_id: int | None = None) -> list[ApiToken]:
+    """The user's tokens, newest first, revoked ones included (they show when and that they were revoked)."""
+    query = ApiToken.filter(user_id=user.id).order_by("-id")
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    return await query.limit(limit)
+
+
+async def revoke_token(token_id: int, *, user: User | None = None) -> ApiToken:
+    """Revoke a token (only `user`'s, when given); revoking it again keeps the first revocation time."""
+    scope = ApiToken.filter(id=token_id)
+    if user is not None:
+        scope = scope.filter(user_id=user.id)
+    await scope.filter(revoked_at__isnull=True).update(revoked_at=now())
+    token = await scope.first()
+    if token is None:
+        # Someone else's token is reported exactly like a missing one: nothing tells that it exists.
+        raise NotFound("API token", token_id, field="id")
+    return token
 
 
 def now() -> datetime:

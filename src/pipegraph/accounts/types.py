@@ -9,9 +9,12 @@ from strawberry import relay
 from strawberry.types.lazy_type import LazyType
 
 from pipegraph.access.checks import sees_users
-from pipegraph.accounts.models import User
+from pipegraph.accounts import service
+from pipegraph.accounts.models import ApiToken, User
 from pipegraph.api.context import Context
-from pipegraph.core.relay import db_id
+from pipegraph.core.relay import build_connection, db_id, decode_int_cursor, encode_cursor, page_size
+
+API_TOKEN_CURSOR = "apitoken"
 
 if TYPE_CHECKING:
     from pipegraph.teams.types import TeamType
@@ -20,6 +23,34 @@ if TYPE_CHECKING:
 def int_ids(node_ids: Iterable[str]) -> list[int]:
     """Node ids that are not integers (or too big for a key) cannot exist: map them to an id no row has."""
     return [db_id(node_id) for node_id in node_ids]
+
+
+@strawberry.type(name="ApiToken", description="An API token; its secret is shown once, by createApiToken, never again.")
+class ApiTokenType(relay.Node):
+    id: relay.NodeID[int]
+    description: str
+    created_at: datetime
+    last_used_at: datetime | None = strawberry.field(description="Recorded to the minute, not on every request.")
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_model(cls, token: ApiToken) -> ApiTokenType:
+        return cls(
+            id=token.id,
+            description=token.description,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[ApiTokenType | None]:
+        # Only the viewer's own tokens exist for them: anyone else's is null, like an id that names nothing.
+        ids = int_ids(node_ids)
+        tokens = {token.id: token for token in await ApiToken.filter(id__in=ids, user_id=info.context.viewer.id)}
+        return [cls.from_model(tokens[id_]) if id_ in tokens else None for id_ in ids]
 
 
 @strawberry.type(name="User")
@@ -40,6 +71,26 @@ class UserType(relay.Node):
         from pipegraph.teams.types import teams_of
 
         return await teams_of(info, self.id)
+
+    @strawberry.field(
+        description="The user's API tokens, newest first, revoked ones too; null for anyone but the viewer."
+    )
+    async def api_tokens(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> relay.Connection[ApiTokenType] | None:
+        viewer = info.context.viewer
+        if self.id != viewer.id:
+            return None
+        size = page_size(first)
+        before_id = decode_int_cursor(API_TOKEN_CURSOR, after)
+        rows = await service.list_tokens(viewer, limit=size + 1, before_id=before_id)
+        return build_connection(
+            rows,
+            first=size,
+            cursor_of=lambda token: encode_cursor(API_TOKEN_CURSOR, token.id),
+            node_of=ApiTokenType.from_model,
+            has_previous_page=before_id is not None,
+        )
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]

@@ -15,7 +15,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from pipegraph.api.auth import RequireToken, viewer_for
+from pipegraph.api.auth import RequireToken, token_for
 from pipegraph.api.context import Context
 from pipegraph.db import close_db, init_db
 from pipegraph.jobqueue import JobQueue
@@ -41,9 +41,10 @@ class PipegraphGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
-        viewer = request.scope.get("state", {}).get("viewer")
+        state = request.scope.get("state", {})
         return Context(
-            viewer=viewer,
+            viewer=state.get("viewer"),
+            token_id=state.get("token_id"),
             settings=self.settings,
             slug_store=self.slug_store,
             request=request,
@@ -58,10 +59,11 @@ class PipegraphGraphQL(GraphQL[Context, None]):
         authorization = params.get("Authorization") or params.get("authorization")
         if not authorization and params.get("token"):
             authorization = f"Bearer {params['token']}"
-        result = await viewer_for(str(authorization) if authorization else None)
+        result = await token_for(str(authorization) if authorization else None)
         if isinstance(result, str):
             raise ConnectionRejectionError({"message": result, "code": "UNAUTHENTICATED"})
-        context.viewer = result
+        context.viewer = result.user
+        context.token_id = result.id
         return None  # acknowledge with no payload
 
 

@@ -6,7 +6,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipegraph.accounts.models import User
+from pipegraph.accounts.models import ApiToken
 from pipegraph.accounts.service import authenticate
 
 
@@ -17,23 +17,27 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def unauthenticated(message: str) -> JSONResponse:
+def graphql_error(message: str, code: str, status_code: int, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
-        status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="pipegraph"'},
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status_code,
+        headers=headers,
     )
 
 
-async def viewer_for(authorization: str | None) -> User | str:
-    """The token's user, or the reason there is none (to tell the client plainly)."""
-    token = bearer_token(authorization)
-    if token is None:
+def unauthenticated(message: str) -> JSONResponse:
+    return graphql_error(message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": 'Bearer realm="pipegraph"'})
+
+
+async def token_for(authorization: str | None) -> ApiToken | str:
+    """The live token (its user loaded), or the reason there is none (to tell the client plainly)."""
+    secret = bearer_token(authorization)
+    if secret is None:
         return "missing API token: send the header `Authorization: Bearer <token>` (pipegraph tokens create)"
-    user = await authenticate(token)
-    if user is None:
+    token = await authenticate(secret)
+    if token is None:
         return "invalid or revoked API token"
-    return user
+    return token
 
 
 class RequireToken:
@@ -44,9 +48,11 @@ class RequireToken:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "GET":
-            result = await viewer_for(Headers(scope=scope).get("authorization"))
+            result = await token_for(Headers(scope=scope).get("authorization"))
             if isinstance(result, str):
                 await unauthenticated(result)(scope, receive, send)
                 return
-            scope.setdefault("state", {})["viewer"] = result
+            state = scope.setdefault("state", {})
+            state["viewer"] = result.user
+            state["token_id"] = result.id
         await self.app(scope, receive, send)

@@ -61,6 +61,8 @@ class Context:
     jobs: JobQueue | None = None
     # Subscriptions follow Redis Streams through it: one reader per stream for the whole process.
     streams: StreamHub | None = None
+    # The token the viewer authenticated with: checked again where a long-lived connection needs it.
+    token_id: int | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property
