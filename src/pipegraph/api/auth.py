@@ -1,4 +1,4 @@
-"""Bearer-token authentication in front of the GraphQL endpoint: a bad or missing token never reaches a resolver."""
+"""What stands in front of the GraphQL endpoint: JSON-only POSTs and a bearer token, checked before any resolver."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipegraph.accounts.models import ApiToken
 from pipegraph.accounts.service import authenticate
+
+JSON_ONLY = (
+    "GraphQL requests must be POSTs with `Content-Type: application/json`: form, multipart and text bodies are refused "
+    "because a browser sends those cross-site without asking first"
+)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -29,6 +34,12 @@ def unauthenticated(message: str) -> JSONResponse:
     return graphql_error(message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": 'Bearer realm="pipegraph"'})
 
 
+def is_json(content_type: str | None) -> bool:
+    """The media type itself, not a substring: `text/plain; x=application/json` is text, and needs no preflight."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
 async def token_for(authorization: str | None) -> ApiToken | str:
     """The live token (its user loaded), or the reason there is none (to tell the client plainly)."""
     secret = bearer_token(authorization)
@@ -41,14 +52,23 @@ async def token_for(authorization: str | None) -> ApiToken | str:
 
 
 class RequireToken:
-    """Every GraphQL POST needs a valid token; GET only serves the GraphiQL page, which holds no data."""
+    """Every GraphQL POST needs a JSON body and a valid token; GET only serves the GraphiQL page, which holds no data.
+
+    The content type is checked first, before any execution: a browser sends form, multipart and text POSTs cross-site
+    without a CORS preflight, `application/json` only after one that another site cannot pass. Tokens travel in a
+    header no browser adds by itself, but a proxy that adds credentials, or a cookie one day, must not open that door.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] != "GET":
-            result = await token_for(Headers(scope=scope).get("authorization"))
+            headers = Headers(scope=scope)
+            if scope["method"] == "POST" and not is_json(headers.get("content-type")):
+                await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
+                return
+            result = await token_for(headers.get("authorization"))
             if isinstance(result, str):
                 await unauthenticated(result)(scope, receive, send)
                 return
