@@ -17,6 +17,7 @@ from strawberry.types.unset import UnsetType
 
 from pipegraph.api.auth import RequireToken, token_for
 from pipegraph.api.context import Context
+from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
 from pipegraph.jobqueue import JobQueue
 from pipegraph.schema import build_schema
@@ -27,6 +28,9 @@ from pipegraph.stream_hub import StreamHub
 
 
 class PipegraphGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue, streams: StreamHub | None) -> None:
         super().__init__(
             build_schema(settings),

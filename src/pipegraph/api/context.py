@@ -61,7 +61,7 @@ class Context:
     jobs: JobQueue | None = None
     # Subscriptions follow Redis Streams through it: one reader per stream for the whole process.
     streams: StreamHub | None = None
-    # The token the viewer authenticated with: checked again where a long-lived connection needs it.
+    # The token the viewer authenticated with: an open WebSocket checks it again on each message (api/websocket.py).
     token_id: int | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 

@@ -1,0 +1,65 @@
+"""WebSocket handlers that re-check the connection's token: a revoked token stops working at once, not at reconnect.
+
+The token is checked in `connection_init` (PipegraphGraphQL.on_ws_connect). After that, both protocols pass every
+client message and every result through the two methods below, so this is the one place an open socket learns that its
+token was revoked: the next message is refused and the socket closed with 4401, and a running subscription is cut off
+before it delivers its next event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from pipegraph.accounts.service import is_live
+from pipegraph.api.context import Context
+
+REVOKED_CLOSE_CODE = 4401
+REVOKED_REASON = "API token revoked"
+# A result carries the viewer's data; a keep-alive or protocol message does not, and needs no database round trip.
+_RESULT_TYPES = frozenset({"next", "data"})
+
+
+class _TokenGuard:
+    """Mixed into both protocol handlers; `context`, `websocket` and `connection_acknowledged` are theirs."""
+
+    context: Context
+    websocket: Any
+    connection_acknowledged: bool
+    _closed_for_revocation: bool = False
+
+    async def _token_revoked(self) -> bool:
+        if self._closed_for_revocation:
+            return True
+        token_id = self.context.token_id
+        if not self.connection_acknowledged or token_id is None or await is_live(token_id):
+            return False
+        self._closed_for_revocation = True
+        await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
+        return True
+
+
+class TransportWSHandler(_TokenGuard, BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_message(self, message: Any) -> None:
+        if not await self._token_revoked():
+            await super().handle_message(message)
+
+    async def send_message(self, message: Any) -> None:
+        carries_data = message.get("type") in _RESULT_TYPES or self._closed_for_revocation
+        if carries_data and await self._token_revoked():
+            return  # the socket is closing; its operations are cancelled when the handler shuts down
+        await super().send_message(message)
+
+
+class LegacyWSHandler(_TokenGuard, BaseGraphQLWSHandler[Context, None]):
+    async def handle_message(self, message: Any) -> None:
+        if not await self._token_revoked():
+            await super().handle_message(message)
+
+    async def send_message(self, message: Any) -> None:
+        carries_data = message.get("type") in _RESULT_TYPES or self._closed_for_revocation
+        if carries_data and await self._token_revoked():
+            return
+        await super().send_message(message)
