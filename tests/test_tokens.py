@@ -342,3 +342,16 @@ async def test_cli_revoke_of_an_unknown_id_says_so(settings: Settings, token_id:
     assert "tokens list" in err
     assert "Traceback" not in err
     assert out == ""
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "x"])
+async def test_a_forged_token_cursor_is_a_clear_error(gql: GraphQLClient, value: str) -> None:
+    # given a cursor of the right kind around a number no key can be, or no number
+    cursor = base64.urlsafe_b64encode(f"apitoken:{value}".encode()).decode()
+
+    # when the viewer's tokens are paged with it
+    body = await gql.raw(MY_TOKENS, {"after": cursor})
+
+    # then it is a clear cursor error, not an internal one
+    [error] = body["errors"]
+    assert "`after` is not a cursor of this list" in error["message"]

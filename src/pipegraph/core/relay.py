@@ -65,10 +65,11 @@ def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
     value = decode_cursor(kind, cursor)
     if value is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ClientError(f"`after` is not a cursor of this list: {cursor!r}") from None
+    # Only what we encode: a key or a version, never negative or past BIGINT (the driver would overflow on it).
+    key = db_id(value)
+    if key == NO_ROW_ID:
+        raise ClientError(f"`after` is not a cursor of this list: {cursor!r}")
+    return key
 
 
 def build_connection(
