@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from tortoise.expressions import Q, Subquery
@@ -22,6 +23,7 @@ from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.teams.models import Team, TeamMembership, TeamRole
 
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
+_Rights = tuple[dict[int, TeamRole], dict[int, frozenset[Permission]]]
 
 
 class Access:
@@ -29,19 +31,24 @@ class Access:
 
     def __init__(self, viewer: User) -> None:
         self.viewer = viewer
-        self._roles: dict[int, TeamRole] | None = None
-        self._grants: dict[int, frozenset[Permission]] | None = None
+        # Sibling resolvers ask at once: they all await the one load, and all resume together when it is done, so
+        # the rows are read once and the DataLoader batches that follow are not split across event-loop turns.
+        self._rights: asyncio.Future[_Rights] | None = None
 
-    async def _load(self) -> tuple[dict[int, TeamRole], dict[int, frozenset[Permission]]]:
-        if self._roles is None or self._grants is None:
-            memberships = await TeamMembership.filter(user_id=self.viewer.id)
-            collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
-            self._roles = {membership.team_id: membership.role for membership in memberships}
-            self._grants = {
-                grant.app_id: frozenset(Permission(permission) for permission in grant.permissions)
-                for grant in collaborations
-            }
-        return self._roles, self._grants
+    async def _load(self) -> _Rights:
+        if self._rights is None or (self._rights.done() and self._rights.exception() is not None):
+            self._rights = asyncio.ensure_future(self._fetch())
+        return await self._rights
+
+    async def _fetch(self) -> _Rights:
+        memberships = await TeamMembership.filter(user_id=self.viewer.id)
+        collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
+        roles = {membership.team_id: membership.role for membership in memberships}
+        grants = {
+            grant.app_id: frozenset(Permission(permission) for permission in grant.permissions)
+            for grant in collaborations
+        }
+        return roles, grants
 
     async def team_role(self, team_id: int) -> TeamRole | None:
         roles, _ = await self._load()
