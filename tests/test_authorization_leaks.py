@@ -223,6 +223,32 @@ CREATE_RELEASE = """
 mutation($slug: ID!) { createRelease(input: {app: "p-dev", slug: $slug}) { userErrors { field message code } } }"""
 
 
+REVOKE_API_TOKEN = """
+mutation($id: ID!) { revokeApiToken(input: {id: $id}) { userErrors { field message code } } }"""
+
+
+async def test_someone_elses_token_cannot_be_revoked_and_reads_like_a_missing_one(
+    client: httpx.AsyncClient, scene: Scene
+) -> None:
+    owner, stranger = scene.world.actors["owner"], as_(client, scene.world.actors["stranger"])
+    token_id = scene.nodes["ApiToken"]
+    before = await snapshot()
+
+    # when a stranger tries to revoke the owner's token, and a token that does not exist
+    theirs = await stranger(REVOKE_API_TOKEN, {"id": token_id})
+    missing = await stranger(REVOKE_API_TOKEN, {"id": _missing("ApiToken")})
+
+    # then both are "not found" alike, nothing changed, and the owner's token still works
+    assert theirs["revokeApiToken"]["userErrors"] == [
+        {"field": "id", "message": f"API token {token_id} not found", "code": "NOT_FOUND"}
+    ]
+    assert missing["revokeApiToken"]["userErrors"] == [
+        {"field": "id", "message": f"API token {_missing('ApiToken')} not found", "code": "NOT_FOUND"}
+    ]
+    assert await snapshot() == before
+    assert await as_(client, owner)("{ viewer { email } }") == {"viewer": {"email": owner.user.email}}
+
+
 def _missing(type_name: str) -> str:
     return str(relay.GlobalID(type_name, "999999"))
 

@@ -184,6 +184,9 @@ MUTATIONS: dict[str, MutationScenario] = {
     "transferAppsToPipelineOwner": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("transferAppsToPipelineOwner"),)
     ),
+    # Tokens: each user manages their own (someone else's token is "not found": see the leak tests)
+    "createApiToken": MutationScenario(_static(lambda w, s: {"description": "ci"})),
+    "revokeApiToken": MutationScenario(_own_second_token),
     "setTeamMemberRole": MutationScenario(
         _static(lambda w, s: {"team": TEAM_NAME, "user": "team-member@example.com", "role": "COLLABORATOR"}),
         (team("setTeamMemberRole"),),
