@@ -43,7 +43,9 @@ class Profile:
     owns: bool = False  # the personal owner of its side
 
     def permissions_on(self, side: str) -> frozenset[Permission]:
-        return self.app_permissions if side == self.side else frozenset()
+        """Effective permissions: as on Heroku, any permission granted includes view."""
+        granted = self.app_permissions if side == self.side else frozenset()
+        return granted | {Permission.VIEW} if granted else granted
 
     def pipeline_rights(self, side: str) -> frozenset[PipelineRight]:
         if side != self.side:

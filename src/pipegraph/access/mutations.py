@@ -6,18 +6,15 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access import ownership, service
+from pipegraph.access.checks import authorized_app, authorized_pipeline
 from pipegraph.access.models import Permission
-from pipegraph.access.policy import Access
 from pipegraph.access.service import EphemeralKind
 from pipegraph.access.types import CollaboratorType, PipelineTransferType, app_collaborators
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
-from pipegraph.apps.models import App
-from pipegraph.apps.service import get_app
 from pipegraph.apps.types import AppType
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
-from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.service import get_pipeline
 from pipegraph.pipelines.types import PipelineType
 from pipegraph.teams.service import get_team, get_user
@@ -25,24 +22,6 @@ from pipegraph.teams.service import get_team, get_user
 APP_HELP = "App name or global ID."
 PIPELINE_HELP = "Pipeline name or global ID."
 USER_HELP = "The user's email or global ID."
-
-
-async def _app(access: Access, reference: str, operation: str) -> App:
-    app = await get_app(reference)
-    try:
-        await access.require(operation, app=app)
-    except NotFound:
-        raise NotFound("app", parse_ref(reference, "App"), field="app") from None
-    return app
-
-
-async def _pipeline(access: Access, reference: str, operation: str) -> Pipeline:
-    pipeline = await get_pipeline(reference)
-    try:
-        await access.require(operation, pipeline=pipeline)
-    except NotFound:
-        raise NotFound("pipeline", parse_ref(reference, "Pipeline"), field="pipeline") from None
-    return pipeline
 
 
 # Inputs and payloads ------------------------------------------------------------------------------------------
@@ -148,7 +127,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: AddAppCollaboratorInput
     ) -> AppCollaboratorPayload:
         async def action() -> AppCollaboratorPayload:
-            app = await _app(info.context.access, input.app, "addAppCollaborator")
+            app = await authorized_app(info.context.access, input.app, "addAppCollaborator")
             user = await get_user(input.user)
             await service.set_collaborator(app, user, input.permissions)
             return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
@@ -160,7 +139,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: RemoveAppCollaboratorInput
     ) -> AppCollaboratorPayload:
         async def action() -> AppCollaboratorPayload:
-            app = await _app(info.context.access, input.app, "removeAppCollaborator")
+            app = await authorized_app(info.context.access, input.app, "removeAppCollaborator")
             user = await get_user(input.user)
             await service.remove_collaborator(app, user)
             return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
@@ -174,7 +153,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: GrantPipelineAccessInput
     ) -> AccessPipelinePayload:
         async def action() -> AccessPipelinePayload:
-            pipeline = await _pipeline(info.context.access, input.pipeline, "grantPipelineAccess")
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "grantPipelineAccess")
             user = await get_user(input.user)
             await service.grant(pipeline, user, input.permissions)
             return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
@@ -186,7 +165,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: RevokePipelineAccessInput
     ) -> AccessPipelinePayload:
         async def action() -> AccessPipelinePayload:
-            pipeline = await _pipeline(info.context.access, input.pipeline, "revokePipelineAccess")
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "revokePipelineAccess")
             user = await get_user(input.user)
             await service.revoke(pipeline, user)
             return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
@@ -198,7 +177,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: UpdatePipelineAutoJoinInput
     ) -> AccessPipelinePayload:
         async def action() -> AccessPipelinePayload:
-            pipeline = await _pipeline(info.context.access, input.pipeline, "updatePipelineAutoJoin")
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "updatePipelineAutoJoin")
             await service.update_auto_join(pipeline, enabled=input.enabled, permissions=input.permissions)
             return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
@@ -231,7 +210,7 @@ class AccessMutations:
         self, info: strawberry.Info[Context, None], input: TransferPipelineInput
     ) -> TransferPipelinePayload:
         async def action() -> TransferPipelinePayload:
-            pipeline = await _pipeline(info.context.access, input.pipeline, "transferPipeline")
+            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "transferPipeline")
             team = user = None
             if input.new_owner.team:
                 team = await get_team(input.new_owner.team, field="newOwner")
@@ -253,7 +232,7 @@ class AccessMutations:
     ) -> TransferAppsPayload:
         async def action() -> TransferAppsPayload:
             access = info.context.access
-            pipeline = await _pipeline(access, input.pipeline, "transferAppsToPipelineOwner")
+            pipeline = await authorized_pipeline(access, input.pipeline, "transferAppsToPipelineOwner")
             apps = ownership.foreign(await ownership.pipeline_apps(pipeline), pipeline)
             for app in apps:
                 try:

@@ -69,11 +69,12 @@ class Access:
             if app.ephemeral and role != TeamRole.ADMIN:
                 role = None  # on review and CI apps, members have what the pipeline access gave them at creation
             owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
-        return owned | grants.get(app.id, frozenset())
+        permissions = owned | grants.get(app.id, frozenset())
+        # As on Heroku, any permission includes view: a deploy-only collaborator sees (and promotes from) the app.
+        return permissions | {Permission.VIEW} if permissions else permissions
 
     async def can_view_app(self, app: App) -> bool:
-        # Any permission at all lets one see the app: a deploy-only collaborator still sees what they deploy to.
-        return bool(await self.app_permissions(app))
+        return Permission.VIEW in await self.app_permissions(app)
 
     async def visible_apps(self) -> Q:
         """A filter on App for the apps the viewer sees, for list queries."""

@@ -1,8 +1,8 @@
 """Who may do what: the one table every authorization check reads (the README shows the same table).
 
 Rights come from three places: owning a thing personally, a role in the team that owns it, and explicit app
-collaborator permissions. Something a viewer cannot even see is reported as not found, never as forbidden, so a
-refusal does not leak that it exists.
+collaborator permissions; as on Heroku, any app permission includes view. Something a viewer cannot even see is
+reported as not found, never as forbidden, so a refusal does not leak that it exists.
 """
 
 from __future__ import annotations
