@@ -116,3 +116,32 @@ async def test_statement_counter_sees_orm_and_raw_statements(
     # (the release pages): were a backend to log differently, the equalities above would be comparing nothing
     tables = {match.group(1) for statement in statements if (match := FIRST_TABLE.search(statement))}
     assert tables >= {"api_tokens", "pipelines", "pipeline_couplings", "releases", "slugs"}, "\n".join(statements)
+
+
+OWNERSHIP_GRAPH = """
+{
+  pipelines(first: 20) {
+    edges {
+      node {
+        name
+        owner { ... on User { email } }
+        transfers { createdAt }
+        access { autoJoin grants { permissions } }
+        foreignApps { name }
+        apps { name owner { ... on User { email } } collaborators { permissions } }
+      }
+    }
+  }
+}"""
+
+
+async def test_ownership_and_access_fields_cost_the_same_statements_for_1_or_20_pipelines(
+    client: httpx.AsyncClient, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    # given one pipeline, then 20 pipelines of 20 apps each
+    small, _ = await read_cost(client, settings, sql_statements, OWNERSHIP_GRAPH, SMALL)
+    large, data = await read_cost(client, settings, sql_statements, OWNERSHIP_GRAPH, LARGE)
+
+    # then transfers, access grants and collaborators are batched like every other relation
+    assert len(data["pipelines"]["edges"]) == LARGE.pipelines
+    assert len(large) == len(small), "\n".join(["small:", *small, "large:", *large])

@@ -53,8 +53,8 @@ class PipelineAccessType:
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Users granted access by hand, by email.")
-    async def grants(self) -> list[CollaboratorType]:
-        rows = await PipelineAccessGrant.filter(pipeline_id=self.pipeline_id).select_related("user")
+    async def grants(self, info: strawberry.Info[Context, None]) -> list[CollaboratorType]:
+        rows = await info.context.loaders.grants_by_pipeline.load(self.pipeline_id)
         return [CollaboratorType.from_model(row) for row in sorted(rows, key=lambda row: row.user.email)]
 
 
@@ -88,12 +88,12 @@ async def _owner(info: strawberry.Info[Context, None], user_id: int | None, team
 
 
 async def app_collaborators(info: strawberry.Info[Context, None], app: App) -> list[CollaboratorType]:
-    rows = await AppCollaborator.filter(app_id=app.id).select_related("user")
+    rows = await info.context.loaders.collaborators_by_app.load(app.id)
     return [CollaboratorType.from_model(row) for row in sorted(rows, key=lambda row: row.user.email)]
 
 
-async def pipeline_transfers(pipeline: Pipeline) -> list[PipelineTransferType]:
-    rows = await PipelineTransfer.filter(pipeline_id=pipeline.id).order_by("-created_at", "-id")
+async def pipeline_transfers(info: strawberry.Info[Context, None], pipeline: Pipeline) -> list[PipelineTransferType]:
+    rows = await info.context.loaders.transfers_by_pipeline.load(pipeline.id)
     return [PipelineTransferType(created_at=row.created_at, row=row) for row in rows]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
+from pipegraph.access.models import AppCollaborator, PipelineAccessGrant, PipelineTransfer
 from pipegraph.access.policy import Access
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
@@ -41,6 +42,16 @@ class Loaders:
     )
     couplings_by_pipeline: DataLoader[int, list[PipelineCoupling]] = field(
         default_factory=lambda: many_by(PipelineCoupling, "pipeline_id", related=("app",))
+    )
+    # Lists on the access tab and ownership fields: one statement for all the apps or pipelines of a response.
+    collaborators_by_app: DataLoader[int, list[AppCollaborator]] = field(
+        default_factory=lambda: many_by(AppCollaborator, "app_id", related=("user",))
+    )
+    grants_by_pipeline: DataLoader[int, list[PipelineAccessGrant]] = field(
+        default_factory=lambda: many_by(PipelineAccessGrant, "pipeline_id", related=("user",))
+    )
+    transfers_by_pipeline: DataLoader[int, list[PipelineTransfer]] = field(
+        default_factory=lambda: many_by(PipelineTransfer, "pipeline_id", order_by=("-created_at", "-id"))
     )
     promotion_by_id: DataLoader[int, Promotion | None] = field(default_factory=promotion_by_id)
     promotion_target_by_id: DataLoader[int, PromotionTarget | None] = field(default_factory=target_by_id)

@@ -112,11 +112,11 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="Every change of owner, newest first.")
     async def transfers(
-        self,
+        self, info: strawberry.Info[Context, None]
     ) -> list[Annotated[PipelineTransferType, strawberry.lazy("pipegraph.access.types")]]:
         from pipegraph.access.types import pipeline_transfers
 
-        return await pipeline_transfers(self.model)
+        return await pipeline_transfers(info, self.model)
 
     @strawberry.field(description="Access to its review and CI apps; null unless the viewer owns or is in its team.")
     async def access(
