@@ -117,7 +117,7 @@ def tokens_list(email: str) -> None:
     async def run() -> list[ApiToken]:
         await init_db(Settings.from_env().database_url)
         try:
-            return await ApiToken.filter(user=await get_user(email)).order_by("-id")
+            return await ApiToken.filter(user=await get_user(email, field="email")).order_by("-id")
         finally:
             await close_db()
 

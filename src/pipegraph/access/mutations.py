@@ -10,6 +10,7 @@ from pipegraph.access.checks import authorized_app, authorized_pipeline
 from pipegraph.access.models import Permission
 from pipegraph.access.service import EphemeralKind
 from pipegraph.access.types import CollaboratorType, PipelineTransferType, app_collaborators
+from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
 from pipegraph.apps.types import AppType
@@ -17,7 +18,7 @@ from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
 from pipegraph.pipelines.service import get_pipeline
 from pipegraph.pipelines.types import PipelineType
-from pipegraph.teams.service import get_team, get_user
+from pipegraph.teams.service import get_team
 
 APP_HELP = "App name or global ID."
 PIPELINE_HELP = "Pipeline name or global ID."

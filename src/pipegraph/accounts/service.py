@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.relay import parse_ref
 
 TOKEN_PREFIX = "pgt_"
 # `last_used_at` is a hint for people deciding which tokens to revoke, not an audit log: recording it at most once a
@@ -29,10 +30,18 @@ async def get_or_create_user(email: str, *, name: str = "") -> User:
     return user
 
 
-async def get_user(email: str) -> User:
-    user = await User.get_or_none(email=email.strip().lower())
+async def get_user(reference: str, *, field: str = "user") -> User:
+    """A user by email or global ID. Only users who exist: pipegraph sends no invitations."""
+    if "@" in reference:
+        email = reference.strip().lower()
+        user = await User.get_or_none(email=email) if len(email) <= 254 else None
+        if user is None:
+            raise NotFound("user", email, field=field)
+        return user
+    ref = parse_ref(reference, "User")
+    user = await User.get_or_none(id=ref.id) if ref.id is not None else None
     if user is None:
-        raise NotFound("user", email.strip().lower(), field="email")
+        raise NotFound("user", ref, field=field)
     return user
 
 

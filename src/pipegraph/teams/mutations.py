@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Context
 from pipegraph.api.errors import UserErrorType, run_mutation
 from pipegraph.core.errors import NotFound
@@ -60,7 +61,7 @@ class TeamMutations:
     async def add_team_member(self, info: strawberry.Info[Context, None], input: AddTeamMemberInput) -> TeamPayload:
         async def action() -> TeamPayload:
             team = await service.authorized_team(info.context.access, input.team, "addTeamMember")
-            user = await service.get_user(input.user)
+            user = await get_user(input.user)
             await service.add_member(team, user, input.role)
             return TeamPayload(team=TeamType.from_model(team))
 
@@ -75,7 +76,7 @@ class TeamMutations:
         async def action() -> TeamPayload:
             access = info.context.access
             team = await service.get_team(input.team)
-            user = await service.get_user(input.user)
+            user = await get_user(input.user)
             if user.id == info.context.viewer.id:
                 # Leaving: any role may, so the admin rule is not asked; an outsider still learns nothing.
                 if await access.team_role(team.id) is None:
@@ -93,7 +94,7 @@ class TeamMutations:
     ) -> TeamPayload:
         async def action() -> TeamPayload:
             team = await service.authorized_team(info.context.access, input.team, "setTeamMemberRole")
-            user = await service.get_user(input.user)
+            user = await get_user(input.user)
             await service.set_member_role(team, user, input.role)
             return TeamPayload(team=TeamType.from_model(team))
 

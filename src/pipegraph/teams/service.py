@@ -24,21 +24,6 @@ async def get_team(reference: str, *, field: str = "team") -> Team:
     return team
 
 
-async def get_user(reference: str, *, field: str = "user") -> User:
-    """A user by email or global ID. Only users who exist: pipegraph sends no invitations."""
-    if "@" in reference:
-        email = reference.strip().lower()
-        user = await User.get_or_none(email=email) if len(email) <= 254 else None
-        if user is None:
-            raise NotFound("user", email, field=field)
-        return user
-    ref = parse_ref(reference, "User")
-    user = await User.get_or_none(id=ref.id) if ref.id is not None else None
-    if user is None:
-        raise NotFound("user", ref, field=field)
-    return user
-
-
 async def create_team(*, creator: User, name: str, kind: TeamKind) -> Team:
     """The creator becomes the team's first admin."""
     validate_name(name, what="team")
