@@ -192,6 +192,31 @@ async def test_a_corrupted_blob_fails_the_target_without_a_release(gql: GraphQLC
     assert await Release.filter(app__name="shop-prod-eu").count() == 1
 
 
+async def test_a_blob_changed_after_a_verified_promotion_is_caught_on_the_next(
+    gql: GraphQLClient, jobs: JobRunner
+) -> None:
+    # given a staging release already promoted once, so this worker has verified its blob
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy(gql, app="shop-staging", commit="good0000")
+    first = await promote(gql, source="shop-staging")
+    await jobs.drain()
+    assert (await promotion(gql, first["promotion"]["id"]))["byApp"]["shop-prod-eu"]["status"] == "SUCCEEDED"
+
+    # when the blob is then changed on disk, same size, and promoted again
+    slug = await Slug.get(app__name="shop-staging")
+    path = jobs.settings.slug_dir / slug.digest[:2] / slug.digest[2:4] / f"{slug.digest}.tar.gz"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    second = await promote(gql, source="shop-staging")
+    await jobs.drain()
+
+    # then the remembered verification did not hide the change
+    target = (await promotion(gql, second["promotion"]["id"]))["byApp"]["shop-prod-eu"]
+    assert target["status"] == "FAILED"
+    assert target["errorMessage"].startswith("slug checksum does not match")
+
+
 async def test_a_job_that_runs_twice_makes_no_second_release(gql: GraphQLClient, jobs: JobRunner) -> None:
     # given a completed promotion
     await shop_pipeline(gql, production=("shop-prod-eu",))

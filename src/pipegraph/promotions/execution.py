@@ -77,15 +77,29 @@ async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
     return await PromotionTarget.get(id=target_id) if claimed else None
 
 
+# Blobs are immutable and content-addressed: one promotion to 50 apps verifies the same file 50 times. A file whose
+# identity (inode, size, mtime) is unchanged since this process hashed it is not read again.
+_VERIFIED: dict[tuple[str, int, int, int], str] = {}
+_VERIFIED_MAX = 256
+
+
 def _sha256_of(path_store: LocalSlugStore, digest: str) -> str | None:
     path = path_store.path_for(digest)
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
         return None
+    identity = (digest, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if identity in _VERIFIED:
+        return _VERIFIED[identity]
     hasher = hashlib.sha256()
     with path.open("rb") as blob:
         for chunk in iter(lambda: blob.read(1024 * 1024), b""):
             hasher.update(chunk)
-    return hasher.hexdigest()
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()
+    _VERIFIED[identity] = hasher.hexdigest()
+    return _VERIFIED[identity]
 
 
 async def _copy_slug(target: PromotionTarget, source: Slug, store: LocalSlugStore) -> Slug:
