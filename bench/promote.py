@@ -16,7 +16,7 @@ What limits it (measured on one machine, see the commit that last changed this f
   queued: in the worker's event loop between the commit and the XADD, and in the API's single event loop that runs
   each event's GraphQL selection for each subscriber. One target at a time shows the floor without the burst.
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
-  reader per followed promotion per API process (stream_hub.py), not one per subscriber.
+  reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """
 
 from __future__ import annotations

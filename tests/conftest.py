@@ -218,7 +218,7 @@ class JobRunner:
         self.settings = settings
 
     async def drain(self) -> None:
-        from pipegraph.worker_runner import build_worker
+        from workers.runner import build_worker
 
         worker = build_worker(self.settings, burst=True, poll_delay=0)
         try:

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from arq.connections import ArqRedis, create_pool
 from redis.asyncio import Redis
+from workers.runner import in_process_worker
 
-from pipegraph.events import release_log_stream
 from pipegraph.promotions.execution import utcnow
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
-from pipegraph.promotions.reconciler import reconcile
+from pipegraph.promotions.recovery import reconcile
 from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
-from pipegraph.worker_runner import in_process_worker
+from pipegraph.streams.logs import RELEASE_LOG
 from tests.conftest import GraphQLClient, JobRunner
 from tests.factories import deploy
 from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
@@ -83,7 +83,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
             await target.refresh_from_db()
             if target.release_id is None:
                 return False
-            return bool(await redis.xrange(release_log_stream(target.release_id)))
+            return bool(await redis.xrange(RELEASE_LOG.stream(target.release_id)))
 
         await _until(release_phase_started, "the release phase printing its first line")
     finally:

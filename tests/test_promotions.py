@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pipegraph.apps.models import App
+from pipegraph.jobs.queue import enqueue_all
 from pipegraph.promotions.models import Promotion, PromotionTarget
+from pipegraph.promotions.service import target_job
 from pipegraph.releases.models import Release
 from pipegraph.slugs.models import Slug
 from tests.conftest import GraphQLClient, JobRunner
@@ -231,7 +233,7 @@ async def test_a_job_that_runs_twice_makes_no_second_release(gql: GraphQLClient,
     from pipegraph.redis import redis_settings
 
     pool = await create_pool(redis_settings(jobs.settings.redis_url or ""))
-    await pool.enqueue_job("promote_target", target.id, _job_id=f"promote-target:{target.id}")
+    await enqueue_all(pool, [target_job(target.id)])
     await pool.aclose()
     await jobs.drain()
 

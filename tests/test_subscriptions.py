@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import websockets
+from workers.runner import in_process_worker
 
 from pipegraph.settings import Settings
-from pipegraph.worker_runner import in_process_worker
 from tests.conftest import Actor, GraphQLClient, JobRunner
 from tests.factories import deploy
 from tests.promotion_scene import deploy_release_script, promote, shop_pipeline

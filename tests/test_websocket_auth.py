@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
+from workers.runner import in_process_worker
 
 from pipegraph.settings import Settings
-from pipegraph.worker_runner import in_process_worker
 from tests.conftest import GraphQLClient, JobRunner
 from tests.factories import CREATE_APP
 from tests.promotion_scene import deploy_release_script, promote, shop_pipeline

@@ -54,10 +54,7 @@ def serve(host: str, port: int) -> None:
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
 def worker() -> None:
     from arq.worker import run_worker
-
-    # `workers.WorkerSettings` re-exports this; importing it from the package also works in an editable install,
-    # where only `src/` is on the path and the top-level `workers` package is not.
-    from pipegraph.worker import WorkerSettings
+    from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
@@ -193,12 +190,12 @@ async def _dev(host: str, port: int, demo: bool) -> None:
     import dataclasses
 
     import uvicorn
+    from workers.runner import in_process_worker
 
     from pipegraph.api.app import create_app
     from pipegraph.db import close_db, init_db
     from pipegraph.db import migrate as run_migrations
     from pipegraph.devtools import dev_token, seed_demo
-    from pipegraph.worker_runner import in_process_worker
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

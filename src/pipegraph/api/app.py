@@ -19,12 +19,12 @@ from pipegraph.api.auth import RequireToken, token_for
 from pipegraph.api.context import Context
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
-from pipegraph.jobqueue import JobQueue
+from pipegraph.jobs.queue import JobQueue
 from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
 from pipegraph.slugs.upload import put_slug_blob
-from pipegraph.stream_hub import StreamHub
+from pipegraph.streams.hub import StreamHub
 
 
 class PipegraphGraphQL(GraphQL[Context, None]):

@@ -12,7 +12,7 @@ from pipegraph.access.policy import Access
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.loaders import many_by, one_by
-from pipegraph.jobqueue import Job, JobQueue
+from pipegraph.jobs.queue import Job, JobQueue
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.promotions.loaders import promotion_by_id, target_by_id, targets_by_promotion
 from pipegraph.promotions.models import Promotion, PromotionTarget
@@ -21,7 +21,7 @@ from pipegraph.releases.models import Release
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
-from pipegraph.stream_hub import StreamHub
+from pipegraph.streams.hub import StreamHub
 from pipegraph.teams.models import Team
 
 

@@ -7,23 +7,21 @@ second run resume where the first stopped instead of copying or releasing again.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hashlib
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from pipegraph.apps.models import App
-from pipegraph.events import promotion_stream, publish
+from pipegraph.jobs.runtime import Runtime, lease_seconds
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.execution import run_release
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import add_release_locked
-from pipegraph.runtime import Runtime, lease_seconds
 from pipegraph.slugs.models import Slug
-from pipegraph.slugs.store import LocalSlugStore
+from pipegraph.slugs.store import SlugStore
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
 
 
 class PromotionFailure(Exception):
@@ -34,25 +32,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def event_fields(target: PromotionTarget) -> dict[str, str]:
-    return {
-        "target_id": str(target.id),
-        "app_id": str(target.app_id),
-        "status": target.status.value,
-        "step": target.step.value,
-        "error_message": target.error_message or "",
-        "release_id": str(target.release_id or ""),
-        "sequence": str(target.sequence),
-        "updated_at": target.updated_at.isoformat() if target.updated_at else "",
-    }
-
-
-# Its own entry, after the last target's: that one reaches subscribers without waiting for the completion check.
-COMPLETED_EVENT = {"completed": "1"}
-
-
 async def _announce(runtime: Runtime, target: PromotionTarget) -> None:
-    await publish(runtime.redis, promotion_stream(target.promotion_id), event_fields(target))
+    await PROMOTION_EVENTS.publish(runtime.redis, target.promotion_id, TargetEvent.of(target))
 
 
 async def _save_step(target: PromotionTarget, step: TargetStep, *extra_fields: str) -> None:
@@ -77,33 +58,8 @@ async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
     return await PromotionTarget.get(id=target_id) if claimed else None
 
 
-# Blobs are immutable and content-addressed: one promotion to 50 apps verifies the same file 50 times. A file whose
-# identity (inode, size, mtime) is unchanged since this process hashed it is not read again.
-_VERIFIED: dict[tuple[str, int, int, int], str] = {}
-_VERIFIED_MAX = 256
-
-
-def _sha256_of(path_store: LocalSlugStore, digest: str) -> str | None:
-    path = path_store.path_for(digest)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    identity = (digest, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-    if identity in _VERIFIED:
-        return _VERIFIED[identity]
-    hasher = hashlib.sha256()
-    with path.open("rb") as blob:
-        for chunk in iter(lambda: blob.read(1024 * 1024), b""):
-            hasher.update(chunk)
-    if len(_VERIFIED) >= _VERIFIED_MAX:
-        _VERIFIED.clear()
-    _VERIFIED[identity] = hasher.hexdigest()
-    return _VERIFIED[identity]
-
-
-async def _copy_slug(target: PromotionTarget, source: Slug, store: LocalSlugStore) -> Slug:
-    actual = await asyncio.to_thread(_sha256_of, store, source.digest)
+async def _copy_slug(target: PromotionTarget, source: Slug, store: SlugStore) -> Slug:
+    actual = await store.verify(source.digest)
     if actual is None:
         raise PromotionFailure(f"slug blob {source.checksum} is missing from the slug store")
     if actual != source.digest:
@@ -183,7 +139,7 @@ async def finish_target(target: PromotionTarget, *, error: str | None, runtime: 
     await _save_step(target, TargetStep.DONE, "status", "error_message", "lease_expires_at")
     await _announce(runtime, target)
     if await complete_if_done(target.promotion_id):
-        await publish(runtime.redis, promotion_stream(target.promotion_id), COMPLETED_EVENT)
+        await PROMOTION_EVENTS.publish(runtime.redis, target.promotion_id, PromotionCompleted())
     return target
 
 

@@ -8,29 +8,13 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 from pipegraph.core.errors import NotFound
-from pipegraph.events import promotion_stream
-from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
-from pipegraph.stream_hub import StreamHub
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
+from pipegraph.streams.hub import StreamHub
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted
 
 QUIET_STREAM_MS = 5_000
-
-
-def target_from_event(promotion_id: int, fields: dict[str, str]) -> PromotionTarget:
-    """The target as the worker just saved it, rebuilt from the event: no database read per subscriber."""
-    return PromotionTarget(
-        id=int(fields["target_id"]),
-        promotion_id=promotion_id,
-        app_id=int(fields["app_id"]),
-        status=TargetStatus(fields["status"]),
-        step=TargetStep(fields["step"]),
-        error_message=fields["error_message"] or None,
-        release_id=int(fields["release_id"]) if fields["release_id"] else None,
-        sequence=int(fields["sequence"]),
-        updated_at=datetime.fromisoformat(fields["updated_at"]) if fields.get("updated_at") else None,
-    )
 
 
 class _Latest:
@@ -57,23 +41,23 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
 async def follow_promotion(
     hub: StreamHub, promotion_id: int, *, quiet_ms: int = QUIET_STREAM_MS
 ) -> AsyncIterator[PromotionTarget]:
-    async with hub.follow(promotion_stream(promotion_id)) as follower:
+    async with hub.follow(PROMOTION_EVENTS, promotion_id) as follower:
         latest = _Latest()
         promotion, targets = await _snapshot(promotion_id)
         for target in targets:
             if latest.is_news(target):
                 yield target
         while promotion.status != PromotionStatus.COMPLETED:
-            entries = await follower.read(block_ms=quiet_ms)
+            events = await follower.read(block_ms=quiet_ms)
             completed = False
-            for _, fields in entries:
-                if fields.get("completed") == "1":
+            for event in events:
+                if isinstance(event, PromotionCompleted):
                     completed = True
                     continue
-                target = target_from_event(promotion_id, fields)
+                target = event.target(promotion_id)
                 if latest.is_news(target):
                     yield target
-            if completed or not entries:
+            if completed or not events:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.
                 promotion, targets = await _snapshot(promotion_id)

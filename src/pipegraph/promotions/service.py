@@ -10,15 +10,15 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.apps.service import get_app
-from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.relay import parse_ref
-from pipegraph.jobqueue import Job
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import get_release
 
-PROMOTE_TARGET_JOB = "promote_target"
+# Works one target to its end (workers/jobs.py).
+PROMOTE_TARGET = JobKind("promote_target", key="promote-target")
 # Heroku's order: a promotion without `to` goes one stage down.
 NEXT_STAGE = {Stage.DEVELOPMENT: Stage.STAGING, Stage.STAGING: Stage.PRODUCTION}
 
@@ -33,16 +33,7 @@ async def _allow_any(app: App, reference: str | None) -> None:
 
 def target_job(target_id: int, *, retry: int = 0) -> Job:
     """The first job of a target has a fixed id; the reconciler's takeover of a dead worker's target gets a new one."""
-    job_id = f"promote-target:{target_id}" if retry == 0 else f"promote-target:{target_id}:retry-{retry}"
-    return Job(PROMOTE_TARGET_JOB, (target_id,), job_id=job_id)
-
-
-async def get_promotion(reference: str, *, field: str = "id") -> Promotion:
-    ref = parse_ref(reference, "Promotion")
-    promotion = await Promotion.get_or_none(id=ref.id) if ref.id is not None else None
-    if promotion is None:
-        raise NotFound("promotion", reference, field=field)
-    return promotion
+    return PROMOTE_TARGET.job(target_id, retry=retry or None)
 
 
 async def _coupling(app: App, *, field: str) -> PipelineCoupling:

@@ -13,7 +13,7 @@ from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
-from pipegraph.stream_hub import StreamHub
+from pipegraph.streams.hub import StreamHub
 
 
 def stream_hub(info: strawberry.Info[Context, None]) -> StreamHub:

@@ -7,12 +7,12 @@ import asyncio
 import time
 
 from pipegraph.apps.models import App
-from pipegraph.events import publish, release_log_stream
+from pipegraph.jobs.runtime import Runtime
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.phase import ReleasePhaseRequest
 from pipegraph.releases.service import finish_release
-from pipegraph.runtime import Runtime, earlier_release_patience
 from pipegraph.slugs.models import Slug
+from pipegraph.streams.logs import RELEASE_LOG, LogEnd, LogLine
 
 EARLIER_RELEASE_POLL_SECONDS = 0.05
 
@@ -34,7 +34,8 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     if release is None or release.status != ReleaseStatus.PENDING:
         return release
     timeout = runtime.settings.release_phase_timeout
-    await wait_for_earlier_releases(release, patience=earlier_release_patience(timeout))
+    # At most one release phase: the earlier release then ran to its end or its own timeout.
+    await wait_for_earlier_releases(release, patience=timeout)
     slug = await Slug.get(id=release.slug_id)
     command = slug.process_types.get("release")
     if not command:
@@ -43,10 +44,9 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     if not blob.exists():
         return await finish_release(release.id, error_message=f"slug blob {slug.checksum} is missing", log="")
     app = await App.get(id=release.app_id)
-    stream = release_log_stream(release.id)
 
     async def on_line(line: str) -> None:
-        await publish(runtime.redis, stream, {"line": line})
+        await RELEASE_LOG.publish(runtime.redis, release.id, LogLine(line))
 
     request = ReleasePhaseRequest(
         blob=blob,
@@ -60,5 +60,5 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     finished = await finish_release(
         release.id, error_message=result.error_message(timeout), log="\n".join(result.lines)
     )
-    await publish(runtime.redis, stream, {"end": finished.status.value})
+    await RELEASE_LOG.publish(runtime.redis, release.id, LogEnd(finished.status.value))
     return finished

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from pipegraph.core.errors import NotFound
-from pipegraph.events import release_log_stream
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.stream_hub import StreamHub
+from pipegraph.streams.hub import StreamHub
+from pipegraph.streams.logs import RELEASE_LOG, LogEnd
 
 QUIET_STREAM_MS = 5_000
 
@@ -26,16 +26,16 @@ async def follow_release_log(hub: StreamHub, release_id: int, *, quiet_ms: int =
             yield line
         return
     # The whole stream: it holds only this release's lines.
-    async with hub.follow(release_log_stream(release_id), from_start=True) as follower:
+    async with hub.follow(RELEASE_LOG, release_id, from_start=True) as follower:
         sent = 0
         while True:
-            entries = await follower.read(block_ms=quiet_ms)
-            for _, fields in entries:
-                if "end" in fields:
+            events = await follower.read(block_ms=quiet_ms)
+            for event in events:
+                if isinstance(event, LogEnd):
                     return
                 sent += 1
-                yield fields.get("line", "")
-            if entries:
+                yield event.text
+            if events:
                 continue
             release = await _saved_log(release_id)
             if release.status != ReleaseStatus.PENDING:

@@ -13,11 +13,12 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
 from pipegraph.core.text import validate_text
-from pipegraph.jobqueue import Job
+from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
 
-RUN_RELEASE_JOB = "run_release"
+# Runs a pending release's release phase and makes it current or failed (workers/jobs.py).
+RUN_RELEASE = JobKind("run_release", key="release")
 
 
 def default_description(slug: Slug) -> str:
@@ -29,7 +30,7 @@ def needs_release_phase(slug: Slug) -> bool:
 
 
 def release_job(release: Release) -> Job:
-    return Job(RUN_RELEASE_JOB, (release.id,), job_id=f"release:{release.id}")
+    return RUN_RELEASE.job(release.id)
 
 
 async def get_release(app: App, reference: str, *, field: str = "release") -> Release:

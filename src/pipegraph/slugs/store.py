@@ -10,21 +10,32 @@ import tarfile
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 from pipegraph.core.errors import DomainError, ErrorCode
 
 
 class SlugStore(Protocol):
-    """The small interface a slug store offers; an object-store one can stand beside the local folder."""
+    """What callers use of a slug store; an object-store one can stand beside the local folder."""
 
     async def put(self, chunks: AsyncIterator[bytes], *, expected_digest: str, max_bytes: int) -> int:
         """Store a verified gzip tarball whose SHA-256 is `expected_digest`; returns its size."""
         ...
 
-    def exists(self, digest: str) -> bool: ...
+    async def verify(self, digest: str) -> str | None:
+        """The SHA-256 the blob stored under `digest` really has (`digest` itself unless it rotted), or None when
+        there is no such blob."""
+        ...
 
-    def open(self, digest: str) -> BinaryIO: ...
+    def path_for(self, digest: str) -> Path:
+        """Where the blob can be read as a local file (the release phase extracts it)."""
+        ...
+
+
+# Blobs are immutable and content-addressed: one promotion to 50 apps verifies the same file 50 times. A file whose
+# identity (inode, size, mtime) is unchanged since this store hashed it is not read again.
+_VERIFIED_MAX = 256
+_FileIdentity = tuple[str, int, int, int]
 
 
 class LocalSlugStore:
@@ -32,15 +43,31 @@ class LocalSlugStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._verified: dict[_FileIdentity, str] = {}
 
     def path_for(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / f"{digest}.tar.gz"
 
-    def exists(self, digest: str) -> bool:
-        return self.path_for(digest).exists()
+    async def verify(self, digest: str) -> str | None:
+        return await asyncio.to_thread(self._sha256_of, digest)
 
-    def open(self, digest: str) -> BinaryIO:
-        return self.path_for(digest).open("rb")
+    def _sha256_of(self, digest: str) -> str | None:
+        path = self.path_for(digest)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        identity = (digest, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if identity in self._verified:
+            return self._verified[identity]
+        hasher = hashlib.sha256()
+        with path.open("rb") as blob:
+            for chunk in iter(lambda: blob.read(1024 * 1024), b""):
+                hasher.update(chunk)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[identity] = hasher.hexdigest()
+        return self._verified[identity]
 
     async def put(self, chunks: AsyncIterator[bytes], *, expected_digest: str, max_bytes: int) -> int:
         incoming = self.root / "incoming"

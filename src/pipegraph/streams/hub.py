@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Generic
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from pipegraph.events import StreamEntry, last_entry_id
+from pipegraph.streams.publish import E, StreamEntry, Topic, last_entry_id, text
 
 logger = logging.getLogger(__name__)
 
 READ_BLOCK_MS = 1_000
+Queue = asyncio.Queue[list[StreamEntry]]  # one per subscriber: the batches its stream's reader delivers
 RECONNECT_DELAY_SECONDS = 0.5
 
 
@@ -33,7 +35,7 @@ class _Reader:
 
     def __init__(self, hub: StreamHub, stream: str, position: str) -> None:
         self.hub, self.stream, self.position = hub, stream, position
-        self.queues: set[asyncio.Queue[list[StreamEntry]]] = set()
+        self.queues: set[Queue] = set()
         self.task = asyncio.create_task(self._run(), name=f"stream-reader:{stream}")
 
     async def _run(self) -> None:
@@ -48,7 +50,7 @@ class _Reader:
                     await asyncio.sleep(RECONNECT_DELAY_SECONDS)
                     continue
                 for _, items in response or []:
-                    entries = [(_text(entry_id), {_text(k): _text(v) for k, v in f.items()}) for entry_id, f in items]
+                    entries = [_entry(entry_id, fields) for entry_id, fields in items]
                     if entries:
                         self.position = entries[-1][0]
                         for queue in self.queues:
@@ -57,19 +59,19 @@ class _Reader:
             await redis.aclose()
 
 
-class StreamFollower:
-    """A subscriber's view of a stream from its starting point on."""
+class StreamFollower(Generic[E]):
+    """A subscriber's view of one stream of a topic from its starting point on."""
 
-    def __init__(self, redis: Redis, stream: str, position: str, queue: asyncio.Queue[list[StreamEntry]]) -> None:
-        self.redis, self.stream, self.position, self.queue = redis, stream, position, queue
+    def __init__(self, redis: Redis, topic: Topic[E], stream: str, position: str, queue: Queue) -> None:
+        self.redis, self.topic, self.stream, self.position, self.queue = redis, topic, stream, position, queue
         self.caught_up = False
 
-    async def read(self, *, block_ms: int) -> list[StreamEntry]:
-        """New entries, waiting up to `block_ms` for some; an empty list when the stream stayed quiet."""
+    async def read(self, *, block_ms: int) -> list[E]:
+        """New events, waiting up to `block_ms` for some; an empty list when the stream stayed quiet."""
         if not self.caught_up:
             self.caught_up = True
             backlog = await self.redis.xrange(self.stream, min=f"({self.position}", max="+")
-            entries = [(_text(entry_id), {_text(k): _text(v) for k, v in f.items()}) for entry_id, f in backlog]
+            entries = [_entry(entry_id, fields) for entry_id, fields in backlog]
             if entries:
                 return self._after_position(entries)
         try:
@@ -78,11 +80,11 @@ class StreamFollower:
             return []
         return self._after_position(batch)
 
-    def _after_position(self, entries: list[StreamEntry]) -> list[StreamEntry]:
+    def _after_position(self, entries: list[StreamEntry]) -> list[E]:
         fresh = [entry for entry in entries if _entry_key(entry[0]) > _entry_key(self.position)]
         if fresh:
             self.position = fresh[-1][0]
-        return fresh
+        return [self.topic.decode(fields) for _, fields in fresh]
 
 
 class StreamHub:
@@ -92,17 +94,20 @@ class StreamHub:
         self._readers: dict[str, _Reader] = {}
 
     @contextlib.asynccontextmanager
-    async def follow(self, stream: str, *, from_start: bool = False) -> AsyncIterator[StreamFollower]:
-        """Follow `stream` from this moment on (call before reading the database, so nothing falls in between),
-        or from its first entry."""
+    async def follow(
+        self, topic: Topic[E], row_id: int, *, from_start: bool = False
+    ) -> AsyncIterator[StreamFollower[E]]:
+        """Follow the row's stream of `topic` from this moment on (call before reading the database, so nothing falls
+        in between), or from its first entry."""
+        stream = topic.stream(row_id)
         position = "0-0" if from_start else await last_entry_id(self.redis, stream)
-        queue: asyncio.Queue[list[StreamEntry]] = asyncio.Queue()
+        queue: Queue = asyncio.Queue()
         reader = self._readers.get(stream)
         if reader is None:
             reader = self._readers[stream] = _Reader(self, stream, position)
         reader.queues.add(queue)
         try:
-            yield StreamFollower(self.redis, stream, position, queue)
+            yield StreamFollower(self.redis, topic, stream, position, queue)
         finally:
             reader.queues.discard(queue)
             if not reader.queues and self._readers.get(stream) is reader:
@@ -120,5 +125,5 @@ class StreamHub:
         await self.redis.aclose()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _entry(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> StreamEntry:
+    return text(entry_id), {text(key): text(value) for key, value in fields.items()}

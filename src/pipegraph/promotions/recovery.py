@@ -1,4 +1,4 @@
-"""The reconciler (an arq cron): finds work whose job was lost and enqueues it again.
+"""Recovery (run by the reconciler cron in workers/): finds work whose job was lost and enqueues it again.
 
 Lost means: a target still PENDING a while after it was written (its enqueue failed, or Redis lost the queue), a target
 RUNNING past its lease (its worker died), or a deploy's release left PENDING likewise. Enqueueing is idempotent, so
@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from arq.connections import ArqRedis
 from tortoise.expressions import Subquery
 
-from pipegraph.jobqueue import Job, enqueue_all
+from pipegraph.jobs.queue import Job, enqueue_all
+from pipegraph.jobs.runtime import lease_seconds
 from pipegraph.promotions.execution import complete_if_done, utcnow
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.promotions.service import target_job
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.releases.service import RUN_RELEASE_JOB
-from pipegraph.runtime import lease_seconds
+from pipegraph.releases.service import RUN_RELEASE
 
 # A target this young may simply not have been picked up yet; re-enqueueing it would be harmless, but pointless.
 PENDING_GRACE = timedelta(seconds=10)
@@ -42,9 +42,7 @@ async def lost_jobs(*, release_phase_timeout: float, now: datetime | None = None
     promoted = Subquery(PromotionTarget.filter(release_id__isnull=False).values("release_id"))
     deploys = await Release.filter(status=ReleaseStatus.PENDING, updated_at__lt=stale).exclude(id__in=promoted)
     bucket = int(now.timestamp() // lease_seconds(release_phase_timeout))
-    jobs.extend(
-        Job(RUN_RELEASE_JOB, (release.id,), job_id=f"release:{release.id}:retry-{bucket}") for release in deploys
-    )
+    jobs.extend(RUN_RELEASE.job(release.id, retry=bucket) for release in deploys)
     return jobs
 
 

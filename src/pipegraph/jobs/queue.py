@@ -1,10 +1,10 @@
-"""Enqueueing arq jobs from the API, only once the transaction that wrote their rows has committed."""
+"""Job kinds and the after-commit queue: the domains say which job to run, `workers/` binds what runs it."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 from arq.connections import ArqRedis, create_pool
 from redis.exceptions import RedisError
@@ -15,10 +15,31 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class JobKind:
+    """One kind of job, named once. A domain declares it next to the service that enqueues it; `workers/` binds the
+    function that runs it (`@job(KIND)`), and a test checks every declared kind is bound."""
+
+    name: str  # the arq function name
+    key: str  # the job id's prefix: one job per row at a time
+
+    declared: ClassVar[dict[str, JobKind]] = {}
+
+    def __post_init__(self) -> None:
+        if self.declared.setdefault(self.name, self) is not self:
+            raise ValueError(f"job kind {self.name!r} is declared twice")
+
+    def job(self, row_id: int, *, retry: int | str | None = None) -> Job:
+        """The job working on `row_id`. Its id is derived from the row, so enqueueing it twice runs it once; a
+        `retry` gets a new id, for a takeover while arq still holds the first one as in progress."""
+        job_id = f"{self.key}:{row_id}" if retry is None else f"{self.key}:{row_id}:retry-{retry}"
+        return Job(self, row_id, job_id)
+
+
+@dataclass(frozen=True)
 class Job:
-    function: str
-    args: tuple[Any, ...]
-    job_id: str  # derived from the row it works on: enqueueing it twice runs it once
+    kind: JobKind
+    row_id: int
+    job_id: str
 
 
 class JobQueue:
@@ -57,4 +78,4 @@ class JobQueue:
 
 async def enqueue_all(pool: ArqRedis, jobs: list[Job]) -> None:
     for job in jobs:
-        await pool.enqueue_job(job.function, *job.args, _job_id=job.job_id)
+        await pool.enqueue_job(job.kind.name, job.row_id, _job_id=job.job_id)

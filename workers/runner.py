@@ -10,32 +10,25 @@ from typing import Any
 from arq.worker import Worker
 
 from pipegraph.redis import redis_settings
-from pipegraph.runtime import job_timeout_seconds
 from pipegraph.settings import Settings
-from pipegraph.worker import WorkerSettings, job_functions, scheduled_jobs
+from workers.settings import options
 
 SHUTDOWN_GRACE_SECONDS = 10
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     assert settings.redis_url, "an in-process worker needs a Redis URL"
-    timeout = settings.release_phase_timeout
-    options: dict[str, Any] = {
-        # Derived from these settings, not the environment WorkerSettings was imported under.
-        "functions": job_functions(timeout),
-        "cron_jobs": scheduled_jobs(),
-        "on_startup": WorkerSettings.on_startup,
-        "on_shutdown": WorkerSettings.on_shutdown,
-        "redis_settings": redis_settings(settings.redis_url),
-        # The API already opened the database in this process and owns the signal handlers.
-        "ctx": {"settings": settings, "db_ready": True},
-        "handle_signals": False,
-    }
-    for name in ("poll_delay", "max_jobs", "max_tries", "health_check_interval", "keep_result"):
-        options[name] = getattr(WorkerSettings, name)
-    options["job_timeout"] = job_timeout_seconds(timeout)
-    options.update(overrides)
-    return Worker(**options)
+    return Worker(
+        **{
+            # Derived from these settings, not the environment WorkerSettings was imported under.
+            **options(settings.release_phase_timeout),
+            "redis_settings": redis_settings(settings.redis_url),
+            # The API already opened the database in this process and owns the signal handlers.
+            "ctx": {"settings": settings, "db_ready": True},
+            "handle_signals": False,
+            **overrides,
+        }
+    )
 
 
 @contextlib.asynccontextmanager

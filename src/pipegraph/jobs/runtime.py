@@ -1,0 +1,45 @@
+"""What a running job is given besides its row id, and the time budget every job kind lives within."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from pipegraph.releases.phase import ReleasePhaseRunner
+from pipegraph.settings import Settings
+from pipegraph.slugs.store import SlugStore
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    slug_store: SlugStore
+    runner: ReleasePhaseRunner
+    redis: Redis  # arq's own pool in a worker: events and log lines are published on it
+
+
+# Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
+JOB_OVERHEAD_SECONDS = 60
+# A row whose job crashed or lost its worker this often is failed with a message saying so, instead of being tried
+# for ever (a poison job). Waiting for an earlier release is not an attempt.
+MAX_ATTEMPTS = 5
+
+
+def gave_up_message(attempts: int) -> str:
+    return (
+        f"gave up after {attempts} attempts: each one crashed or lost its worker before finishing "
+        "(the worker's log says why)"
+    )
+
+
+def job_timeout_seconds(release_phase_timeout: float) -> float:
+    """Waiting for an earlier release (at most one release phase), then its own release phase, then the bookkeeping
+    around them."""
+    return 2 * release_phase_timeout + JOB_OVERHEAD_SECONDS
+
+
+def lease_seconds(release_phase_timeout: float) -> float:
+    """How long a RUNNING target may go without finishing before its worker is presumed dead: longer than any job
+    may run, so a live worker is never presumed dead."""
+    return job_timeout_seconds(release_phase_timeout) + 30

@@ -1,0 +1,80 @@
+"""Each stream carries one event shape, built and parsed in one place: the same event comes out as went in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipegraph.promotions.models import TargetStatus, TargetStep
+from pipegraph.settings import Settings
+from pipegraph.streams.hub import StreamHub
+from pipegraph.streams.logs import RELEASE_LOG, LogEnd, LogEvent, LogLine
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, PromotionEvent, TargetEvent
+from pipegraph.streams.publish import Event, Topic
+
+TARGET_EVENTS = [
+    TargetEvent(
+        target_id=7,
+        app_id=3,
+        status=TargetStatus.FAILED,
+        step=TargetStep.DONE,
+        error_message="release command exited with status 1",
+        release_id=12,
+        sequence=5,
+        updated_at=datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC),
+    ),
+    TargetEvent(
+        target_id=8,
+        app_id=4,
+        status=TargetStatus.PENDING,
+        step=TargetStep.QUEUED,
+        error_message=None,
+        release_id=None,
+        sequence=0,
+        updated_at=None,
+    ),
+]
+PROMOTION = [*TARGET_EVENTS, PromotionCompleted()]
+LOG = [LogLine("migrating…"), LogLine(""), LogLine("  indented, ünïcode"), LogEnd("succeeded")]
+
+
+@pytest.mark.parametrize(
+    ("topic", "event"), [(PROMOTION_EVENTS, e) for e in PROMOTION] + [(RELEASE_LOG, e) for e in LOG]
+)
+def test_an_event_survives_its_fields(topic: Topic[Event], event: Event) -> None:
+    fields = event.to_fields()
+    assert all(isinstance(value, str) for value in fields.values())
+    assert topic.decode(fields) == event
+
+
+def test_a_target_event_rebuilds_the_target_it_was_made_of(settings: Settings) -> None:
+    # (settings: the models need tortoise initialized to know their foreign key columns)
+    event = TARGET_EVENTS[0]
+    assert TargetEvent.of(event.target(promotion_id=2)) == event
+    assert event.target(promotion_id=2).promotion_id == 2
+
+
+async def test_events_published_on_redis_are_read_back_equal(settings: Settings) -> None:
+    hub = StreamHub(settings.redis_url or "")
+    try:
+        async with (
+            hub.follow(PROMOTION_EVENTS, 41, from_start=True) as promotion,
+            hub.follow(RELEASE_LOG, 41, from_start=True) as log,
+        ):
+            for event in PROMOTION:
+                await PROMOTION_EVENTS.publish(hub.redis, 41, event)
+            for line in LOG:
+                await RELEASE_LOG.publish(hub.redis, 41, line)
+            promotion_events: list[PromotionEvent] = []
+            while len(promotion_events) < len(PROMOTION):
+                promotion_events += await promotion.read(block_ms=2_000)
+            log_events: list[LogEvent] = []
+            while len(log_events) < len(LOG):
+                log_events += await log.read(block_ms=2_000)
+    finally:
+        await hub.close()
+    assert promotion_events == PROMOTION
+    assert log_events == LOG
+    assert PROMOTION_EVENTS.stream(41) == "pipegraph:promotion:41:events"
+    assert RELEASE_LOG.stream(41) == "pipegraph:release:41:log"

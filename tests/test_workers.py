@@ -1,0 +1,55 @@
+"""The worker's one home: every job kind a domain declares is bound to a function that arq runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from workers import WorkerSettings
+from workers.cron import _sweep
+from workers.runner import build_worker
+from workers.settings import options
+
+import pipegraph.schema  # noqa: F401 - every domain, as the API imports them: all the job kinds they declare
+from pipegraph.jobs.queue import JobKind
+from pipegraph.jobs.runtime import job_timeout_seconds
+
+
+def test_every_declared_job_kind_is_run_by_the_worker() -> None:
+    assert JobKind.declared, "no job kind declared"
+    assert {function.name for function in WorkerSettings.functions} == set(JobKind.declared)
+
+
+async def test_the_process_and_the_in_process_worker_run_the_same_jobs(tmp_path: Path) -> None:
+    from pipegraph.settings import Settings
+
+    settings = Settings.from_env(
+        {"PIPEGRAPH_DATA_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0", "PIPEGRAPH_SECRET_KEY": "x"}
+    )
+    worker = build_worker(settings)
+    assert set(worker.functions) == {f.name for f in WorkerSettings.functions} | {
+        job.name for job in WorkerSettings.cron_jobs
+    }
+    assert worker.job_timeout_s == job_timeout_seconds(settings.release_phase_timeout)
+    assert options(settings.release_phase_timeout)["max_jobs"] == WorkerSettings.max_jobs
+
+
+def test_a_job_kind_is_declared_once() -> None:
+    name = next(iter(JobKind.declared))
+    with pytest.raises(ValueError, match="declared twice"):
+        JobKind(name, key="another")
+
+
+def test_the_sweeper_removes_only_old_partial_uploads(tmp_path: Path) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    old, fresh, other = incoming / "a.part", incoming / "b.part", incoming / "c.tar.gz"
+    for path in (old, fresh, other):
+        path.write_bytes(b"x")
+    now = datetime.now(UTC).timestamp()
+    import os
+
+    os.utime(old, (now - 100, now - 100))
+    assert _sweep(incoming, cutoff=now - 50) == 1
+    assert sorted(path.name for path in incoming.iterdir()) == ["b.part", "c.tar.gz"]

@@ -1,0 +1,34 @@
+"""Cron jobs: the reconciler (its rules are promotions/recovery.py) and the sweeper of abandoned uploads."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from pipegraph.promotions.recovery import reconcile
+from workers.registry import JobContext, every
+
+INCOMING_MAX_AGE = 24 * 3600
+
+
+# Every 15 s: a lost target waits at most that long past its lease; arq runs one at a time (unique cron job id).
+@every(second={0, 15, 30, 45}, run_at_startup=True, timeout=60)
+async def reconcile_lost_jobs(ctx: JobContext) -> int:
+    return await reconcile(ctx.redis, release_phase_timeout=ctx.runtime.settings.release_phase_timeout)
+
+
+@every(minute=17, run_at_startup=False)
+async def sweep_incoming_uploads(ctx: JobContext) -> int:
+    """Remove partial uploads left by a crashed API process (complete ones were renamed into place)."""
+    return await asyncio.to_thread(_sweep, ctx.runtime.settings.slug_dir / "incoming", time.time() - INCOMING_MAX_AGE)
+
+
+def _sweep(incoming: Path, cutoff: float) -> int:
+    removed = 0
+    if incoming.exists():
+        for part in incoming.glob("*.part"):
+            if part.stat().st_mtime < cutoff:
+                part.unlink(missing_ok=True)
+                removed += 1
+    return removed

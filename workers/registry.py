@@ -1,0 +1,97 @@
+"""Binds each job kind to the function that runs it, and each cron job to its schedule, for arq.
+
+A job function takes a typed `JobContext` and its row id; arq's untyped context dict stops here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from arq import cron
+from arq.connections import ArqRedis
+from arq.cron import CronJob
+from arq.typing import WorkerCoroutine
+from arq.worker import Function, func
+
+from pipegraph.jobs.queue import JobKind
+from pipegraph.jobs.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class JobContext:
+    runtime: Runtime
+    redis: ArqRedis  # arq's pool: what a job enqueues more jobs on
+    job_id: str
+    job_try: int  # arq's count of runs of this job id, retries included
+
+
+JobFunction = Callable[[JobContext, int], Awaitable[str]]
+CronFunction = Callable[[JobContext], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class _Bound:
+    kind: JobKind
+    function: JobFunction
+    max_tries: int
+
+
+@dataclass(frozen=True)
+class _Scheduled:
+    function: CronFunction
+    schedule: dict[str, Any]
+
+
+_jobs: dict[str, _Bound] = {}
+_crons: list[_Scheduled] = []
+
+
+def job(kind: JobKind, *, max_tries: int = 5) -> Callable[[JobFunction], JobFunction]:
+    """Run jobs of `kind` with the decorated function. `max_tries` counts arq's tries of one job id (a `Retry`, or a
+    worker stopped mid-job); past that the reconciler, not arq, is the safety net."""
+
+    def bind(function: JobFunction) -> JobFunction:
+        if _jobs.setdefault(kind.name, _Bound(kind, function, max_tries)).function is not function:
+            raise ValueError(f"job kind {kind.name!r} is bound twice")
+        return function
+
+    return bind
+
+
+def every(**schedule: Any) -> Callable[[CronFunction], CronFunction]:
+    """Run the decorated function on arq's cron `schedule` (second=, minute=, run_at_startup=, timeout=, …)."""
+
+    def schedule_it(function: CronFunction) -> CronFunction:
+        _crons.append(_Scheduled(function, schedule))
+        return function
+
+    return schedule_it
+
+
+def bound_kinds() -> set[str]:
+    return set(_jobs)
+
+
+def _for_arq(function: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        context = JobContext(runtime=ctx["runtime"], redis=ctx["redis"], job_id=ctx["job_id"], job_try=ctx["job_try"])
+        return await function(context, *args)
+
+    return run
+
+
+def arq_functions(job_timeout: float) -> list[Function]:
+    # keep_result=0: a finished job frees its id at once, so the reconciler can enqueue a lost row again.
+    return [
+        func(_for_arq(bound.function), name=name, timeout=job_timeout, keep_result=0, max_tries=bound.max_tries)
+        for name, bound in _jobs.items()
+    ]
+
+
+def arq_cron_jobs() -> list[CronJob]:
+    return [
+        cron(_for_arq(scheduled.function), name=f"cron:{scheduled.function.__name__}", **scheduled.schedule)
+        for scheduled in _crons
+    ]
