@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -193,3 +194,27 @@ async def test_many_subscribers_of_one_promotion_each_get_every_change(
     by_app = _steps_by_app(seen[0])
     assert [step for _, step in by_app["shop-admin"]] == ALL_STEPS
     assert [step for _, step in by_app["shop-prod-eu"]] == ALL_STEPS
+
+
+@pytest.mark.parametrize(
+    ("query", "type_name", "field"),
+    [(PROGRESS, "Promotion", "id"), (RELEASE_LOG, "Release", "releaseId")],
+    ids=["promotionProgress", "releaseLog"],
+)
+@pytest.mark.parametrize("key", ["²", "9" * 25], ids=["superscript-two", "25-nines"])
+async def test_an_id_whose_key_no_row_can_have_is_not_found(
+    gql: GraphQLClient, live_server: str, query: str, type_name: str, field: str, key: str
+) -> None:
+    # given a global ID of the right type whose key is no number a row can have
+    global_id = base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+    # when it is subscribed to
+    with pytest.raises(SubscriptionError) as refused:
+        async for _ in subscribe(
+            live_server, query, {"id": global_id}, protocol=TRANSPORT_WS, init_payload=_auth(gql.actor, TRANSPORT_WS)
+        ):
+            pass
+
+    # then it is not found, naming what was sent, as for one that does not exist (not a masked internal error)
+    [error] = refused.value.args[0]
+    assert error["message"] == f"{type_name.lower()} {key} not found"

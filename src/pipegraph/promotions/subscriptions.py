@@ -9,6 +9,7 @@ from strawberry import relay
 from pipegraph.access.checks import sees_apps
 from pipegraph.api.context import Context
 from pipegraph.core.errors import ClientError, NotFound
+from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
 from pipegraph.releases.log import follow_release_log
@@ -24,10 +25,13 @@ def stream_hub(info: strawberry.Info[Context, None]) -> StreamHub:
     return info.context.streams
 
 
-def _int_id(id: relay.GlobalID, type_name: str) -> int:
-    if id.type_name != type_name or not id.node_id.isdigit():
+def _int_id(id: relay.GlobalID, type_name: str, *, field: str) -> int:
+    if id.type_name != type_name:
         raise ClientError(f"{id} is not the ID of a {type_name}")
-    return int(id.node_id)
+    key = db_id(id.node_id)
+    if key == NO_ROW_ID:  # a key no row can have (too long, not ASCII digits): as for one that does not exist
+        raise NotFound(type_name.lower(), id.node_id, field=field)
+    return key
 
 
 @strawberry.type
@@ -38,7 +42,7 @@ class PromotionSubscriptions:
     async def promotion_progress(
         self, info: strawberry.Info[Context, None], id: relay.GlobalID
     ) -> AsyncGenerator[PromotionProgressType, None]:
-        promotion_id = _int_id(id, "Promotion")
+        promotion_id = _int_id(id, "Promotion", field="id")
         hub = stream_hub(info)
         promotion = await info.context.loaders.promotion_by_id.load(promotion_id)
         if promotion is None or not await sees_promotion(info, promotion):
@@ -55,7 +59,7 @@ class PromotionSubscriptions:
     async def release_log(
         self, info: strawberry.Info[Context, None], release_id: relay.GlobalID
     ) -> AsyncGenerator[ReleaseLogLineType, None]:
-        release = _int_id(release_id, "Release")
+        release = _int_id(release_id, "Release", field="releaseId")
         hub = stream_hub(info)
         row = await info.context.loaders.release_by_id.load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):

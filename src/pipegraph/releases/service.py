@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.relay import parse_ref
+from pipegraph.core.relay import NO_ROW_ID, db_id, parse_ref
 from pipegraph.core.text import validate_text
 from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -19,6 +19,8 @@ from pipegraph.slugs.models import Slug
 
 # Runs a pending release's release phase and makes it current or failed (workers/jobs.py).
 RUN_RELEASE = JobKind("run_release", key="release")
+# Versions are a 32-bit column: a larger number names no release, and must not reach the driver (it overflows there).
+MAX_VERSION = 2**31 - 1
 
 
 def default_description(slug: Slug) -> str:
@@ -35,9 +37,10 @@ def release_job(release: Release) -> Job:
 
 async def get_release(app: App, reference: str, *, field: str = "release") -> Release:
     """A release of `app` by its version ("12" or "v12") or its global ID."""
-    text = reference.strip().removeprefix("v")
-    if text.isdigit():
-        release = await Release.get_or_none(app_id=app.id, version=int(text))
+    version = db_id(reference.strip().removeprefix("v"))
+    if version != NO_ROW_ID:
+        found = version <= MAX_VERSION
+        release = await Release.get_or_none(app_id=app.id, version=version) if found else None
     else:
         ref = parse_ref(reference, "Release")
         release = await Release.get_or_none(app_id=app.id, id=ref.id) if ref.id is not None else None
