@@ -14,6 +14,8 @@ from arq.connections import ArqRedis, create_pool
 from redis.asyncio import Redis
 from workers.runner import in_process_worker
 
+from pipegraph.apps.models import App
+from pipegraph.jobs.runtime import MAX_ATTEMPTS, gave_up_message
 from pipegraph.promotions.execution import utcnow
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.promotions.recovery import reconcile
@@ -21,8 +23,9 @@ from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.streams.logs import RELEASE_LOG
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent, promotion_event
 from tests.conftest import GraphQLClient, JobRunner
-from tests.factories import deploy
+from tests.factories import create_app, deploy
 from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -190,3 +193,81 @@ async def test_a_promotion_left_pending_after_its_last_target_ended_is_completed
     promotion = await Promotion.get()
     assert promotion.status == PromotionStatus.COMPLETED
     assert promotion.completed_at is not None
+
+
+async def _reconcile_and_work(settings: Settings, jobs: JobRunner, round_number: int) -> None:
+    """One more try of whatever was lost: the reconciler (past every lease) enqueues it, a worker runs it."""
+    pool = await _arq_pool(settings)
+    try:
+        await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER * round_number)
+    finally:
+        await pool.aclose()
+    await jobs.drain()
+
+
+async def test_a_target_whose_job_crashes_every_time_is_failed_after_the_last_attempt(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given a promotion whose job crashes on each try (the target's config vars are not an object: a poison job)
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy_release_script(gql, app="shop-staging", script="echo migrated\n")
+    await jobs.drain()
+    await App.filter(name="shop-prod-eu").update(config_vars=["not", "an", "object"])
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    await jobs.drain()
+    target = await PromotionTarget.get(app__name="shop-prod-eu")
+
+    # when the reconciler hands it to a worker again (the worker's own reconciler cron may too), each time it crashes
+    for round_number in range(1, MAX_ATTEMPTS + 1):
+        await target.refresh_from_db()
+        if target.status != TargetStatus.RUNNING:
+            break
+        assert target.attempts <= MAX_ATTEMPTS
+        await _reconcile_and_work(settings, jobs, round_number)
+
+    # then past the last attempt the target and its release fail saying so, and the promotion completes
+    await target.refresh_from_db()
+    assert (target.status, target.attempts) == (TargetStatus.FAILED, MAX_ATTEMPTS + 1)
+    assert target.error_message == gave_up_message(MAX_ATTEMPTS)
+    assert target.error_message.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+    release = await Release.get(id=target.release_id)
+    assert (release.status, release.error_message) == (ReleaseStatus.FAILED, gave_up_message(MAX_ATTEMPTS))
+    assert (await Promotion.get()).status == PromotionStatus.COMPLETED
+
+    # and its subscribers were told: the failed target, then the end of the promotion
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        entries = await redis.xrange(PROMOTION_EVENTS.stream(target.promotion_id))
+    finally:
+        await redis.aclose()
+    events = [promotion_event({k.decode(): v.decode() for k, v in fields.items()}) for _, fields in entries]
+    assert events[-1] == PromotionCompleted()
+    assert events[-2] == TargetEvent.of(target)
+    assert promotion_id
+
+    # and nothing runs it again
+    await _reconcile_and_work(settings, jobs, MAX_ATTEMPTS + 1)
+    await target.refresh_from_db()
+    assert (target.status, target.attempts) == (TargetStatus.FAILED, MAX_ATTEMPTS + 1)
+
+
+async def test_a_deploy_whose_job_crashes_every_time_is_failed_after_the_last_attempt(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given production on v1 and a deploy whose job crashes on each try (config vars that are not an object)
+    await create_app(gql, name="shop")
+    await deploy(gql, app="shop", commit="good0000")
+    await App.filter(name="shop").update(config_vars=["not", "an", "object"])
+    await deploy_release_script(gql, app="shop", script="echo migrated\n", commit="poison00")
+    await jobs.drain()
+    release = await Release.get(app__name="shop", version=2)
+    assert (release.status, release.attempts) == (ReleaseStatus.PENDING, 1)
+
+    # when the reconciler enqueues it again until it has been tried the most times allowed
+    for round_number in range(1, MAX_ATTEMPTS + 1):
+        await _reconcile_and_work(settings, jobs, round_number)
+
+    # then it failed saying why, and v1 stays current
+    await release.refresh_from_db()
+    assert (release.status, release.error_message) == (ReleaseStatus.FAILED, gave_up_message(MAX_ATTEMPTS))
+    assert (await Release.get(app__name="shop", is_current=True)).version == 1

@@ -14,11 +14,11 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from pipegraph.apps.models import App
-from pipegraph.jobs.runtime import Runtime, lease_seconds
+from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message, lease_seconds
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
-from pipegraph.releases.execution import run_release
+from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.releases.service import add_release_locked
+from pipegraph.releases.service import add_release_locked, finish_release
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
@@ -103,6 +103,8 @@ async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | 
     if target is None:
         return None
     await _announce(runtime, target)
+    if target.attempts > MAX_ATTEMPTS:
+        return await _give_up(target, runtime)
     promotion = await Promotion.get(id=target.promotion_id)
     source_release = await Release.get(id=promotion.source_release_id)
     error: str | None = None
@@ -122,13 +124,26 @@ async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | 
             error = (release.error_message if release else None) or "release failed"
     except PromotionFailure as failure:
         error = str(failure)
-    except Exception:
-        # Too early (an earlier release of the app is pending) or unexpected (the database went away, say): let arq's
-        # retry claim the target at once instead of waiting out the lease. If even this write fails, the reconciler
-        # takes over once the lease ends.
+    except Exception as crash:
+        # Too early (an earlier release of the app is pending: not an attempt) or unexpected (the database went away,
+        # say): let the next try claim the target at once instead of waiting out the lease. If even this write fails,
+        # the reconciler takes over once the lease ends.
+        uncounted = {"attempts": F("attempts") - 1} if isinstance(crash, EarlierReleasePending) else {}
         with contextlib.suppress(Exception):
-            await PromotionTarget.filter(id=target.id).update(lease_expires_at=utcnow())
+            await PromotionTarget.filter(id=target.id).update(lease_expires_at=utcnow(), **uncounted)
         raise
+    return await finish_target(target, error=error, runtime=runtime)
+
+
+async def _give_up(target: PromotionTarget, runtime: Runtime) -> PromotionTarget:
+    """A target whose every attempt crashed or lost its worker: failed, so its promotion completes. Its release, if
+    one was made and is still pending, fails too: later releases of the app wait for it."""
+    error = gave_up_message(MAX_ATTEMPTS)
+    if target.release_id is not None:
+        release = await finish_release(target.release_id, error_message=error, log="")
+        if release.status == ReleaseStatus.SUCCEEDED:
+            return await finish_target(target, error=None, runtime=runtime)  # it crashed after the release was done
+        error = release.error_message or error
     return await finish_target(target, error=error, runtime=runtime)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from tortoise.expressions import F
+
 from pipegraph.apps.models import App
-from pipegraph.jobs.runtime import Runtime
+from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.phase import ReleasePhaseRequest
 from pipegraph.releases.service import finish_release
@@ -29,6 +31,13 @@ async def wait_for_earlier_releases(release: Release, *, patience: float) -> Non
         await asyncio.sleep(EARLIER_RELEASE_POLL_SECONDS)
 
 
+async def _count_attempt(release: Release) -> int:
+    """Counted once the release may run, so waiting for an earlier one is not an attempt."""
+    await Release.filter(id=release.id, status=ReleaseStatus.PENDING).update(attempts=F("attempts") + 1)
+    await release.refresh_from_db(fields=["attempts"])
+    return release.attempts
+
+
 async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     release = await Release.get_or_none(id=release_id)
     if release is None or release.status != ReleaseStatus.PENDING:
@@ -36,6 +45,8 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     timeout = runtime.settings.release_phase_timeout
     # At most one release phase: the earlier release then ran to its end or its own timeout.
     await wait_for_earlier_releases(release, patience=timeout)
+    if await _count_attempt(release) > MAX_ATTEMPTS:
+        return await finish_release(release.id, error_message=gave_up_message(MAX_ATTEMPTS), log="")
     slug = await Slug.get(id=release.slug_id)
     command = slug.process_types.get("release")
     if not command:

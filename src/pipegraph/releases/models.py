@@ -37,6 +37,8 @@ class Release(Model):
     )
     error_message = fields.TextField(null=True)
     release_log = fields.TextField(default="")  # the release phase's output, kept after it ends
+    # Runs of its release phase begun: a release whose job keeps crashing is failed past MAX_ATTEMPTS.
+    attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
