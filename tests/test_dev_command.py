@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 
@@ -41,6 +42,16 @@ def wait_for_token(process: subprocess.Popen[str], deadline: float) -> str:
     raise AssertionError("pipegraph dev printed no token:\n" + "".join(lines))
 
 
+def wait_for_server(port: int) -> None:
+    for _ in range(100):  # the token is printed just before the server binds its port
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz")
+            return
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answers on port {port}")
+
+
 def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path: Path) -> None:
     # given a fresh data folder and no database or Redis configured
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
@@ -58,12 +69,8 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
     try:
         token = wait_for_token(process, time.monotonic() + 60)
         url = f"http://127.0.0.1:{port}/graphql"
-        for _ in range(100):  # the token is printed just before the server binds its port
-            try:
-                page = httpx.get(url, headers={"Accept": "text/html"})
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
+        wait_for_server(port)
+        page = httpx.get(url, headers={"Accept": "text/html"})
         response = httpx.post(url, json={"query": DEMO_GRAPH}, headers={"Authorization": f"Bearer {token}"})
 
         # then GraphiQL is served, the token works and the demo pipeline is there with released apps
@@ -88,3 +95,61 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
 
     # and it shuts down cleanly on Ctrl-C
     assert process.returncode == 0
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop: signal.Signals) -> None:
+    # given pipegraph dev running with its embedded redis-server
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+    port = free_port()
+    process = subprocess.Popen(
+        [PIPEGRAPH, "dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    redis: list[int] = []
+    try:
+        wait_for_token(process, time.monotonic() + 60)
+        wait_for_server(port)
+        redis = [child for child in _children(process.pid) if "redis-server" in _command_of(child)]
+        assert len(redis) == 1, [_command_of(child) for child in _children(process.pid)]
+
+        # when it is stopped by Ctrl-C, or by SIGTERM as systemd and Docker stop it
+        process.send_signal(stop)
+        process.wait(timeout=30)
+
+        # then it exits cleanly and its redis-server is gone too
+        assert process.returncode == 0
+        assert not _alive(redis[0])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in redis:  # a leftover of this very test, never another process
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if process.stdout:
+            process.stdout.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -169,6 +170,10 @@ def _when(moment: datetime | None) -> str:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--demo", is_flag=True, help="Also seed a small demo pipeline (idempotent).")
 def dev(host: str, port: int, demo: bool) -> None:
+    # systemd and Docker stop a process with SIGTERM, whose default is to die on the spot and leave the embedded
+    # redis-server behind: turn it into Ctrl-C, so both leave through the same clean-up (uvicorn hands a signal it
+    # caught back to the handler it found, this one, once the server has stopped).
+    signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
     asyncio.run(_dev(host, port, demo))
 
 
