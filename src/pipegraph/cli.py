@@ -204,8 +204,6 @@ async def _dev(host: str, port: int, demo: bool) -> None:
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if "PIPEGRAPH_PUBLIC_URL" not in os.environ:
-        settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
     async with _redis_url(settings) as redis_url:
         settings = dataclasses.replace(settings, redis_url=redis_url)
         await run_migrations(settings.database_url)
@@ -217,7 +215,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
                 await seed_demo(settings, DEV_EMAIL)
             server = uvicorn.Server(uvicorn.Config(create_app(settings, manage_db=False), host=host, port=port))
             click.echo(
-                f"\npipegraph is running\n  GraphiQL:  {settings.public_url}/graphql\n"
+                f"\npipegraph is running\n  GraphiQL:  {settings.public_url or f'http://{host}:{port}'}/graphql\n"
                 f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,

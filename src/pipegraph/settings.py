@@ -19,7 +19,8 @@ class Settings:
     database_url: str
     redis_url: str | None  # None: `pipegraph dev` starts an embedded redis-server
     secret_key: str  # signs slug upload URLs
-    public_url: str  # where clients reach the API; upload URLs are built on it
+    # Where clients reach the API; upload URLs are built on it. "" (unset): each request's own scheme and host.
+    public_url: str
     slug_max_bytes: int
     max_query_depth: int
     max_query_tokens: int
@@ -39,7 +40,7 @@ class Settings:
             database_url=database_url,
             redis_url=env.get("REDIS_URL") or None,
             secret_key=env.get("PIPEGRAPH_SECRET_KEY") or _local_secret(data_dir),
-            public_url=env.get("PIPEGRAPH_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url=env.get("PIPEGRAPH_PUBLIC_URL", "").strip().rstrip("/"),
             slug_max_bytes=int(env.get("PIPEGRAPH_SLUG_MAX_BYTES", str(500 * 1024 * 1024))),
             max_query_depth=int(env.get("PIPEGRAPH_MAX_QUERY_DEPTH", "12")),
             max_query_tokens=int(env.get("PIPEGRAPH_MAX_QUERY_TOKENS", "2000")),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
@@ -46,10 +47,13 @@ class PipegraphGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
         state = request.scope.get("state", {})
+        settings = self.settings
+        if not settings.public_url:
+            settings = replace(settings, public_url=origin_of(request))
         return Context(
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
-            settings=self.settings,
+            settings=settings,
             slug_store=self.slug_store,
             request=request,
             response=response,
@@ -69,6 +73,15 @@ class PipegraphGraphQL(GraphQL[Context, None]):
         context.viewer = result.user
         context.token_id = result.id
         return None  # acknowledge with no payload
+
+
+def origin_of(connection: HTTPConnection) -> str:
+    """The scheme, host and root path the client reached this server by, as web frameworks build absolute URLs:
+    the Host header, and X-Forwarded-Proto behind a trusted proxy (`proxy_headers`). A forged Host only misleads the
+    client that sent it: the URL goes back to that client alone."""
+    url = connection.base_url
+    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+    return str(url.replace(scheme=scheme)).rstrip("/")
 
 
 async def healthz(request: Request) -> Response:
