@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -47,6 +45,7 @@ from redis.asyncio import Redis
 from pipegraph.accounts.service import create_token, get_or_create_user
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.promotions.models import Promotion, PromotionStatus
+from pipegraph.testing.seed import slug_tarball
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).with_name("pipegraph")
@@ -72,16 +71,6 @@ def _free_port() -> int:
         return port
 
 
-def _tarball() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = b"#!/bin/sh\necho web\n"
-        info = tarfile.TarInfo("./app/bin/web")
-        info.size, info.mode = len(data), 0o755
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 class Bench:
     def __init__(self, env: dict[str, str], port: int, token: str) -> None:
         self.env, self.port, self.token = env, port, token
@@ -105,7 +94,7 @@ class Bench:
             app = f"{name}-p{number}"
             await self.gql(GQL_SETUP["app"], {"i": {"name": app}})
             await self.gql(GQL_SETUP["add"], {"i": {"pipeline": name, "app": app, "stage": "production"}})
-        data = _tarball()
+        data = slug_tarball()
         process_types = {"web": "./bin/web"}
         if release_phase:
             # Only in production, so the source's own deploy does not wait for it.

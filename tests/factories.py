@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
-import tarfile
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from tests.conftest import GraphQLClient
+from tests.support.tarballs import checksum_of, tarball
 
 CREATE_APP = """
 mutation($input: CreateAppInput!) {
@@ -43,23 +41,6 @@ ADD_APP_TO_PIPELINE = """
 mutation($input: AddAppToPipelineInput!) {
   addAppToPipeline(input: $input) { pipeline { name } app { name stage } userErrors { field message code } }
 }"""
-
-
-def tarball(files: dict[str, str | bytes] | None = None, *, root: str = "./app/") -> bytes:
-    files = files if files is not None else {"README": "hello\n"}
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(root + name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def checksum_of(data: bytes) -> str:
-    return f"SHA256:{hashlib.sha256(data).hexdigest()}"
 
 
 async def create_app(gql: GraphQLClient, *, name: str, stack: str | None = None) -> dict[str, Any]:

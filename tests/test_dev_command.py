@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.processes import alive, children, command_of
+
 PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 
 DEMO_GRAPH = """
@@ -97,26 +99,6 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
     assert process.returncode == 0
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def _command_of(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     # given pipegraph dev running with its embedded redis-server
@@ -134,8 +116,8 @@ def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop
     try:
         wait_for_token(process, time.monotonic() + 60)
         wait_for_server(port)
-        redis = [child for child in _children(process.pid) if "redis-server" in _command_of(child)]
-        assert len(redis) == 1, [_command_of(child) for child in _children(process.pid)]
+        redis = [child for child in children(process.pid) if "redis-server" in command_of(child)]
+        assert len(redis) == 1, [command_of(child) for child in children(process.pid)]
 
         # when it is stopped by Ctrl-C, or by SIGTERM as systemd and Docker stop it
         process.send_signal(stop)
@@ -143,13 +125,13 @@ def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop
 
         # then it exits cleanly and its redis-server is gone too
         assert process.returncode == 0
-        assert not _alive(redis[0])
+        assert not alive(redis[0])
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         for pid in redis:  # a leftover of this very test, never another process
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if process.stdout:
             process.stdout.close()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipegraph.releases.phase import LocalProcessRunner, ReleasePhaseRequest, ReleasePhaseResult
-from tests.factories import tarball
+from tests.support.processes import alive
+from tests.support.tarballs import tarball
 
 
 @pytest.fixture
@@ -65,14 +66,6 @@ async def test_a_failing_command_reports_its_exit_status(blob: Path) -> None:
     assert result.error_message(5) == "release command exited with status 3"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 async def test_a_timeout_kills_the_whole_process_group(blob: Path, tmp_path: Path) -> None:
     # given a command that leaves a child behind and never ends
     pid_file = tmp_path / "child.pid"
@@ -87,10 +80,10 @@ async def test_a_timeout_kills_the_whole_process_group(blob: Path, tmp_path: Pat
     assert result.error_message(0.5) == "release phase timed out after 0.5s"
     child = int(pid_file.read_text())
     for _ in range(100):  # SIGKILL is delivered at once; reaping by init may take a moment
-        if not _alive(child):
+        if not alive(child):
             break
         await asyncio.sleep(0.02)
-    assert not _alive(child)
+    assert not alive(child)
 
 
 async def test_a_slug_entry_escaping_the_folder_is_refused_not_extracted(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import tarfile
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -18,7 +17,8 @@ import pytest
 from pipegraph.api.app import create_app as create_asgi_app
 from pipegraph.settings import Settings
 from tests.conftest import Actor, GraphQLClient
-from tests.factories import CREATE_SLUG, checksum_of, create_app, tarball, upload
+from tests.factories import CREATE_SLUG, create_app, upload
+from tests.support.tarballs import checksum_of, entry, tarball
 
 SLUG_NODE = """
 query($id: ID!) {
@@ -56,25 +56,6 @@ def stored_files(settings: Settings) -> list[Path]:
     """Every file under the slug folder, partial uploads included."""
     root = settings.slug_dir
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def raw_tarball(members: list[tarfile.TarInfo], *, contents: bytes = b"x") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for member in members:
-            if member.isreg():
-                member.size = len(contents)
-                tar.addfile(member, io.BytesIO(contents))
-            else:
-                tar.addfile(member)
-    return buffer.getvalue()
-
-
-def entry(name: str, *, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = link
-    return info
 
 
 # --- createSlug -------------------------------------------------------------------------------------------------
@@ -215,7 +196,7 @@ async def test_upload_stores_the_blob_content_addressed_and_sharded(gql: GraphQL
 async def test_upload_accepts_a_tarball_made_with_tar_dash_c_dot(gql: GraphQLClient) -> None:
     # given a tarball like `tar czf slug.tgz -C build .`: a root `.` entry, then ./app/...
     await create_app(gql, name="shop")
-    data = raw_tarball([entry(".", kind=tarfile.DIRTYPE), entry("./app", kind=tarfile.DIRTYPE), entry("./app/web")])
+    data = tarball(entries=[entry(".", kind=tarfile.DIRTYPE), entry("./app", kind=tarfile.DIRTYPE), entry("./app/web")])
     created = await declare(gql, "shop", data)
 
     # when it is uploaded
@@ -277,11 +258,7 @@ async def test_upload_of_something_not_a_gzip_tarball_is_refused(
 
 async def test_upload_of_an_uncompressed_tar_is_refused(gql: GraphQLClient, settings: Settings) -> None:
     # given a plain (not gzipped) tar with ./app/ inside
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("./app/README")
-        tar.addfile(info, io.BytesIO(b""))
-    data = buffer.getvalue()
+    data = tarball({"README": ""}, compressed=False)
     await create_app(gql, name="shop")
     created = await declare(gql, "shop", data)
 
@@ -312,7 +289,7 @@ async def test_upload_with_a_path_escaping_app_is_refused(
     gql: GraphQLClient, settings: Settings, member: tarfile.TarInfo, needle: str
 ) -> None:
     # given a tarball with a good file and one entry that escapes ./app/
-    data = raw_tarball([entry("./app/web"), member])
+    data = tarball(entries=[entry("./app/web"), member])
     await create_app(gql, name="shop")
     created = await declare(gql, "shop", data)
 
@@ -330,8 +307,8 @@ async def test_upload_with_a_path_escaping_app_is_refused(
 
 async def test_upload_accepts_links_that_stay_inside_app(gql: GraphQLClient) -> None:
     # given a tarball whose links point inside ./app/
-    data = raw_tarball(
-        [
+    data = tarball(
+        entries=[
             entry("./app/bin/web"),
             entry("./app/web", kind=tarfile.SYMTYPE, link="bin/web"),
             entry("./app/bin/alias", kind=tarfile.LNKTYPE, link="./app/bin/web"),

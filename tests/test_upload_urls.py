@@ -10,7 +10,8 @@ import pytest
 from pipegraph.api.app import create_app as create_asgi_app
 from pipegraph.settings import Settings
 from tests.conftest import Actor, GraphQLClient
-from tests.factories import CREATE_SLUG, checksum_of, create_app, tarball
+from tests.factories import CREATE_SLUG, create_app
+from tests.support.tarballs import checksum_of, tarball
 
 
 @pytest.fixture
