@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from workers import WorkerSettings
-from workers.cron import _sweep
+from workers.cron import sweep_parts
 from workers.runner import build_worker
 from workers.settings import options
 
@@ -51,5 +51,5 @@ def test_the_sweeper_removes_only_old_partial_uploads(tmp_path: Path) -> None:
     import os
 
     os.utime(old, (now - 100, now - 100))
-    assert _sweep(incoming, cutoff=now - 50) == 1
+    assert sweep_parts(incoming, cutoff=now - 50) == 1
     assert sorted(path.name for path in incoming.iterdir()) == ["b.part", "c.tar.gz"]
