@@ -21,7 +21,9 @@ async def reconcile_lost_jobs(ctx: JobContext) -> int:
 @every(minute=17, run_at_startup=False)
 async def sweep_incoming_uploads(ctx: JobContext) -> int:
     """Remove partial uploads left by a crashed API process (complete ones were renamed into place)."""
-    return await asyncio.to_thread(sweep_parts, ctx.runtime.settings.slug_dir / "incoming", time.time() - INCOMING_MAX_AGE)
+    return await asyncio.to_thread(
+        sweep_parts, ctx.runtime.settings.slug_dir / "incoming", time.time() - INCOMING_MAX_AGE
+    )
 
 
 def sweep_parts(incoming: Path, cutoff: float) -> int:
