@@ -22,8 +22,9 @@ from pipegraph.promotions.recovery import reconcile
 from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
-from pipegraph.streams.logs import RELEASE_LOG
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent, promotion_event
+from pipegraph.streams.logs import RELEASE_LOG, LogEnd
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.publish import E, Topic
 from tests.conftest import GraphQLClient, JobRunner
 from tests.factories import create_app, deploy
 from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
@@ -195,6 +196,15 @@ async def test_a_promotion_left_pending_after_its_last_target_ended_is_completed
     assert promotion.completed_at is not None
 
 
+async def _published(settings: Settings, topic: Topic[E], row_id: int) -> list[E]:
+    """Every event on the row's stream of `topic`, as its subscribers read them."""
+    redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+    try:
+        return [topic.decode(fields) for _, fields in await redis.xrange(topic.stream(row_id))]
+    finally:
+        await redis.aclose()
+
+
 async def _reconcile_and_work(settings: Settings, jobs: JobRunner, round_number: int) -> None:
     """One more try of whatever was lost: the reconciler (past every lease) enqueues it, a worker runs it."""
     pool = await _arq_pool(settings)
@@ -235,12 +245,7 @@ async def test_a_target_whose_job_crashes_every_time_is_failed_after_the_last_at
     assert (await Promotion.get()).status == PromotionStatus.COMPLETED
 
     # and its subscribers were told: the failed target, then the end of the promotion
-    redis = Redis.from_url(settings.redis_url or "")
-    try:
-        entries = await redis.xrange(PROMOTION_EVENTS.stream(target.promotion_id))
-    finally:
-        await redis.aclose()
-    events = [promotion_event({k.decode(): v.decode() for k, v in fields.items()}) for _, fields in entries]
+    events = await _published(settings, PROMOTION_EVENTS, target.promotion_id)
     assert events[-1] == PromotionCompleted()
     assert events[-2] == TargetEvent.of(target)
     assert promotion_id
@@ -271,3 +276,6 @@ async def test_a_deploy_whose_job_crashes_every_time_is_failed_after_the_last_at
     await release.refresh_from_db()
     assert (release.status, release.error_message) == (ReleaseStatus.FAILED, gave_up_message(MAX_ATTEMPTS))
     assert (await Release.get(app__name="shop", is_current=True)).version == 1
+
+    # and its log's subscribers were told it ended
+    assert (await _published(settings, RELEASE_LOG, release.id))[-1] == LogEnd("failed")

@@ -45,20 +45,32 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
     timeout = runtime.settings.release_phase_timeout
     # At most one release phase: the earlier release then ran to its end or its own timeout.
     await wait_for_earlier_releases(release, patience=timeout)
+    error: str | None
     if await _count_attempt(release) > MAX_ATTEMPTS:
-        return await finish_release(release.id, error_message=gave_up_message(MAX_ATTEMPTS), log="")
+        error, log = gave_up_message(MAX_ATTEMPTS), ""
+    else:
+        error, log = await _release_phase(release, runtime)
+    finished = await finish_release(release.id, error_message=error, log=log)
+    # Every way out ends the log stream: its subscribers stop at once instead of waiting for a quiet stream.
+    await RELEASE_LOG.publish(runtime.redis, release.id, LogEnd(finished.status.value))
+    return finished
+
+
+async def _release_phase(release: Release, runtime: Runtime) -> tuple[str | None, str]:
+    """The slug's release command, if it has one: its error (None when it succeeded) and its output."""
     slug = await Slug.get(id=release.slug_id)
     command = slug.process_types.get("release")
     if not command:
-        return await finish_release(release.id, error_message=None, log="")
+        return None, ""
     blob = runtime.slug_store.path_for(slug.digest)
     if not blob.exists():
-        return await finish_release(release.id, error_message=f"slug blob {slug.checksum} is missing", log="")
+        return f"slug blob {slug.checksum} is missing", ""
     app = await App.get(id=release.app_id)
 
     async def on_line(line: str) -> None:
         await RELEASE_LOG.publish(runtime.redis, release.id, LogLine(line))
 
+    timeout = runtime.settings.release_phase_timeout
     request = ReleasePhaseRequest(
         blob=blob,
         command=str(command),
@@ -68,8 +80,4 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
         timeout=timeout,
     )
     result = await runtime.runner.run(request, on_line)
-    finished = await finish_release(
-        release.id, error_message=result.error_message(timeout), log="\n".join(result.lines)
-    )
-    await RELEASE_LOG.publish(runtime.redis, release.id, LogEnd(finished.status.value))
-    return finished
+    return result.error_message(timeout), "\n".join(result.lines)
