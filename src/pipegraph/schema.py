@@ -22,6 +22,7 @@ from strawberry.schema.config import StrawberryConfig
 from pipegraph.access.mutations import AccessMutations
 from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
+from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
 from pipegraph.api.errors import should_mask_error
 from pipegraph.apps.mutations import AppMutations
 from pipegraph.apps.queries import AppQueries
@@ -82,6 +83,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     # Factories, so each request gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
+        ContextPerOperation,
+        SubscriptionsOverWebSocketOnly,
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         ParserCache,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from graphql import ExecutionResult, GraphQLError
+from starlette.requests import Request
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from pipegraph.access.models import AppCollaborator, PipelineAccessGrant, PipelineTransfer
 from pipegraph.access.policy import Access
@@ -89,3 +94,42 @@ class Context:
     async def enqueue(self, jobs: list[Job]) -> None:
         if self.jobs is not None:
             await self.jobs.enqueue(jobs)
+
+    def for_operation(self) -> Context:
+        """A copy for one operation: its own loaders and rights, so nothing is cached across a socket's operations."""
+        return replace(self, loaders=Loaders())
+
+    def refresh(self) -> None:
+        """Forget what this operation loaded and the viewer's rights: a subscription calls it before each event."""
+        self.loaders = Loaders()
+        self._access = None
+
+
+class ContextPerOperation(SchemaExtension):
+    """Gives every operation a fresh context. Over HTTP a request is one operation anyway; over a WebSocket strawberry
+    hands every operation the one context of the connection, whose loaders and rights would otherwise last (and go
+    stale) for the socket's whole life."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            self.execution_context.context = context.for_operation()
+        yield
+
+
+SUBSCRIPTIONS_OVER_HTTP = (
+    "subscriptions run over a WebSocket only (graphql-transport-ws or graphql-ws), where the token and the viewer's "
+    "rights are checked again before every event"
+)
+
+
+class SubscriptionsOverWebSocketOnly(SchemaExtension):
+    """strawberry lets a POST carry a subscription: without a streaming protocol it fails inside, and with one it would
+    stream with no check after the first event. Refused plainly instead, before anything runs."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        http = isinstance(context, Context) and isinstance(context.request, Request)
+        if http and self.execution_context.operation_type == OperationType.SUBSCRIPTION:
+            self.execution_context.result = ExecutionResult(data=None, errors=[GraphQLError(SUBSCRIPTIONS_OVER_HTTP)])
+        yield

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -44,11 +43,12 @@ class PromotionSubscriptions:
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
         async for target in follow_promotion(hub, promotion_id):
+            # Rights as they are now (a collaborator removed meanwhile sees no more), and fresh rows (statuses move on).
+            info.context.refresh()
+            if not await sees_promotion(info, promotion):
+                raise NotFound("promotion", promotion_id, field="id")
             if target.app_id not in await sees_apps(info, [target.app_id]):
                 continue
-            if target.release_id is not None:
-                with contextlib.suppress(KeyError):  # not loaded yet
-                    info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
             yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
@@ -60,7 +60,11 @@ class PromotionSubscriptions:
         row = await info.context.loaders.release_by_id.load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
+        app_id = row.app_id
         number = 0
         async for line in follow_release_log(hub, release):
+            info.context.refresh()
+            if app_id not in await sees_apps(info, [app_id]):
+                raise NotFound("release", release, field="releaseId")
             number += 1
             yield ReleaseLogLineType(number=number, text=line)
