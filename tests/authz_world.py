@@ -15,11 +15,10 @@ from typing import Any
 from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
-from pipegraph.access.models import AppCollaborator, Permission
-from pipegraph.access.rules import ALL_PERMISSIONS, TEAM_ROLE_APP_PERMISSIONS, PipelineRight, TeamRight
+from pipegraph.access.rules import ALL_PERMISSIONS, TEAM_ROLE_APP_PERMISSIONS, Permission, PipelineRight, TeamRight
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import hash_token
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug

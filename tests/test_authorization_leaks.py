@@ -14,9 +14,9 @@ import httpx
 import pytest
 from strawberry import relay
 
-from pipegraph.access.models import AppCollaborator, Permission
+from pipegraph.access.rules import Permission
 from pipegraph.accounts.models import ApiToken
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.models import Release, ReleaseStatus

@@ -8,8 +8,7 @@ import re
 import httpx
 import pytest
 
-from pipegraph.access.models import Permission
-from pipegraph.access.rules import EPHEMERAL_CAPABILITIES, EphemeralAction, ephemeral_allows
+from pipegraph.access.rules import EPHEMERAL_CAPABILITIES, EphemeralAction, Permission, ephemeral_allows
 from tests.conftest import GraphQLClient
 from tests.factories import create_app, create_pipeline
 from tests.team_scene import actor

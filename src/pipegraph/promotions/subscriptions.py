@@ -5,11 +5,13 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
 from pipegraph.api.context import Context
+from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import ClientError, NotFound
+from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
 from pipegraph.stream_hub import StreamHub
@@ -39,7 +41,7 @@ class PromotionSubscriptions:
     ) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion")
         hub = stream_hub(info)
-        promotion = await info.context.loaders.promotion_by_id.load(promotion_id)
+        promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
         async for target in follow_promotion(hub, promotion_id):
@@ -57,7 +59,7 @@ class PromotionSubscriptions:
     ) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release")
         hub = stream_hub(info)
-        row = await info.context.loaders.release_by_id.load(release)
+        row = await info.context.loaders[release_by_id].load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
         app_id = row.app_id

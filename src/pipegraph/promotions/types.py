@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.accounts.types import UserType, int_ids
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Context
-from pipegraph.apps.types import AppType
+from pipegraph.api.nodes import Info, resolve_visible
+from pipegraph.apps.loaders import app_by_id
+from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
+from pipegraph.pipelines.loaders import pipeline_by_id
+from pipegraph.promotions.loaders import promotion_by_id, promotion_target_by_id, targets_by_promotion
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.types import ReleaseType
 
 if TYPE_CHECKING:
@@ -25,7 +29,7 @@ TargetStepEnum = strawberry.enum(
 
 
 async def _app(info: strawberry.Info[Context, None], app_id: int) -> AppType:
-    app = await info.context.loaders.app_by_id.load(app_id)
+    app = await info.context.loaders[app_by_id].load(app_id)
     assert app is not None  # a foreign key with ON DELETE CASCADE
     return AppType.from_model(app)
 
@@ -33,7 +37,7 @@ async def _app(info: strawberry.Info[Context, None], app_id: int) -> AppType:
 async def _release(info: strawberry.Info[Context, None], release_id: int | None) -> ReleaseType | None:
     if release_id is None:
         return None
-    release = await info.context.loaders.release_by_id.load(release_id)
+    release = await info.context.loaders[release_by_id].load(release_id)
     return ReleaseType.from_model(release) if release else None
 
 
@@ -41,8 +45,12 @@ async def sees_promotion(info: strawberry.Info[Context, None], promotion: Promot
     """A promotion shows to whoever sees its pipeline."""
     from pipegraph.pipelines.types import sees_pipeline
 
-    pipeline = await info.context.loaders.pipeline_by_id.load(promotion.pipeline_id)
+    pipeline = await info.context.loaders[pipeline_by_id].load(promotion.pipeline_id)
     return pipeline is not None and await sees_pipeline(info, pipeline)
+
+
+async def _seen_promotions(info: Info, promotions: list[Promotion]) -> list[int]:
+    return [promotion.id for promotion in promotions if await sees_promotion(info, promotion)]
 
 
 @strawberry.type(name="PromotionTarget", description="One app a promotion goes to, and how far it got.")
@@ -65,13 +73,7 @@ class PromotionTargetType(relay.Node):
             model=target,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionTargetType | None]:
-        targets = await info.context.loaders.promotion_target_by_id.load_many(int_ids(node_ids))
-        seen = await sees_apps(info, [target.app_id for target in targets if target])
-        return [cls.from_model(target) if target and target.app_id in seen else None for target in targets]
+    resolve_nodes = resolve_visible(promotion_target_by_id, seen_through_their_app)
 
     @strawberry.field
     async def app(self, info: strawberry.Info[Context, None]) -> AppType:
@@ -100,15 +102,7 @@ class PromotionType(relay.Node):
             model=promotion,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionType | None]:
-        promotions = await info.context.loaders.promotion_by_id.load_many(int_ids(node_ids))
-        return [
-            cls.from_model(promotion) if promotion and await sees_promotion(info, promotion) else None
-            for promotion in promotions
-        ]
+    resolve_nodes = resolve_visible(promotion_by_id, _seen_promotions)
 
     @strawberry.field(description="The app promoted from; null if the viewer cannot see it.")
     async def source(self, info: strawberry.Info[Context, None]) -> AppType | None:
@@ -131,7 +125,7 @@ class PromotionType(relay.Node):
     ) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")]:
         from pipegraph.pipelines.types import PipelineType
 
-        pipeline = await info.context.loaders.pipeline_by_id.load(self.model.pipeline_id)
+        pipeline = await info.context.loaders[pipeline_by_id].load(self.model.pipeline_id)
         assert pipeline is not None
         return PipelineType.from_model(pipeline)
 
@@ -139,12 +133,12 @@ class PromotionType(relay.Node):
     async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
         if self.model.created_by_id is None:
             return None
-        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        user = await info.context.loaders[user_by_id].load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
     @strawberry.field(description="Every target whose app the viewer sees, by app id.")
     async def targets(self, info: strawberry.Info[Context, None]) -> list[PromotionTargetType]:
-        targets = await info.context.loaders.targets_by_promotion.load(self.id)
+        targets = await info.context.loaders[targets_by_promotion].load(self.id)
         seen = await sees_apps(info, [target.app_id for target in targets])
         return [PromotionTargetType.from_model(target) for target in targets if target.app_id in seen]
 

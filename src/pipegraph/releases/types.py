@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.accounts.types import UserType, int_ids
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Context
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.loaders import app_by_id
+from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.slugs.loaders import slug_by_id
 from pipegraph.slugs.types import SlugType
-
-if TYPE_CHECKING:
-    from pipegraph.apps.types import AppType
 
 ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
 
@@ -51,13 +51,7 @@ class ReleaseType(relay.Node):
             model=release,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[ReleaseType | None]:
-        releases = await info.context.loaders.release_by_id.load_many(int_ids(node_ids))
-        seen = await sees_apps(info, [release.app_id for release in releases if release])
-        return [cls.from_model(release) if release and release.app_id in seen else None for release in releases]
+    resolve_nodes = resolve_visible(release_by_id, seen_through_their_app)
 
     @strawberry.field(description="The release phase's output, complete once the release is no longer pending.")
     def log(self) -> str:
@@ -65,17 +59,13 @@ class ReleaseType(relay.Node):
 
     @strawberry.field
     async def slug(self, info: strawberry.Info[Context, None]) -> SlugType:
-        slug = await info.context.loaders.slug_by_id.load(self.model.slug_id)
+        slug = await info.context.loaders[slug_by_id].load(self.model.slug_id)
         assert slug is not None  # a foreign key with ON DELETE RESTRICT
         return SlugType.from_model(slug)
 
     @strawberry.field
-    async def app(
-        self, info: strawberry.Info[Context, None]
-    ) -> Annotated[AppType, strawberry.lazy("pipegraph.apps.types")]:
-        from pipegraph.apps.types import AppType
-
-        app = await info.context.loaders.app_by_id.load(self.model.app_id)
+    async def app(self, info: strawberry.Info[Context, None]) -> AppType:
+        app = await info.context.loaders[app_by_id].load(self.model.app_id)
         assert app is not None
         return AppType.from_model(app)
 
@@ -83,7 +73,7 @@ class ReleaseType(relay.Node):
     async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
         if self.model.created_by_id is None:
             return None
-        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        user = await info.context.loaders[user_by_id].load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
     @strawberry.field(
@@ -93,7 +83,7 @@ class ReleaseType(relay.Node):
     async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
         if self.model.source_release_id is None:
             return None
-        release = await info.context.loaders.release_by_id.load(self.model.source_release_id)
+        release = await info.context.loaders[release_by_id].load(self.model.source_release_id)
         if release is None or release.app_id not in await sees_apps(info, [release.app_id]):
             return None  # promoted from an app of the pipeline the viewer does not see
         return ReleaseType.from_model(release)

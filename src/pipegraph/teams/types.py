@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.accounts.types import UserType, int_ids
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Context
+from pipegraph.api.nodes import Info, resolve_visible
+from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
 TeamKindEnum = strawberry.enum(TeamKind, name="TeamKind", description="A Heroku Team, or an Enterprise Team.")
@@ -18,6 +20,10 @@ TeamRoleEnum = strawberry.enum(
 )
 
 
+async def _teams_of_viewer(info: Info, teams: list[Team]) -> list[int]:
+    return [team.id for team in teams if await info.context.access.team_role(team.id) is not None]
+
+
 @strawberry.type(name="TeamMember")
 class TeamMemberType:
     role: TeamRole
@@ -25,7 +31,7 @@ class TeamMemberType:
 
     @strawberry.field
     async def user(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.user_by_id.load(self.user_id)
+        user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # a membership cascades away with its user
         return UserType.from_model(user)
 
@@ -41,16 +47,7 @@ class TeamType(relay.Node):
     def from_model(cls, team: Team) -> TeamType:
         return cls(id=team.id, name=team.name, kind=team.kind, created_at=team.created_at)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[TeamType | None]:
-        teams = await info.context.loaders.team_by_id.load_many(int_ids(node_ids))
-        visible = []
-        for team in teams:
-            seen = team is not None and await info.context.access.team_role(team.id) is not None
-            visible.append(cls.from_model(team) if team is not None and seen else None)
-        return visible
+    resolve_nodes = resolve_visible(team_by_id, _teams_of_viewer)
 
     @strawberry.field(description="Everyone in the team with their role, by email.")
     async def members(self, info: strawberry.Info[Context, None]) -> list[TeamMemberType]:
@@ -58,7 +55,7 @@ class TeamType(relay.Node):
             return []  # an owner shown to a non-member (a pipeline they see through an app) keeps its roster private
         memberships = await TeamMembership.filter(team_id=self.id).select_related("user").order_by("user__email")
         for membership in memberships:
-            info.context.loaders.user_by_id.prime(membership.user_id, membership.user)
+            info.context.loaders[user_by_id].prime(membership.user_id, membership.user)
         return [TeamMemberType(role=membership.role, user_id=membership.user_id) for membership in memberships]
 
 
