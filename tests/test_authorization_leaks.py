@@ -21,9 +21,9 @@ from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.schema import schema
-from tests.authz_world import World, build_world, snapshot
-from tests.conftest import Actor, GraphQLClient, make_actor
-from tests.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
+from tests.support.authz_world import World, build_world, snapshot
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
 
 SDL = graphql.build_schema(schema.as_str())
 NODE_TYPES = sorted(

@@ -23,7 +23,7 @@ from pipegraph.apps.models import AppCollaborator
 from pipegraph.pipelines.models import PipelineAccessGrant
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
-from tests.authz_world import (
+from tests.support.authz_world import (
     ACTORS,
     ANONYMOUS,
     CHECKSUM,

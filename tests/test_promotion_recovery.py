@@ -21,9 +21,10 @@ from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.worker_runner import in_process_worker
-from tests.conftest import GraphQLClient, JobRunner
-from tests.factories import deploy
-from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LATER = timedelta(hours=1)  # the reconciler's view of "now", past every lease and grace period

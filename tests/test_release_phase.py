@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipegraph.releases.phase import LocalProcessRunner, ReleasePhaseRequest, ReleasePhaseResult
-from tests.factories import tarball
+from tests.support.factories import tarball
 
 
 @pytest.fixture

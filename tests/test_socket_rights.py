@@ -14,10 +14,11 @@ from strawberry import relay
 from pipegraph.api.context import SUBSCRIPTIONS_OVER_HTTP
 from pipegraph.settings import Settings
 from pipegraph.worker_runner import in_process_worker
-from tests.conftest import GraphQLClient, JobRunner
-from tests.team_scene import actor
-from tests.test_websocket_auth import PROGRESS, PROTOCOLS, connect, init, queued_promotion, receive, start
-from tests.ws_client import TRANSPORT_WS
+from tests.support.clients import GraphQLClient
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import PROGRESS, queued_promotion
+from tests.support.team_scene import actor
+from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, connect, init, receive, start
 
 ADD_COLLABORATOR = """
 mutation($input: AddAppCollaboratorInput!) { addAppCollaborator(input: $input) { userErrors { code } } }"""
@@ -49,7 +50,7 @@ async def result_of(ws: object, protocol: str, query: str, variables: dict[str, 
     return message["payload"]["data"]
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 async def test_a_collaborator_removed_mid_subscription_gets_no_further_event(
     gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
 ) -> None:

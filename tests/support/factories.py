@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.conftest import GraphQLClient
+from tests.support.clients import GraphQLClient
 
 CREATE_APP = """
 mutation($input: CreateAppInput!) {
