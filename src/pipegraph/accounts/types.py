@@ -11,8 +11,8 @@ from pipegraph.access.checks import sees_users
 from pipegraph.accounts import service
 from pipegraph.accounts.loaders import api_token_by_id, user_by_id
 from pipegraph.accounts.models import ApiToken, User
-from pipegraph.api.context import Context
-from pipegraph.api.nodes import Info, Keyset, keyset_page, resolve_visible
+from pipegraph.api.context import Context, Info
+from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.teams.loaders import team_by_id
 
 API_TOKENS = Keyset.by_number("apitoken")

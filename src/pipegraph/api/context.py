@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import strawberry
 from graphql import ExecutionResult, GraphQLError
 from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
@@ -60,6 +61,10 @@ class Context:
         """Forget what this operation loaded and the viewer's rights: a subscription calls it before each event."""
         self.loaders = Loaders()
         self._access = None
+
+
+# What resolvers are given: `async def field(self, info: Info) -> …`.
+Info = strawberry.Info[Context, None]
 
 
 class ContextPerOperation(SchemaExtension):

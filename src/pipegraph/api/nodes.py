@@ -6,11 +6,10 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import strawberry
 from strawberry import relay
 from tortoise.models import Model
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.core.loaders import Loader
 from pipegraph.core.relay import (
     build_connection,
@@ -25,7 +24,6 @@ M = TypeVar("M", bound=Model)
 R = TypeVar("R")
 C = TypeVar("C", str, int)
 N = TypeVar("N", bound=relay.Node)
-Info = strawberry.Info[Context, None]
 Seen = Callable[[Info, list[M]], Awaitable[Collection[Any]]]
 
 

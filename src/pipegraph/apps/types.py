@@ -10,8 +10,8 @@ from strawberry import relay
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
-from pipegraph.api.context import Context
-from pipegraph.api.nodes import Info, Keyset, keyset_page, resolve_visible
+from pipegraph.api.context import Context, Info
+from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id, collaborators_by_app
 from pipegraph.apps.models import App, AppCollaborator

@@ -11,8 +11,8 @@ from pipegraph.access.checks import visible
 from pipegraph.access.rules import Permission, PipelineRight
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
-from pipegraph.api.context import Context
-from pipegraph.api.nodes import Info, resolve_visible
+from pipegraph.api.context import Context, Info
+from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType, CollaboratorType

@@ -8,8 +8,8 @@ from strawberry import relay
 
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
-from pipegraph.api.context import Context
-from pipegraph.api.nodes import Info, resolve_visible
+from pipegraph.api.context import Context, Info
+from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
 from pipegraph.pipelines.loaders import pipeline_by_id

@@ -7,8 +7,8 @@ from strawberry import relay
 
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
-from pipegraph.api.context import Context
-from pipegraph.api.nodes import Info, resolve_visible
+from pipegraph.api.context import Context, Info
+from pipegraph.api.nodes import resolve_visible
 from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
