@@ -9,8 +9,7 @@ from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Context
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
-from pipegraph.pipelines import access as access_tab
-from pipegraph.pipelines import ownership, service
+from pipegraph.pipelines import access_tab, ownership, service
 from pipegraph.pipelines.types import PipelineTransferType, PipelineType
 
 STAGE_HELP = "REVIEW, DEVELOPMENT, STAGING or PRODUCTION (any case)."

@@ -17,7 +17,7 @@ from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType, CollaboratorType
 from pipegraph.core.loaders import prime_all
-from pipegraph.pipelines.access import STATIC_AUTO_JOIN
+from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTransfer, Stage

@@ -12,7 +12,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.apps.service import create_app
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.pipelines.access import auto_join_permissions, owning_team, pipeline_permissions
+from pipegraph.pipelines.access_tab import auto_join_permissions, owning_team, pipeline_permissions
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
 from pipegraph.teams.models import TeamMembership, TeamRole
 
