@@ -11,7 +11,7 @@ from pipegraph.access.checks import sees_users
 from pipegraph.accounts import service
 from pipegraph.accounts.loaders import api_token_by_id, user_by_id
 from pipegraph.accounts.models import ApiToken, User
-from pipegraph.api.context import Context, Info
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.teams.loaders import team_by_id
 
@@ -65,9 +65,7 @@ class UserType(relay.Node):
     resolve_nodes = resolve_visible(user_by_id, _seen_users)
 
     @strawberry.field(description="The user's teams: all of them for the viewer, else those shared with the viewer.")
-    async def teams(
-        self, info: strawberry.Info[Context, None]
-    ) -> list[Annotated[TeamType, strawberry.lazy("pipegraph.teams.types")]]:
+    async def teams(self, info: Info) -> list[Annotated[TeamType, strawberry.lazy("pipegraph.teams.types")]]:
         from pipegraph.teams.types import teams_of
 
         return await teams_of(info, self.id)
@@ -76,7 +74,7 @@ class UserType(relay.Node):
         description="The user's API tokens, newest first, revoked ones too; null for anyone but the viewer."
     )
     async def api_tokens(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[ApiTokenType] | None:
         viewer = info.context.viewer
         if self.id != viewer.id:
@@ -98,7 +96,7 @@ _LAZY_TEAM: Any = LazyType("TeamType", "pipegraph.teams.types")
 Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner")]  # noqa: UP007 - `|` cannot take a LazyType
 
 
-async def load_owner(info: strawberry.Info[Context, None], user_id: int, team_id: int | None = None) -> Any:
+async def load_owner(info: Info, user_id: int, team_id: int | None = None) -> Any:
     if team_id is not None:
         from pipegraph.teams.types import TeamType
 

@@ -5,7 +5,7 @@ import strawberry
 from pipegraph.access.checks import authorized_app, authorized_team
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.service import get_user
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
 from pipegraph.apps import service
@@ -44,7 +44,7 @@ class SetConfigVarsPayload(Payload):
 @strawberry.type
 class AppMutations:
     @mutation(description="Create an app owned by the viewer, or by a team of theirs.")
-    async def create_app(self, info: strawberry.Info[Context, None], input: CreateAppInput) -> CreateAppPayload:
+    async def create_app(self, info: Info, input: CreateAppInput) -> CreateAppPayload:
         team = await authorized_team(info.context.access, input.team, "createApp") if input.team else None
         app = await service.create_app(
             owner=info.context.viewer,
@@ -56,9 +56,7 @@ class AppMutations:
         return CreateAppPayload(app=AppType.from_model(app))
 
     @mutation(description="Set or unset (null) an app's config vars, all or nothing.")
-    async def set_config_vars(
-        self, info: strawberry.Info[Context, None], input: SetConfigVarsInput
-    ) -> SetConfigVarsPayload:
+    async def set_config_vars(self, info: Info, input: SetConfigVarsInput) -> SetConfigVarsPayload:
         if not isinstance(input.vars, dict):
             raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
         app = await authorized_app(info.context.access, input.app, "setConfigVars")
@@ -88,18 +86,14 @@ class AppCollaboratorPayload(Payload):
 @strawberry.type
 class AppCollaboratorMutations:
     @mutation(description="Give a user permissions on an app, or replace theirs (manage permission).")
-    async def add_app_collaborator(
-        self, info: strawberry.Info[Context, None], input: AddAppCollaboratorInput
-    ) -> AppCollaboratorPayload:
+    async def add_app_collaborator(self, info: Info, input: AddAppCollaboratorInput) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "addAppCollaborator")
         user = await get_user(input.user)
         await service.set_collaborator(app, user, input.permissions)
         return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
 
     @mutation(description="Take a user's permissions on an app away (manage permission).")
-    async def remove_app_collaborator(
-        self, info: strawberry.Info[Context, None], input: RemoveAppCollaboratorInput
-    ) -> AppCollaboratorPayload:
+    async def remove_app_collaborator(self, info: Info, input: RemoveAppCollaboratorInput) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "removeAppCollaborator")
         user = await get_user(input.user)
         await service.remove_collaborator(app, user)

@@ -4,7 +4,7 @@ import strawberry
 from strawberry import relay
 from tortoise.expressions import Subquery
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page
 from pipegraph.apps.loaders import app_by_name
 from pipegraph.apps.models import App
@@ -20,7 +20,7 @@ class AppQueries:
     @strawberry.field(
         description="An app by name, whether or not it is in a pipeline; null if the viewer cannot see it."
     )
-    async def app(self, info: strawberry.Info[Context, None], name: str) -> AppType | None:
+    async def app(self, info: Info, name: str) -> AppType | None:
         if not could_be_name(name):
             return None
         app = await info.context.loaders[app_by_name].load(name)
@@ -31,7 +31,7 @@ class AppQueries:
     )
     async def apps(
         self,
-        info: strawberry.Info[Context, None],
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         in_pipeline: bool | None = None,

@@ -10,7 +10,7 @@ from strawberry import relay
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
-from pipegraph.api.context import Context, Info
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id, collaborators_by_app
@@ -66,7 +66,7 @@ class CollaboratorType:
     user_id: strawberry.Private[int]
 
     @strawberry.field
-    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
+    async def user(self, info: Info) -> UserType:
         user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # rows naming a user cascade away with it
         return UserType.from_model(user)
@@ -112,11 +112,11 @@ class AppType(relay.Node):
         return cast(JSON, dict(self.model.config_vars))
 
     @strawberry.field
-    async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
+    async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="Users given permissions on the app, by email (review and CI apps: as created).")
-    async def collaborators(self, info: strawberry.Info[Context, None]) -> list[CollaboratorType]:
+    async def collaborators(self, info: Info) -> list[CollaboratorType]:
         return await app_collaborators(info, self.model)
 
     @strawberry.field(description="A review or CI app, created by createEphemeralApp.")
@@ -125,7 +125,7 @@ class AppType(relay.Node):
 
     @strawberry.field(description="The pipeline the app is in, if any.")
     async def pipeline(
-        self, info: strawberry.Info[Context, None]
+        self, info: Info
     ) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")] | None:
         from pipegraph.pipelines.types import PipelineType
 
@@ -136,13 +136,13 @@ class AppType(relay.Node):
         return PipelineType.from_model(pipeline) if pipeline else None
 
     @strawberry.field(description="The app's stage in its pipeline, if it is in one.")
-    async def stage(self, info: strawberry.Info[Context, None]) -> Stage | None:
+    async def stage(self, info: Info) -> Stage | None:
         coupling = await info.context.loaders[coupling_by_app].load(self.id)
         return coupling.stage if coupling else None
 
     @strawberry.field(description="The release the app runs now: the one with `current: true`.")
     async def current_release(
-        self, info: strawberry.Info[Context, None]
+        self, info: Info
     ) -> Annotated[ReleaseType, strawberry.lazy("pipegraph.releases.types")] | None:
         from pipegraph.releases.types import ReleaseType
 
@@ -151,7 +151,7 @@ class AppType(relay.Node):
 
     @strawberry.field(description="Releases, newest first.")
     async def releases(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[ReleaseType, strawberry.lazy("pipegraph.releases.types")]]:
         from pipegraph.releases.types import ReleaseType
 

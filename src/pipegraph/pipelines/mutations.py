@@ -6,7 +6,7 @@ from strawberry import relay
 from pipegraph.access.checks import authorized_app, authorized_pipeline, authorized_team, require_unnamed_app
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.service import get_user
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines import access_tab, ownership, service
@@ -78,9 +78,7 @@ class PipelineAppPayload(Payload):
 @strawberry.type
 class PipelineMutations:
     @mutation(description="Create a pipeline around an existing app, owned by the viewer or a team of theirs.")
-    async def create_pipeline(
-        self, info: strawberry.Info[Context, None], input: CreatePipelineInput
-    ) -> PipelinePayload:
+    async def create_pipeline(self, info: Info, input: CreatePipelineInput) -> PipelinePayload:
         app = await authorized_app(info.context.access, input.app, "createPipeline")
         team = await authorized_team(info.context.access, input.team, "createPipeline") if input.team else None
         pipeline, _ = await service.create_pipeline(
@@ -89,43 +87,33 @@ class PipelineMutations:
         return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation()
-    async def rename_pipeline(
-        self, info: strawberry.Info[Context, None], input: RenamePipelineInput
-    ) -> PipelinePayload:
+    async def rename_pipeline(self, info: Info, input: RenamePipelineInput) -> PipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "renamePipeline")
         pipeline = await service.rename_pipeline(pipeline, input.name)
         return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Destroy a pipeline; its apps stay, outside any pipeline.")
-    async def destroy_pipeline(
-        self, info: strawberry.Info[Context, None], input: DestroyPipelineInput
-    ) -> DestroyPipelinePayload:
+    async def destroy_pipeline(self, info: Info, input: DestroyPipelineInput) -> DestroyPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "destroyPipeline")
         pipeline_id = pipeline.id
         await service.destroy_pipeline(pipeline)
         return DestroyPipelinePayload(destroyed_pipeline_id=relay.GlobalID("Pipeline", str(pipeline_id)))
 
     @mutation()
-    async def add_app_to_pipeline(
-        self, info: strawberry.Info[Context, None], input: AddAppToPipelineInput
-    ) -> PipelineAppPayload:
+    async def add_app_to_pipeline(self, info: Info, input: AddAppToPipelineInput) -> PipelineAppPayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "addAppToPipeline")
         app = await authorized_app(info.context.access, input.app, "addAppToPipeline")
         await service.add_app(pipeline, app, input.stage)
         return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
 
     @mutation(description="Take an app out of its pipeline; the app itself stays.")
-    async def remove_app_from_pipeline(
-        self, info: strawberry.Info[Context, None], input: RemoveAppFromPipelineInput
-    ) -> PipelineAppPayload:
+    async def remove_app_from_pipeline(self, info: Info, input: RemoveAppFromPipelineInput) -> PipelineAppPayload:
         app = await authorized_app(info.context.access, input.app, "removeAppFromPipeline")
         pipeline = await service.remove_app(app)
         return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
 
     @mutation()
-    async def move_app_to_stage(
-        self, info: strawberry.Info[Context, None], input: MoveAppToStageInput
-    ) -> PipelineAppPayload:
+    async def move_app_to_stage(self, info: Info, input: MoveAppToStageInput) -> PipelineAppPayload:
         app = await authorized_app(info.context.access, input.app, "moveAppToStage")
         coupling = await service.move_app(app, input.stage)
         pipeline = await coupling.pipeline
@@ -192,27 +180,21 @@ class TransferAppsPayload(Payload):
 @strawberry.type
 class PipelineAccessMutations:
     @mutation(description="Give a user permissions on the pipeline's review and CI apps created from now on.")
-    async def grant_pipeline_access(
-        self, info: strawberry.Info[Context, None], input: GrantPipelineAccessInput
-    ) -> AccessPipelinePayload:
+    async def grant_pipeline_access(self, info: Info, input: GrantPipelineAccessInput) -> AccessPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "grantPipelineAccess")
         user = await get_user(input.user)
         await access_tab.grant(pipeline, user, input.permissions)
         return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Withdraw a manual grant; review and CI apps that exist keep their permissions.")
-    async def revoke_pipeline_access(
-        self, info: strawberry.Info[Context, None], input: RevokePipelineAccessInput
-    ) -> AccessPipelinePayload:
+    async def revoke_pipeline_access(self, info: Info, input: RevokePipelineAccessInput) -> AccessPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "revokePipelineAccess")
         user = await get_user(input.user)
         await access_tab.revoke(pipeline, user)
         return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Turn auto-join on or off, or change its permissions (Enterprise Teams only).")
-    async def update_pipeline_auto_join(
-        self, info: strawberry.Info[Context, None], input: UpdatePipelineAutoJoinInput
-    ) -> AccessPipelinePayload:
+    async def update_pipeline_auto_join(self, info: Info, input: UpdatePipelineAutoJoinInput) -> AccessPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "updatePipelineAutoJoin")
         await access_tab.update_auto_join(pipeline, enabled=input.enabled, permissions=input.permissions)
         return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
@@ -224,9 +206,7 @@ class PipelineOwnershipMutations:
         description="Give the pipeline, with the apps its owner held, to a new owner, by Heroku's rules: a person's "
         "pipeline to a team they are in, a team's pipeline to one of its members, never person to person."
     )
-    async def transfer_pipeline(
-        self, info: strawberry.Info[Context, None], input: TransferPipelineInput
-    ) -> TransferPipelinePayload:
+    async def transfer_pipeline(self, info: Info, input: TransferPipelineInput) -> TransferPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "transferPipeline")
         team = user = None
         if input.new_owner.team:  # a team the viewer is not in stays unseen
@@ -241,7 +221,7 @@ class PipelineOwnershipMutations:
 
     @mutation(description="Give the pipeline owner every app of the pipeline it does not own, all or none.")
     async def transfer_apps_to_pipeline_owner(
-        self, info: strawberry.Info[Context, None], input: TransferAppsToPipelineOwnerInput
+        self, info: Info, input: TransferAppsToPipelineOwnerInput
     ) -> TransferAppsPayload:
         access = info.context.access
         pipeline = await authorized_pipeline(access, input.pipeline, "transferAppsToPipelineOwner")

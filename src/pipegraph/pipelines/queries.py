@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page
 from pipegraph.core.errors import ClientError
 from pipegraph.core.names import could_be_name
@@ -21,7 +21,7 @@ class PipelineQueries:
         description="A pipeline by name or by global ID (give exactly one); null if the viewer cannot see it."
     )
     async def pipeline(
-        self, info: strawberry.Info[Context, None], name: str | None = None, id: relay.GlobalID | None = None
+        self, info: Info, name: str | None = None, id: relay.GlobalID | None = None
     ) -> PipelineType | None:
         if (name is None) == (id is None):
             raise ClientError("pipeline needs exactly one of `name` or `id`")
@@ -39,7 +39,7 @@ class PipelineQueries:
 
     @strawberry.field(description="Pipelines the viewer sees, by name.")
     async def pipelines(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[PipelineType]:
         query = Pipeline.filter(await info.context.access.visible_pipelines()).order_by("name")
 

@@ -11,7 +11,7 @@ from pipegraph.access.checks import visible
 from pipegraph.access.rules import Permission, PipelineRight
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
-from pipegraph.api.context import Context, Info
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
@@ -30,22 +30,20 @@ if TYPE_CHECKING:
     from pipegraph.promotions.types import PromotionType
 
 
-async def _couplings(info: strawberry.Info[Context, None], pipeline_id: int) -> list[PipelineCoupling]:
+async def _couplings(info: Info, pipeline_id: int) -> list[PipelineCoupling]:
     couplings = await info.context.loaders[couplings_by_pipeline].load(pipeline_id)
     # The couplings came with their apps joined in: later `app(...)` look-ups need no statement of their own.
     prime_all(info.context.loaders[app_by_id], [coupling.app for coupling in couplings], key=lambda app: app.id)
     return couplings
 
 
-async def _visible_apps(
-    info: strawberry.Info[Context, None], pipeline_id: int, stage: Stage | None = None
-) -> list[App]:
+async def _visible_apps(info: Info, pipeline_id: int, stage: Stage | None = None) -> list[App]:
     couplings = await _couplings(info, pipeline_id)
     apps = [coupling.app for coupling in couplings if stage is None or coupling.stage == stage]
     return await visible(info.context.access, apps)
 
 
-async def sees_pipeline(info: strawberry.Info[Context, None], pipeline: Pipeline) -> bool:
+async def sees_pipeline(info: Info, pipeline: Pipeline) -> bool:
     """Whether the viewer sees `pipeline`; its apps come from the loader the nested fields use too."""
     couplings = await _couplings(info, pipeline.id)
     return await checks.sees_pipeline(info.context.access, pipeline, [coupling.app for coupling in couplings])
@@ -62,7 +60,7 @@ class PipelineAccessType:
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Users granted access by hand, by email.")
-    async def grants(self, info: strawberry.Info[Context, None]) -> list[CollaboratorType]:
+    async def grants(self, info: Info) -> list[CollaboratorType]:
         return CollaboratorType.by_email(await info.context.loaders[grants_by_pipeline].load(self.pipeline_id))
 
 
@@ -72,15 +70,15 @@ class PipelineTransferType:
     row: strawberry.Private[PipelineTransfer]
 
     @strawberry.field
-    async def previous_owner(self, info: strawberry.Info[Context, None]) -> Owner | None:
+    async def previous_owner(self, info: Info) -> Owner | None:
         return await _owner(info, self.row.previous_owner_user_id, self.row.previous_owner_team_id)
 
     @strawberry.field
-    async def new_owner(self, info: strawberry.Info[Context, None]) -> Owner | None:
+    async def new_owner(self, info: Info) -> Owner | None:
         return await _owner(info, self.row.new_owner_user_id, self.row.new_owner_team_id)
 
     @strawberry.field(description="Null once that user is gone.")
-    async def transferred_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+    async def transferred_by(self, info: Info) -> UserType | None:
         if self.row.transferred_by_id is None:
             return None
         user = await info.context.loaders[user_by_id].load(self.row.transferred_by_id)
@@ -119,7 +117,7 @@ class PipelineStageType:
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Apps in this stage that the viewer sees, by name.")
-    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+    async def apps(self, info: Info) -> list[AppType]:
         apps = await _visible_apps(info, self.pipeline_id, self.name)
         return [AppType.from_model(app) for app in sorted(apps, key=lambda app: app.name)]
 
@@ -145,7 +143,7 @@ class PipelineType(relay.Node):
     resolve_nodes = resolve_visible(pipeline_by_id, _seen_pipelines)
 
     @strawberry.field
-    async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
+    async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="The four stages in delivery order, empty ones included.")
@@ -154,28 +152,28 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="Promotions in this pipeline, newest first: the promotion history.")
     async def promotions(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[PromotionType, strawberry.lazy("pipegraph.promotions.types")]]:
         from pipegraph.promotions.queries import pipeline_promotions
 
         return await pipeline_promotions(info, self.id, first, after)
 
     @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
-    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+    async def apps(self, info: Info) -> list[AppType]:
         return [AppType.from_model(app) for app in await _visible_apps(info, self.id)]
 
     @strawberry.field(description="Apps of the pipeline not owned by its owner (Heroku highlights them), by name.")
-    async def foreign_apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+    async def foreign_apps(self, info: Info) -> list[AppType]:
         apps = foreign([coupling.app for coupling in await _couplings(info, self.id)], self.model)
         return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
 
     @strawberry.field(description="Every change of owner, newest first.")
-    async def transfers(self, info: strawberry.Info[Context, None]) -> list[PipelineTransferType]:
+    async def transfers(self, info: Info) -> list[PipelineTransferType]:
         rows = await info.context.loaders[transfers_by_pipeline].load(self.id)
         return [PipelineTransferType.from_model(row) for row in rows]
 
     @strawberry.field(description="Access to its review and CI apps; null unless the viewer owns or is in its team.")
-    async def access(self, info: strawberry.Info[Context, None]) -> PipelineAccessType | None:
+    async def access(self, info: Info) -> PipelineAccessType | None:
         return await _pipeline_access(info, self.model)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_app, require_app, require_unnamed_app
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.models import App
 from pipegraph.promotions import service
@@ -31,7 +31,7 @@ class PromotePayload(Payload):
 @strawberry.type
 class PromotionMutations:
     @mutation(description="Copy a release's exact slug to downstream apps; follow it with `promotionProgress`.")
-    async def promote(self, info: strawberry.Info[Context, None], input: PromoteInput) -> PromotePayload:
+    async def promote(self, info: Info, input: PromoteInput) -> PromotePayload:
         access = info.context.access
         source = await authorized_app(access, input.source, "promote", field="source")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry import relay
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page
 from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.models import Promotion
@@ -15,7 +14,7 @@ PROMOTIONS = Keyset.by_number("promotion")
 
 
 async def pipeline_promotions(
-    info: strawberry.Info[Context, None], pipeline_id: int, first: int | None, after: str | None
+    info: Info, pipeline_id: int, first: int | None, after: str | None
 ) -> relay.Connection[PromotionType]:
     async def fetch(limit: int, before_id: int | None) -> list[Promotion]:
         query = Promotion.filter(pipeline_id=pipeline_id).order_by("-id")

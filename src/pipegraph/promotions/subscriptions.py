@@ -5,7 +5,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry import relay
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import ClientError, NotFound
 from pipegraph.promotions.loaders import promotion_by_id
@@ -17,7 +17,7 @@ from pipegraph.releases.types import ReleaseLogLineType
 from pipegraph.stream_hub import StreamHub
 
 
-def stream_hub(info: strawberry.Info[Context, None]) -> StreamHub:
+def stream_hub(info: Info) -> StreamHub:
     if info.context.viewer is None:
         raise ClientError("not authenticated: send the token in connection_init")
     if info.context.streams is None:
@@ -36,9 +36,7 @@ class PromotionSubscriptions:
     @strawberry.subscription(
         description="Every target's current state, then each change, ending once the promotion is COMPLETED."
     )
-    async def promotion_progress(
-        self, info: strawberry.Info[Context, None], id: relay.GlobalID
-    ) -> AsyncGenerator[PromotionProgressType, None]:
+    async def promotion_progress(self, info: Info, id: relay.GlobalID) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion")
         hub = stream_hub(info)
         promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
@@ -54,9 +52,7 @@ class PromotionSubscriptions:
             yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
-    async def release_log(
-        self, info: strawberry.Info[Context, None], release_id: relay.GlobalID
-    ) -> AsyncGenerator[ReleaseLogLineType, None]:
+    async def release_log(self, info: Info, release_id: relay.GlobalID) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release")
         hub = stream_hub(info)
         row = await info.context.loaders[release_by_id].load(release)

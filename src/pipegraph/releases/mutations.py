@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_app, authorized_slug
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.releases import service
 from pipegraph.releases.types import ReleaseType
@@ -35,9 +35,7 @@ class RollbackPayload(Payload):
 @strawberry.type
 class ReleaseMutations:
     @mutation(description="Deploy an uploaded slug as the app's next release; with a release phase it starts PENDING.")
-    async def create_release(
-        self, info: strawberry.Info[Context, None], input: CreateReleaseInput
-    ) -> CreateReleasePayload:
+    async def create_release(self, info: Info, input: CreateReleaseInput) -> CreateReleasePayload:
         app = await authorized_app(info.context.access, input.app, "createRelease")
         slug = await authorized_slug(info.context.access, input.slug)
         release, jobs = await service.create_release(
@@ -47,7 +45,7 @@ class ReleaseMutations:
         return CreateReleasePayload(release=ReleaseType.from_model(release))
 
     @mutation(description="Make a new release from an earlier release's slug (the history only grows).")
-    async def rollback(self, info: strawberry.Info[Context, None], input: RollbackInput) -> RollbackPayload:
+    async def rollback(self, info: Info, input: RollbackInput) -> RollbackPayload:
         app = await authorized_app(info.context.access, input.app, "rollback")
         release, jobs = await service.rollback(app=app, reference=str(input.version), user=info.context.viewer)
         await info.context.enqueue(jobs)

@@ -7,7 +7,7 @@ from strawberry import relay
 
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
@@ -58,19 +58,19 @@ class ReleaseType(relay.Node):
         return self.model.release_log
 
     @strawberry.field
-    async def slug(self, info: strawberry.Info[Context, None]) -> SlugType:
+    async def slug(self, info: Info) -> SlugType:
         slug = await info.context.loaders[slug_by_id].load(self.model.slug_id)
         assert slug is not None  # a foreign key with ON DELETE RESTRICT
         return SlugType.from_model(slug)
 
     @strawberry.field
-    async def app(self, info: strawberry.Info[Context, None]) -> AppType:
+    async def app(self, info: Info) -> AppType:
         app = await info.context.loaders[app_by_id].load(self.model.app_id)
         assert app is not None
         return AppType.from_model(app)
 
     @strawberry.field(description="Who made the release.")
-    async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+    async def created_by(self, info: Info) -> UserType | None:
         if self.model.created_by_id is None:
             return None
         user = await info.context.loaders[user_by_id].load(self.model.created_by_id)
@@ -80,7 +80,7 @@ class ReleaseType(relay.Node):
         description="The release this one was promoted or rolled back from, on another or the same app; "
         "null if the viewer cannot see that app."
     )
-    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+    async def source_release(self, info: Info) -> ReleaseType | None:
         if self.model.source_release_id is None:
             return None
         release = await info.context.loaders[release_by_id].load(self.model.source_release_id)

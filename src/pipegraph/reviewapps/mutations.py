@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_pipeline
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines.models import Pipeline
@@ -31,9 +31,7 @@ class ReviewAppMutations:
     @mutation(
         description="Create a review or CI app under the pipeline owner, with the pipeline's access as it is now."
     )
-    async def create_ephemeral_app(
-        self, info: strawberry.Info[Context, None], input: CreateEphemeralAppInput
-    ) -> CreateEphemeralAppPayload:
+    async def create_ephemeral_app(self, info: Info, input: CreateEphemeralAppInput) -> CreateEphemeralAppPayload:
         access = info.context.access
 
         async def may_create(pipeline: Pipeline) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_app
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
 from pipegraph.slugs import service
@@ -31,7 +31,7 @@ class CreateSlugPayload(Payload):
 @strawberry.type
 class SlugMutations:
     @mutation(description="Declare a slug; then PUT its tarball to `uploadUrl`.")
-    async def create_slug(self, info: strawberry.Info[Context, None], input: CreateSlugInput) -> CreateSlugPayload:
+    async def create_slug(self, info: Info, input: CreateSlugInput) -> CreateSlugPayload:
         app = await authorized_app(info.context.access, input.app, "createSlug")
         slug = await service.create_slug(
             app=app,

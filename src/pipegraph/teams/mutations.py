@@ -4,7 +4,7 @@ import strawberry
 
 from pipegraph.access.checks import authorized_team
 from pipegraph.accounts.service import get_user
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.teams import service
 from pipegraph.teams.models import TeamKind, TeamRole
@@ -48,22 +48,20 @@ class TeamPayload(Payload):
 @strawberry.type
 class TeamMutations:
     @mutation(description="Create a team; the viewer becomes its first admin.")
-    async def create_team(self, info: strawberry.Info[Context, None], input: CreateTeamInput) -> TeamPayload:
+    async def create_team(self, info: Info, input: CreateTeamInput) -> TeamPayload:
         await info.context.access.require("createTeam")
         team = await service.create_team(creator=info.context.viewer, name=input.name, kind=input.kind)
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Add an existing user to a team (team admins only).")
-    async def add_team_member(self, info: strawberry.Info[Context, None], input: AddTeamMemberInput) -> TeamPayload:
+    async def add_team_member(self, info: Info, input: AddTeamMemberInput) -> TeamPayload:
         team = await authorized_team(info.context.access, input.team, "addTeamMember")
         user = await get_user(input.user)
         await service.add_member(team, user, input.role)
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Take a user out of a team (team admins; anyone may leave). A team keeps at least one admin.")
-    async def remove_team_member(
-        self, info: strawberry.Info[Context, None], input: RemoveTeamMemberInput
-    ) -> TeamPayload:
+    async def remove_team_member(self, info: Info, input: RemoveTeamMemberInput) -> TeamPayload:
         access = info.context.access
         team = await authorized_team(access, input.team, None)
         user = await get_user(input.user)
@@ -73,9 +71,7 @@ class TeamMutations:
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Change a member's role (team admins only). A team keeps at least one admin.")
-    async def set_team_member_role(
-        self, info: strawberry.Info[Context, None], input: SetTeamMemberRoleInput
-    ) -> TeamPayload:
+    async def set_team_member_role(self, info: Info, input: SetTeamMemberRoleInput) -> TeamPayload:
         team = await authorized_team(info.context.access, input.team, "setTeamMemberRole")
         user = await get_user(input.user)
         await service.set_member_role(team, user, input.role)

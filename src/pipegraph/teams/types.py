@@ -7,7 +7,7 @@ from strawberry import relay
 
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
-from pipegraph.api.context import Context, Info
+from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
@@ -30,7 +30,7 @@ class TeamMemberType:
     user_id: strawberry.Private[int]
 
     @strawberry.field
-    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
+    async def user(self, info: Info) -> UserType:
         user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # a membership cascades away with its user
         return UserType.from_model(user)
@@ -50,7 +50,7 @@ class TeamType(relay.Node):
     resolve_nodes = resolve_visible(team_by_id, _teams_of_viewer)
 
     @strawberry.field(description="Everyone in the team with their role, by email.")
-    async def members(self, info: strawberry.Info[Context, None]) -> list[TeamMemberType]:
+    async def members(self, info: Info) -> list[TeamMemberType]:
         if await info.context.access.team_role(self.id) is None:
             return []  # an owner shown to a non-member (a pipeline they see through an app) keeps its roster private
         memberships = await TeamMembership.filter(team_id=self.id).select_related("user").order_by("user__email")
@@ -59,7 +59,7 @@ class TeamType(relay.Node):
         return [TeamMemberType(role=membership.role, user_id=membership.user_id) for membership in memberships]
 
 
-async def teams_of(info: strawberry.Info[Context, None], user_id: int) -> list[TeamType]:
+async def teams_of(info: Info, user_id: int) -> list[TeamType]:
     """The user's teams that the viewer shares with them (all of them for the viewer themself)."""
     shared = [membership.team_id for membership in await TeamMembership.filter(user_id=info.context.viewer.id)]
     memberships = await TeamMembership.filter(user_id=user_id, team_id__in=shared or [-1]).select_related("team")
