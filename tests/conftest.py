@@ -8,47 +8,26 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
-from tortoise.connection import connections
 
-from pipegraph.accounts.models import User
-from pipegraph.accounts.service import create_token, get_or_create_user
 from pipegraph.api.app import create_app
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.settings import Settings
-
-TABLES_CHILD_FIRST = [
-    "pipeline_transfers",
-    "pipeline_access_grants",
-    "app_collaborators",
-    "team_memberships",
-    "promotion_targets",
-    "promotions",
-    "releases",
-    "slugs",
-    "pipeline_couplings",
-    "pipelines",
-    "apps",
-    "teams",
-    "api_tokens",
-    "users",
-]
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.database import is_postgres, truncate_all
+from tests.support.jobs import JobRunner
+from tests.support.sql import StatementCounter
 
 
 def _database_url(tmp: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite://{tmp / 'test.sqlite3'}"
-
-
-def is_postgres() -> bool:
-    return (os.environ.get("TEST_DATABASE_URL") or "").startswith(("postgres", "asyncpg"))
 
 
 @pytest.fixture(scope="session")
@@ -103,15 +82,6 @@ async def database(base_settings: Settings) -> AsyncIterator[str]:
     await close_db()
 
 
-async def truncate_all() -> None:
-    conn = connections.get("default")
-    if is_postgres():
-        await conn.execute_script(f"TRUNCATE {', '.join(TABLES_CHILD_FIRST)} RESTART IDENTITY CASCADE")
-    else:
-        for table in TABLES_CHILD_FIRST:
-            await conn.execute_script(f"DELETE FROM {table}")
-
-
 @pytest.fixture
 async def settings(base_settings: Settings, database: str, tmp_path: Path) -> Settings:
     """Clean tables, an empty Redis and a fresh data folder for each test."""
@@ -130,68 +100,14 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@dataclass
-class Actor:
-    user: User
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-async def make_actor(email: str = "ada@example.com") -> Actor:
-    user = await get_or_create_user(email)
-    _, token = await create_token(user, description="test")
-    return Actor(user=user, token=token)
-
-
 @pytest.fixture
 async def viewer(settings: Settings) -> Actor:
     return await make_actor()
 
 
-class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient, actor: Actor) -> None:
-        self.http = http
-        self.actor = actor
-
-    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.actor.headers
-        )
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The `data` of a request that must succeed without GraphQL errors."""
-        body = await self.raw(query, variables)
-        assert not body.get("errors"), body["errors"]
-        data: dict[str, Any] = body["data"]
-        return data
-
-
 @pytest.fixture
 def gql(client: httpx.AsyncClient, viewer: Actor) -> GraphQLClient:
     return GraphQLClient(client, viewer)
-
-
-class StatementCounter(logging.Handler):
-    """Counts SQL statements as tortoise logs them (each executed statement is one debug record)."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.split(None, 1)[:1] and message.split(None, 1)[0].upper() in {
-            "SELECT",
-            "INSERT",
-            "UPDATE",
-            "DELETE",
-        }:
-            self.statements.append(message)
 
 
 @pytest.fixture
@@ -209,22 +125,6 @@ def sql_statements() -> Iterator[StatementCounter]:
 
 
 # --- promotions and workers -------------------------------------------------------------------------------------
-
-
-class JobRunner:
-    """Runs the queued jobs with a real arq Worker in burst mode: it returns once the queue is empty."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    async def drain(self) -> None:
-        from workers.runner import build_worker
-
-        worker = build_worker(self.settings, burst=True, poll_delay=0)
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
 
 
 @pytest.fixture

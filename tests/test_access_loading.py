@@ -6,7 +6,8 @@ import asyncio
 
 from pipegraph.access.policy import Access
 from pipegraph.apps.models import App
-from tests.conftest import Actor, StatementCounter
+from tests.support.clients import Actor
+from tests.support.sql import StatementCounter
 
 
 async def test_concurrent_questions_load_the_viewers_rights_once(

@@ -13,8 +13,8 @@ from graphql import get_introspection_query
 from tortoise.connection import connections
 
 from pipegraph.accounts.models import ApiToken
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import CREATE_APP, create_app, create_pipeline, create_slug, deploy, tarball
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import CREATE_APP, create_app, create_pipeline, create_slug, deploy, tarball
 
 VIEWER = "query { viewer { id email name } }"
 
@@ -234,7 +234,7 @@ async def test_no_token_executes_no_mutation(client: httpx.AsyncClient, gql: Gra
 
 async def test_a_token_is_bound_to_its_user(client: httpx.AsyncClient, gql: GraphQLClient) -> None:
     # given a second user with their own token
-    from tests.conftest import make_actor
+    from tests.support.clients import make_actor
 
     grace = GraphQLClient(client, await make_actor("grace@example.com"))
 

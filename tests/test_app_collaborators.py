@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import GraphQLClient
-from tests.factories import create_app
-from tests.team_scene import actor
+from tests.support.clients import GraphQLClient
+from tests.support.factories import create_app
+from tests.support.team_scene import actor
 
 ADD = """
 mutation($input: AddAppCollaboratorInput!) {

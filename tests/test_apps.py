@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Actor, GraphQLClient, make_actor
-from tests.factories import CREATE_APP, add_app, create_app, create_pipeline
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.factories import CREATE_APP, add_app, create_app, create_pipeline
 
 APP_BY_NAME = """
 query($name: String!) {

@@ -1,7 +1,7 @@
 """Nothing leaks: not through nested fields, connections, `node(id:)`, refusals' messages, or subscriptions.
 
-The world of tests/authz_world.py, plus a finished promotion from p-staging to p-prod and p-prod-2 whose releases
-record where they came from. `stranger` has no part in anything; `prod-viewer` may only view p-prod.
+The world of tests/support/authz_world.py, plus a finished promotion from p-staging to p-prod and p-prod-2 whose
+releases record where they came from. `stranger` has no part in anything; `prod-viewer` may only view p-prod.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import httpx
 import pytest
 from strawberry import relay
 
-from pipegraph.access.models import AppCollaborator, Permission
+from pipegraph.access.rules import Permission
 from pipegraph.accounts.models import ApiToken
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.schema import schema
-from tests.authz_world import World, build_world, snapshot
-from tests.conftest import Actor, GraphQLClient, make_actor
-from tests.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
+from tests.support.authz_world import World, build_world, snapshot
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
 
 SDL = graphql.build_schema(schema.as_str())
 NODE_TYPES = sorted(

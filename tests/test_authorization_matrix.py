@@ -17,12 +17,13 @@ import httpx
 import pytest
 from strawberry import relay
 
-from pipegraph.access.models import AppCollaborator, PipelineAccessGrant
 from pipegraph.access.rules import RULES, PipelineRight
 from pipegraph.accounts.service import create_token
+from pipegraph.apps.models import AppCollaborator
+from pipegraph.pipelines.models import PipelineAccessGrant
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
-from tests.authz_world import (
+from tests.support.authz_world import (
     ACTORS,
     ANONYMOUS,
     CHECKSUM,

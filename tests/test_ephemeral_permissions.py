@@ -8,11 +8,10 @@ import re
 import httpx
 import pytest
 
-from pipegraph.access.models import Permission
-from pipegraph.access.rules import EPHEMERAL_CAPABILITIES, EphemeralAction, ephemeral_allows
-from tests.conftest import GraphQLClient
-from tests.factories import create_app, create_pipeline
-from tests.team_scene import actor
+from pipegraph.access.rules import EPHEMERAL_CAPABILITIES, EphemeralAction, Permission, ephemeral_allows
+from tests.support.clients import GraphQLClient
+from tests.support.factories import create_app, create_pipeline
+from tests.support.team_scene import actor
 
 # Copied from the seed as it reads there: the X marks of each row fill its last columns (View, Deploy, Operate, Manage).
 SEED_TABLE = """\

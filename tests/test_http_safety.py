@@ -12,8 +12,8 @@ from graphql import get_introspection_query
 
 from pipegraph.api.app import create_app
 from pipegraph.settings import Settings
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import CREATE_APP
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import CREATE_APP
 
 VIEWER = "query { viewer { email } }"
 SNEAKY = json.dumps({"query": CREATE_APP, "variables": {"input": {"name": "sneaky"}}})

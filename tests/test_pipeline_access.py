@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GraphQLClient
-from tests.factories import create_app, create_pipeline
-from tests.team_scene import actor, add_member, create_team, team_app, team_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import create_app, create_pipeline
+from tests.support.team_scene import actor, add_member, create_team, team_app, team_pipeline
 
 ACCESS = """
 query($name: String!) {

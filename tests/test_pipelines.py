@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import ADD_APP_TO_PIPELINE, CREATE_PIPELINE, add_app, create_app, create_pipeline
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import ADD_APP_TO_PIPELINE, CREATE_PIPELINE, add_app, create_app, create_pipeline
 
 PIPELINE_BY_NAME = """
 query($name: String!) {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.conftest import GraphQLClient, JobRunner
-from tests.factories import deploy
-from tests.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
 
 HISTORY = """
 query($after: String) {

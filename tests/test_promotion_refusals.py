@@ -8,9 +8,9 @@ import pytest
 
 from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.releases.models import Release
-from tests.conftest import GraphQLClient
-from tests.factories import create_app, deploy
-from tests.promotion_scene import promote, shop_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import create_app, deploy
+from tests.support.promotion_scene import promote, shop_pipeline
 
 
 async def _refused(gql: GraphQLClient, **input: Any) -> dict[str, Any]:

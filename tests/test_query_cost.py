@@ -11,7 +11,9 @@ import pytest
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from pipegraph.testing.seed import LARGE, SMALL, GraphShape, commit_of, seed_graph
-from tests.conftest import GraphQLClient, StatementCounter, make_actor, truncate_all
+from tests.support.clients import GraphQLClient, make_actor
+from tests.support.database import truncate_all
+from tests.support.sql import StatementCounter
 
 FIRST_TABLE = re.compile(r'\bFROM "?(\w+)"?')
 

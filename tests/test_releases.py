@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import GraphQLClient
-from tests.factories import CREATE_RELEASE, CREATE_SLUG, checksum_of, create_app, create_slug, deploy, tarball
+from tests.support.clients import GraphQLClient
+from tests.support.factories import CREATE_RELEASE, CREATE_SLUG, checksum_of, create_app, create_slug, deploy, tarball
 
 APP_RELEASES = """
 query($name: String!) {

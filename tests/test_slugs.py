@@ -16,8 +16,8 @@ import pytest
 
 from pipegraph.api.app import create_app as create_asgi_app
 from pipegraph.settings import Settings
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import CREATE_SLUG, create_app, upload
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import CREATE_SLUG, create_app, upload
 from tests.support.tarballs import checksum_of, entry, tarball
 
 SLUG_NODE = """

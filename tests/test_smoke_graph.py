@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from tests.conftest import GraphQLClient
-from tests.factories import add_app, create_app, create_pipeline, deploy
+from tests.support.clients import GraphQLClient
+from tests.support.factories import add_app, create_app, create_pipeline, deploy
 
 PIPELINE_GRAPH = """
 query($name: String!) {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import GraphQLClient
-from tests.factories import CREATE_APP, CREATE_PIPELINE, create_app
-from tests.team_scene import ADD_MEMBER, CREATE_TEAM, actor, add_member, create_team, team_app, team_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import CREATE_APP, CREATE_PIPELINE, create_app
+from tests.support.team_scene import ADD_MEMBER, CREATE_TEAM, actor, add_member, create_team, team_app, team_pipeline
 
 TEAM = """
 query($id: ID!) { node(id: $id) { ... on Team { name kind members { role user { email } } } } }"""

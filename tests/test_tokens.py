@@ -15,7 +15,8 @@ import pytest
 
 from pipegraph.accounts.models import ApiToken
 from pipegraph.settings import Settings
-from tests.conftest import Actor, GraphQLClient, StatementCounter, make_actor
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.sql import StatementCounter
 
 PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 

@@ -3,26 +3,19 @@ on every later message and before every result, so a revoked token stops an open
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import websockets
-from websockets.exceptions import ConnectionClosed
 from workers.runner import in_process_worker
 
 from pipegraph.settings import Settings
-from tests.conftest import GraphQLClient, JobRunner
-from tests.factories import CREATE_APP
-from tests.promotion_scene import deploy_release_script, promote, shop_pipeline
-from tests.ws_client import LEGACY_WS, TRANSPORT_WS
+from tests.support.clients import GraphQLClient
+from tests.support.factories import CREATE_APP
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import PROGRESS, queued_promotion
+from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, closed, connect, init, receive, start
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
-
-PROGRESS = "subscription($id: ID!) { promotionProgress(id: $id) { target { app { name } } step } }"
 
 CREATE_TOKEN = """
 mutation { createApiToken(input: {description: "socket"}) { token apiToken { id } userErrors { code } } }"""
@@ -30,59 +23,11 @@ mutation { createApiToken(input: {description: "socket"}) { token apiToken { id 
 REVOKE_TOKEN = """
 mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { revokedAt } userErrors { code } } }"""
 
-# Generous: only a broken server makes a test wait this long, and it then fails instead of hanging.
-PATIENCE_SECONDS = 15
-
-
-@asynccontextmanager
-async def connect(host: str, protocol: str) -> AsyncIterator[Any]:
-    async with websockets.connect(f"ws://{host}/graphql", subprotocols=[protocol]) as ws:  # type: ignore[list-item]
-        yield ws
-
-
-async def receive(ws: Any) -> dict[str, Any]:
-    """The next protocol message, keep-alives skipped."""
-    async with asyncio.timeout(PATIENCE_SECONDS):
-        while True:
-            message: dict[str, Any] = json.loads(await ws.recv())
-            if message["type"] not in ("ka", "ping", "pong"):
-                return message
-
-
-async def closed(ws: Any) -> tuple[int | None, str | None, list[dict[str, Any]]]:
-    """Read until the server closes: its close code and reason, and what it sent before."""
-    before: list[dict[str, Any]] = []
-    async with asyncio.timeout(PATIENCE_SECONDS):
-        try:
-            while True:
-                before.append(json.loads(await ws.recv()))
-        except ConnectionClosed as closing:
-            frame = closing.rcvd
-            return (frame.code if frame else None), (frame.reason if frame else None), before
-
-
-async def init(ws: Any, payload: dict[str, Any] | None) -> None:
-    await ws.send(json.dumps({"type": "connection_init", **({"payload": payload} if payload is not None else {})}))
-
-
-async def start(ws: Any, protocol: str, query: str, variables: dict[str, Any] | None = None) -> None:
-    kind = "subscribe" if protocol == TRANSPORT_WS else "start"
-    await ws.send(json.dumps({"id": "1", "type": kind, "payload": {"query": query, "variables": variables or {}}}))
-
 
 async def socket_token(gql: GraphQLClient) -> tuple[str, str]:
     """A second token of the viewer, for the socket: its secret and its global ID."""
     payload = (await gql(CREATE_TOKEN))["createApiToken"]
     return payload["token"], payload["apiToken"]["id"]
-
-
-async def queued_promotion(gql: GraphQLClient, jobs: JobRunner) -> str:
-    """A promotion to one app that no worker has picked up yet."""
-    await shop_pipeline(gql, production=("shop-prod-eu",))
-    await deploy_release_script(gql, app="shop-staging", script="echo migrating\n")
-    await jobs.drain()
-    promotion_id: str = (await promote(gql, source="shop-staging"))["promotion"]["id"]
-    return promotion_id
 
 
 async def revoke(gql: GraphQLClient, token_id: str) -> None:

@@ -15,7 +15,6 @@ MODEL_MODULES = [
     "pipegraph.releases.models",
     "pipegraph.pipelines.models",
     "pipegraph.teams.models",
-    "pipegraph.access.models",
     "pipegraph.promotions.models",
 ]
 

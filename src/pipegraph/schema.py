@@ -19,18 +19,19 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
-from pipegraph.access.mutations import AccessMutations
 from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
+from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
 from pipegraph.api.errors import should_mask_error
-from pipegraph.apps.mutations import AppMutations
+from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
 from pipegraph.core.relay import node_by_id
-from pipegraph.pipelines.mutations import PipelineMutations
+from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
 from pipegraph.promotions.mutations import PromotionMutations
 from pipegraph.promotions.subscriptions import PromotionSubscriptions
 from pipegraph.releases.mutations import ReleaseMutations
+from pipegraph.reviewapps.mutations import ReviewAppMutations
 from pipegraph.settings import Settings
 from pipegraph.slugs.mutations import SlugMutations
 from pipegraph.teams.mutations import TeamMutations
@@ -60,7 +61,11 @@ class Mutation(
     PipelineMutations,
     PromotionMutations,
     TeamMutations,
-    AccessMutations,
+    # Listed in this order so the schema keeps its mutations' order.
+    AppCollaboratorMutations,
+    PipelineAccessMutations,
+    ReviewAppMutations,
+    PipelineOwnershipMutations,
 ):
     pass
 
@@ -82,6 +87,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     # Factories, so each request gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
+        ContextPerOperation,
+        SubscriptionsOverWebSocketOnly,
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         ParserCache,

@@ -7,17 +7,17 @@ from collections.abc import Iterable
 
 from tortoise.expressions import Q, Subquery
 
-from pipegraph.access.models import AppCollaborator, Permission
 from pipegraph.access.rules import (
     EPHEMERAL_RULES,
     RULES,
     TEAM_ROLE_APP_PERMISSIONS,
+    Permission,
     PipelineRight,
     TeamRight,
     ephemeral_allows,
 )
 from pipegraph.accounts.models import User
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.teams.models import Team, TeamMembership, TeamRole

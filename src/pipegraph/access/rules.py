@@ -7,11 +7,38 @@ reported as not found, never as forbidden, so a refusal does not leak that it ex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipegraph.access.models import Permission
+from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.teams.models import TeamRole
+
+
+class Permission(StrEnum):
+    """Heroku's app permissions, each a capability of its own."""
+
+    VIEW = "view"
+    DEPLOY = "deploy"
+    OPERATE = "operate"
+    MANAGE = "manage"
+
+
+def stored_permissions(permissions: Iterable[Permission]) -> list[str]:
+    """Permissions as stored: deduplicated, in Heroku's order."""
+    chosen = set(permissions)
+    return [permission.value for permission in Permission if permission in chosen]
+
+
+def required_permissions(permissions: Iterable[Permission], *, field: str = "permissions") -> list[str]:
+    """As stored, refusing an empty list: a grant of nothing is a mistake, not a way to remove one."""
+    stored = stored_permissions(permissions)
+    if not stored:
+        raise DomainError(
+            ErrorCode.INVALID, "give at least one permission (VIEW, DEPLOY, OPERATE or MANAGE)", field=field
+        )
+    return stored
+
 
 ALL_PERMISSIONS = frozenset(Permission)
 

@@ -5,9 +5,8 @@ from strawberry import relay
 
 from pipegraph.accounts import service
 from pipegraph.accounts.types import ApiTokenType
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
-from pipegraph.core.errors import NotFound
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.core.relay import NO_ROW_ID, db_id
 
 
@@ -17,10 +16,9 @@ class CreateApiTokenInput:
 
 
 @strawberry.type
-class CreateApiTokenPayload:
+class CreateApiTokenPayload(Payload):
     token: str | None = strawberry.field(default=None, description="The secret: shown this once, never again.")
     api_token: ApiTokenType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -29,37 +27,23 @@ class RevokeApiTokenInput:
 
 
 @strawberry.type
-class RevokeApiTokenPayload:
+class RevokeApiTokenPayload(Payload):
     api_token: ApiTokenType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Create an API token for the viewer; the payload's `token` is its only showing.")
-    async def create_api_token(
-        self, info: strawberry.Info[Context, None], input: CreateApiTokenInput
-    ) -> CreateApiTokenPayload:
-        async def action() -> CreateApiTokenPayload:
-            await info.context.access.require("createApiToken")
-            token, secret = await service.create_token(info.context.viewer, description=input.description)
-            return CreateApiTokenPayload(token=secret, api_token=ApiTokenType.from_model(token))
+    @mutation(description="Create an API token for the viewer; the payload's `token` is its only showing.")
+    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
+        await info.context.access.require("createApiToken")
+        token, secret = await service.create_token(info.context.viewer, description=input.description)
+        return CreateApiTokenPayload(token=secret, api_token=ApiTokenType.from_model(token))
 
-        return await run_mutation(CreateApiTokenPayload, action())
-
-    @strawberry.mutation(
+    @mutation(
         description="Revoke one of the viewer's tokens: it fails at once, also on open WebSockets. Safe to repeat."
     )
-    async def revoke_api_token(
-        self, info: strawberry.Info[Context, None], input: RevokeApiTokenInput
-    ) -> RevokeApiTokenPayload:
-        async def action() -> RevokeApiTokenPayload:
-            await info.context.access.require("revokeApiToken")
-            token_id = db_id(input.id.node_id) if input.id.type_name == "ApiToken" else NO_ROW_ID
-            try:
-                token = await service.revoke_token(token_id, user=info.context.viewer)
-            except NotFound:
-                raise NotFound("API token", input.id, field="id") from None  # named as the client named it
-            return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))
-
-        return await run_mutation(RevokeApiTokenPayload, action())
+    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
+        await info.context.access.require("revokeApiToken")
+        token_id = db_id(input.id.node_id) if input.id.type_name == "ApiToken" else NO_ROW_ID
+        token = await service.revoke_token(token_id, user=info.context.viewer, named=input.id)
+        return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))

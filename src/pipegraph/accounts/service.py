@@ -82,8 +82,11 @@ async def list_tokens(user: User, *, limit: int, before_id: int | None = None) -
     return await query.limit(limit)
 
 
-async def revoke_token(token_id: int, *, user: User | None = None) -> ApiToken:
-    """Revoke a token (only `user`'s, when given); revoking it again keeps the first revocation time."""
+async def revoke_token(token_id: int, *, user: User | None = None, named: object = None) -> ApiToken:
+    """Revoke a token (only `user`'s, when given); revoking it again keeps the first revocation time.
+
+    `named` is how the client named it (a global ID), for the refusal to show instead of the key.
+    """
     scope = ApiToken.filter(id=token_id)
     if user is not None:
         scope = scope.filter(user_id=user.id)
@@ -91,7 +94,7 @@ async def revoke_token(token_id: int, *, user: User | None = None) -> ApiToken:
     token = await scope.first()
     if token is None:
         # Someone else's token is reported exactly like a missing one: nothing tells that it exists.
-        raise NotFound("API token", token_id, field="id")
+        raise NotFound("API token", token_id if named is None else named, field="id")
     return token
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
@@ -10,19 +9,25 @@ from strawberry.types.lazy_type import LazyType
 
 from pipegraph.access.checks import sees_users
 from pipegraph.accounts import service
+from pipegraph.accounts.loaders import api_token_by_id, user_by_id
 from pipegraph.accounts.models import ApiToken, User
-from pipegraph.api.context import Context
-from pipegraph.core.relay import build_connection, db_id, decode_int_cursor, encode_cursor, page_size
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
+from pipegraph.teams.loaders import team_by_id
 
-API_TOKEN_CURSOR = "apitoken"
+API_TOKENS = Keyset.by_number("apitoken")
 
 if TYPE_CHECKING:
     from pipegraph.teams.types import TeamType
 
 
-def int_ids(node_ids: Iterable[str]) -> list[int]:
-    """Node ids that are not integers (or too big for a key) cannot exist: map them to an id no row has."""
-    return [db_id(node_id) for node_id in node_ids]
+async def _own_tokens(info: Info, tokens: list[ApiToken]) -> list[int]:
+    # Only the viewer's own tokens exist for them: anyone else's is null, like an id that names nothing.
+    return [token.id for token in tokens if token.user_id == info.context.viewer.id]
+
+
+async def _seen_users(info: Info, users: list[User]) -> set[int]:
+    return await sees_users(info.context.access, [user.id for user in users])
 
 
 @strawberry.type(name="ApiToken", description="An API token; its secret is shown once, by createApiToken, never again.")
@@ -43,14 +48,7 @@ class ApiTokenType(relay.Node):
             revoked_at=token.revoked_at,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[ApiTokenType | None]:
-        # Only the viewer's own tokens exist for them: anyone else's is null, like an id that names nothing.
-        ids = int_ids(node_ids)
-        tokens = {token.id: token for token in await ApiToken.filter(id__in=ids, user_id=info.context.viewer.id)}
-        return [cls.from_model(tokens[id_]) if id_ in tokens else None for id_ in ids]
+    resolve_nodes = resolve_visible(api_token_by_id, _own_tokens)
 
 
 @strawberry.type(name="User")
@@ -64,10 +62,10 @@ class UserType(relay.Node):
     def from_model(cls, user: User) -> UserType:
         return cls(id=user.id, email=user.email, name=user.name, created_at=user.created_at)
 
+    resolve_nodes = resolve_visible(user_by_id, _seen_users)
+
     @strawberry.field(description="The user's teams: all of them for the viewer, else those shared with the viewer.")
-    async def teams(
-        self, info: strawberry.Info[Context, None]
-    ) -> list[Annotated[TeamType, strawberry.lazy("pipegraph.teams.types")]]:
+    async def teams(self, info: Info) -> list[Annotated[TeamType, strawberry.lazy("pipegraph.teams.types")]]:
         from pipegraph.teams.types import teams_of
 
         return await teams_of(info, self.id)
@@ -76,29 +74,19 @@ class UserType(relay.Node):
         description="The user's API tokens, newest first, revoked ones too; null for anyone but the viewer."
     )
     async def api_tokens(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[ApiTokenType] | None:
         viewer = info.context.viewer
         if self.id != viewer.id:
             return None
-        size = page_size(first)
-        before_id = decode_int_cursor(API_TOKEN_CURSOR, after)
-        rows = await service.list_tokens(viewer, limit=size + 1, before_id=before_id)
-        return build_connection(
-            rows,
-            first=size,
-            cursor_of=lambda token: encode_cursor(API_TOKEN_CURSOR, token.id),
+        return await keyset_page(
+            API_TOKENS,
+            first=first,
+            after=after,
+            fetch=lambda limit, before: service.list_tokens(viewer, limit=limit, before_id=before),
+            key=lambda token: token.id,
             node_of=ApiTokenType.from_model,
-            has_previous_page=before_id is not None,
         )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[UserType | None]:
-        users = await info.context.loaders.user_by_id.load_many(int_ids(node_ids))
-        seen = await sees_users(info.context.access, [user.id for user in users if user])
-        return [cls.from_model(user) if user and user.id in seen else None for user in users]
 
 
 # A team when the thing is team-owned, else the user who owns it personally.
@@ -108,11 +96,11 @@ _LAZY_TEAM: Any = LazyType("TeamType", "pipegraph.teams.types")
 Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner")]  # noqa: UP007 - `|` cannot take a LazyType
 
 
-async def load_owner(info: strawberry.Info[Context, None], user_id: int, team_id: int | None = None) -> Any:
+async def load_owner(info: Info, user_id: int, team_id: int | None = None) -> Any:
     if team_id is not None:
         from pipegraph.teams.types import TeamType
 
-        team = await info.context.loaders.team_by_id.load(team_id)
+        team = await info.context.loaders[team_by_id].load(team_id)
         return TeamType.from_model(team) if team else None
-    user = await info.context.loaders.user_by_id.load(user_id)
+    user = await info.context.loaders[user_by_id].load(user_id)
     return UserType.from_model(user) if user else None

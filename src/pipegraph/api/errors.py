@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Protocol, TypeVar
-
 import strawberry
 from graphql import GraphQLError
 
 from pipegraph.core.errors import ClientError, DomainError, ErrorCode
+
+ErrorCodeEnum = strawberry.enum(
+    ErrorCode, name="ErrorCode", description="Why a mutation was refused. Stable: clients may branch on it."
+)
 
 
 @strawberry.type(name="UserError", description="An expected refusal of a mutation: nothing was changed.")
@@ -20,21 +21,6 @@ class UserErrorType:
     @classmethod
     def from_error(cls, error: DomainError) -> UserErrorType:
         return cls(field=error.field, message=error.message, code=error.code)
-
-
-class Payload(Protocol):
-    user_errors: list[UserErrorType]
-
-
-P = TypeVar("P")
-
-
-async def run_mutation(payload: type[P], action: Awaitable[P]) -> P:
-    """Run a mutation's service call; a domain refusal becomes `userErrors` instead of an exception."""
-    try:
-        return await action
-    except DomainError as error:
-        return payload(user_errors=[UserErrorType.from_error(error)])  # type: ignore[call-arg]
 
 
 def should_mask_error(error: GraphQLError) -> bool:

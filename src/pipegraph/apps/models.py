@@ -34,3 +34,24 @@ class App(Model):
 
     class Meta:
         table = "apps"
+
+
+# A user given permissions on one app. Ephemeral apps get theirs from the pipeline access when created.
+# (Comments, not docstrings: tortoise writes docstrings into the SQL as table comments.)
+class AppCollaborator(Model):
+    id = fields.BigIntField(primary_key=True)
+    app: fields.ForeignKeyRelation[App] = fields.ForeignKeyField(
+        "pipegraph.App", related_name="collaborators", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "pipegraph.User", related_name="collaborations", on_delete=fields.CASCADE
+    )
+    permissions: list[str] = fields.JSONField(default=list)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    app_id: int
+    user_id: int
+
+    class Meta:
+        table = "app_collaborators"
+        unique_together = (("app", "user"),)

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import strawberry
 
-from pipegraph.access.checks import authorized_app
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.access.checks import authorized_app, authorized_team
+from pipegraph.access.rules import Permission
+from pipegraph.accounts.service import get_user
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
 from pipegraph.apps import service
-from pipegraph.apps.types import AppType
+from pipegraph.apps.types import AppType, CollaboratorType, app_collaborators
 from pipegraph.core.errors import DomainError, ErrorCode
-from pipegraph.teams.service import authorized_team
+
+APP_HELP = "App name or global ID."
+USER_HELP = "The user's email or global ID."
 
 
 @strawberry.input
@@ -22,49 +26,75 @@ class CreateAppInput:
 
 
 @strawberry.type
-class CreateAppPayload:
+class CreateAppPayload(Payload):
     app: AppType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
 class SetConfigVarsInput:
-    app: str = strawberry.field(description="App name or global ID.")
+    app: str = strawberry.field(description=APP_HELP)
     vars: JSON = strawberry.field(description='Vars to set, e.g. {"LOG_LEVEL": "debug", "OLD": null}; null unsets.')
 
 
 @strawberry.type
-class SetConfigVarsPayload:
+class SetConfigVarsPayload(Payload):
     app: AppType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class AppMutations:
-    @strawberry.mutation(description="Create an app owned by the viewer, or by a team of theirs.")
-    async def create_app(self, info: strawberry.Info[Context, None], input: CreateAppInput) -> CreateAppPayload:
-        async def action() -> CreateAppPayload:
-            team = await authorized_team(info.context.access, input.team, "createApp") if input.team else None
-            app = await service.create_app(
-                owner=info.context.viewer,
-                team=team,
-                name=input.name,
-                stack=input.stack,
-                default_stack=info.context.settings.default_stack,
-            )
-            return CreateAppPayload(app=AppType.from_model(app))
+    @mutation(description="Create an app owned by the viewer, or by a team of theirs.")
+    async def create_app(self, info: Info, input: CreateAppInput) -> CreateAppPayload:
+        team = await authorized_team(info.context.access, input.team, "createApp") if input.team else None
+        app = await service.create_app(
+            owner=info.context.viewer,
+            team=team,
+            name=input.name,
+            stack=input.stack,
+            default_stack=info.context.settings.default_stack,
+        )
+        return CreateAppPayload(app=AppType.from_model(app))
 
-        return await run_mutation(CreateAppPayload, action())
+    @mutation(description="Set or unset (null) an app's config vars, all or nothing.")
+    async def set_config_vars(self, info: Info, input: SetConfigVarsInput) -> SetConfigVarsPayload:
+        if not isinstance(input.vars, dict):
+            raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
+        app = await authorized_app(info.context.access, input.app, "setConfigVars")
+        app = await service.set_config_vars(app, input.vars)
+        return SetConfigVarsPayload(app=AppType.from_model(app))
 
-    @strawberry.mutation(description="Set or unset (null) an app's config vars, all or nothing.")
-    async def set_config_vars(
-        self, info: strawberry.Info[Context, None], input: SetConfigVarsInput
-    ) -> SetConfigVarsPayload:
-        async def action() -> SetConfigVarsPayload:
-            if not isinstance(input.vars, dict):
-                raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
-            app = await authorized_app(info.context.access, input.app, "setConfigVars")
-            app = await service.set_config_vars(app, input.vars)
-            return SetConfigVarsPayload(app=AppType.from_model(app))
 
-        return await run_mutation(SetConfigVarsPayload, action())
+@strawberry.input
+class AddAppCollaboratorInput:
+    app: str = strawberry.field(description=APP_HELP)
+    user: str = strawberry.field(description=USER_HELP)
+    permissions: list[Permission] = strawberry.field(description="Replaces the user's permissions if already on it.")
+
+
+@strawberry.input
+class RemoveAppCollaboratorInput:
+    app: str = strawberry.field(description=APP_HELP)
+    user: str = strawberry.field(description=USER_HELP)
+
+
+@strawberry.type
+class AppCollaboratorPayload(Payload):
+    app: AppType | None = None
+    collaborators: list[CollaboratorType] | None = None
+
+
+@strawberry.type
+class AppCollaboratorMutations:
+    @mutation(description="Give a user permissions on an app, or replace theirs (manage permission).")
+    async def add_app_collaborator(self, info: Info, input: AddAppCollaboratorInput) -> AppCollaboratorPayload:
+        app = await authorized_app(info.context.access, input.app, "addAppCollaborator")
+        user = await get_user(input.user)
+        await service.set_collaborator(app, user, input.permissions)
+        return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
+
+    @mutation(description="Take a user's permissions on an app away (manage permission).")
+    async def remove_app_collaborator(self, info: Info, input: RemoveAppCollaboratorInput) -> AppCollaboratorPayload:
+        app = await authorized_app(info.context.access, input.app, "removeAppCollaborator")
+        user = await get_user(input.user)
+        await service.remove_collaborator(app, user)
+        return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))

@@ -4,14 +4,15 @@ import strawberry
 from strawberry import relay
 from tortoise.expressions import Subquery
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import Keyset, keyset_page
+from pipegraph.apps.loaders import app_by_name
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType
 from pipegraph.core.names import could_be_name
-from pipegraph.core.relay import build_connection, decode_name_cursor, encode_cursor, page_size
 from pipegraph.pipelines.models import PipelineCoupling
 
-APP_CURSOR = "app"
+APPS = Keyset.by_name("app")
 
 
 @strawberry.type
@@ -19,10 +20,10 @@ class AppQueries:
     @strawberry.field(
         description="An app by name, whether or not it is in a pipeline; null if the viewer cannot see it."
     )
-    async def app(self, info: strawberry.Info[Context, None], name: str) -> AppType | None:
+    async def app(self, info: Info, name: str) -> AppType | None:
         if not could_be_name(name):
             return None
-        app = await info.context.loaders.app_by_name.load(name)
+        app = await info.context.loaders[app_by_name].load(name)
         return AppType.from_model(app) if app and await info.context.access.can_view_app(app) else None
 
     @strawberry.field(
@@ -30,24 +31,19 @@ class AppQueries:
     )
     async def apps(
         self,
-        info: strawberry.Info[Context, None],
+        info: Info,
         first: int | None = None,
         after: str | None = None,
         in_pipeline: bool | None = None,
     ) -> relay.Connection[AppType]:
-        size = page_size(first)
-        after_name = decode_name_cursor(APP_CURSOR, after)
         query = App.filter(await info.context.access.visible_apps()).order_by("name")
-        if after_name is not None:
-            query = query.filter(name__gt=after_name)
         if in_pipeline is not None:
             coupled = Subquery(PipelineCoupling.all().values("app_id"))
             query = query.filter(id__in=coupled) if in_pipeline else query.exclude(id__in=coupled)
-        rows = await query.limit(size + 1)
-        return build_connection(
-            rows,
-            first=size,
-            cursor_of=lambda app: encode_cursor(APP_CURSOR, app.name),
-            node_of=AppType.from_model,
-            has_previous_page=after_name is not None,
+
+        async def fetch(limit: int, after_name: str | None) -> list[App]:
+            return await (query if after_name is None else query.filter(name__gt=after_name)).limit(limit)
+
+        return await keyset_page(
+            APPS, first=first, after=after, fetch=fetch, key=lambda app: app.name, node_of=AppType.from_model
         )

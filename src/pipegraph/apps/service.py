@@ -1,18 +1,18 @@
-"""Apps: creation under Heroku's name rule, config vars, and look-up by name or global ID."""
+"""Apps: creation under Heroku's name rule, config vars, collaborators, and look-up by name or global ID."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from pipegraph.access.rules import Permission, required_permissions
 from pipegraph.accounts.models import User
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.names import could_be_name, validate_name
-from pipegraph.core.relay import parse_ref
+from pipegraph.core.names import validate_name
 from pipegraph.teams.models import Team
 
 STACK_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{1,39}$")
@@ -28,17 +28,6 @@ def validate_stack(stack: str, *, field: str = "stack") -> str:
             field=field,
         )
     return stack
-
-
-async def get_app(reference: str, *, field: str = "app") -> App:
-    ref = parse_ref(reference, "App")
-    if ref.id is not None:
-        app = await App.get_or_none(id=ref.id)
-    else:
-        app = await App.get_or_none(name=ref.name) if ref.name is not None and could_be_name(ref.name) else None
-    if app is None:
-        raise NotFound("app", ref, field=field)
-    return app
 
 
 async def create_app(*, owner: User, name: str, stack: str | None, default_stack: str, team: Team | None = None) -> App:
@@ -99,3 +88,26 @@ async def set_config_vars(app: App, changes: Mapping[str, object]) -> App:
         locked.config_vars = merged
         await locked.save(update_fields=["config_vars", "updated_at"])
     return locked
+
+
+async def set_collaborator(app: App, user: User, permissions: Iterable[Permission]) -> AppCollaborator:
+    """Add the user to the app, or replace their permissions when they already are on it."""
+    stored = required_permissions(permissions)
+    async with in_transaction():
+        collaborator = await AppCollaborator.select_for_update().get_or_none(app_id=app.id, user_id=user.id)
+        if collaborator is None:
+            try:
+                return await AppCollaborator.create(app=app, user=user, permissions=stored)
+            except IntegrityError:
+                raise DomainError(
+                    ErrorCode.INVALID, f"{user.email} was just added to {app.name}", field="user"
+                ) from None
+        collaborator.permissions = stored
+        await collaborator.save(update_fields=["permissions"])
+    return collaborator
+
+
+async def remove_collaborator(app: App, user: User) -> None:
+    deleted = await AppCollaborator.filter(app_id=app.id, user_id=user.id).delete()
+    if not deleted:
+        raise NotFound("collaborator", user.email, field="user")

@@ -2,26 +2,87 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, cast
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.accounts.types import Owner, int_ids, load_owner
-from pipegraph.api.context import Context
+from pipegraph.access.rules import Permission
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import Owner, UserType, load_owner
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.api.scalars import JSON
-from pipegraph.apps.models import App
-from pipegraph.core.relay import build_connection, decode_int_cursor, encode_cursor, page_size
+from pipegraph.apps.loaders import app_by_id, collaborators_by_app
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
-from pipegraph.pipelines.models import Stage
-from pipegraph.releases.loaders import ReleasePageKey
+from pipegraph.pipelines.loaders import coupling_by_app, pipeline_by_id
+from pipegraph.pipelines.models import PipelineAccessGrant, Stage
+from pipegraph.releases.loaders import ReleasePageKey, current_release_by_app, release_pages
+from pipegraph.releases.models import Release
 
 if TYPE_CHECKING:
-    from pipegraph.access.types import CollaboratorType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
 
-RELEASE_CURSOR = "release"
+RELEASES = Keyset.by_number("release")
+
+PermissionEnum = strawberry.enum(
+    Permission, name="Permission", description="Heroku's app permissions; on the pipeline access tab, what they allow."
+)
+
+
+class OfAnApp(Protocol):
+    """A row that belongs to an app, and shows to whoever sees that app (a slug, a release, a promotion target)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    app_id: int
+
+
+R = TypeVar("R", bound=OfAnApp)
+
+
+async def sees_apps(info: Info, app_ids: Iterable[int]) -> set[int]:
+    """Which of these apps the viewer sees, loaded through the operation's loader (one batched statement at most)."""
+    apps = await info.context.loaders[app_by_id].load_many(list(set(app_ids)))
+    return {app.id for app in apps if app is not None and await info.context.access.can_view_app(app)}
+
+
+async def seen_through_their_app(info: Info, rows: list[R]) -> list[Any]:
+    """The keys of the rows whose app the viewer sees."""
+    seen = await sees_apps(info, [row.app_id for row in rows])
+    return [row.pk for row in rows if row.app_id in seen]
+
+
+async def _seen_apps(info: Info, apps: list[App]) -> list[int]:
+    return [app.id for app in apps if await info.context.access.can_view_app(app)]
+
+
+@strawberry.type(name="Collaborator", description="A user given permissions on an app.")
+class CollaboratorType:
+    permissions: list[Permission]
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info) -> UserType:
+        user = await info.context.loaders[user_by_id].load(self.user_id)
+        assert user is not None  # rows naming a user cascade away with it
+        return UserType.from_model(user)
+
+    @classmethod
+    def from_model(cls, row: AppCollaborator | PipelineAccessGrant) -> CollaboratorType:
+        return cls(permissions=[Permission(permission) for permission in row.permissions], user_id=row.user_id)
+
+    @classmethod
+    def by_email(cls, rows: Iterable[AppCollaborator | PipelineAccessGrant]) -> list[CollaboratorType]:
+        """Rows loaded with their user, as listed: by email."""
+        return [cls.from_model(row) for row in sorted(rows, key=lambda row: row.user.email)]
+
+
+async def app_collaborators(info: Info, app: App) -> list[CollaboratorType]:
+    return CollaboratorType.by_email(await info.context.loaders[collaborators_by_app].load(app.id))
 
 
 @strawberry.type(name="App")
@@ -44,27 +105,18 @@ class AppType(relay.Node):
             model=app,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[AppType | None]:
-        apps = await info.context.loaders.app_by_id.load_many(int_ids(node_ids))
-        return [cls.from_model(app) if app and await info.context.access.can_view_app(app) else None for app in apps]
+    resolve_nodes = resolve_visible(app_by_id, _seen_apps)
 
     @strawberry.field(description="Config vars: the app's own, never copied by a promotion.")
     def config_vars(self) -> JSON:
         return cast(JSON, dict(self.model.config_vars))
 
     @strawberry.field
-    async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
+    async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="Users given permissions on the app, by email (review and CI apps: as created).")
-    async def collaborators(
-        self, info: strawberry.Info[Context, None]
-    ) -> list[Annotated[CollaboratorType, strawberry.lazy("pipegraph.access.types")]]:
-        from pipegraph.access.types import app_collaborators
-
+    async def collaborators(self, info: Info) -> list[CollaboratorType]:
         return await app_collaborators(info, self.model)
 
     @strawberry.field(description="A review or CI app, created by createEphemeralApp.")
@@ -73,43 +125,44 @@ class AppType(relay.Node):
 
     @strawberry.field(description="The pipeline the app is in, if any.")
     async def pipeline(
-        self, info: strawberry.Info[Context, None]
+        self, info: Info
     ) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")] | None:
         from pipegraph.pipelines.types import PipelineType
 
-        coupling = await info.context.loaders.coupling_by_app.load(self.id)
+        coupling = await info.context.loaders[coupling_by_app].load(self.id)
         if coupling is None:
             return None
-        pipeline = await info.context.loaders.pipeline_by_id.load(coupling.pipeline_id)
+        pipeline = await info.context.loaders[pipeline_by_id].load(coupling.pipeline_id)
         return PipelineType.from_model(pipeline) if pipeline else None
 
     @strawberry.field(description="The app's stage in its pipeline, if it is in one.")
-    async def stage(self, info: strawberry.Info[Context, None]) -> Stage | None:
-        coupling = await info.context.loaders.coupling_by_app.load(self.id)
+    async def stage(self, info: Info) -> Stage | None:
+        coupling = await info.context.loaders[coupling_by_app].load(self.id)
         return coupling.stage if coupling else None
 
     @strawberry.field(description="The release the app runs now: the one with `current: true`.")
     async def current_release(
-        self, info: strawberry.Info[Context, None]
+        self, info: Info
     ) -> Annotated[ReleaseType, strawberry.lazy("pipegraph.releases.types")] | None:
         from pipegraph.releases.types import ReleaseType
 
-        release = await info.context.loaders.current_release_by_app.load(self.id)
+        release = await info.context.loaders[current_release_by_app].load(self.id)
         return ReleaseType.from_model(release) if release else None
 
     @strawberry.field(description="Releases, newest first.")
     async def releases(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[ReleaseType, strawberry.lazy("pipegraph.releases.types")]]:
         from pipegraph.releases.types import ReleaseType
 
-        size = page_size(first)
-        before = decode_int_cursor(RELEASE_CURSOR, after)
-        rows = await info.context.loaders.release_pages.load(ReleasePageKey(self.id, size + 1, before))
-        return build_connection(
-            rows,
-            first=size,
-            cursor_of=lambda release: encode_cursor(RELEASE_CURSOR, release.version),
+        async def fetch(limit: int, before: int | None) -> list[Release]:
+            return await info.context.loaders[release_pages].load(ReleasePageKey(self.id, limit, before))
+
+        return await keyset_page(
+            RELEASES,
+            first=first,
+            after=after,
+            fetch=fetch,
+            key=lambda release: release.version,
             node_of=ReleaseType.from_model,
-            has_previous_page=before is not None,
         )

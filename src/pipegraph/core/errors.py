@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from enum import Enum
 
-import strawberry
 
-
-@strawberry.enum(description="Why a mutation was refused. Stable: clients may branch on it.")
 class ErrorCode(Enum):
+    """Why a mutation was refused. Stable: clients may branch on it."""
+
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
     INVALID = "invalid"

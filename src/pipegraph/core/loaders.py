@@ -1,15 +1,21 @@
-"""DataLoader builders: one batched statement per relation per request, however deep the query goes."""
+"""DataLoaders: one batched statement per relation per operation, however deep the query goes.
+
+Each domain declares its loaders in its own `loaders.py` with `@loader`; an operation's `Loaders` builds each one the
+first time a resolver asks for it (`info.context.loaders[app_by_id]`), so the API layer lists none of them and a
+new domain adds loaders without touching it. Never a module-level DataLoader: it would cache for ever.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 M = TypeVar("M", bound=Model)
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def one_by(model: type[M], field: str = "id") -> DataLoader[Any, M | None]:
@@ -44,3 +50,32 @@ def prime_all(loader: DataLoader[K, M | None], rows: Sequence[M], key: Callable[
     """Seed a by-key loader with rows already fetched by a join, sparing a second statement."""
     for row in rows:
         loader.prime(key(row), row)
+
+
+class Loader(Generic[K, V]):
+    """A declared DataLoader: the key to ask an operation's `Loaders` for it, typed by what it loads."""
+
+    def __init__(self, build: Callable[[], DataLoader[K, V]]) -> None:
+        self.build = build
+        self.name = f"{build.__module__}.{build.__qualname__}"
+
+    def __repr__(self) -> str:
+        return f"Loader({self.name})"
+
+
+def loader(build: Callable[[], DataLoader[K, V]]) -> Loader[K, V]:
+    """Declare a loader: `@loader def app_by_id() -> DataLoader[int, App | None]: return one_by(App)`."""
+    return Loader(build)
+
+
+class Loaders:
+    """One operation's DataLoaders, each built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[Loader[Any, Any], DataLoader[Any, Any]] = {}
+
+    def __getitem__(self, declared: Loader[K, V]) -> DataLoader[K, V]:
+        built = self._built.get(declared)
+        if built is None:
+            built = self._built[declared] = declared.build()
+        return cast("DataLoader[K, V]", built)

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry import relay
 from strawberry.relay.types import GlobalIDValueError
+from tortoise.models import Model
 
-from pipegraph.core.errors import ClientError
-from pipegraph.core.names import NAME_PATTERN
+from pipegraph.core.errors import ClientError, NotFound
+from pipegraph.core.names import NAME_PATTERN, could_be_name
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -26,6 +27,7 @@ _DB_ID = re.compile(r"[0-9]{1,19}")
 
 T = TypeVar("T")
 N = TypeVar("N", bound=relay.Node)
+M = TypeVar("M", bound=Model)
 
 
 def page_size(first: int | None) -> int:
@@ -136,3 +138,21 @@ def parse_ref(value: str, type_name: str) -> Ref:
     key = db_id(global_id.node_id)
     # An ID of the right type whose key cannot exist is looked up as given, so "not found" shows what was sent.
     return Ref(name=value) if key == NO_ROW_ID else Ref(id=key)
+
+
+async def get_by_reference(model: type[M], reference: str, *, field: str) -> M:
+    """The row a client named by global ID, or by name for models that have one; NotFound naming what was sent.
+
+    The model's class name is its GraphQL type name (App, Pipeline, Team, Slug), as global IDs carry it.
+    """
+    type_name = model.__name__
+    ref = parse_ref(reference, type_name)
+    named = "name" in model._meta.fields_map
+    row: M | None = None
+    if ref.id is not None:
+        row = await model.get_or_none(id=ref.id)
+    elif named and ref.name is not None and could_be_name(ref.name):
+        row = await model.get_or_none(name=ref.name)
+    if row is None:
+        raise NotFound(type_name.lower(), ref if named else reference, field=field)
+    return row

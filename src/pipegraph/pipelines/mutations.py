@@ -3,15 +3,18 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import authorized_app, authorized_pipeline
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.access.checks import authorized_app, authorized_pipeline, authorized_team, require_unnamed_app
+from pipegraph.access.rules import Permission
+from pipegraph.accounts.service import get_user
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
-from pipegraph.pipelines import service
-from pipegraph.pipelines.types import PipelineType
-from pipegraph.teams.service import authorized_team
+from pipegraph.pipelines import access_tab, ownership, service
+from pipegraph.pipelines.types import PipelineTransferType, PipelineType
 
 STAGE_HELP = "REVIEW, DEVELOPMENT, STAGING or PRODUCTION (any case)."
+PIPELINE_HELP = "Pipeline name or global ID."
+USER_HELP = "The user's email or global ID."
 
 
 @strawberry.input
@@ -29,18 +32,18 @@ class CreatePipelineInput:
 
 @strawberry.input
 class RenamePipelineInput:
-    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
     name: str
 
 
 @strawberry.input
 class DestroyPipelineInput:
-    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
 
 
 @strawberry.input
 class AddAppToPipelineInput:
-    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
     app: str = strawberry.field(description="App name or global ID.")
     stage: str = strawberry.field(description=STAGE_HELP)
 
@@ -57,96 +60,178 @@ class MoveAppToStageInput:
 
 
 @strawberry.type
-class PipelinePayload:
+class PipelinePayload(Payload):
     pipeline: PipelineType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class DestroyPipelinePayload:
+class DestroyPipelinePayload(Payload):
     destroyed_pipeline_id: relay.GlobalID | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
-class PipelineAppPayload:
+class PipelineAppPayload(Payload):
     pipeline: PipelineType | None = None
     app: AppType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class PipelineMutations:
-    @strawberry.mutation(
-        description="Create a pipeline around an existing app, owned by the viewer or a team of theirs."
+    @mutation(description="Create a pipeline around an existing app, owned by the viewer or a team of theirs.")
+    async def create_pipeline(self, info: Info, input: CreatePipelineInput) -> PipelinePayload:
+        app = await authorized_app(info.context.access, input.app, "createPipeline")
+        team = await authorized_team(info.context.access, input.team, "createPipeline") if input.team else None
+        pipeline, _ = await service.create_pipeline(
+            owner=info.context.viewer, name=input.name, app=app, stage=input.stage, team=team
+        )
+        return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+    @mutation()
+    async def rename_pipeline(self, info: Info, input: RenamePipelineInput) -> PipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "renamePipeline")
+        pipeline = await service.rename_pipeline(pipeline, input.name)
+        return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+    @mutation(description="Destroy a pipeline; its apps stay, outside any pipeline.")
+    async def destroy_pipeline(self, info: Info, input: DestroyPipelineInput) -> DestroyPipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "destroyPipeline")
+        pipeline_id = pipeline.id
+        await service.destroy_pipeline(pipeline)
+        return DestroyPipelinePayload(destroyed_pipeline_id=relay.GlobalID("Pipeline", str(pipeline_id)))
+
+    @mutation()
+    async def add_app_to_pipeline(self, info: Info, input: AddAppToPipelineInput) -> PipelineAppPayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "addAppToPipeline")
+        app = await authorized_app(info.context.access, input.app, "addAppToPipeline")
+        await service.add_app(pipeline, app, input.stage)
+        return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
+
+    @mutation(description="Take an app out of its pipeline; the app itself stays.")
+    async def remove_app_from_pipeline(self, info: Info, input: RemoveAppFromPipelineInput) -> PipelineAppPayload:
+        app = await authorized_app(info.context.access, input.app, "removeAppFromPipeline")
+        pipeline = await service.remove_app(app)
+        return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
+
+    @mutation()
+    async def move_app_to_stage(self, info: Info, input: MoveAppToStageInput) -> PipelineAppPayload:
+        app = await authorized_app(info.context.access, input.app, "moveAppToStage")
+        coupling = await service.move_app(app, input.stage)
+        pipeline = await coupling.pipeline
+        return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
+
+
+# The access tab and ownership --------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class GrantPipelineAccessInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+    user: str = strawberry.field(description=USER_HELP)
+    permissions: list[Permission] = strawberry.field(description="On review and CI apps created from now on.")
+
+
+@strawberry.input
+class RevokePipelineAccessInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+    user: str = strawberry.field(description=USER_HELP)
+
+
+@strawberry.input
+class UpdatePipelineAutoJoinInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+    enabled: bool
+    permissions: list[Permission] | None = strawberry.field(default=None, description="Unchanged when null.")
+
+
+@strawberry.input(one_of=True, description="Exactly one: a team, or a person.")
+class NewOwnerInput:
+    team: str | None = strawberry.field(default=strawberry.UNSET, description="Team name or global ID.")
+    user: str | None = strawberry.field(default=strawberry.UNSET, description=USER_HELP)
+
+
+@strawberry.input
+class TransferPipelineInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+    new_owner: NewOwnerInput
+
+
+@strawberry.input
+class TransferAppsToPipelineOwnerInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+
+
+@strawberry.type
+class AccessPipelinePayload(Payload):
+    pipeline: PipelineType | None = None
+
+
+@strawberry.type
+class TransferPipelinePayload(Payload):
+    pipeline: PipelineType | None = None
+    transfer: PipelineTransferType | None = None
+
+
+@strawberry.type
+class TransferAppsPayload(Payload):
+    pipeline: PipelineType | None = None
+    transferred_apps: list[AppType] | None = None
+
+
+@strawberry.type
+class PipelineAccessMutations:
+    @mutation(description="Give a user permissions on the pipeline's review and CI apps created from now on.")
+    async def grant_pipeline_access(self, info: Info, input: GrantPipelineAccessInput) -> AccessPipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "grantPipelineAccess")
+        user = await get_user(input.user)
+        await access_tab.grant(pipeline, user, input.permissions)
+        return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+    @mutation(description="Withdraw a manual grant; review and CI apps that exist keep their permissions.")
+    async def revoke_pipeline_access(self, info: Info, input: RevokePipelineAccessInput) -> AccessPipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "revokePipelineAccess")
+        user = await get_user(input.user)
+        await access_tab.revoke(pipeline, user)
+        return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+    @mutation(description="Turn auto-join on or off, or change its permissions (Enterprise Teams only).")
+    async def update_pipeline_auto_join(self, info: Info, input: UpdatePipelineAutoJoinInput) -> AccessPipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "updatePipelineAutoJoin")
+        await access_tab.update_auto_join(pipeline, enabled=input.enabled, permissions=input.permissions)
+        return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+
+@strawberry.type
+class PipelineOwnershipMutations:
+    @mutation(
+        description="Give the pipeline, with the apps its owner held, to a new owner, by Heroku's rules: a person's "
+        "pipeline to a team they are in, a team's pipeline to one of its members, never person to person."
     )
-    async def create_pipeline(
-        self, info: strawberry.Info[Context, None], input: CreatePipelineInput
-    ) -> PipelinePayload:
-        async def action() -> PipelinePayload:
-            app = await authorized_app(info.context.access, input.app, "createPipeline")
-            team = await authorized_team(info.context.access, input.team, "createPipeline") if input.team else None
-            pipeline, _ = await service.create_pipeline(
-                owner=info.context.viewer, name=input.name, app=app, stage=input.stage, team=team
+    async def transfer_pipeline(self, info: Info, input: TransferPipelineInput) -> TransferPipelinePayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "transferPipeline")
+        team = user = None
+        if input.new_owner.team:  # a team the viewer is not in stays unseen
+            team = await authorized_team(info.context.access, input.new_owner.team, None, field="newOwner")
+        elif input.new_owner.user:
+            user = await get_user(input.new_owner.user, field="newOwner")
+        record = await ownership.transfer_pipeline(pipeline, by=info.context.viewer, to_user=user, to_team=team)
+        return TransferPipelinePayload(
+            pipeline=PipelineType.from_model(pipeline),
+            transfer=PipelineTransferType.from_model(record),
+        )
+
+    @mutation(description="Give the pipeline owner every app of the pipeline it does not own, all or none.")
+    async def transfer_apps_to_pipeline_owner(
+        self, info: Info, input: TransferAppsToPipelineOwnerInput
+    ) -> TransferAppsPayload:
+        access = info.context.access
+        pipeline = await authorized_pipeline(access, input.pipeline, "transferAppsToPipelineOwner")
+        apps = ownership.foreign(await ownership.pipeline_apps(pipeline), pipeline)
+        for app in apps:  # an app the viewer cannot see is not named
+            refusal = "the pipeline has apps you cannot manage: their owners must transfer them"
+            await require_unnamed_app(
+                access, app, "transferAppsToPipelineOwner", refusal=refusal, refusal_field="pipeline"
             )
-            return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
-
-        return await run_mutation(PipelinePayload, action())
-
-    @strawberry.mutation
-    async def rename_pipeline(
-        self, info: strawberry.Info[Context, None], input: RenamePipelineInput
-    ) -> PipelinePayload:
-        async def action() -> PipelinePayload:
-            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "renamePipeline")
-            pipeline = await service.rename_pipeline(pipeline, input.name)
-            return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
-
-        return await run_mutation(PipelinePayload, action())
-
-    @strawberry.mutation(description="Destroy a pipeline; its apps stay, outside any pipeline.")
-    async def destroy_pipeline(
-        self, info: strawberry.Info[Context, None], input: DestroyPipelineInput
-    ) -> DestroyPipelinePayload:
-        async def action() -> DestroyPipelinePayload:
-            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "destroyPipeline")
-            pipeline_id = pipeline.id
-            await service.destroy_pipeline(pipeline)
-            return DestroyPipelinePayload(destroyed_pipeline_id=relay.GlobalID("Pipeline", str(pipeline_id)))
-
-        return await run_mutation(DestroyPipelinePayload, action())
-
-    @strawberry.mutation
-    async def add_app_to_pipeline(
-        self, info: strawberry.Info[Context, None], input: AddAppToPipelineInput
-    ) -> PipelineAppPayload:
-        async def action() -> PipelineAppPayload:
-            pipeline = await authorized_pipeline(info.context.access, input.pipeline, "addAppToPipeline")
-            app = await authorized_app(info.context.access, input.app, "addAppToPipeline")
-            await service.add_app(pipeline, app, input.stage)
-            return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
-
-        return await run_mutation(PipelineAppPayload, action())
-
-    @strawberry.mutation(description="Take an app out of its pipeline; the app itself stays.")
-    async def remove_app_from_pipeline(
-        self, info: strawberry.Info[Context, None], input: RemoveAppFromPipelineInput
-    ) -> PipelineAppPayload:
-        async def action() -> PipelineAppPayload:
-            app = await authorized_app(info.context.access, input.app, "removeAppFromPipeline")
-            pipeline = await service.remove_app(app)
-            return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
-
-        return await run_mutation(PipelineAppPayload, action())
-
-    @strawberry.mutation
-    async def move_app_to_stage(
-        self, info: strawberry.Info[Context, None], input: MoveAppToStageInput
-    ) -> PipelineAppPayload:
-        async def action() -> PipelineAppPayload:
-            app = await authorized_app(info.context.access, input.app, "moveAppToStage")
-            coupling = await service.move_app(app, input.stage)
-            pipeline = await coupling.pipeline
-            return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
-
-        return await run_mutation(PipelineAppPayload, action())
+        moved = await ownership.transfer_apps_to_owner(pipeline, apps)
+        return TransferAppsPayload(
+            pipeline=PipelineType.from_model(pipeline), transferred_apps=[AppType.from_model(a) for a in moved]
+        )

@@ -3,14 +3,16 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import Keyset, keyset_page
 from pipegraph.core.errors import ClientError
 from pipegraph.core.names import could_be_name
-from pipegraph.core.relay import build_connection, db_id, decode_name_cursor, encode_cursor, page_size
+from pipegraph.core.relay import db_id
+from pipegraph.pipelines.loaders import pipeline_by_id, pipeline_by_name
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType, sees_pipeline
 
-PIPELINE_CURSOR = "pipeline"
+PIPELINES = Keyset.by_name("pipeline")
 
 
 @strawberry.type
@@ -19,16 +21,16 @@ class PipelineQueries:
         description="A pipeline by name or by global ID (give exactly one); null if the viewer cannot see it."
     )
     async def pipeline(
-        self, info: strawberry.Info[Context, None], name: str | None = None, id: relay.GlobalID | None = None
+        self, info: Info, name: str | None = None, id: relay.GlobalID | None = None
     ) -> PipelineType | None:
         if (name is None) == (id is None):
             raise ClientError("pipeline needs exactly one of `name` or `id`")
         if id is not None:
             if id.type_name != "Pipeline":
                 return None
-            pipeline = await info.context.loaders.pipeline_by_id.load(db_id(id.node_id))
+            pipeline = await info.context.loaders[pipeline_by_id].load(db_id(id.node_id))
         elif could_be_name(str(name)):
-            pipeline = await info.context.loaders.pipeline_by_name.load(str(name))
+            pipeline = await info.context.loaders[pipeline_by_name].load(str(name))
         else:
             return None
         if pipeline is None or not await sees_pipeline(info, pipeline):
@@ -37,18 +39,18 @@ class PipelineQueries:
 
     @strawberry.field(description="Pipelines the viewer sees, by name.")
     async def pipelines(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[PipelineType]:
-        size = page_size(first)
-        after_name = decode_name_cursor(PIPELINE_CURSOR, after)
         query = Pipeline.filter(await info.context.access.visible_pipelines()).order_by("name")
-        if after_name is not None:
-            query = query.filter(name__gt=after_name)
-        rows = await query.limit(size + 1)
-        return build_connection(
-            rows,
-            first=size,
-            cursor_of=lambda pipeline: encode_cursor(PIPELINE_CURSOR, pipeline.name),
+
+        async def fetch(limit: int, after_name: str | None) -> list[Pipeline]:
+            return await (query if after_name is None else query.filter(name__gt=after_name)).limit(limit)
+
+        return await keyset_page(
+            PIPELINES,
+            first=first,
+            after=after,
+            fetch=fetch,
+            key=lambda pipeline: pipeline.name,
             node_of=PipelineType.from_model,
-            has_previous_page=after_name is not None,
         )

@@ -7,9 +7,8 @@ from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
-from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.names import could_be_name, validate_name
-from pipegraph.core.relay import parse_ref
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.names import validate_name
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.teams.models import Team
 
@@ -41,17 +40,6 @@ def parse_stage(value: str, *, field: str = "stage") -> Stage:
         valid = ", ".join(s.name for s in USER_STAGES)
         raise DomainError(ErrorCode.INVALID_STAGE, f"unknown stage {value!r}: use one of {valid}", field=field)
     return stage
-
-
-async def get_pipeline(reference: str, *, field: str = "pipeline") -> Pipeline:
-    ref = parse_ref(reference, "Pipeline")
-    if ref.id is not None:
-        pipeline = await Pipeline.get_or_none(id=ref.id)
-    else:
-        pipeline = await Pipeline.get_or_none(name=ref.name) if ref.name and could_be_name(ref.name) else None
-    if pipeline is None:
-        raise NotFound("pipeline", ref, field=field)
-    return pipeline
 
 
 async def _ensure_name_free(name: str, *, field: str = "name") -> None:

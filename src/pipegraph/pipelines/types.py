@@ -1,47 +1,114 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from pipegraph.access import checks
 from pipegraph.access.checks import visible
-from pipegraph.accounts.types import Owner, int_ids, load_owner
-from pipegraph.api.context import Context
+from pipegraph.access.rules import Permission, PipelineRight
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import Owner, UserType, load_owner
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
-from pipegraph.apps.types import AppType
+from pipegraph.apps.types import AppType, CollaboratorType
 from pipegraph.core.loaders import prime_all
+from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTransfer, Stage
+from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
+from pipegraph.teams.loaders import team_by_id
+from pipegraph.teams.models import TeamKind
 
 if TYPE_CHECKING:
-    from pipegraph.access.types import PipelineAccessType, PipelineTransferType
     from pipegraph.promotions.types import PromotionType
 
 
-async def _couplings(info: strawberry.Info[Context, None], pipeline_id: int) -> list[PipelineCoupling]:
-    couplings = await info.context.loaders.couplings_by_pipeline.load(pipeline_id)
+async def _couplings(info: Info, pipeline_id: int) -> list[PipelineCoupling]:
+    couplings = await info.context.loaders[couplings_by_pipeline].load(pipeline_id)
     # The couplings came with their apps joined in: later `app(...)` look-ups need no statement of their own.
-    prime_all(info.context.loaders.app_by_id, [coupling.app for coupling in couplings], key=lambda app: app.id)
+    prime_all(info.context.loaders[app_by_id], [coupling.app for coupling in couplings], key=lambda app: app.id)
     return couplings
 
 
-async def _visible_apps(
-    info: strawberry.Info[Context, None], pipeline_id: int, stage: Stage | None = None
-) -> list[App]:
+async def _visible_apps(info: Info, pipeline_id: int, stage: Stage | None = None) -> list[App]:
     couplings = await _couplings(info, pipeline_id)
     apps = [coupling.app for coupling in couplings if stage is None or coupling.stage == stage]
     return await visible(info.context.access, apps)
 
 
-async def sees_pipeline(info: strawberry.Info[Context, None], pipeline: Pipeline) -> bool:
+async def sees_pipeline(info: Info, pipeline: Pipeline) -> bool:
     """Whether the viewer sees `pipeline`; its apps come from the loader the nested fields use too."""
     couplings = await _couplings(info, pipeline.id)
     return await checks.sees_pipeline(info.context.access, pipeline, [coupling.app for coupling in couplings])
+
+
+async def _seen_pipelines(info: Info, pipelines: list[Pipeline]) -> list[int]:
+    return [pipeline.id for pipeline in pipelines if await sees_pipeline(info, pipeline)]
+
+
+@strawberry.type(name="PipelineAccess", description="Who gets what on review and CI apps created from now on.")
+class PipelineAccessType:
+    auto_join: bool = strawberry.field(description="Team members join new review and CI apps (team pipelines only).")
+    auto_join_permissions: list[Permission]
+    pipeline_id: strawberry.Private[int]
+
+    @strawberry.field(description="Users granted access by hand, by email.")
+    async def grants(self, info: Info) -> list[CollaboratorType]:
+        return CollaboratorType.by_email(await info.context.loaders[grants_by_pipeline].load(self.pipeline_id))
+
+
+@strawberry.type(name="PipelineTransfer", description="One change of a pipeline's owner.")
+class PipelineTransferType:
+    created_at: datetime
+    row: strawberry.Private[PipelineTransfer]
+
+    @strawberry.field
+    async def previous_owner(self, info: Info) -> Owner | None:
+        return await _owner(info, self.row.previous_owner_user_id, self.row.previous_owner_team_id)
+
+    @strawberry.field
+    async def new_owner(self, info: Info) -> Owner | None:
+        return await _owner(info, self.row.new_owner_user_id, self.row.new_owner_team_id)
+
+    @strawberry.field(description="Null once that user is gone.")
+    async def transferred_by(self, info: Info) -> UserType | None:
+        if self.row.transferred_by_id is None:
+            return None
+        user = await info.context.loaders[user_by_id].load(self.row.transferred_by_id)
+        return UserType.from_model(user) if user else None
+
+    @classmethod
+    def from_model(cls, row: PipelineTransfer) -> PipelineTransferType:
+        return cls(created_at=row.created_at, row=row)
+
+
+async def _owner(info: Info, user_id: int | None, team_id: int | None) -> Any:
+    if team_id is None and user_id is None:
+        return None  # that owner was deleted since
+    return await load_owner(info, user_id or 0, team_id)
+
+
+async def _pipeline_access(info: Info, pipeline: Pipeline) -> PipelineAccessType | None:
+    """For those who may manage it or work in the pipeline (its owner, team admins and members); else null."""
+    if PipelineRight.MEMBER not in await info.context.access.pipeline_rights(pipeline):
+        return None
+    team = await info.context.loaders[team_by_id].load(pipeline.team_id) if pipeline.team_id is not None else None
+    if team is None:
+        shown: list[Permission] = []  # a personal pipeline has no auto-join
+    elif team.kind == TeamKind.TEAM:
+        shown = [permission for permission in Permission if permission in STATIC_AUTO_JOIN]
+    else:
+        shown = [Permission(permission) for permission in pipeline.auto_join_permissions]
+    return PipelineAccessType(
+        auto_join=pipeline.auto_join and team is not None, auto_join_permissions=shown, pipeline_id=pipeline.id
+    )
 
 
 @strawberry.type(name="PipelineStage", description="One stage of a pipeline and the apps in it.")
@@ -50,7 +117,7 @@ class PipelineStageType:
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Apps in this stage that the viewer sees, by name.")
-    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+    async def apps(self, info: Info) -> list[AppType]:
         apps = await _visible_apps(info, self.pipeline_id, self.name)
         return [AppType.from_model(app) for app in sorted(apps, key=lambda app: app.name)]
 
@@ -73,18 +140,10 @@ class PipelineType(relay.Node):
             model=pipeline,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[PipelineType | None]:
-        pipelines = await info.context.loaders.pipeline_by_id.load_many(int_ids(node_ids))
-        return [
-            cls.from_model(pipeline) if pipeline and await sees_pipeline(info, pipeline) else None
-            for pipeline in pipelines
-        ]
+    resolve_nodes = resolve_visible(pipeline_by_id, _seen_pipelines)
 
     @strawberry.field
-    async def owner(self, info: strawberry.Info[Context, None]) -> Owner:
+    async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="The four stages in delivery order, empty ones included.")
@@ -93,38 +152,29 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="Promotions in this pipeline, newest first: the promotion history.")
     async def promotions(
-        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[Annotated[PromotionType, strawberry.lazy("pipegraph.promotions.types")]]:
         from pipegraph.promotions.queries import pipeline_promotions
 
         return await pipeline_promotions(info, self.id, first, after)
 
     @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
-    async def apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
+    async def apps(self, info: Info) -> list[AppType]:
         return [AppType.from_model(app) for app in await _visible_apps(info, self.id)]
 
     @strawberry.field(description="Apps of the pipeline not owned by its owner (Heroku highlights them), by name.")
-    async def foreign_apps(self, info: strawberry.Info[Context, None]) -> list[AppType]:
-        from pipegraph.access.ownership import foreign
-
+    async def foreign_apps(self, info: Info) -> list[AppType]:
         apps = foreign([coupling.app for coupling in await _couplings(info, self.id)], self.model)
         return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
 
     @strawberry.field(description="Every change of owner, newest first.")
-    async def transfers(
-        self, info: strawberry.Info[Context, None]
-    ) -> list[Annotated[PipelineTransferType, strawberry.lazy("pipegraph.access.types")]]:
-        from pipegraph.access.types import pipeline_transfers
-
-        return await pipeline_transfers(info, self.model)
+    async def transfers(self, info: Info) -> list[PipelineTransferType]:
+        rows = await info.context.loaders[transfers_by_pipeline].load(self.id)
+        return [PipelineTransferType.from_model(row) for row in rows]
 
     @strawberry.field(description="Access to its review and CI apps; null unless the viewer owns or is in its team.")
-    async def access(
-        self, info: strawberry.Info[Context, None]
-    ) -> Annotated[PipelineAccessType, strawberry.lazy("pipegraph.access.types")] | None:
-        from pipegraph.access.types import pipeline_access
-
-        return await pipeline_access(info, self.model)
+    async def access(self, info: Info) -> PipelineAccessType | None:
+        return await _pipeline_access(info, self.model)
 
 
-__all__ = ["PipelineStageType", "PipelineType", "Stage"]
+__all__ = ["PipelineAccessType", "PipelineStageType", "PipelineTransferType", "PipelineType", "Stage"]

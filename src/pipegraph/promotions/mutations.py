@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import strawberry
 
-from pipegraph.access.checks import authorized_app, require_app
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.access.checks import authorized_app, require_app, require_unnamed_app
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.models import App
-from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.promotions import service
 from pipegraph.promotions.types import PromotionType
 
@@ -25,42 +24,32 @@ class PromoteInput:
 
 
 @strawberry.type
-class PromotePayload:
+class PromotePayload(Payload):
     promotion: PromotionType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class PromotionMutations:
-    @strawberry.mutation(
-        description="Copy a release's exact slug to downstream apps; follow it with `promotionProgress`."
-    )
-    async def promote(self, info: strawberry.Info[Context, None], input: PromoteInput) -> PromotePayload:
-        async def action() -> PromotePayload:
-            access = info.context.access
-            source = await authorized_app(access, input.source, "promote", field="source")
+    @mutation(description="Copy a release's exact slug to downstream apps; follow it with `promotionProgress`.")
+    async def promote(self, info: Info, input: PromoteInput) -> PromotePayload:
+        access = info.context.access
+        source = await authorized_app(access, input.source, "promote", field="source")
 
-            async def authorize_target(app: App, reference: str | None) -> None:
-                if reference is not None:
-                    await require_app(access, app, "promoteInto", reference=reference, field="to")
-                    return
-                try:
-                    await access.require("promoteInto", app=app, field="source")
-                except NotFound:  # a default target the viewer cannot see: refuse without naming it
-                    raise DomainError(
-                        ErrorCode.FORBIDDEN,
-                        f"promote needs the deploy permission on every app downstream of {source.name}",
-                        field="source",
-                    ) from None
+        async def authorize_target(app: App, reference: str | None) -> None:
+            if reference is not None:
+                await require_app(access, app, "promoteInto", reference=reference, field="to")
+            else:  # a default target: one the viewer cannot see is refused without naming it
+                refusal = f"promote needs the deploy permission on every app downstream of {source.name}"
+                await require_unnamed_app(
+                    access, app, "promoteInto", refusal=refusal, refusal_field="source", field="source"
+                )
 
-            promotion, jobs = await service.promote(
-                source=source,
-                to=input.to,
-                release=input.release,
-                user=info.context.viewer,
-                authorize_target=authorize_target,
-            )
-            await info.context.enqueue(jobs)  # committed by now: a worker will find the rows
-            return PromotePayload(promotion=PromotionType.from_model(promotion))
-
-        return await run_mutation(PromotePayload, action())
+        promotion, jobs = await service.promote(
+            source=source,
+            to=input.to,
+            release=input.release,
+            user=info.context.viewer,
+            authorize_target=authorize_target,
+        )
+        await info.context.enqueue(jobs)  # committed by now: a worker will find the rows
+        return PromotePayload(promotion=PromotionType.from_model(promotion))

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry import relay
 
-from pipegraph.api.context import Context
-from pipegraph.core.relay import build_connection, decode_int_cursor, encode_cursor, page_size
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import Keyset, keyset_page
+from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.models import Promotion
 from pipegraph.promotions.types import PromotionType
 
-PROMOTION_CURSOR = "promotion"
+PROMOTIONS = Keyset.by_number("promotion")
 
 
 async def pipeline_promotions(
-    info: strawberry.Info[Context, None], pipeline_id: int, first: int | None, after: str | None
+    info: Info, pipeline_id: int, first: int | None, after: str | None
 ) -> relay.Connection[PromotionType]:
-    size = page_size(first)
-    before_id = decode_int_cursor(PROMOTION_CURSOR, after)
-    query = Promotion.filter(pipeline_id=pipeline_id).order_by("-id")
-    if before_id is not None:
-        query = query.filter(id__lt=before_id)
-    rows = await query.limit(size + 1)
-    for row in rows:
-        info.context.loaders.promotion_by_id.prime(row.id, row)
-    return build_connection(
-        rows,
-        first=size,
-        cursor_of=lambda promotion: encode_cursor(PROMOTION_CURSOR, promotion.id),
+    async def fetch(limit: int, before_id: int | None) -> list[Promotion]:
+        query = Promotion.filter(pipeline_id=pipeline_id).order_by("-id")
+        rows = await (query if before_id is None else query.filter(id__lt=before_id)).limit(limit)
+        for row in rows:
+            info.context.loaders[promotion_by_id].prime(row.id, row)
+        return rows
+
+    return await keyset_page(
+        PROMOTIONS,
+        first=first,
+        after=after,
+        fetch=fetch,
+        key=lambda promotion: promotion.id,
         node_of=PromotionType.from_model,
-        has_previous_page=before_id is not None,
     )

@@ -9,8 +9,8 @@ from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
-from pipegraph.apps.service import get_app
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.relay import get_by_reference
 from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionTarget
@@ -70,7 +70,7 @@ async def _chosen_targets(
         raise DomainError(ErrorCode.INVALID, "`to` is empty: name at least one app, or leave it out", field="to")
     targets: dict[int, App] = {}
     for name in names:
-        app = await get_app(name, field="to")
+        app = await get_by_reference(App, name, field="to")
         await authorize(app, name)  # first: an app the caller cannot see must not be told apart from none
         if app.id == source.id:
             raise DomainError(ErrorCode.TARGET_IS_SOURCE, f"cannot promote {source.name} to itself", field="to")

@@ -1,23 +1,24 @@
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
+from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import ClientError, NotFound
 from pipegraph.core.relay import NO_ROW_ID, db_id
+from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
 from pipegraph.streams.hub import StreamHub
 
 
-def stream_hub(info: strawberry.Info[Context, None]) -> StreamHub:
+def stream_hub(info: Info) -> StreamHub:
     if info.context.viewer is None:
         raise ClientError("not authenticated: send the token in connection_init")
     if info.context.streams is None:
@@ -39,32 +40,33 @@ class PromotionSubscriptions:
     @strawberry.subscription(
         description="Every target's current state, then each change, ending once the promotion is COMPLETED."
     )
-    async def promotion_progress(
-        self, info: strawberry.Info[Context, None], id: relay.GlobalID
-    ) -> AsyncGenerator[PromotionProgressType, None]:
+    async def promotion_progress(self, info: Info, id: relay.GlobalID) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion", field="id")
         hub = stream_hub(info)
-        promotion = await info.context.loaders.promotion_by_id.load(promotion_id)
+        promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
         async for target in follow_promotion(hub, promotion_id):
+            # Rights as they are now (a collaborator removed meanwhile sees no more), and fresh rows (statuses move on).
+            info.context.refresh()
+            if not await sees_promotion(info, promotion):
+                raise NotFound("promotion", promotion_id, field="id")
             if target.app_id not in await sees_apps(info, [target.app_id]):
                 continue
-            if target.release_id is not None:
-                with contextlib.suppress(KeyError):  # not loaded yet
-                    info.context.loaders.release_by_id.clear(target.release_id)  # its status moves on
             yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
-    async def release_log(
-        self, info: strawberry.Info[Context, None], release_id: relay.GlobalID
-    ) -> AsyncGenerator[ReleaseLogLineType, None]:
+    async def release_log(self, info: Info, release_id: relay.GlobalID) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release", field="releaseId")
         hub = stream_hub(info)
-        row = await info.context.loaders.release_by_id.load(release)
+        row = await info.context.loaders[release_by_id].load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
+        app_id = row.app_id
         number = 0
         async for line in follow_release_log(hub, release):
+            info.context.refresh()
+            if app_id not in await sees_apps(info, [app_id]):
+                raise NotFound("release", release, field="releaseId")
             number += 1
             yield ReleaseLogLineType(number=number, text=line)

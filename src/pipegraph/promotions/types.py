@@ -1,17 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.accounts.types import UserType, int_ids
-from pipegraph.api.context import Context
-from pipegraph.apps.types import AppType
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.loaders import app_by_id
+from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
+from pipegraph.pipelines.loaders import pipeline_by_id
+from pipegraph.promotions.loaders import promotion_by_id, promotion_target_by_id, targets_by_promotion
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.types import ReleaseType
 
 if TYPE_CHECKING:
@@ -24,25 +28,29 @@ TargetStepEnum = strawberry.enum(
 )
 
 
-async def _app(info: strawberry.Info[Context, None], app_id: int) -> AppType:
-    app = await info.context.loaders.app_by_id.load(app_id)
+async def _app(info: Info, app_id: int) -> AppType:
+    app = await info.context.loaders[app_by_id].load(app_id)
     assert app is not None  # a foreign key with ON DELETE CASCADE
     return AppType.from_model(app)
 
 
-async def _release(info: strawberry.Info[Context, None], release_id: int | None) -> ReleaseType | None:
+async def _release(info: Info, release_id: int | None) -> ReleaseType | None:
     if release_id is None:
         return None
-    release = await info.context.loaders.release_by_id.load(release_id)
+    release = await info.context.loaders[release_by_id].load(release_id)
     return ReleaseType.from_model(release) if release else None
 
 
-async def sees_promotion(info: strawberry.Info[Context, None], promotion: Promotion) -> bool:
+async def sees_promotion(info: Info, promotion: Promotion) -> bool:
     """A promotion shows to whoever sees its pipeline."""
     from pipegraph.pipelines.types import sees_pipeline
 
-    pipeline = await info.context.loaders.pipeline_by_id.load(promotion.pipeline_id)
+    pipeline = await info.context.loaders[pipeline_by_id].load(promotion.pipeline_id)
     return pipeline is not None and await sees_pipeline(info, pipeline)
+
+
+async def _seen_promotions(info: Info, promotions: list[Promotion]) -> list[int]:
+    return [promotion.id for promotion in promotions if await sees_promotion(info, promotion)]
 
 
 @strawberry.type(name="PromotionTarget", description="One app a promotion goes to, and how far it got.")
@@ -65,20 +73,14 @@ class PromotionTargetType(relay.Node):
             model=target,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionTargetType | None]:
-        targets = await info.context.loaders.promotion_target_by_id.load_many(int_ids(node_ids))
-        seen = await sees_apps(info, [target.app_id for target in targets if target])
-        return [cls.from_model(target) if target and target.app_id in seen else None for target in targets]
+    resolve_nodes = resolve_visible(promotion_target_by_id, seen_through_their_app)
 
     @strawberry.field
-    async def app(self, info: strawberry.Info[Context, None]) -> AppType:
+    async def app(self, info: Info) -> AppType:
         return await _app(info, self.model.app_id)
 
     @strawberry.field(description="The release made on the target app, once there is one.")
-    async def release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+    async def release(self, info: Info) -> ReleaseType | None:
         return await _release(info, self.model.release_id)
 
 
@@ -100,18 +102,10 @@ class PromotionType(relay.Node):
             model=promotion,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[PromotionType | None]:
-        promotions = await info.context.loaders.promotion_by_id.load_many(int_ids(node_ids))
-        return [
-            cls.from_model(promotion) if promotion and await sees_promotion(info, promotion) else None
-            for promotion in promotions
-        ]
+    resolve_nodes = resolve_visible(promotion_by_id, _seen_promotions)
 
     @strawberry.field(description="The app promoted from; null if the viewer cannot see it.")
-    async def source(self, info: strawberry.Info[Context, None]) -> AppType | None:
+    async def source(self, info: Info) -> AppType | None:
         if self.model.source_app_id not in await sees_apps(info, [self.model.source_app_id]):
             return None
         return await _app(info, self.model.source_app_id)
@@ -120,31 +114,29 @@ class PromotionType(relay.Node):
         description="The release promoted: the source's current one, or the one asked for; "
         "null if the viewer cannot see the source."
     )
-    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+    async def source_release(self, info: Info) -> ReleaseType | None:
         if self.model.source_app_id not in await sees_apps(info, [self.model.source_app_id]):
             return None
         return await _release(info, self.model.source_release_id)
 
     @strawberry.field
-    async def pipeline(
-        self, info: strawberry.Info[Context, None]
-    ) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")]:
+    async def pipeline(self, info: Info) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")]:
         from pipegraph.pipelines.types import PipelineType
 
-        pipeline = await info.context.loaders.pipeline_by_id.load(self.model.pipeline_id)
+        pipeline = await info.context.loaders[pipeline_by_id].load(self.model.pipeline_id)
         assert pipeline is not None
         return PipelineType.from_model(pipeline)
 
     @strawberry.field
-    async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+    async def created_by(self, info: Info) -> UserType | None:
         if self.model.created_by_id is None:
             return None
-        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        user = await info.context.loaders[user_by_id].load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
     @strawberry.field(description="Every target whose app the viewer sees, by app id.")
-    async def targets(self, info: strawberry.Info[Context, None]) -> list[PromotionTargetType]:
-        targets = await info.context.loaders.targets_by_promotion.load(self.id)
+    async def targets(self, info: Info) -> list[PromotionTargetType]:
+        targets = await info.context.loaders[targets_by_promotion].load(self.id)
         seen = await sees_apps(info, [target.app_id for target in targets])
         return [PromotionTargetType.from_model(target) for target in targets if target.app_id in seen]
 
@@ -170,5 +162,5 @@ class PromotionProgressType:
         )
 
     @strawberry.field(description="The release made on the target app, once there is one.")
-    async def release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+    async def release(self, info: Info) -> ReleaseType | None:
         return await _release(info, self.target.model.release_id)

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from strawberry.dataloader import DataLoader
 
+from pipegraph.core.loaders import loader, one_by
 from pipegraph.releases.models import Release
 
 
@@ -17,6 +18,12 @@ class ReleasePageKey(NamedTuple):
     before_version: int | None  # keyset cursor: versions below this one
 
 
+@loader
+def release_by_id() -> DataLoader[int, Release | None]:
+    return one_by(Release)
+
+
+@loader
 def current_release_by_app() -> DataLoader[int, Release | None]:
     async def load(app_ids: Sequence[int]) -> list[Release | None]:
         rows = await Release.filter(app_id__in=list(set(app_ids)), is_current=True)
@@ -41,6 +48,7 @@ def _page_sql(app_ids: Sequence[int], limit: int, before_version: int | None) ->
     )
 
 
+@loader
 def release_pages() -> DataLoader[ReleasePageKey, list[Release]]:
     """Newest-first releases for many apps at once: one statement per distinct (page size, cursor)."""
 

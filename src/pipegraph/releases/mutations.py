@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_app, authorized_slug
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.releases import service
 from pipegraph.releases.types import ReleaseType
 
@@ -17,9 +17,8 @@ class CreateReleaseInput:
 
 
 @strawberry.type
-class CreateReleasePayload:
+class CreateReleasePayload(Payload):
     release: ReleaseType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -29,36 +28,25 @@ class RollbackInput:
 
 
 @strawberry.type
-class RollbackPayload:
+class RollbackPayload(Payload):
     release: ReleaseType | None = None
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ReleaseMutations:
-    @strawberry.mutation(
-        description="Deploy an uploaded slug as the app's next release; with a release phase it starts PENDING."
-    )
-    async def create_release(
-        self, info: strawberry.Info[Context, None], input: CreateReleaseInput
-    ) -> CreateReleasePayload:
-        async def action() -> CreateReleasePayload:
-            app = await authorized_app(info.context.access, input.app, "createRelease")
-            slug = await authorized_slug(info.context.access, input.slug)
-            release, jobs = await service.create_release(
-                app=app, slug=slug, description=input.description or "", user=info.context.viewer
-            )
-            await info.context.enqueue(jobs)
-            return CreateReleasePayload(release=ReleaseType.from_model(release))
+    @mutation(description="Deploy an uploaded slug as the app's next release; with a release phase it starts PENDING.")
+    async def create_release(self, info: Info, input: CreateReleaseInput) -> CreateReleasePayload:
+        app = await authorized_app(info.context.access, input.app, "createRelease")
+        slug = await authorized_slug(info.context.access, input.slug)
+        release, jobs = await service.create_release(
+            app=app, slug=slug, description=input.description or "", user=info.context.viewer
+        )
+        await info.context.enqueue(jobs)
+        return CreateReleasePayload(release=ReleaseType.from_model(release))
 
-        return await run_mutation(CreateReleasePayload, action())
-
-    @strawberry.mutation(description="Make a new release from an earlier release's slug (the history only grows).")
-    async def rollback(self, info: strawberry.Info[Context, None], input: RollbackInput) -> RollbackPayload:
-        async def action() -> RollbackPayload:
-            app = await authorized_app(info.context.access, input.app, "rollback")
-            release, jobs = await service.rollback(app=app, reference=str(input.version), user=info.context.viewer)
-            await info.context.enqueue(jobs)
-            return RollbackPayload(release=ReleaseType.from_model(release))
-
-        return await run_mutation(RollbackPayload, action())
+    @mutation(description="Make a new release from an earlier release's slug (the history only grows).")
+    async def rollback(self, info: Info, input: RollbackInput) -> RollbackPayload:
+        app = await authorized_app(info.context.access, input.app, "rollback")
+        release, jobs = await service.rollback(app=app, reference=str(input.version), user=info.context.viewer)
+        await info.context.enqueue(jobs)
+        return RollbackPayload(release=ReleaseType.from_model(release))

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.accounts.types import UserType, int_ids
-from pipegraph.api.context import Context
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.loaders import app_by_id
+from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
+from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.slugs.loaders import slug_by_id
 from pipegraph.slugs.types import SlugType
-
-if TYPE_CHECKING:
-    from pipegraph.apps.types import AppType
 
 ReleaseStatusEnum = strawberry.enum(ReleaseStatus, name="ReleaseStatus")
 
@@ -51,49 +51,39 @@ class ReleaseType(relay.Node):
             model=release,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[ReleaseType | None]:
-        releases = await info.context.loaders.release_by_id.load_many(int_ids(node_ids))
-        seen = await sees_apps(info, [release.app_id for release in releases if release])
-        return [cls.from_model(release) if release and release.app_id in seen else None for release in releases]
+    resolve_nodes = resolve_visible(release_by_id, seen_through_their_app)
 
     @strawberry.field(description="The release phase's output, complete once the release is no longer pending.")
     def log(self) -> str:
         return self.model.release_log
 
     @strawberry.field
-    async def slug(self, info: strawberry.Info[Context, None]) -> SlugType:
-        slug = await info.context.loaders.slug_by_id.load(self.model.slug_id)
+    async def slug(self, info: Info) -> SlugType:
+        slug = await info.context.loaders[slug_by_id].load(self.model.slug_id)
         assert slug is not None  # a foreign key with ON DELETE RESTRICT
         return SlugType.from_model(slug)
 
     @strawberry.field
-    async def app(
-        self, info: strawberry.Info[Context, None]
-    ) -> Annotated[AppType, strawberry.lazy("pipegraph.apps.types")]:
-        from pipegraph.apps.types import AppType
-
-        app = await info.context.loaders.app_by_id.load(self.model.app_id)
+    async def app(self, info: Info) -> AppType:
+        app = await info.context.loaders[app_by_id].load(self.model.app_id)
         assert app is not None
         return AppType.from_model(app)
 
     @strawberry.field(description="Who made the release.")
-    async def created_by(self, info: strawberry.Info[Context, None]) -> UserType | None:
+    async def created_by(self, info: Info) -> UserType | None:
         if self.model.created_by_id is None:
             return None
-        user = await info.context.loaders.user_by_id.load(self.model.created_by_id)
+        user = await info.context.loaders[user_by_id].load(self.model.created_by_id)
         return UserType.from_model(user) if user else None
 
     @strawberry.field(
         description="The release this one was promoted or rolled back from, on another or the same app; "
         "null if the viewer cannot see that app."
     )
-    async def source_release(self, info: strawberry.Info[Context, None]) -> ReleaseType | None:
+    async def source_release(self, info: Info) -> ReleaseType | None:
         if self.model.source_release_id is None:
             return None
-        release = await info.context.loaders.release_by_id.load(self.model.source_release_id)
+        release = await info.context.loaders[release_by_id].load(self.model.source_release_id)
         if release is None or release.app_id not in await sees_apps(info, [release.app_id]):
             return None  # promoted from an app of the pipeline the viewer does not see
         return ReleaseType.from_model(release)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import strawberry
 
 from pipegraph.access.checks import authorized_app
-from pipegraph.api.context import Context
-from pipegraph.api.errors import UserErrorType, run_mutation
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
 from pipegraph.slugs import service
 from pipegraph.slugs.types import SlugType
@@ -21,35 +21,31 @@ class CreateSlugInput:
 
 
 @strawberry.type
-class CreateSlugPayload:
+class CreateSlugPayload(Payload):
     slug: SlugType | None = None
     upload_url: str | None = strawberry.field(
         default=None, description="PUT the tar.gz here once (no token needed; it expires)."
     )
-    user_errors: list[UserErrorType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class SlugMutations:
-    @strawberry.mutation(description="Declare a slug; then PUT its tarball to `uploadUrl`.")
-    async def create_slug(self, info: strawberry.Info[Context, None], input: CreateSlugInput) -> CreateSlugPayload:
-        async def action() -> CreateSlugPayload:
-            app = await authorized_app(info.context.access, input.app, "createSlug")
-            slug = await service.create_slug(
-                app=app,
-                checksum=input.checksum,
-                process_types=input.process_types if isinstance(input.process_types, dict) else {},
-                stack=input.stack,
-                commit=input.commit,
-                commit_description=input.commit_description,
-            )
-            settings = info.context.settings
-            url = service.upload_url(
-                public_url=settings.public_url,
-                secret_key=settings.secret_key,
-                slug_id=slug.id,
-                ttl=settings.upload_url_ttl,
-            )
-            return CreateSlugPayload(slug=SlugType.from_model(slug), upload_url=url)
-
-        return await run_mutation(CreateSlugPayload, action())
+    @mutation(description="Declare a slug; then PUT its tarball to `uploadUrl`.")
+    async def create_slug(self, info: Info, input: CreateSlugInput) -> CreateSlugPayload:
+        app = await authorized_app(info.context.access, input.app, "createSlug")
+        slug = await service.create_slug(
+            app=app,
+            checksum=input.checksum,
+            process_types=input.process_types if isinstance(input.process_types, dict) else {},
+            stack=input.stack,
+            commit=input.commit,
+            commit_description=input.commit_description,
+        )
+        settings = info.context.settings
+        url = service.upload_url(
+            public_url=settings.public_url,
+            secret_key=settings.secret_key,
+            slug_id=slug.id,
+            ttl=settings.upload_url_ttl,
+        )
+        return CreateSlugPayload(slug=SlugType.from_model(slug), upload_url=url)

@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 
 from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
-from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.relay import parse_ref
+from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.text import validate_text
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
@@ -78,14 +77,6 @@ async def create_slug(
         commit=commit,
         commit_description=commit_description,
     )
-
-
-async def get_slug(reference: str, *, field: str = "slug") -> Slug:
-    ref = parse_ref(reference, "Slug")
-    slug = await Slug.get_or_none(id=ref.id) if ref.id is not None else None
-    if slug is None:
-        raise NotFound("slug", reference, field=field)
-    return slug
 
 
 def _signature(secret_key: str, slug_id: int, expires: int) -> str:

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_apps
-from pipegraph.accounts.types import int_ids
-from pipegraph.api.context import Context
+from pipegraph.api.nodes import resolve_visible
 from pipegraph.api.scalars import JSON
+from pipegraph.apps.types import seen_through_their_app
+from pipegraph.slugs.loaders import slug_by_id
 from pipegraph.slugs.models import Slug
 
 
@@ -40,13 +39,7 @@ class SlugType(relay.Node):
             model=slug,
         )
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[SlugType | None]:
-        slugs = await info.context.loaders.slug_by_id.load_many(int_ids(node_ids))
-        seen = await sees_apps(info, [slug.app_id for slug in slugs if slug])
-        return [cls.from_model(slug) if slug and slug.app_id in seen else None for slug in slugs]
+    resolve_nodes = resolve_visible(slug_by_id, seen_through_their_app)
 
     @strawberry.field(description='Process name to command, e.g. {"web": "./bin/web", "release": "./bin/migrate"}.')
     def process_types(self) -> JSON:

@@ -5,23 +5,10 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from pipegraph.access.policy import Access
 from pipegraph.accounts.models import User
-from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.names import could_be_name, validate_name
-from pipegraph.core.relay import parse_ref
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.names import validate_name
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
-
-
-async def get_team(reference: str, *, field: str = "team") -> Team:
-    ref = parse_ref(reference, "Team")
-    if ref.id is not None:
-        team = await Team.get_or_none(id=ref.id)
-    else:
-        team = await Team.get_or_none(name=ref.name) if ref.name and could_be_name(ref.name) else None
-    if team is None:
-        raise NotFound("team", ref, field=field)
-    return team
 
 
 async def create_team(*, creator: User, name: str, kind: TeamKind) -> Team:
@@ -88,13 +75,3 @@ async def set_member_role(team: Team, user: User, role: TeamRole) -> TeamMembers
         membership.role = role
         await membership.save(update_fields=["role"])
     return membership
-
-
-async def authorized_team(access: Access, reference: str, operation: str, *, field: str = "team") -> Team:
-    """The team `reference` names, if the viewer may do `operation` on it; a team they are not in is not found."""
-    team = await get_team(reference, field=field)
-    try:
-        await access.require(operation, team=team, field=field)
-    except NotFound:
-        raise NotFound("team", parse_ref(reference, "Team"), field=field) from None
-    return team

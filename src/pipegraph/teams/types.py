@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
 from strawberry import relay
 
-from pipegraph.accounts.types import UserType, int_ids
-from pipegraph.api.context import Context
+from pipegraph.accounts.loaders import user_by_id
+from pipegraph.accounts.types import UserType
+from pipegraph.api.context import Info
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
 TeamKindEnum = strawberry.enum(TeamKind, name="TeamKind", description="A Heroku Team, or an Enterprise Team.")
@@ -18,14 +20,18 @@ TeamRoleEnum = strawberry.enum(
 )
 
 
+async def _teams_of_viewer(info: Info, teams: list[Team]) -> list[int]:
+    return [team.id for team in teams if await info.context.access.team_role(team.id) is not None]
+
+
 @strawberry.type(name="TeamMember")
 class TeamMemberType:
     role: TeamRole
     user_id: strawberry.Private[int]
 
     @strawberry.field
-    async def user(self, info: strawberry.Info[Context, None]) -> UserType:
-        user = await info.context.loaders.user_by_id.load(self.user_id)
+    async def user(self, info: Info) -> UserType:
+        user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # a membership cascades away with its user
         return UserType.from_model(user)
 
@@ -41,28 +47,19 @@ class TeamType(relay.Node):
     def from_model(cls, team: Team) -> TeamType:
         return cls(id=team.id, name=team.name, kind=team.kind, created_at=team.created_at)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
-    ) -> list[TeamType | None]:
-        teams = await info.context.loaders.team_by_id.load_many(int_ids(node_ids))
-        visible = []
-        for team in teams:
-            seen = team is not None and await info.context.access.team_role(team.id) is not None
-            visible.append(cls.from_model(team) if team is not None and seen else None)
-        return visible
+    resolve_nodes = resolve_visible(team_by_id, _teams_of_viewer)
 
     @strawberry.field(description="Everyone in the team with their role, by email.")
-    async def members(self, info: strawberry.Info[Context, None]) -> list[TeamMemberType]:
+    async def members(self, info: Info) -> list[TeamMemberType]:
         if await info.context.access.team_role(self.id) is None:
             return []  # an owner shown to a non-member (a pipeline they see through an app) keeps its roster private
         memberships = await TeamMembership.filter(team_id=self.id).select_related("user").order_by("user__email")
         for membership in memberships:
-            info.context.loaders.user_by_id.prime(membership.user_id, membership.user)
+            info.context.loaders[user_by_id].prime(membership.user_id, membership.user)
         return [TeamMemberType(role=membership.role, user_id=membership.user_id) for membership in memberships]
 
 
-async def teams_of(info: strawberry.Info[Context, None], user_id: int) -> list[TeamType]:
+async def teams_of(info: Info, user_id: int) -> list[TeamType]:
     """The user's teams that the viewer shares with them (all of them for the viewer themself)."""
     shared = [membership.team_id for membership in await TeamMembership.filter(user_id=info.context.viewer.id)]
     memberships = await TeamMembership.filter(user_id=user_id, team_id__in=shared or [-1]).select_related("team")

@@ -15,16 +15,16 @@ from typing import Any
 from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
-from pipegraph.access.models import AppCollaborator, Permission
-from pipegraph.access.rules import ALL_PERMISSIONS, TEAM_ROLE_APP_PERMISSIONS, PipelineRight, TeamRight
+from pipegraph.access.rules import ALL_PERMISSIONS, TEAM_ROLE_APP_PERMISSIONS, Permission, PipelineRight, TeamRight
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import hash_token
-from pipegraph.apps.models import App
+from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
-from tests.conftest import TABLES_CHILD_FIRST, Actor
+from tests.support.clients import Actor
+from tests.support.database import tables_child_first
 
 PERSONAL, TEAM = "p", "t"
 TEAM_NAME = "crew"  # an Enterprise Team, so that its pipelines' auto-join can be changed
@@ -155,7 +155,7 @@ async def snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, to show that a refused mutation changed nothing at all."""
     conn = connections.get("default")
     rows: dict[str, list[dict[str, Any]]] = {}
-    for table in TABLES_CHILD_FIRST:
+    for table in tables_child_first():
         result = await conn.execute_query_dict(f"SELECT * FROM {table} ORDER BY id")
         # When a token was last used is bookkeeping of the request itself, not a change the caller made.
         rows[table] = [{k: v for k, v in row.items() if k != "last_used_at"} for row in result]

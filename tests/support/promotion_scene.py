@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import GraphQLClient
-from tests.factories import add_app, create_app, create_pipeline, deploy
+from tests.support.clients import GraphQLClient
+from tests.support.factories import add_app, create_app, create_pipeline, deploy
+from tests.support.jobs import JobRunner
 
 PROMOTE = """
 mutation($input: PromoteInput!) {
@@ -33,6 +34,8 @@ query($id: ID!) {
     }
   }
 }"""
+
+PROGRESS = "subscription($id: ID!) { promotionProgress(id: $id) { target { app { name } } step } }"
 
 SET_CONFIG_VARS = """
 mutation($input: SetConfigVarsInput!) {
@@ -77,3 +80,12 @@ async def promotion(gql: GraphQLClient, promotion_id: str) -> dict[str, Any]:
     node: dict[str, Any] = data["node"]
     node["byApp"] = {target["app"]["name"]: target for target in node["targets"]}
     return node
+
+
+async def queued_promotion(gql: GraphQLClient, jobs: JobRunner) -> str:
+    """A promotion to one app that no worker has picked up yet."""
+    await shop_pipeline(gql, production=("shop-prod-eu",))
+    await deploy_release_script(gql, app="shop-staging", script="echo migrating\n")
+    await jobs.drain()
+    promotion_id: str = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    return promotion_id

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.conftest import GraphQLClient
+from tests.support.clients import GraphQLClient
 from tests.support.tarballs import checksum_of, tarball
 
 CREATE_APP = """

@@ -12,11 +12,10 @@ from collections.abc import Iterable
 
 from tortoise.transactions import in_transaction
 
-from pipegraph.access.models import PipelineTransfer
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTransfer
 from pipegraph.teams.models import Team, TeamMembership, TeamRole
 
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)

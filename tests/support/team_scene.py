@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import GraphQLClient, make_actor
-from tests.factories import CREATE_APP, CREATE_PIPELINE
+from tests.support.clients import GraphQLClient, make_actor
+from tests.support.factories import CREATE_APP, CREATE_PIPELINE
 
 CREATE_TEAM = """
 mutation($input: CreateTeamInput!) {

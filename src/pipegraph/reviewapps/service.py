@@ -1,0 +1,73 @@
+"""Review and CI apps (ephemeral apps): created under the pipeline owner, with the pipeline's access as it is now."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise.transactions import in_transaction
+
+from pipegraph.access.policy import Access
+from pipegraph.access.rules import EphemeralAction, Permission, PipelineRight, ephemeral_allows, stored_permissions
+from pipegraph.accounts.models import User
+from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.apps.service import create_app
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.pipelines.access_tab import auto_join_permissions, owning_team, pipeline_permissions
+from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
+from pipegraph.teams.models import TeamMembership, TeamRole
+
+
+class EphemeralKind(StrEnum):
+    REVIEW = "review"
+    CI = "ci"
+
+
+_KIND_STAGE = {EphemeralKind.REVIEW: Stage.REVIEW, EphemeralKind.CI: Stage.TEST}
+_KIND_ACTION = {
+    EphemeralKind.REVIEW: EphemeralAction.CREATE_REVIEW_APPS,
+    EphemeralKind.CI: EphemeralAction.CREATE_CI_APPS,
+}
+
+
+async def require_create_ephemeral(access: Access, pipeline: Pipeline, kind: EphemeralKind) -> None:
+    """Pipeline admins and members may; anyone else needs pipeline access allowing it (the seed's table)."""
+    await access.require("createEphemeralApp", pipeline=pipeline)
+    rights = await access.pipeline_rights(pipeline, await access.pipeline_apps(pipeline))
+    if PipelineRight.MEMBER in rights:
+        return
+    permissions = await pipeline_permissions(pipeline, access.viewer)
+    if not permissions and PipelineRight.VIEW not in rights:
+        raise NotFound("pipeline", pipeline.name, field="pipeline")
+    if not ephemeral_allows(permissions, _KIND_ACTION[kind]):
+        raise DomainError(
+            ErrorCode.NO_PIPELINE_ACCESS,
+            f"creating {kind.value} apps in pipeline {pipeline.name} needs pipeline access allowing "
+            f"{_KIND_ACTION[kind].value}",
+            field="pipeline",
+        )
+
+
+async def create_ephemeral_app(pipeline: Pipeline, *, name: str, kind: EphemeralKind, default_stack: str) -> App:
+    """A review or CI app under the pipeline owner, with the pipeline's access as it is now, stored on the app."""
+    team = await owning_team(pipeline)
+    owner = await User.get(id=pipeline.owner_id)
+    given: dict[int, set[Permission]] = {}
+    joining = await auto_join_permissions(pipeline, team)
+    if team is not None and joining:
+        members = await TeamMembership.filter(team_id=team.id, role=TeamRole.MEMBER)
+        for membership in members:
+            given.setdefault(membership.user_id, set()).update(joining)
+    for grant_row in await PipelineAccessGrant.filter(pipeline_id=pipeline.id):
+        given.setdefault(grant_row.user_id, set()).update(Permission(p) for p in grant_row.permissions)
+    async with in_transaction():
+        app = await create_app(owner=owner, team=team, name=name, stack=None, default_stack=default_stack)
+        app.ephemeral = True
+        await app.save(update_fields=["ephemeral", "updated_at"])
+        await PipelineCoupling.create(pipeline=pipeline, app=app, stage=_KIND_STAGE[kind])
+        await AppCollaborator.bulk_create(
+            [
+                AppCollaborator(app_id=app.id, user_id=user_id, permissions=stored_permissions(permissions))
+                for user_id, permissions in given.items()
+            ]
+        )
+    return app
