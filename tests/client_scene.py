@@ -26,7 +26,7 @@ PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 RELEASE_PHASE = {"web": "./bin/web", "release": "./bin/release"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -154,7 +154,7 @@ class LiveApi:
 
 def start_dev(tmp: Path) -> Iterator[LiveApi]:
     """`pipegraph dev` on a free port with its own data folder; yields once it answers, stops it afterwards."""
-    port = _free_port()
+    port = free_port()
     log = tmp / "dev.log"
     # Its output goes to a file, not a pipe nobody reads once the token is known: a full pipe would stall the server.
     with log.open("w") as output:

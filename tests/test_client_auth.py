@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pipegraph.cli import main
 from pipegraph.client.commands import COMMANDS
-from tests.client_scene import LiveApi, _free_port, start_dev
+from tests.client_scene import LiveApi, free_port, start_dev
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_environment_variables_override_the_stored_login(live: LiveApi, home: Pa
 
 def test_a_wrong_api_url_is_one_clear_line_and_nothing_is_stored(live: LiveApi, home: Path) -> None:
     env = live.cli_env(logged_in=False)
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
 
     # when login points at a port nobody listens on, at a server that is not pipegraph, at no URL at all
     refused = live.cli("login", "--api", closed, "--token", live.token, env=env)
