@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import re
 import signal
 import subprocess
@@ -145,3 +148,29 @@ def test_promotion_shows_a_finished_promotion_and_its_json_shape(live: LiveApi) 
     # and an ID that is no promotion is not found
     unknown = live.cli("pipelines:promotion", "UHJvbW90aW9uOjk5OTk=")
     assert (unknown.returncode, unknown.stderr) == (1, "Error: promotion UHJvbW90aW9uOjk5OTk= not found (NOT_FOUND)\n")
+
+
+def test_on_a_terminal_the_progress_is_a_live_display(live: LiveApi) -> None:
+    # given the CLI's output going to a terminal (a pseudo-terminal here)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [PIPEGRAPH, "pipelines:promote", "-a", "shop-staging", "--to", "shop-ok"],
+        env={**live.cli_env(), "TERM": "xterm-256color", "COLUMNS": "100"},
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    shown = b""
+    with contextlib.suppress(OSError):  # reading the leader fails with EIO once the process has gone
+        while chunk := os.read(leader, 4096):
+            shown += chunk
+    os.close(leader)
+
+    # then it drew progress bars that it redrew in place, and still ended with the outcome
+    assert process.wait(timeout=30) == 0
+    text = shown.decode()
+    assert "━" in text
+    assert "\x1b[" in text
+    assert "⬢ shop-ok" in text
+    assert text.rstrip().endswith("shop-ok: succeeded")
