@@ -47,6 +47,8 @@ def test_create_add_update_info_and_list(live: LiveApi) -> None:
         "⬢ web-prod     production",
     ]
     shape = json.loads(live.cli("pipelines:info", "web", "--json").stdout)
+    by_id = json.loads(live.cli("pipelines:info", shape["pipeline"]["id"], "--json").stdout)
+    assert by_id == shape
     assert set(shape) == {"pipeline", "apps"}
     assert set(shape["pipeline"]) == {"id", "name", "owner"}
     assert shape["apps"][0] == {"name": "web-qa", "stage": "staging", "owner": "dev@localhost"}

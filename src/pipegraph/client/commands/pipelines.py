@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -12,11 +13,15 @@ from pipegraph.client.output import action, app_label, emit_json, header, on_ter
 
 # `heroku pipelines:info` lists apps in this order of stages, then by name.
 STAGE_ORDER = ["DEVELOPMENT", "REVIEW", "TEST", "STAGING", "PRODUCTION"]
+# Heroku's rule for app and pipeline names; anything else given for a pipeline is taken as its global ID.
+NAME = re.compile(r"[a-z][a-z0-9-]{2,29}")
 STAGE_CHOICE = click.Choice(["review", "development", "staging", "production"], case_sensitive=False)
 
 
 def _pipeline(api: Api, name: str) -> dict[str, Any]:
-    found: dict[str, Any] | None = api.query("pipeline_info", name=name)["pipeline"]
+    """A pipeline by name, or by global ID (anything no name can be), as Heroku takes a name or a UUID."""
+    key = {"name": name} if NAME.fullmatch(name) else {"id": name}
+    found: dict[str, Any] | None = api.query("pipeline_info", **key)["pipeline"]
     if found is None:
         raise not_found("pipeline", name)
     return found
