@@ -55,18 +55,19 @@ def test_login_stores_the_api_and_token_for_the_owner_only_and_logout_forgets_th
     assert "not logged in: run `pipegraph login --api URL`" in after.stderr
 
 
-def test_login_without_xdg_config_home_uses_dot_config_and_reads_the_token_from_the_prompt(
+def test_login_without_xdg_config_home_uses_dot_config_and_reads_the_token_from_stdin(
     live: LiveApi, home: Path
 ) -> None:
     # given no XDG_CONFIG_HOME
     env = live.cli_env(logged_in=False)
     del env["XDG_CONFIG_HOME"]
 
-    # when the token is typed at the prompt
+    # when the token comes on standard input
     login = live.cli("login", "--api", live.url, input=f"{live.token}\n", env=env)
 
     # then it lands in ~/.config/pipegraph, mode 600
     assert login.returncode == 0, login.stderr
+    assert "Warning" not in login.stderr
     path = home / ".config" / "pipegraph" / "credentials.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["token"] == live.token

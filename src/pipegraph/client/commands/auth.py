@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -16,8 +17,8 @@ from pipegraph.client.commands.base import command, connect
     "Store an API URL and token (checked against the API first) for the other commands.",
     "pipegraph login --api https://pipegraph.example.com",
     "pipegraph login --api http://127.0.0.1:8000 --token pgt_…",
-    details="The token is entered at the prompt unless --token is given (`pipegraph tokens create` or "
-    "createApiToken make one). The file is $XDG_CONFIG_HOME/pipegraph/credentials.json (~/.config by default), "
+    details="The token is typed at the prompt (or piped in) unless --token is given (`pipegraph tokens create` "
+    "or createApiToken make one). The file is $XDG_CONFIG_HOME/pipegraph/credentials.json (~/.config by default), "
     "readable by you only. PIPEGRAPH_API_URL and PIPEGRAPH_API_TOKEN, when set, override it.",
 )
 @click.option("--api", "api_url", metavar="URL", help="The API's base URL (its GraphQL endpoint is URL/graphql).")
@@ -29,7 +30,10 @@ def login(api_url: str | None, token: str | None) -> None:
         api_url = click.prompt("API URL", default=default)
     base = config.normalize_api_url(api_url or "")
     if not token:
-        token = click.prompt("API token", hide_input=True)
+        # Piped in (`… | pipegraph login`), the token is read as a line: getpass would only warn about echo there.
+        token = sys.stdin.readline() if not sys.stdin.isatty() else click.prompt("API token", hide_input=True)
+    if not (token or "").strip():
+        raise click.UsageError("no API token given: pass --token, or type or pipe one in")
     credentials = config.Credentials(api_url=base, token=(token or "").strip())
     email = Api(credentials).query("viewer")["viewer"]["email"]
     path = config.save(credentials)
