@@ -160,3 +160,16 @@ def test_teams_members_and_access(live: LiveApi) -> None:
     bad = live.cli("access:add", "bob@example.com", "-a", "team-app", "--permissions", "fly")
     assert bad.returncode == 2
     assert "fly is not a permission" in bad.stderr
+
+
+def test_releases_output_streams_a_running_release_phase_to_its_end(live: LiveApi) -> None:
+    # given a release whose release phase is still running
+    live.create_app("slow-out")
+    live.deploy("slow-out", commit="c" * 40, release_script="echo one\nsleep 2\necho two\n")
+
+    # when its output is asked for at once
+    streamed = live.cli("releases:output", "-a", "slow-out")
+
+    # then the lines come as they are written, and the command ends with the release phase
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == "one\ntwo\n"
