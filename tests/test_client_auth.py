@@ -133,3 +133,21 @@ def test_every_client_command_has_help_with_an_example(command: str) -> None:
     assert f"Usage: pipegraph {command}" in result.output
     assert "Examples:" in result.output
     assert re.search(rf"\$ pipegraph {re.escape(command)}\b(?!:)", result.output)
+
+
+def test_a_token_in_netrc_serves_when_no_other_is_given(live: LiveApi, home: Path) -> None:
+    # given only the API URL in the environment, and the token in ~/.netrc for the API's host (as curl -n reads it)
+    netrc = home / ".netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login dev@localhost\n  password {live.token}\n")
+    netrc.chmod(0o600)
+    env = {**live.cli_env(logged_in=False), "PIPEGRAPH_API_URL": live.url}
+
+    # when a command runs
+    whoami = live.cli("auth:whoami", env=env)
+
+    # then the netrc token was used; an entry others can read is refused, as curl and Python's netrc refuse it
+    assert (whoami.returncode, whoami.stdout) == (0, "dev@localhost\n"), whoami.stderr
+    netrc.chmod(0o644)
+    exposed = live.cli("auth:whoami", env=env)
+    assert exposed.returncode == 1
+    assert f"Error: {netrc} is unusable: " in exposed.stderr

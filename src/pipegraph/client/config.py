@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import netrc
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,11 +60,25 @@ def stored(env: Mapping[str, str] = os.environ) -> Credentials | None:
         raise NotLoggedIn(f"{path} is unreadable ({error}): run `pipegraph login` again") from None
 
 
+def netrc_token(api_url: str) -> str | None:
+    """The password of the API host's entry in ~/.netrc, where curl (`curl -n`) and Heroku's CLI keep theirs."""
+    path = Path(os.path.expanduser("~/.netrc"))
+    if not path.exists():
+        return None
+    try:
+        # The default file, not a path: only then does Python refuse one that others can read, as curl warns.
+        entry = netrc.netrc().authenticators(urlsplit(api_url).hostname or "")
+    except (OSError, netrc.NetrcParseError) as error:
+        raise NotLoggedIn(f"{path} is unusable: {error}") from None
+    return entry[2] if entry and entry[2] else None
+
+
 def load(env: Mapping[str, str] = os.environ) -> Credentials:
-    """The credentials to use: each of PIPEGRAPH_API_URL and PIPEGRAPH_API_TOKEN overrides the stored value."""
+    """The credentials to use: PIPEGRAPH_API_URL and PIPEGRAPH_API_TOKEN override the stored ones, and with no token
+    anywhere else the API host's entry in ~/.netrc is used."""
     saved = stored(env)
     api_url = env.get(API_URL_VARIABLE) or (saved.api_url if saved else "")
-    token = env.get(TOKEN_VARIABLE) or (saved.token if saved else "")
+    token = env.get(TOKEN_VARIABLE) or (saved.token if saved else "") or (api_url and netrc_token(api_url)) or ""
     if not api_url or not token:
         raise NotLoggedIn(
             f"not logged in: run `pipegraph login --api URL`, or set {API_URL_VARIABLE} and {TOKEN_VARIABLE}"

@@ -19,7 +19,8 @@ from pipegraph.client.commands.base import command, connect
     "pipegraph login --api http://127.0.0.1:8000 --token pgt_…",
     details="The token is typed at the prompt (or piped in) unless --token is given (`pipegraph tokens create` "
     "or createApiToken make one). The file is $XDG_CONFIG_HOME/pipegraph/credentials.json (~/.config by default), "
-    "readable by you only. PIPEGRAPH_API_URL and PIPEGRAPH_API_TOKEN, when set, override it.",
+    "readable by you only. PIPEGRAPH_API_URL and PIPEGRAPH_API_TOKEN, when set, override it; with no token in either, "
+    "the API host's entry in ~/.netrc is used.",
 )
 @click.option("--api", "api_url", metavar="URL", help="The API's base URL (its GraphQL endpoint is URL/graphql).")
 @click.option("--token", metavar="TOKEN", help="An API token; prompted for (hidden) when left out.")
