@@ -103,6 +103,20 @@ class LiveApi:
             check=False,
         )
 
+    def start_cli(self, *args: str, until: str) -> tuple[subprocess.Popen[str], list[str]]:
+        """`pipegraph ARGS` left running once a line of its output contains `until`; returns it and the lines."""
+        process = subprocess.Popen(
+            [PIPEGRAPH, *args], env=self.cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        seen = [process.stdout.readline()]
+        while until not in seen[-1]:
+            if not seen[-1]:
+                process.kill()
+                raise AssertionError(f"{args} ended before printing {until!r}: {seen}")
+            seen.append(process.stdout.readline())
+        return process, seen
+
     def create_app(self, name: str) -> None:
         errors = self.gql(CREATE_APP, {"input": {"name": name}})["createApp"]["userErrors"]
         assert errors == [], errors
@@ -156,35 +170,48 @@ def start_dev(tmp: Path) -> Iterator[LiveApi]:
     """`pipegraph dev` on a free port with its own data folder; yields once it answers, stops it afterwards."""
     port = free_port()
     log = tmp / "dev.log"
-    # Its output goes to a file, not a pipe nobody reads once the token is known: a full pipe would stall the server.
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [PIPEGRAPH, "dev", "--port", str(port)], env=server_env(tmp / "data"), stdout=output, stderr=output
-        )
+    process = spawn([PIPEGRAPH, "dev", "--port", str(port)], env=server_env(tmp / "data"), log=log)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
-        token = None
-        while True:
-            token = token or _printed_token(log)
-            try:
-                if token and httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+        while not (token := _printed_token(log)):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"pipegraph dev did not come up:\n{log.read_text()}")
+                raise AssertionError(f"pipegraph dev printed no token:\n{log.read_text()}")
             time.sleep(0.05)
+        wait_healthy(url, process, log)
         home = tmp / "home"
         home.mkdir()
         yield LiveApi(url=url, token=token, data_dir=tmp / "data", home=home)
     finally:
-        process.send_signal(signal.SIGINT)
+        stop(process)
+
+
+def spawn(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # Output goes to a file, not a pipe nobody reads once the server is up: a full pipe would stall it.
+    with log.open("a") as output:
+        return subprocess.Popen(command, env=env, stdout=output, stderr=output)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{process.args} did not come up:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _printed_token(log: Path) -> str | None:

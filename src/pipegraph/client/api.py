@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import click
@@ -18,6 +19,8 @@ from pipegraph.client.operations import document
 TIMEOUT_SECONDS = 30
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 TOKEN_REFUSED_CLOSE_CODES = {4401, 4403}
+# Seconds before each new try; about half a minute in all covers an API replica restarting.
+RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 4, 8, 15)
 
 
 class ApiError(click.ClickException):
@@ -28,6 +31,10 @@ class ApiError(click.ClickException):
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(f"{message} ({code})" if code else message)
         self.code = code
+
+
+class ConnectionLost(ApiError):
+    """The WebSocket could not be opened or dropped mid-stream: worth trying again, unlike a refusal."""
 
 
 def user_errors(errors: list[dict[str, Any]]) -> ApiError:
@@ -120,9 +127,31 @@ class Api:
                 raise ApiError(
                     f"the pipegraph API at {self.base_url} refused the token: run `pipegraph login` again"
                 ) from None
-            raise ApiError(f"the connection to {self.ws_url} closed unexpectedly ({closed})") from None
+            raise ConnectionLost(f"the connection to {self.ws_url} closed unexpectedly ({closed})") from None
         except (OSError, websockets.InvalidHandshake, TimeoutError) as error:
-            raise ApiError(f"cannot reach the pipegraph API at {self.ws_url}: {error}") from None
+            raise ConnectionLost(f"cannot reach the pipegraph API at {self.ws_url}: {error}") from None
+
+    async def resume(
+        self, operation: str, *, on_retry: Callable[[ConnectionLost], None], **variables: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """`subscribe`, subscribing again when the connection drops (an API restart, a network blip).
+
+        pipegraph's subscriptions start over with the current state (promotionProgress) or from the first line
+        (releaseLog), so the caller sees some results twice and nothing lost; it skips what it has already shown.
+        """
+        failures = 0
+        while True:
+            try:
+                async for data in self.subscribe(operation, **variables):
+                    failures = 0
+                    yield data
+                return
+            except ConnectionLost as lost:
+                failures += 1
+                if failures > len(RECONNECT_DELAYS):
+                    raise
+                on_retry(lost)
+                await asyncio.sleep(RECONNECT_DELAYS[failures - 1])
 
 
 async def _expect_ack(ws: Any) -> None:

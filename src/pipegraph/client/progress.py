@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -10,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
-from pipegraph.client.api import Api
+from pipegraph.client.api import Api, ConnectionLost
 from pipegraph.client.output import app_label
 
 STEPS = ["QUEUED", "COPYING_SLUG", "UPDATING_STACK", "RELEASE_PHASE", "DONE"]
@@ -97,7 +98,7 @@ class Follower:
 
     async def follow(self, promotion_id: str) -> dict[str, dict[str, Any]]:
         try:
-            async for data in self.api.subscribe("promotion_progress", id=promotion_id):
+            async for data in self.api.resume("promotion_progress", on_retry=reconnecting, id=promotion_id):
                 event = data["promotionProgress"]
                 app = event["target"]["app"]["name"]
                 self.outcome[app] = event
@@ -114,8 +115,22 @@ class Follower:
         return self.outcome
 
     async def _stream_log(self, app: str, release_id: str) -> None:
-        async for data in self.api.subscribe("release_log", releaseId=release_id):
-            self.display.log(app, data["releaseLog"]["text"])
+        async for text in release_log(self.api, release_id):
+            self.display.log(app, text)
+
+
+def reconnecting(lost: ConnectionLost) -> None:
+    click.echo(f"{lost.message}; reconnecting...", err=True)
+
+
+async def release_log(api: Api, release_id: str) -> AsyncIterator[str]:
+    """A release phase's lines as they come, each once, across reconnections (which start again from line 1)."""
+    shown = 0
+    async for data in api.resume("release_log", on_retry=reconnecting, releaseId=release_id):
+        line = data["releaseLog"]
+        if line["number"] > shown:
+            shown = line["number"]
+            yield line["text"]
 
 
 def report(outcome: dict[str, dict[str, Any]]) -> bool:

@@ -12,6 +12,7 @@ from pipegraph.client.api import Api, ApiError
 from pipegraph.client.commands.base import app_option, command, connect, json_option, not_found, version_number
 from pipegraph.client.output import action, app_label, emit_json, header, table, when
 from pipegraph.client.output import fields as show_fields
+from pipegraph.client.progress import release_log
 
 PAGE = 100
 # Heroku's words after a release's description for the states that are not plain success.
@@ -127,8 +128,8 @@ def _previous_succeeded(api: Api, app_name: str) -> int:
 
 
 async def _stream_log(api: Api, release_id: str) -> None:
-    async for data in api.subscribe("release_log", releaseId=release_id):
-        click.echo(data["releaseLog"]["text"])
+    async for text in release_log(api, release_id):
+        click.echo(text)
 
 
 @command(
