@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_scene import LiveApi, start_dev
+from tests.support.client_scene import LiveApi, start_dev
 
 
 @pytest.fixture(scope="module")

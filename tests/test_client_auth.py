@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pipegraph.cli import main
 from pipegraph.client.commands import COMMANDS
-from tests.client_scene import LiveApi, free_port, start_dev
+from tests.support.client_scene import LiveApi, free_port, start_dev
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client_scene import LiveApi, start_dev
+from tests.support.client_scene import LiveApi, start_dev
 
 PIPELINE_OWNER = "query($n: String!) { pipeline(name: $n) { owner { ... on Team { name } ... on User { email } } } }"
 

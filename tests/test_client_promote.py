@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.client_scene import PIPEGRAPH, LiveApi, start_dev
+from tests.support.client_scene import PIPEGRAPH, LiveApi, start_dev
 
 SET_VARS = "mutation($i: SetConfigVarsInput!) { setConfigVars(input: $i) { userErrors { message } } }"
 # Fails where FAIL is set, sleeps SLOW seconds first where that is set: the target's own config vars decide.

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from pipegraph.redis import EmbeddedRedis
-from tests.client_scene import PIPEGRAPH, LiveApi, free_port, server_env, spawn, stop, wait_healthy
+from tests.support.client_scene import PIPEGRAPH, LiveApi, free_port, server_env, spawn, stop, wait_healthy
 
 SET_VARS = "mutation($i: SetConfigVarsInput!) { setConfigVars(input: $i) { userErrors { message } } }"
 

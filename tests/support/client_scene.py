@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from tests.factories import CREATE_APP, CREATE_PIPELINE, CREATE_RELEASE, CREATE_SLUG, checksum_of, tarball
+from tests.support.factories import CREATE_APP, CREATE_PIPELINE, CREATE_RELEASE, CREATE_SLUG
+from tests.support.tarballs import checksum_of, tarball
 
 PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 RELEASE_PHASE = {"web": "./bin/web", "release": "./bin/release"}
