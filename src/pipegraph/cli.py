@@ -1,4 +1,7 @@
-"""`pipegraph`: run the API, the worker, or both on one machine; migrate; export the schema; make tokens."""
+"""`pipegraph`: run the API, the worker, or both on one machine; migrate; export the schema; make tokens.
+
+The people's commands (`login`, `pipelines:promote`, `apps`, …) talk to a pipegraph API over GraphQL.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from pipegraph.client.commands import register as register_client_commands
 from pipegraph.settings import Settings
 
 DEV_EMAIL = "dev@localhost"
@@ -234,6 +238,8 @@ def _redact(url: str) -> str:
         return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
     return url
 
+
+register_client_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
