@@ -1,0 +1,170 @@
+"""Starting the outermost process of a sandbox and following it: lines as they come, caps, timeout, group kill."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipegraph.sandbox.base import Limits, OnLine, Outcome
+
+READ_CHUNK = 64 * 1024
+# A line longer than this is handed on in pieces: one endless line (`cat /dev/zero`) must not grow a buffer.
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Who the outermost process runs as: set by Python between fork and exec, never by the command."""
+
+    uid: int | None = None  # None: the worker's own user
+    gid: int | None = None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """The outermost process of one run: what to exec, where, as whom, with which descriptors kept open."""
+
+    argv: list[str]
+    cwd: Path
+    credentials: Credentials = Credentials()
+    pass_fds: tuple[int, ...] = ()
+
+
+class LocalSandbox:
+    """A sandbox whose command is a local process; subclasses say how it is wrapped (`_launch`)."""
+
+    name = "local"
+    isolated = False
+
+    def app_path(self, workdir: Path) -> str:
+        return str(workdir)
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        workdir: Path,
+        env: Mapping[str, str],
+        limits: Limits,
+        timeout: float,  # noqa: ASYNC109 - the command's budget: past it the command is killed and that reported
+        on_output_line: OnLine,
+        readonly_binds: Mapping[str, Path] | None = None,
+    ) -> Outcome:
+        await self._announce(on_output_line)
+        with self._launch(argv, workdir, limits, readonly_binds or {}) as launch:
+            return await run_process(launch, env=env, limits=limits, timeout=timeout, on_output_line=on_output_line)
+
+    async def _announce(self, on_output_line: OnLine) -> None:
+        """Lines said before the command's own output."""
+
+    def _launch(
+        self, argv: Sequence[str], workdir: Path, limits: Limits, readonly_binds: Mapping[str, Path]
+    ) -> AbstractContextManager[Launch]:
+        raise NotImplementedError
+
+
+@dataclass
+class _Reader:
+    on_line: OnLine
+    limits: Limits
+    seen_bytes: int = 0
+    seen_lines: int = 0
+    truncated: bool = False
+    pending: bytearray = field(default_factory=bytearray)
+
+    async def follow(self, stream: asyncio.StreamReader) -> None:
+        while not self.truncated:
+            chunk = await stream.read(READ_CHUNK)
+            if not chunk:
+                break
+            room = self.limits.output_bytes - self.seen_bytes
+            if len(chunk) > room:
+                chunk, self.truncated = chunk[:room], True
+            self.seen_bytes += len(chunk)
+            self.pending += chunk
+            await self._emit_complete_lines()
+        if self.pending and not self.truncated:
+            await self._emit(bytes(self.pending))
+        self.pending.clear()
+
+    async def _emit_complete_lines(self) -> None:
+        while not self.truncated:
+            end = self.pending.find(b"\n")
+            if end < 0:
+                if len(self.pending) < MAX_LINE_BYTES:
+                    return
+                end = MAX_LINE_BYTES
+                line, rest = bytes(self.pending[:end]), self.pending[end:]
+            else:
+                line, rest = bytes(self.pending[:end]), self.pending[end + 1 :]
+            self.pending = bytearray(rest)
+            await self._emit(line)
+
+    async def _emit(self, raw: bytes) -> None:
+        if self.seen_lines >= self.limits.output_lines:
+            self.truncated = True
+            return
+        self.seen_lines += 1
+        await self.on_line(raw.decode(errors="replace").rstrip("\r"))
+
+
+async def run_process(
+    launch: Launch,
+    *,
+    env: Mapping[str, str],
+    limits: Limits,
+    timeout: float,  # noqa: ASYNC109 - see LocalSandbox.run
+    on_output_line: OnLine,
+) -> Outcome:
+    """Run argv in a session of its own and follow its merged output; on timeout, on output past the caps, on
+    cancellation, and after it ends, its whole process group is killed so nothing it started lingers."""
+    drop: dict[str, object] = {}
+    if launch.credentials.uid is not None:
+        # setgroups([]) then setgid then setuid, in the child before exec: it keeps no group and no capability.
+        drop = {"user": launch.credentials.uid, "group": launch.credentials.gid, "extra_groups": []}
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *launch.argv,
+            cwd=launch.cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=launch.pass_fds,
+            **drop,  # type: ignore[arg-type]
+        )
+    except OSError as error:
+        return Outcome(exit_code=None, setup_error=f"the command could not be started: {error}")
+    reader = _Reader(on_output_line, limits)
+    timed_out = False
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(timeout):
+            await reader.follow(process.stdout)
+            if not reader.truncated:
+                # Output closed, but the command may still run without any (it closed stdout): it has the same time.
+                await process.wait()
+    except TimeoutError:
+        timed_out = True
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        code = await process.wait()
+    stopped = timed_out or reader.truncated
+    return Outcome(
+        exit_code=None if stopped else _status(code),
+        timed_out=timed_out,
+        output_truncated=reader.truncated and not timed_out,
+    )
+
+
+def _status(returncode: int) -> int:
+    # Python reports death by signal N as -N; say it as shells and bubblewrap do (128 + N), one convention for all.
+    return 128 - returncode if returncode < 0 else returncode
