@@ -26,7 +26,6 @@ from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
 from tests.support.sql import StatementCounter
 
-
 # The suite runs app commands in the real sandbox wherever bubblewrap works; elsewhere unsandboxed (said in the
 # header), and the tests that are about the sandbox itself skip.
 BUBBLEWRAP_PROBLEM = bubblewrap_problem()

@@ -5,7 +5,6 @@ Through the same sandbox the workers use (bubblewrap where it works); what the s
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from pipegraph.releases.phase import LocalProcessRunner, ReleasePhaseRequest, ReleasePhaseResult
 from pipegraph.sandbox import Sandbox
 from pipegraph.sandbox.host import WARNING
+from tests.support.processes import gone
 from tests.support.tarballs import tarball
 
 
@@ -78,30 +78,6 @@ async def test_a_failing_command_reports_its_exit_status(sandbox: Sandbox, blob:
     result = await _run(sandbox, blob, "echo trying; exit 3")
     assert (result.succeeded, result.exit_code, result.lines) == (False, 3, ["trying"])
     assert result.error_message(5) == "release command exited with status 3"
-
-
-def processes_running(argument: str) -> list[int]:
-    """Host pids of live processes with this exact argument: seen from outside any sandbox's pid namespace."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if argument.encode() in args and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-async def gone(argument: str) -> bool:
-    for _ in range(100):  # SIGKILL is delivered at once; reaping may take a moment
-        if not processes_running(argument):
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def test_a_timeout_kills_the_whole_process_group(sandbox: Sandbox, blob: Path) -> None:

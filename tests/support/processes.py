@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 
@@ -24,3 +26,24 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def processes_running(argument: str) -> list[int]:
+    """Live processes with this exact argument, as the host sees them: from outside any sandbox's pid namespace."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and argument.encode() in (entry / "cmdline").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue  # ended while we looked
+    return [pid for pid in found if alive(pid)]
+
+
+async def gone(argument: str, *, within: float = 5) -> bool:
+    deadline = time.monotonic() + within
+    while processes_running(argument):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True

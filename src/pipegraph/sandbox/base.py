@@ -11,6 +11,7 @@ from typing import Protocol
 OnLine = Callable[[str], Awaitable[None]]
 
 MIB = 1024 * 1024
+CPU_GRACE_SECONDS = 5
 
 # Signals a limit ends a command with: named in the error, so "status 152" reads as what it is.
 LIMIT_SIGNALS = {
@@ -39,7 +40,8 @@ class Limits:
         return [
             f"--nproc={self.processes}",
             f"--as={self.memory_bytes}",
-            f"--cpu={self.cpu_seconds}",
+            # SIGXCPU at the soft limit names the cause; SIGKILL a little later for a command that ignores it.
+            f"--cpu={self.cpu_seconds}:{self.cpu_seconds + CPU_GRACE_SECONDS}",
             f"--nofile={self.open_files}",
             f"--fsize={self.file_bytes}",
             "--core=0",  # a crash must not write a memory image into the app folder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from pipegraph.sandbox.base import Sandbox
@@ -36,9 +35,8 @@ def open_sandbox(settings: SandboxSettings) -> Sandbox:
     )
 
 
-@functools.cache
 def bubblewrap_problem(share_network: bool = True, uid: int = 65534, gid: int = 65534) -> str | None:
-    """None when bubblewrap runs a trivial command with these settings; else why not. Checked once per process."""
+    """None when bubblewrap runs a trivial command with these settings; else why not (a few milliseconds)."""
     try:
         sandbox = BubblewrapSandbox(share_network=share_network, uid=uid, gid=gid)
     except (FileNotFoundError, ValueError) as error:

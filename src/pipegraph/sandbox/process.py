@@ -128,32 +128,41 @@ async def run_process(
     if launch.credentials.uid is not None:
         # setgroups([]) then setgid then setuid, in the child before exec: it keeps no group and no capability.
         drop = {"user": launch.credentials.uid, "group": launch.credentials.gid, "extra_groups": []}
+    # Our own pipe rather than asyncio's: when output is cut off it is closed here, whoever still holds its other end.
+    read_end, write_end = os.pipe()
     try:
         process = await asyncio.create_subprocess_exec(
             *launch.argv,
             cwd=launch.cwd,
             env=dict(env),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stdout=write_end,
+            stderr=write_end,
             start_new_session=True,
             pass_fds=launch.pass_fds,
             **drop,  # type: ignore[arg-type]
         )
     except OSError as error:
+        os.close(read_end)
         return Outcome(exit_code=None, setup_error=f"the command could not be started: {error}")
+    finally:
+        os.close(write_end)
+    stream = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(read_end, "rb", buffering=0)
+    )
     reader = _Reader(on_output_line, limits)
     timed_out = False
     try:
-        assert process.stdout is not None
         async with asyncio.timeout(timeout):
-            await reader.follow(process.stdout)
+            await reader.follow(stream)
             if not reader.truncated:
                 # Output closed, but the command may still run without any (it closed stdout): it has the same time.
                 await process.wait()
     except TimeoutError:
         timed_out = True
     finally:
+        transport.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         code = await process.wait()

@@ -1,0 +1,112 @@
+"""Release commands as an attacker writes them, through the API and a real worker: each fails or is cut off with a
+clear message, and the worker goes on to run the next release."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pipegraph.sandbox import Limits
+from pipegraph.settings import Settings
+from tests.conftest import requires_bubblewrap
+from tests.support.clients import GraphQLClient
+from tests.support.database import is_postgres
+from tests.support.factories import create_app, deploy
+from tests.support.jobs import JobRunner
+
+pytestmark = requires_bubblewrap
+
+RELEASES = """
+query($app: String!) {
+  app(name: $app) { releases(first: 20) { edges { node { version status current errorMessage log } } } }
+}"""
+
+
+async def releases_of(gql: GraphQLClient, app: str) -> dict[int, dict[str, Any]]:
+    data = await gql(RELEASES, {"app": app})
+    return {edge["node"]["version"]: edge["node"] for edge in data["app"]["releases"]["edges"]}
+
+
+async def test_release_commands_cannot_reach_pipegraphs_files_nor_the_worker(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    # given pipegraph's secret key file, its database file and another app's slug, all on this machine
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.data_dir / "secret_key"
+    secret.write_text("do-not-leak\n")
+    secret.chmod(0o600)
+    database = Path(settings.database_url.removeprefix("sqlite://")) if not is_postgres() else secret
+    await create_app(gql, name="blog")
+    await deploy(gql, app="blog", files={"README": "blog's private code\n"})
+    other_slug = next(path for path in settings.slug_dir.rglob("*") if path.is_file())
+    assert "incoming" not in other_slug.parts
+    await create_app(gql, name="shop")
+
+    # when shop's release commands try to read them and to kill the worker (this very process)
+    attacks = {
+        1: f"cat {secret}",
+        2: f"head -c 16 {database}",
+        3: f"cat {other_slug}",
+        4: f"kill -KILL {os.getpid()}",
+    }
+    for version, command in attacks.items():
+        await deploy(gql, app="shop", process_types={"release": command}, commit=f"attack{version}")
+    await deploy(gql, app="shop", process_types={"release": "echo still working"}, commit="fine0000")
+    await JobRunner(settings).drain()
+
+    # then each fails with its reason, nothing leaked, and the worker lived to release v5
+    releases = await releases_of(gql, "shop")
+    for version in attacks:
+        assert releases[version]["status"] == "FAILED", releases[version]
+        assert releases[version]["errorMessage"] == "release command exited with status 1"
+        assert "do-not-leak" not in releases[version]["log"]
+        assert "blog's private code" not in releases[version]["log"]
+    for version in (1, 2, 3):
+        assert "No such file or directory" in releases[version]["log"]
+    assert "No such process" in releases[4]["log"]
+    assert (releases[5]["status"], releases[5]["current"], releases[5]["log"]) == ("SUCCEEDED", True, "still working")
+
+
+# Every process forks again for ever (a shell's bomb gives up when fork fails, and its end ends them all).
+FORK_BOMB = """
+import os, time
+while True:
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.1)
+"""
+
+
+async def test_release_commands_that_exhaust_resources_are_stopped(gql: GraphQLClient, settings: Settings) -> None:
+    # given workers with small limits
+    limits = Limits(processes=32, memory_bytes=256 * 1024 * 1024, output_lines=500)
+    worker_settings = replace(settings, sandbox=replace(settings.sandbox, limits=limits))
+    await create_app(gql, name="shop")
+
+    # when release commands fork without end, fill memory, print without end, then a plain one runs
+    attacks = {
+        1: f"python3 -c '{FORK_BOMB}'",
+        2: "python3 -c 'b = bytearray(1024 * 1024 * 1024)'",
+        3: "yes",
+    }
+    for version, command in attacks.items():
+        await deploy(gql, app="shop", process_types={"release": command}, commit=f"attack{version}")
+    await deploy(gql, app="shop", process_types={"release": "echo still working"}, commit="fine0000")
+    await JobRunner(worker_settings).drain()
+
+    # then each is stopped and says why, and the next release succeeds
+    releases = await releases_of(gql, "shop")
+    cut_off = "release command printed more than 1 MiB or 500 lines of output: it was stopped and its output cut there"
+    assert releases[1]["status"] == "FAILED"
+    assert releases[1]["errorMessage"] in {
+        f"release phase timed out after {settings.release_phase_timeout:g}s",
+        cut_off,
+    }
+    assert (releases[2]["status"], releases[2]["errorMessage"]) == ("FAILED", "release command exited with status 1")
+    assert "MemoryError" in releases[2]["log"]
+    assert (releases[3]["status"], releases[3]["errorMessage"]) == ("FAILED", cut_off)
+    assert releases[3]["log"].count("y") == 500
+    assert (releases[4]["status"], releases[4]["current"]) == ("SUCCEEDED", True)
