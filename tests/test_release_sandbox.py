@@ -15,6 +15,7 @@ from tests.support.clients import GraphQLClient
 from tests.support.database import is_postgres
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
+from tests.support.processes import FORK_BOMB
 
 pytestmark = requires_bubblewrap
 
@@ -67,17 +68,6 @@ async def test_release_commands_cannot_reach_pipegraphs_files_nor_the_worker(
         assert "No such file or directory" in releases[version]["log"]
     assert "No such process" in releases[4]["log"]
     assert (releases[5]["status"], releases[5]["current"], releases[5]["log"]) == ("SUCCEEDED", True, "still working")
-
-
-# Every process forks again for ever (a shell's bomb gives up when fork fails, and its end ends them all).
-FORK_BOMB = """
-import os, time
-while True:
-    try:
-        os.fork()
-    except OSError:
-        time.sleep(0.1)
-"""
 
 
 async def test_release_commands_that_exhaust_resources_are_stopped(gql: GraphQLClient, settings: Settings) -> None:

@@ -4,10 +4,8 @@ it, so a test cannot pass because the command never ran."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipegraph.sandbox import Limits, Outcome, Sandbox, SandboxSettings, SandboxUnavailable, Workspaces, open_sandbox
+from pipegraph.sandbox import Limits, Outcome, Sandbox, Workspaces
 from pipegraph.sandbox.bubblewrap import BubblewrapSandbox
-from pipegraph.sandbox.host import WARNING
-from pipegraph.sandbox.workspace import LOCK_NAME
 from tests.conftest import requires_bubblewrap
-from tests.support.processes import gone
+from tests.support.processes import FORK_BOMB, gone
 
 pytestmark = requires_bubblewrap
 
@@ -153,14 +149,14 @@ print(started)
 async def test_a_fork_bomb_is_capped_then_killed_with_everything_it_started(sandbox: Sandbox, workdir: Path) -> None:
     # when one command starts far more processes than allowed, and another forks without end
     capped, lines = await run(sandbox, workdir, f"python3 -c '{FORK_200}'")
-    bomb, _ = await run(sandbox, workdir, "bomb() { sleep 600.7 & bomb | bomb & }; bomb; wait", timeout=2)
+    bomb, _ = await run(sandbox, workdir, f"python3 -c '{FORK_BOMB}'", timeout=2)
 
     # then no more than the limit ran, the bomb was cut off at its timeout, and nothing of either remains
     assert capped.succeeded, lines
     assert 10 < int(lines[-1]) < LIMITS.processes
-    assert bomb.timed_out or bomb.output_truncated  # its "cannot fork" complaints may fill the output first
+    assert bomb.timed_out
     assert await gone("600.5")
-    assert await gone("600.7")
+    assert await gone(FORK_BOMB)
     # and the next command runs normally
     assert (await run(sandbox, workdir, "echo fine"))[1] == ["fine"]
 
@@ -228,60 +224,3 @@ async def test_network_can_be_taken_away(workdir: Path) -> None:
 
     assert (await run(isolated, workdir, script))[1] == ["lo"]
     assert len((await run(shared, workdir, script))[1]) > 1
-
-
-def test_a_worker_refuses_to_start_without_a_working_sandbox(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    # given a machine where bwrap is not on the PATH
-    monkeypatch.setenv("PATH", str(tmp_path))
-
-    # then the default refuses, saying why and what to do, and only an explicit choice runs unsandboxed, loudly
-    with pytest.raises(SandboxUnavailable, match=r"bwrap and prlimit not found on PATH.*apt-get install bubblewrap"):
-        open_sandbox(SandboxSettings())
-    with caplog.at_level(logging.WARNING, logger="pipegraph.sandbox"):
-        assert not open_sandbox(SandboxSettings(mode="auto")).isolated
-        assert not open_sandbox(SandboxSettings(mode="none")).isolated
-    assert [record.message.split(":")[0] for record in caplog.records] == ["UNSANDBOXED", "UNSANDBOXED"]
-
-
-async def test_unsandboxed_runs_say_so_at_the_top_of_their_output(workdir: Path) -> None:
-    outcome, lines = await run(open_sandbox(SandboxSettings(mode="none")), workdir, "echo hi")
-    assert outcome.succeeded
-    assert lines == [WARNING, "hi"]
-
-
-def test_the_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="PIPEGRAPH_SANDBOX='nsjail' is not understood"):
-        SandboxSettings.from_env({"PIPEGRAPH_SANDBOX": "nsjail"})
-    with pytest.raises(ValueError, match="PIPEGRAPH_SANDBOX_MAX_PROCESSES='-1' is not understood"):
-        SandboxSettings.from_env({"PIPEGRAPH_SANDBOX_MAX_PROCESSES": "-1"})
-    settings = SandboxSettings.from_env({"PIPEGRAPH_SANDBOX_NETWORK": "none", "PIPEGRAPH_SANDBOX_MAX_CPU_SECONDS": "9"})
-    assert (settings.mode, settings.network, settings.limits.cpu_seconds) == ("bubblewrap", "none", 9)
-
-
-def test_folders_left_by_a_killed_worker_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
-    workspaces = Workspaces("pipegraph-sweep-", root=tmp_path)
-    # given a folder whose lock died with its worker, one still in use, and one just made
-    left = tmp_path / "pipegraph-sweep-left"
-    (left / "app").mkdir(parents=True)
-    (left / LOCK_NAME).touch()
-    (left / "app" / "locked").mkdir()
-    (left / "app" / "locked").chmod(0)
-    old = time.time() - 3600
-    os.utime(left, (old, old))
-    with workspaces.new() as live:
-        os.utime(live, (old, old))
-        fresh = tmp_path / "pipegraph-sweep-fresh"
-        fresh.mkdir()
-        (fresh / LOCK_NAME).touch()
-
-        # when the sweeper runs
-        assert workspaces.sweep() == 1
-
-        # then only the abandoned one is gone, even with a folder its command made unreadable
-        assert not left.exists()
-        assert live.exists()
-        assert fresh.exists()
-        assert stat.S_IMODE(live.stat().st_mode) == 0o711
-    assert not live.exists()

@@ -6,6 +6,16 @@ import asyncio
 import time
 from pathlib import Path
 
+# Every process forks again for ever (a shell's bomb gives up when fork fails, and its end ends them all).
+FORK_BOMB = """
+import os, time
+while True:
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.1)
+"""
+
 
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")

@@ -84,11 +84,17 @@ class _Reader:
             if not chunk:
                 break
             room = self.limits.output_bytes - self.seen_bytes
-            if len(chunk) > room:
-                chunk, self.truncated = chunk[:room], True
-            self.seen_bytes += len(chunk)
-            self.pending += chunk
+            cut = len(chunk) > room
+            self.seen_bytes += min(len(chunk), room)
+            self.pending += chunk[:room]
             await self._emit_complete_lines()
+            # What came before the cap is handed on whole, the unfinished last line included.
+            if cut:
+                await self._emit_rest()
+                self.truncated = True
+        await self._emit_rest()
+
+    async def _emit_rest(self) -> None:
         if self.pending and not self.truncated:
             await self._emit(bytes(self.pending))
         self.pending.clear()
