@@ -162,4 +162,4 @@ def test_dev_without_bubblewrap_runs_unsandboxed_and_says_so(tmp_path: Path) -> 
     # and it said loudly that app commands run without a sandbox, and why
     assert process.returncode == 0
     assert "UNSANDBOXED: app commands (release phase) run with pipegraph's own rights" in said
-    assert "bwrap and prlimit not found on PATH" in said
+    assert "bwrap, setpriv, prlimit, timeout not found on PATH" in said

@@ -3,21 +3,32 @@ clear message, and the worker goes on to run the next release."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pipegraph.sandbox import Limits
+from pipegraph.releases.phase import WORKSPACE_PREFIX
+from pipegraph.sandbox import Limits, Workspaces
+from pipegraph.sandbox.process import DEADLINE_GRACE_SECONDS
 from pipegraph.settings import Settings
 from tests.conftest import requires_bubblewrap
 from tests.support.clients import GraphQLClient
 from tests.support.database import is_postgres
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
-from tests.support.processes import FORK_BOMB
+from tests.support.processes import FORK_BOMB, gone, processes_running
 
 pytestmark = requires_bubblewrap
+
+PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
 
 RELEASES = """
 query($app: String!) {
@@ -90,13 +101,94 @@ async def test_release_commands_that_exhaust_resources_are_stopped(gql: GraphQLC
     # then each is stopped and says why, and the next release succeeds
     releases = await releases_of(gql, "shop")
     cut_off = "release command printed more than 1 MiB or 500 lines of output: it was stopped and its output cut there"
-    assert releases[1]["status"] == "FAILED"
-    assert releases[1]["errorMessage"] in {
-        f"release phase timed out after {settings.release_phase_timeout:g}s",
-        cut_off,
-    }
+    timed_out = f"release phase timed out after {settings.release_phase_timeout:g}s"
+    assert (releases[1]["status"], releases[1]["errorMessage"]) == ("FAILED", timed_out)
     assert (releases[2]["status"], releases[2]["errorMessage"]) == ("FAILED", "release command exited with status 1")
     assert "MemoryError" in releases[2]["log"]
     assert (releases[3]["status"], releases[3]["errorMessage"]) == ("FAILED", cut_off)
     assert releases[3]["log"].count("y") == 500
     assert (releases[4]["status"], releases[4]["current"]) == ("SUCCEEDED", True)
+
+
+@contextlib.contextmanager
+def worker_process(settings: Settings, *, tmpdir: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `pipegraph worker` on the test's database and Redis, its work folders under `tmpdir`."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "PIPEGRAPH_DATA_DIR": str(settings.data_dir),
+        "PIPEGRAPH_SECRET_KEY": settings.secret_key,
+        "PIPEGRAPH_RELEASE_PHASE_TIMEOUT": str(settings.release_phase_timeout),
+        "TMPDIR": str(tmpdir),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen([PIPEGRAPH, "worker"], env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def said(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def release_running_in_a_worker(
+    gql: GraphQLClient, settings: Settings, log: Path, *, marker: str, release_timeout: float
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], Path]]:
+    """A worker process of its own, running a release command (`sleep <marker>`) with this timeout; yields the worker
+    and the folder its work folders go to."""
+    await create_app(gql, name="shop")
+    await deploy(gql, app="shop", process_types={"release": f"echo started; sleep {marker}"})
+    worker_settings = replace(settings, release_phase_timeout=release_timeout)
+    with (
+        Workspaces("pipegraph-test-tmpdir-").new() as tmpdir,
+        worker_process(worker_settings, tmpdir=tmpdir, log=log) as worker,
+    ):
+        deadline = time.monotonic() + 60
+        while not processes_running(marker):
+            assert worker.poll() is None, said(log)
+            assert time.monotonic() < deadline, f"the release command never started:\n{said(log)}"
+            await asyncio.sleep(0.1)
+        yield worker, tmpdir
+
+
+async def test_a_sigkilled_worker_takes_its_release_command_along_and_its_folder_is_swept(
+    gql: GraphQLClient, settings: Settings, tmp_path: Path
+) -> None:
+    # given a worker (in a process of its own) running a release command that would run for ten minutes
+    async with release_running_in_a_worker(gql, settings, tmp_path / "log", marker="600.31", release_timeout=120) as (
+        worker,
+        tmpdir,
+    ):
+        # when the worker is SIGKILLed
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+        # then its release command dies with it, at once
+        assert await gone("600.31")
+        # and the folder it left is swept by the next worker start (its lock died with the worker)
+        left = list(tmpdir.glob(f"{WORKSPACE_PREFIX}*"))
+        assert len(left) == 1
+        assert Workspaces(WORKSPACE_PREFIX, root=tmpdir).sweep(min_age=0) == 1
+        assert not left[0].exists()
+
+
+async def test_a_frozen_worker_cannot_keep_its_release_command_running_past_the_deadline(
+    gql: GraphQLClient, settings: Settings, tmp_path: Path
+) -> None:
+    # given a worker running a release command with a one-second timeout
+    async with release_running_in_a_worker(gql, settings, tmp_path / "log", marker="600.32", release_timeout=1) as (
+        worker,
+        _,
+    ):
+        # when the worker freezes (SIGSTOP) before it can enforce the timeout
+        worker.send_signal(signal.SIGSTOP)
+        try:
+            # then the command is killed at its own deadline all the same, so a re-run cannot overlap it
+            assert await gone("600.32", within=DEADLINE_GRACE_SECONDS + 5)
+        finally:
+            worker.send_signal(signal.SIGCONT)

@@ -28,7 +28,9 @@ def test_a_worker_refuses_to_start_without_a_working_sandbox(
     monkeypatch.setenv("PATH", str(tmp_path))
 
     # then the default refuses, saying why and what to do, and only an explicit choice runs unsandboxed, loudly
-    with pytest.raises(SandboxUnavailable, match=r"bwrap and prlimit not found on PATH.*apt-get install bubblewrap"):
+    with pytest.raises(
+        SandboxUnavailable, match=r"bwrap, setpriv, prlimit, timeout not found on PATH.*apt-get install bubblewrap"
+    ):
         open_sandbox(SandboxSettings())
     with caplog.at_level(logging.WARNING, logger="pipegraph.sandbox"):
         assert not open_sandbox(SandboxSettings(mode="auto")).isolated

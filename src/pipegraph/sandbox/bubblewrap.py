@@ -10,15 +10,14 @@ kills the whole pid namespace when its init goes).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from pipegraph.sandbox.base import Limits
-from pipegraph.sandbox.process import Credentials, Launch, LocalSandbox
+from pipegraph.sandbox.process import GUARD_TOOLS, Credentials, Launch, LocalSandbox, Plan, find_tools, guard
 
 APP_PATH = "/app"  # where Heroku mounts an app, and where commands written for it expect to be
 INNER_UID = 1000  # the command's uid as it sees it; the host sees the sandbox user (or the worker's own)
@@ -52,10 +51,6 @@ PASSWD = f"app:x:{INNER_UID}:{INNER_UID}:app:{APP_PATH}:/bin/sh\nnobody:x:65534:
 GROUP = f"app:x:{INNER_UID}:\nnogroup:x:65534:\n"
 
 
-def missing_tools() -> list[str]:
-    return [tool for tool in ("bwrap", "prlimit") if shutil.which(tool) is None]
-
-
 class BubblewrapSandbox(LocalSandbox):
     """Runs commands in a bubblewrap sandbox; see the module docstring for what they see and may do."""
 
@@ -63,10 +58,9 @@ class BubblewrapSandbox(LocalSandbox):
     isolated = True
 
     def __init__(self, *, share_network: bool = True, uid: int = 65534, gid: int = 65534) -> None:
-        bwrap, prlimit = shutil.which("bwrap"), shutil.which("prlimit")
-        if bwrap is None or prlimit is None:
-            raise FileNotFoundError(f"{' and '.join(missing_tools())} not found on PATH")
-        self.bwrap, self.prlimit = bwrap, prlimit
+        self.tools, missing = find_tools(("bwrap", *GUARD_TOOLS))
+        if missing:
+            raise FileNotFoundError(f"{', '.join(missing)} not found on PATH")
         self.share_network = share_network
         self.credentials = Credentials()
         if os.geteuid() == 0:
@@ -85,7 +79,8 @@ class BubblewrapSandbox(LocalSandbox):
             workdir = Path(folder) / "app"
             workdir.mkdir()
             Path(folder).chmod(0o711)
-            launch = stack.enter_context(self._launch(["/bin/true"], workdir, Limits(), {}))
+            plan = Plan(["/bin/true"], workdir, guard(self.tools, Limits(), PROBE_TIMEOUT), Limits(), {})
+            launch = stack.enter_context(self._launch(plan))
             try:
                 done = subprocess.run(
                     launch.argv,
@@ -118,10 +113,8 @@ class BubblewrapSandbox(LocalSandbox):
                 os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
 
     @contextmanager
-    def _launch(
-        self, argv: Sequence[str], workdir: Path, limits: Limits, readonly_binds: Mapping[str, Path]
-    ) -> Iterator[Launch]:
-        self._hand_over(workdir)
+    def _launch(self, plan: Plan) -> Iterator[Launch]:
+        self._hand_over(plan.workdir)
         fds: list[int] = []
         try:
             passwd, group = _data_fd(PASSWD, fds), _data_fd(GROUP, fds)
@@ -135,12 +128,12 @@ class BubblewrapSandbox(LocalSandbox):
                 *_etc(),
                 *("--ro-bind-data", str(passwd), "/etc/passwd", "--ro-bind-data", str(group), "/etc/group"),
                 *("--proc", "/proc", "--dev", "/dev"),
-                *("--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--symlink", "/tmp", "/var/tmp"),
+                *("--size", str(plan.limits.tmp_bytes), "--tmpfs", "/tmp", "--symlink", "/tmp", "/var/tmp"),
             ]
-            for inside, host in sorted(readonly_binds.items()):
+            for inside, host in sorted(plan.readonly_binds.items()):
                 args += ["--ro-bind", str(host), inside]
-            args += ["--bind", str(workdir), APP_PATH, "--chdir", APP_PATH]
-            command = [self.prlimit, *limits.prlimit_args(), "--", self.bwrap, *args, "--", *argv]
+            args += ["--bind", str(plan.workdir), APP_PATH, "--chdir", APP_PATH]
+            command = [*plan.wrappers, self.tools["bwrap"], *args, "--", *plan.argv]
             yield Launch(argv=command, cwd=Path("/"), credentials=self.credentials, pass_fds=tuple(fds))
         finally:
             for fd in fds:

@@ -7,13 +7,11 @@ at the top of every command's output.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-from pipegraph.sandbox.base import Limits, OnLine
-from pipegraph.sandbox.process import Launch, LocalSandbox
+from pipegraph.sandbox.base import OnLine
+from pipegraph.sandbox.process import GUARD_TOOLS, Launch, LocalSandbox, Plan, find_tools
 
 WARNING = (
     "pipegraph: WARNING: this command runs WITHOUT a sandbox (PIPEGRAPH_SANDBOX=none) and with pipegraph's own "
@@ -29,15 +27,13 @@ class HostProcess(LocalSandbox):
     isolated = False
 
     def __init__(self) -> None:
-        # util-linux prlimit is on every Debian-like system; without it the limits alone are skipped, not the command.
-        self.prlimit = shutil.which("prlimit")
+        # Without the guard's tools its protections are skipped, not the command: this mode promises nothing.
+        self.tools, _ = find_tools(GUARD_TOOLS)
 
     async def _announce(self, on_output_line: OnLine) -> None:
         await on_output_line(WARNING)
 
     @contextmanager
-    def _launch(
-        self, argv: Sequence[str], workdir: Path, limits: Limits, readonly_binds: Mapping[str, Path]
-    ) -> Iterator[Launch]:
-        wrapper = [self.prlimit, *limits.prlimit_args(), "--"] if self.prlimit else []
-        yield Launch(argv=[*wrapper, *argv], cwd=workdir)
+    def _launch(self, plan: Plan) -> Iterator[Launch]:
+        # The parent-death signal reaches only the shell here: what it started outlives a killed worker.
+        yield Launch(argv=[*plan.wrappers, *plan.argv], cwd=plan.workdir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -16,6 +17,33 @@ from pipegraph.sandbox.base import Limits, OnLine, Outcome
 READ_CHUNK = 64 * 1024
 # A line longer than this is handed on in pieces: one endless line (`cat /dev/zero`) must not grow a buffer.
 MAX_LINE_BYTES = 64 * 1024
+# util-linux and coreutils, on every Debian-like system: the guard around every sandboxed command (see `guard`).
+GUARD_TOOLS = ("setpriv", "prlimit", "timeout")
+# The command's own deadline fires this long after the worker's timeout: normally the worker stops it first and
+# reports it; the deadline holds when the worker cannot (frozen, or its event loop stuck).
+DEADLINE_GRACE_SECONDS = 2.0
+
+
+def find_tools(names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Paths of the tools found on PATH, and the names of those missing."""
+    found = {name: path for name in names if (path := shutil.which(name))}
+    return found, [name for name in names if name not in found]
+
+
+def guard(tools: Mapping[str, str], limits: Limits, timeout: float) -> list[str]:
+    """The wrappers between the worker and the command, each exec'ing the next (one process, the worker's child):
+    setpriv gives it a parent-death signal, so it dies with the worker even when SIGKILLed; prlimit sets the rlimits
+    that everything below inherits; timeout kills it at its deadline even when the worker is frozen. With the lease
+    longer than that deadline, a re-run of the job never overlaps a run still going. Missing tools are skipped
+    (only the unsandboxed mode allows that)."""
+    prefix: list[str] = []
+    if "setpriv" in tools:
+        prefix += [tools["setpriv"], "--pdeathsig", "KILL", "--"]
+    if "prlimit" in tools:
+        prefix += [tools["prlimit"], *limits.prlimit_args(), "--"]
+    if "timeout" in tools:
+        prefix += [tools["timeout"], "--signal=KILL", f"{timeout + DEADLINE_GRACE_SECONDS:.3f}s"]
+    return prefix
 
 
 @dataclass(frozen=True)
@@ -36,11 +64,23 @@ class Launch:
     pass_fds: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One command to wrap: what runs, in which folder, behind which wrappers (see `guard`), seeing what."""
+
+    argv: Sequence[str]
+    workdir: Path
+    wrappers: list[str]
+    limits: Limits
+    readonly_binds: Mapping[str, Path]
+
+
 class LocalSandbox:
     """A sandbox whose command is a local process; subclasses say how it is wrapped (`_launch`)."""
 
     name = "local"
     isolated = False
+    tools: Mapping[str, str] = {}
 
     def app_path(self, workdir: Path) -> str:
         return str(workdir)
@@ -57,15 +97,15 @@ class LocalSandbox:
         readonly_binds: Mapping[str, Path] | None = None,
     ) -> Outcome:
         await self._announce(on_output_line)
-        with self._launch(argv, workdir, limits, readonly_binds or {}) as launch:
+        plan = Plan(argv, workdir, guard(self.tools, limits, timeout), limits, readonly_binds or {})
+        with self._launch(plan) as launch:
             return await run_process(launch, env=env, limits=limits, timeout=timeout, on_output_line=on_output_line)
 
     async def _announce(self, on_output_line: OnLine) -> None:
         """Lines said before the command's own output."""
 
-    def _launch(
-        self, argv: Sequence[str], workdir: Path, limits: Limits, readonly_binds: Mapping[str, Path]
-    ) -> AbstractContextManager[Launch]:
+    def _launch(self, plan: Plan) -> AbstractContextManager[Launch]:
+        """The process to start, the plan's wrappers first."""
         raise NotImplementedError
 
 
