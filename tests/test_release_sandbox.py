@@ -181,10 +181,8 @@ async def test_a_frozen_worker_cannot_keep_its_release_command_running_past_the_
     gql: GraphQLClient, settings: Settings, tmp_path: Path
 ) -> None:
     # given a worker running a release command with a one-second timeout
-    async with release_running_in_a_worker(gql, settings, tmp_path / "log", marker="600.32", release_timeout=1) as (
-        worker,
-        _,
-    ):
+    running = release_running_in_a_worker(gql, settings, tmp_path / "log", marker="600.32", release_timeout=1)
+    async with running as (worker, _):
         # when the worker freezes (SIGSTOP) before it can enforce the timeout
         worker.send_signal(signal.SIGSTOP)
         try:
