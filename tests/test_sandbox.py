@@ -175,6 +175,7 @@ async def test_cpu_time_past_the_limit_kills_with_a_named_signal(sandbox: Sandbo
     outcome, _ = await run(sandbox, workdir, "while :; do :; done", limits=replace(LIMITS, cpu_seconds=1))
 
     assert outcome.exit_code == 128 + signal.SIGXCPU
+    assert outcome.killed_by_limit == "SIGXCPU"
     assert outcome.problem(what="release command", timeout=10, limits=LIMITS) == (
         "release command exited with status 152 (SIGXCPU: the CPU time limit was reached)"
     )
@@ -192,6 +193,7 @@ async def test_files_open_files_and_tmp_are_capped(sandbox: Sandbox, workdir: Pa
     )
 
     assert big_file.exit_code == 128 + signal.SIGXFSZ
+    assert big_file.killed_by_limit == "SIGXFSZ"
     assert small_file.succeeded
     assert any("Too many open files" in line for line in open_lines), open_lines
     assert not many_open.succeeded
@@ -205,6 +207,7 @@ async def test_endless_output_is_cut_off_and_the_command_stopped(sandbox: Sandbo
     bytes_outcome, one_line = await run(sandbox, workdir, "cat /dev/zero | tr '\\0' x; sleep 600.9")
 
     assert lines_outcome.output_truncated
+    assert lines_outcome.killed_by_limit == "output"
     assert not lines_outcome.timed_out
     assert len(lines) == LIMITS.output_lines
     assert bytes_outcome.output_truncated

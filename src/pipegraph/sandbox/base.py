@@ -61,6 +61,15 @@ class Outcome:
     def succeeded(self) -> bool:
         return self.setup_error is None and not self.timed_out and not self.output_truncated and self.exit_code == 0
 
+    @property
+    def killed_by_limit(self) -> str | None:
+        """The limit that ended the command, when its status says so (CPU time or file size: they signal)."""
+        if self.output_truncated:
+            return "output"
+        if self.exit_code is not None and self.exit_code - 128 in (signal.SIGXCPU, signal.SIGXFSZ):
+            return signal.Signals(self.exit_code - 128).name
+        return None
+
     def problem(self, *, what: str, timeout: float, limits: Limits) -> str | None:
         """One clear sentence on why it failed (None when it succeeded); `what` names the command for people."""
         if self.setup_error:

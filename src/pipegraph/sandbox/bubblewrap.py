@@ -79,6 +79,7 @@ class BubblewrapSandbox(LocalSandbox):
             workdir = Path(folder) / "app"
             workdir.mkdir()
             Path(folder).chmod(0o711)
+            self._prepare(workdir)
             plan = Plan(["/bin/true"], workdir, guard(self.tools, Limits(), PROBE_TIMEOUT), Limits(), {})
             launch = stack.enter_context(self._launch(plan))
             try:
@@ -102,7 +103,7 @@ class BubblewrapSandbox(LocalSandbox):
                 return said or f"bwrap exited with status {done.returncode}"
             return None
 
-    def _hand_over(self, workdir: Path) -> None:
+    def _prepare(self, workdir: Path) -> None:
         """Make the work folder the sandbox user's, links included but never what they point to."""
         if self.credentials.uid is None:
             return
@@ -114,7 +115,6 @@ class BubblewrapSandbox(LocalSandbox):
 
     @contextmanager
     def _launch(self, plan: Plan) -> Iterator[Launch]:
-        self._hand_over(plan.workdir)
         fds: list[int] = []
         try:
             passwd, group = _data_fd(PASSWD, fds), _data_fd(GROUP, fds)

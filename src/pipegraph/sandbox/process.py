@@ -97,12 +97,17 @@ class LocalSandbox:
         readonly_binds: Mapping[str, Path] | None = None,
     ) -> Outcome:
         await self._announce(on_output_line)
+        # Handing a large extraction over file by file takes a while: not on the event loop.
+        await asyncio.to_thread(self._prepare, workdir)
         plan = Plan(argv, workdir, guard(self.tools, limits, timeout), limits, readonly_binds or {})
         with self._launch(plan) as launch:
             return await run_process(launch, env=env, limits=limits, timeout=timeout, on_output_line=on_output_line)
 
     async def _announce(self, on_output_line: OnLine) -> None:
         """Lines said before the command's own output."""
+
+    def _prepare(self, workdir: Path) -> None:
+        """Make the work folder usable by the command, before it starts."""
 
     def _launch(self, plan: Plan) -> AbstractContextManager[Launch]:
         """The process to start, the plan's wrappers first."""
