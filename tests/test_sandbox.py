@@ -4,6 +4,7 @@ it, so a test cannot pass because the command never ran."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -227,3 +228,28 @@ async def test_network_can_be_taken_away(workdir: Path) -> None:
 
     assert (await run(isolated, workdir, script))[1] == ["lo"]
     assert len((await run(shared, workdir, script))[1]) > 1
+
+
+@pytest.mark.parametrize(("users", "starved"), [(1, True), (2, False)])
+async def test_commands_running_at_once_get_users_of_their_own_so_a_fork_bomb_starves_only_itself(
+    tmp_path: Path, users: int, starved: bool
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("the worker does not run as root here: it cannot start commands as other users")
+    # given a sandbox with one user, or two, for commands (unused ids, so nothing else on the host counts)
+    sandbox = BubblewrapSandbox(uid=60100, gid=60100, uids=users)
+    limits = replace(LIMITS, processes=32)
+
+    # when a fork bomb runs and another command starts while it does
+    with Workspaces("pipegraph-test-bomb-").new() as first, Workspaces("pipegraph-test-other-").new() as second:
+        (first / "app").mkdir()
+        (second / "app").mkdir()
+        bomb = asyncio.create_task(run(sandbox, first / "app", f"python3 -c '{FORK_BOMB}'", limits=limits, timeout=3))
+        await asyncio.sleep(1)
+        other, lines = await run(sandbox, second / "app", f"python3 -c '{FORK_200}'", limits=limits)
+        await bomb
+        owners = {(first / "app").stat().st_uid, (second / "app").stat().st_uid}
+
+    # then with one user the other command cannot even start; with two it runs as a user of its own
+    assert other.succeeded is not starved, lines
+    assert len(owners) == users

@@ -13,11 +13,12 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from pipegraph.sandbox.base import Limits
 from pipegraph.sandbox.process import GUARD_TOOLS, Credentials, Launch, LocalSandbox, Plan, find_tools, guard
+from pipegraph.sandbox.users import SandboxUsers
 
 APP_PATH = "/app"  # where Heroku mounts an app, and where commands written for it expect to be
 INNER_UID = 1000  # the command's uid as it sees it; the host sees the sandbox user (or the worker's own)
@@ -57,18 +58,18 @@ class BubblewrapSandbox(LocalSandbox):
     name = "bubblewrap"
     isolated = True
 
-    def __init__(self, *, share_network: bool = True, uid: int = 65534, gid: int = 65534) -> None:
+    def __init__(self, *, share_network: bool = True, uid: int = 65534, gid: int = 65534, uids: int = 1) -> None:
         self.tools, missing = find_tools(("bwrap", *GUARD_TOOLS))
         if missing:
             raise FileNotFoundError(f"{', '.join(missing)} not found on PATH")
         self.share_network = share_network
-        self.credentials = Credentials()
-        if os.geteuid() == 0:
-            if uid == 0 or gid == 0:
-                raise ValueError("the sandbox user must not be root (PIPEGRAPH_SANDBOX_UID / _GID)")
-            # Root must not lend its rights: bubblewrap itself runs as the unprivileged user, so inside its user
-            # namespace the command maps to that user on the host, and a root-only file stays unreadable.
-            self.credentials = Credentials(uid=uid, gid=gid)
+        # Root must not lend its rights: bubblewrap itself runs as an unprivileged user, so inside its user namespace
+        # the command maps to that user on the host, and a root-only file stays unreadable. Any other worker user
+        # is unprivileged already, and cannot become another.
+        self.users = SandboxUsers(uid, gid, uids) if os.geteuid() == 0 else None
+
+    def _user(self) -> AbstractAsyncContextManager[Credentials]:
+        return self.users.take() if self.users else nullcontext(Credentials())
 
     def app_path(self, workdir: Path) -> str:
         return APP_PATH
@@ -79,8 +80,10 @@ class BubblewrapSandbox(LocalSandbox):
             workdir = Path(folder) / "app"
             workdir.mkdir()
             Path(folder).chmod(0o711)
-            self._prepare(workdir)
-            plan = Plan(["/bin/true"], workdir, guard(self.tools, Limits(), PROBE_TIMEOUT), Limits(), {})
+            credentials = self.users.first if self.users else Credentials()
+            self._prepare(workdir, credentials)
+            wrappers = guard(self.tools, Limits(), PROBE_TIMEOUT)
+            plan = Plan(["/bin/true"], workdir, wrappers, Limits(), {}, credentials)
             launch = stack.enter_context(self._launch(plan))
             try:
                 done = subprocess.run(
@@ -91,9 +94,9 @@ class BubblewrapSandbox(LocalSandbox):
                     capture_output=True,
                     timeout=PROBE_TIMEOUT,
                     pass_fds=launch.pass_fds,
-                    user=self.credentials.uid,
-                    group=self.credentials.gid,
-                    extra_groups=[] if self.credentials.uid is not None else None,
+                    user=credentials.uid,
+                    group=credentials.gid,
+                    extra_groups=[] if credentials.uid is not None else None,
                     check=False,
                 )
             except (OSError, subprocess.SubprocessError) as error:
@@ -103,11 +106,11 @@ class BubblewrapSandbox(LocalSandbox):
                 return said or f"bwrap exited with status {done.returncode}"
             return None
 
-    def _prepare(self, workdir: Path) -> None:
+    def _prepare(self, workdir: Path, credentials: Credentials) -> None:
         """Make the work folder the sandbox user's, links included but never what they point to."""
-        if self.credentials.uid is None:
+        if credentials.uid is None:
             return
-        uid, gid = self.credentials.uid, self.credentials.gid or self.credentials.uid
+        uid, gid = credentials.uid, credentials.gid if credentials.gid is not None else credentials.uid
         os.chown(workdir, uid, gid)
         for root, dirs, files in os.walk(workdir):
             for name in dirs + files:
@@ -134,7 +137,7 @@ class BubblewrapSandbox(LocalSandbox):
                 args += ["--ro-bind", str(host), inside]
             args += ["--bind", str(plan.workdir), APP_PATH, "--chdir", APP_PATH]
             command = [*plan.wrappers, self.tools["bwrap"], *args, "--", *plan.argv]
-            yield Launch(argv=command, cwd=Path("/"), credentials=self.credentials, pass_fds=tuple(fds))
+            yield Launch(argv=command, cwd=Path("/"), credentials=plan.credentials, pass_fds=tuple(fds))
         finally:
             for fd in fds:
                 os.close(fd)

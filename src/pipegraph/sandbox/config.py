@@ -29,6 +29,7 @@ class SandboxSettings:
     network: str = "shared"  # shared: the host's network (databases are reached over it); none: loopback only
     uid: int = 65534  # the host user commands run as when the worker runs as root
     gid: int = 65534
+    uids: int = 1  # how many users from `uid` on: commands running at once each take one of their own
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -44,6 +45,7 @@ class SandboxSettings:
             network=network,
             uid=_count(env, "PIPEGRAPH_SANDBOX_UID", cls.uid),
             gid=_count(env, "PIPEGRAPH_SANDBOX_GID", cls.gid),
+            uids=_count(env, "PIPEGRAPH_SANDBOX_UIDS", cls.uids),
             limits=limits,
         )
 

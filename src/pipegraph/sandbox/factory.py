@@ -27,7 +27,9 @@ def open_sandbox(settings: SandboxSettings) -> Sandbox:
         return _unsandboxed("PIPEGRAPH_SANDBOX=none")
     problem = bubblewrap_problem(settings.network == "shared", settings.uid, settings.gid)
     if problem is None:
-        return BubblewrapSandbox(share_network=settings.network == "shared", uid=settings.uid, gid=settings.gid)
+        return BubblewrapSandbox(
+            share_network=settings.network == "shared", uid=settings.uid, gid=settings.gid, uids=settings.uids
+        )
     if settings.mode == "auto":
         return _unsandboxed(f"bubblewrap cannot run here ({problem})")
     raise SandboxUnavailable(

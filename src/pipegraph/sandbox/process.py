@@ -8,7 +8,7 @@ import os
 import shutil
 import signal
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,13 +66,14 @@ class Launch:
 
 @dataclass(frozen=True)
 class Plan:
-    """One command to wrap: what runs, in which folder, behind which wrappers (see `guard`), seeing what."""
+    """One command to wrap: what runs, in which folder, behind which wrappers (see `guard`), seeing what, as whom."""
 
     argv: Sequence[str]
     workdir: Path
     wrappers: list[str]
     limits: Limits
     readonly_binds: Mapping[str, Path]
+    credentials: Credentials = Credentials()
 
 
 class LocalSandbox:
@@ -97,16 +98,22 @@ class LocalSandbox:
         readonly_binds: Mapping[str, Path] | None = None,
     ) -> Outcome:
         await self._announce(on_output_line)
-        # Handing a large extraction over file by file takes a while: not on the event loop.
-        await asyncio.to_thread(self._prepare, workdir)
-        plan = Plan(argv, workdir, guard(self.tools, limits, timeout), limits, readonly_binds or {})
-        with self._launch(plan) as launch:
-            return await run_process(launch, env=env, limits=limits, timeout=timeout, on_output_line=on_output_line)
+        async with self._user() as credentials:
+            # Handing a large extraction over file by file takes a while: not on the event loop.
+            await asyncio.to_thread(self._prepare, workdir, credentials)
+            wrappers = guard(self.tools, limits, timeout)
+            plan = Plan(argv, workdir, wrappers, limits, readonly_binds or {}, credentials)
+            with self._launch(plan) as launch:
+                return await run_process(launch, env=env, limits=limits, timeout=timeout, on_output_line=on_output_line)
 
     async def _announce(self, on_output_line: OnLine) -> None:
         """Lines said before the command's own output."""
 
-    def _prepare(self, workdir: Path) -> None:
+    def _user(self) -> AbstractAsyncContextManager[Credentials]:
+        """Who the command runs as, held for the run: the worker's own user unless a subclass says otherwise."""
+        return contextlib.nullcontext(Credentials())
+
+    def _prepare(self, workdir: Path, credentials: Credentials) -> None:
         """Make the work folder usable by the command, before it starts."""
 
     def _launch(self, plan: Plan) -> AbstractContextManager[Launch]:
