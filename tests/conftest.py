@@ -20,6 +20,7 @@ from pipegraph.api.app import create_app
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.sandbox import Sandbox, SandboxSettings, bubblewrap_problem, open_sandbox
+from pipegraph.sandbox.host import WARNING
 from pipegraph.settings import Settings
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
@@ -40,6 +41,11 @@ def pytest_report_header() -> str:
     if BUBBLEWRAP_PROBLEM is None:
         return "app commands: in the bubblewrap sandbox"
     return f"app commands: UNSANDBOXED, bubblewrap cannot run here ({BUBBLEWRAP_PROBLEM}); sandbox tests skip"
+
+
+def expected_log(*lines: str) -> list[str]:
+    """A release log's lines as the suite's sandbox writes them: unsandboxed, its warning comes first."""
+    return [WARNING, *lines] if SANDBOX_MODE == "none" else list(lines)
 
 
 @pytest.fixture(scope="session")

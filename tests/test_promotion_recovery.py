@@ -25,6 +25,7 @@ from pipegraph.settings import Settings
 from pipegraph.streams.logs import RELEASE_LOG, LogEnd
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
 from pipegraph.streams.publish import E, Topic
+from tests.conftest import expected_log
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
@@ -51,6 +52,7 @@ def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
         PIPEGRAPH_DATA_DIR=str(settings.data_dir),
         PIPEGRAPH_SECRET_KEY=settings.secret_key,
         PIPEGRAPH_RELEASE_PHASE_TIMEOUT=str(settings.release_phase_timeout),
+        PIPEGRAPH_SANDBOX=settings.sandbox.mode,
         # `workers` (arq's entry point) lives at the repository root, next to tests/.
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     )
@@ -122,7 +124,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
         (2, ReleaseStatus.SUCCEEDED, True),
     ]
     assert releases[1].id == target.release_id
-    assert releases[1].release_log == "started\nfinished"
+    assert releases[1].release_log.split("\n") == expected_log("started", "finished")
     assert promotion_id
 
 
