@@ -27,7 +27,8 @@ class Limits:
     """Resource limits of one command, each applied to every process it starts (rlimits) or to the whole run."""
 
     processes: int = 256  # RLIMIT_NPROC: processes of the sandbox user, the fork-bomb fuse
-    memory_bytes: int = 2048 * MIB  # RLIMIT_AS per process (address space, not resident memory)
+    # RLIMIT_AS per process: address space, not resident memory; a JVM reserves over 2 GiB before its first byte.
+    memory_bytes: int = 4096 * MIB
     cpu_seconds: int = 600  # RLIMIT_CPU per process; the wall-clock timeout bounds the run as a whole
     open_files: int = 1024  # RLIMIT_NOFILE
     file_bytes: int = 1024 * MIB  # RLIMIT_FSIZE: the largest file it may write
