@@ -19,33 +19,19 @@ from redis.asyncio import Redis
 from pipegraph.api.app import create_app
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
-from pipegraph.sandbox import Sandbox, SandboxSettings, bubblewrap_problem, open_sandbox
-from pipegraph.sandbox.host import WARNING
+from pipegraph.sandbox import Sandbox, SandboxSettings, open_sandbox
 from pipegraph.settings import Settings
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
+from tests.support.sandbox import BUBBLEWRAP_PROBLEM, SANDBOX_MODE
 from tests.support.sql import StatementCounter
-
-# The suite runs app commands in the real sandbox wherever bubblewrap works; elsewhere unsandboxed (said in the
-# header), and the tests that are about the sandbox itself skip.
-BUBBLEWRAP_PROBLEM = bubblewrap_problem()
-SANDBOX_MODE = "bubblewrap" if BUBBLEWRAP_PROBLEM is None else "none"
-requires_bubblewrap = pytest.mark.skipif(
-    BUBBLEWRAP_PROBLEM is not None,
-    reason=f"needs a working bubblewrap (bwrap), which cannot run here: {BUBBLEWRAP_PROBLEM}; .ci/run installs it",
-)
 
 
 def pytest_report_header() -> str:
     if BUBBLEWRAP_PROBLEM is None:
         return "app commands: in the bubblewrap sandbox"
     return f"app commands: UNSANDBOXED, bubblewrap cannot run here ({BUBBLEWRAP_PROBLEM}); sandbox tests skip"
-
-
-def expected_log(*lines: str) -> list[str]:
-    """A release log's lines as the suite's sandbox writes them: unsandboxed, its warning comes first."""
-    return [WARNING, *lines] if SANDBOX_MODE == "none" else list(lines)
 
 
 @pytest.fixture(scope="session")

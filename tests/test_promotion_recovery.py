@@ -25,11 +25,11 @@ from pipegraph.settings import Settings
 from pipegraph.streams.logs import RELEASE_LOG, LogEnd
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
 from pipegraph.streams.publish import E, Topic
-from tests.conftest import expected_log
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LATER = timedelta(hours=1)  # the reconciler's view of "now", past every lease and grace period

@@ -10,11 +10,11 @@ from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.promotions.service import target_job
 from pipegraph.releases.models import Release
 from pipegraph.slugs.models import Slug
-from tests.conftest import expected_log
 from tests.support.clients import GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, promotion, shop_pipeline
+from tests.support.sandbox import expected_log
 
 
 async def test_promotes_current_release_to_every_app_of_the_next_stage(gql: GraphQLClient, jobs: JobRunner) -> None:

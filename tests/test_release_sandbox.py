@@ -19,12 +19,12 @@ from pipegraph.releases.phase import WORKSPACE_PREFIX
 from pipegraph.sandbox import Limits, Workspaces
 from pipegraph.sandbox.process import DEADLINE_GRACE_SECONDS
 from pipegraph.settings import Settings
-from tests.conftest import requires_bubblewrap
 from tests.support.clients import GraphQLClient
 from tests.support.database import is_postgres
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
 from tests.support.processes import FORK_BOMB, gone, processes_running
+from tests.support.sandbox import requires_bubblewrap
 
 pytestmark = requires_bubblewrap
 

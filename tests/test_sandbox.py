@@ -16,8 +16,8 @@ import pytest
 
 from pipegraph.sandbox import Limits, Outcome, Sandbox, Workspaces
 from pipegraph.sandbox.bubblewrap import SYSTEM_TOP, BubblewrapSandbox
-from tests.conftest import requires_bubblewrap
 from tests.support.processes import FORK_BOMB, gone
+from tests.support.sandbox import requires_bubblewrap
 
 pytestmark = requires_bubblewrap
 

@@ -12,11 +12,11 @@ import websockets
 from workers.runner import in_process_worker
 
 from pipegraph.settings import Settings
-from tests.conftest import expected_log
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
 from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
 
 PROGRESS = """
