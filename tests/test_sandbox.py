@@ -16,7 +16,7 @@ import pytest
 
 from pipegraph.sandbox import Limits, Outcome, Sandbox, Workspaces
 from pipegraph.sandbox.bubblewrap import SYSTEM_TOP, BubblewrapSandbox
-from tests.support.processes import FORK_BOMB, gone
+from tests.support.processes import FORK_BOMB, gone, processes_running
 from tests.support.sandbox import requires_bubblewrap
 
 pytestmark = requires_bubblewrap
@@ -151,14 +151,15 @@ print(started)
 async def test_a_fork_bomb_is_capped_then_killed_with_everything_it_started(sandbox: Sandbox, workdir: Path) -> None:
     # when one command starts far more processes than allowed, and another forks without end
     capped, lines = await run(sandbox, workdir, f"python3 -c '{FORK_200}'")
-    bomb, _ = await run(sandbox, workdir, f"python3 -c '{FORK_BOMB}'", timeout=2)
+    bomb, bomb_lines = await run(sandbox, workdir, f"python3 -c '{FORK_BOMB}'", timeout=2)
 
-    # then no more than the limit ran, the bomb was cut off at its timeout, and nothing of either remains
+    # then no more than the limit ran, the bomb was cut off at its timeout, and nothing of either remains, not even
+    # a zombie still counting against the user's process limit once the run has returned
     assert capped.succeeded, lines
     assert 10 < int(lines[-1]) < LIMITS.processes
-    assert bomb.timed_out
-    assert await gone("600.5")
-    assert await gone(FORK_BOMB)
+    assert bomb.timed_out, (bomb, bomb_lines)
+    assert processes_running("600.5", zombies=True) == []
+    assert processes_running(FORK_BOMB, zombies=True) == []
     # and the next command runs normally
     assert (await run(sandbox, workdir, "echo fine"))[1] == ["fine"]
 

@@ -38,8 +38,9 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def processes_running(argument: str) -> list[int]:
-    """Live processes with this exact argument, as the host sees them: from outside any sandbox's pid namespace."""
+def processes_running(argument: str, *, zombies: bool = False) -> list[int]:
+    """Processes with this exact argument, as the host sees them: from outside any sandbox's pid namespace. A zombie
+    has ended but still counts against its user's process limit until reaped."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -47,7 +48,7 @@ def processes_running(argument: str) -> list[int]:
                 found.append(int(entry.name))
         except OSError:
             continue  # ended while we looked
-    return [pid for pid in found if alive(pid)]
+    return found if zombies else [pid for pid in found if alive(pid)]
 
 
 async def gone(argument: str, *, within: float = 5) -> bool:

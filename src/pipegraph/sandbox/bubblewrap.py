@@ -119,12 +119,15 @@ class BubblewrapSandbox(LocalSandbox):
     @contextmanager
     def _launch(self, plan: Plan) -> Iterator[Launch]:
         fds: list[int] = []
+        info_read, info_write = os.pipe()
+        os.set_blocking(info_read, False)
+        fds.append(info_write)
         try:
             passwd, group = _data_fd(PASSWD, fds), _data_fd(GROUP, fds)
             args = [
                 *("--unshare-all", "--unshare-user", "--disable-userns"),
                 *(["--share-net"] if self.share_network else []),
-                *("--die-with-parent", "--new-session", "--hostname", "sandbox"),
+                *("--die-with-parent", "--new-session", "--hostname", "sandbox", "--info-fd", str(info_write)),
                 *("--uid", str(INNER_UID), "--gid", str(INNER_UID)),
                 *("--ro-bind", "/usr", "/usr"),
                 *_system_top(),
@@ -137,9 +140,11 @@ class BubblewrapSandbox(LocalSandbox):
                 args += ["--ro-bind", str(host), inside]
             args += ["--bind", str(plan.workdir), APP_PATH, "--chdir", APP_PATH]
             command = [*plan.wrappers, self.tools["bwrap"], *args, "--", *plan.argv]
-            yield Launch(argv=command, cwd=Path("/"), credentials=plan.credentials, pass_fds=tuple(fds))
+            yield Launch(
+                argv=command, cwd=Path("/"), credentials=plan.credentials, pass_fds=tuple(fds), info_fd=info_read
+            )
         finally:
-            for fd in fds:
+            for fd in [info_read, *fds]:
                 os.close(fd)
 
 

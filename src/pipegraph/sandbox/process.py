@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -22,6 +23,8 @@ GUARD_TOOLS = ("setpriv", "prlimit", "timeout")
 # The command's own deadline fires this long after the worker's timeout: normally the worker stops it first and
 # reports it; the deadline holds when the worker cannot (frozen, or its event loop stuck).
 DEADLINE_GRACE_SECONDS = 2.0
+# How long a sandbox's processes may take to die once its init is killed (the kernel does it; it is quick).
+TEARDOWN_SECONDS = 5.0
 
 
 def find_tools(names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
@@ -62,6 +65,18 @@ class Launch:
     cwd: Path
     credentials: Credentials = Credentials()
     pass_fds: tuple[int, ...] = ()
+    info_fd: int | None = None  # non-blocking; bubblewrap writes {"child-pid": …} there once the sandbox is up
+
+    def sandbox_init(self) -> int | None:
+        """The host pid of the sandbox's init (pid 1 of its namespace), once known."""
+        if self.info_fd is None:
+            return None
+        try:
+            info = json.loads(os.read(self.info_fd, 65536))
+        except (BlockingIOError, ValueError):
+            return None  # not up yet, or said something else: the group kill remains
+        pid = info.get("child-pid") if isinstance(info, dict) else None
+        return pid if isinstance(pid, int) else None
 
 
 @dataclass(frozen=True)
@@ -221,6 +236,8 @@ async def run_process(
         timed_out = True
     finally:
         transport.close()
+        if process.returncode is None:
+            await _stop_from_the_inside(process, launch)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         code = await process.wait()
@@ -230,6 +247,19 @@ async def run_process(
         timed_out=timed_out,
         output_truncated=reader.truncated and not timed_out,
     )
+
+
+async def _stop_from_the_inside(process: asyncio.subprocess.Process, launch: Launch) -> None:
+    """Kill the sandbox's init first: the kernel then kills everything in its pid namespace and its init ends only once
+    they are all gone, so when this returns no process of the command still counts against its user's limits (a
+    group kill alone would leave that to finish after us). Only sandboxes that report their init do this."""
+    init = launch.sandbox_init()
+    if init is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(init, signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), TEARDOWN_SECONDS)
 
 
 def _status(returncode: int) -> int:
