@@ -1,10 +1,20 @@
 FROM python:3.11-slim
+# bubblewrap: the sandbox every app command runs in (a worker refuses to start without it); git: builds will fetch
+# sources; prlimit comes with util-linux, already in the base image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap git \
+    && rm -rf /var/lib/apt/lists/*
+# pipegraph never runs as root: app commands then start from an unprivileged user, inside their own namespaces.
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/pipegraph --shell /usr/sbin/nologin pipegraph \
+    && mkdir -p /var/lib/pipegraph \
+    && chown pipegraph:pipegraph /var/lib/pipegraph
 WORKDIR /srv/pipegraph
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers
 RUN pip install --no-cache-dir .
 ENV PIPEGRAPH_DATA_DIR=/var/lib/pipegraph
+USER pipegraph
 EXPOSE 8000
 ENTRYPOINT ["pipegraph"]
 CMD ["serve", "--host", "0.0.0.0"]

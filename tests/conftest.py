@@ -19,11 +19,24 @@ from redis.asyncio import Redis
 from pipegraph.api.app import create_app
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
+from pipegraph.sandbox import Sandbox, SandboxSettings, open_sandbox
 from pipegraph.settings import Settings
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
+from tests.support.sandbox import BUBBLEWRAP_PROBLEM, SANDBOX_MODE
 from tests.support.sql import StatementCounter
+
+
+def pytest_report_header() -> str:
+    if BUBBLEWRAP_PROBLEM is None:
+        return "app commands: in the bubblewrap sandbox"
+    return f"app commands: UNSANDBOXED, bubblewrap cannot run here ({BUBBLEWRAP_PROBLEM}); sandbox tests skip"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    return open_sandbox(SandboxSettings(mode=SANDBOX_MODE))
 
 
 def _database_url(tmp: Path) -> str:
@@ -58,6 +71,7 @@ def base_settings(session_dir: Path, redis_url: str) -> Settings:
             "PIPEGRAPH_SECRET_KEY": "test-secret",
             "PIPEGRAPH_PUBLIC_URL": "http://testserver",
             "PIPEGRAPH_RELEASE_PHASE_TIMEOUT": "5",
+            "PIPEGRAPH_SANDBOX": SANDBOX_MODE,
         }
     )
 

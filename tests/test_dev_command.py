@@ -135,3 +135,31 @@ def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop
                 os.kill(pid, signal.SIGKILL)
         if process.stdout:
             process.stdout.close()
+
+
+def test_dev_without_bubblewrap_runs_unsandboxed_and_says_so(tmp_path: Path) -> None:
+    # given a laptop without bubblewrap (nothing on the PATH), and no PIPEGRAPH_SANDBOX setting
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(PIPEGRAPH_DATA_DIR=str(tmp_path / "data"), PATH=str(tmp_path))
+    port = free_port()
+
+    # when pipegraph dev starts, it serves all the same
+    process = subprocess.Popen(
+        [PIPEGRAPH, "dev", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_token(process, time.monotonic() + 60)
+        wait_for_server(port)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            said, _ = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    # and it said loudly that app commands run without a sandbox, and why
+    assert process.returncode == 0
+    assert "UNSANDBOXED: app commands (release phase) run with pipegraph's own rights" in said
+    assert "bwrap, setpriv, prlimit, timeout not found on PATH" in said

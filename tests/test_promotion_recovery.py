@@ -29,6 +29,7 @@ from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LATER = timedelta(hours=1)  # the reconciler's view of "now", past every lease and grace period
@@ -51,6 +52,7 @@ def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
         PIPEGRAPH_DATA_DIR=str(settings.data_dir),
         PIPEGRAPH_SECRET_KEY=settings.secret_key,
         PIPEGRAPH_RELEASE_PHASE_TIMEOUT=str(settings.release_phase_timeout),
+        PIPEGRAPH_SANDBOX=settings.sandbox.mode,
         # `workers` (arq's entry point) lives at the repository root, next to tests/.
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     )
@@ -122,7 +124,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
         (2, ReleaseStatus.SUCCEEDED, True),
     ]
     assert releases[1].id == target.release_id
-    assert releases[1].release_log == "started\nfinished"
+    assert releases[1].release_log.split("\n") == expected_log("started", "finished")
     assert promotion_id
 
 

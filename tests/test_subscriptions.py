@@ -16,6 +16,7 @@ from tests.support.clients import Actor, GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
 from tests.support.ws_client import LEGACY_WS, TRANSPORT_WS, SubscriptionError, subscribe
 
 PROGRESS = """
@@ -153,9 +154,9 @@ async def test_release_log_streams_lines_live_and_stays_queryable(
         streamed = await follower
 
     # then every line arrived in order, and the same log is on the release afterwards
-    assert streamed == [(1, "one"), (2, "two"), (3, "three")]
+    assert streamed == list(enumerate(expected_log("one", "two", "three"), start=1))
     data = await gql("query($id: ID!) { node(id: $id) { ... on Release { status log } } }", {"id": release["id"]})
-    assert data["node"] == {"status": "SUCCEEDED", "log": "one\ntwo\nthree"}
+    assert data["node"] == {"status": "SUCCEEDED", "log": "\n".join(expected_log("one", "two", "three"))}
     # and a subscriber arriving after the end gets the saved log at once
     assert await lines() == streamed
 

@@ -31,7 +31,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["runtime"] = Runtime(
         settings=settings,
         slug_store=LocalSlugStore(settings.slug_dir),  # one per process: its blob hash cache serves every job
-        runner=LocalProcessRunner(),
+        runner=LocalProcessRunner.from_settings(settings),
         redis=ctx["redis"],  # arq's own pool: events need no second connection
     )
 

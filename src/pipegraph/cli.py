@@ -208,6 +208,9 @@ async def _dev(host: str, port: int, demo: bool) -> None:
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if "PIPEGRAPH_SANDBOX" not in os.environ:
+        # Works out of the box on a laptop without bubblewrap: unsandboxed then, and said loudly; the worker refuses.
+        settings = dataclasses.replace(settings, sandbox=dataclasses.replace(settings.sandbox, mode="auto"))
     async with _redis_url(settings) as redis_url:
         settings = dataclasses.replace(settings, redis_url=redis_url)
         await run_migrations(settings.database_url)

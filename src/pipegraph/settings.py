@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipegraph.sandbox.config import SandboxSettings
+
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -29,6 +31,7 @@ class Settings:
     default_stack: str
     release_phase_timeout: float
     upload_url_ttl: int
+    sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
             default_stack=env.get("PIPEGRAPH_DEFAULT_STACK", "heroku-24"),
             release_phase_timeout=float(env.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30")),
             upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
+            sandbox=SandboxSettings.from_env(env),
         )
 
     @property

@@ -1,0 +1,22 @@
+"""Which sandbox the suite runs app commands in, and what tests that depend on it share."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipegraph.sandbox import bubblewrap_problem
+from pipegraph.sandbox.host import WARNING
+
+# The suite runs app commands in the real sandbox wherever bubblewrap works; elsewhere unsandboxed (said in the
+# header), and the tests that are about the sandbox itself skip.
+BUBBLEWRAP_PROBLEM = bubblewrap_problem()
+SANDBOX_MODE = "bubblewrap" if BUBBLEWRAP_PROBLEM is None else "none"
+requires_bubblewrap = pytest.mark.skipif(
+    BUBBLEWRAP_PROBLEM is not None,
+    reason=f"needs a working bubblewrap (bwrap), which cannot run here: {BUBBLEWRAP_PROBLEM}; .ci/run installs it",
+)
+
+
+def expected_log(*lines: str) -> list[str]:
+    """A release log's lines as the suite's sandbox writes them: unsandboxed, its warning comes first."""
+    return [WARNING, *lines] if SANDBOX_MODE == "none" else list(lines)
