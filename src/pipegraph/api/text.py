@@ -173,7 +173,8 @@ class TextArguments(SchemaExtension):
         document = context.graphql_document
         operation = _operation(document, context.operation_name) if document else None
         if document is not None and operation is not None and context.result is None:
-            invalid = invalid_operation_text(document, operation, context.variables or {})
+            variables = context.variables if isinstance(context.variables, Mapping) else {}
+            invalid = invalid_operation_text(document, operation, variables)
             if invalid is not None:
                 error = GraphQLError(f"argument {invalid.message}", extensions={"argument": invalid.path})
                 if operation.operation == OperationType.SUBSCRIPTION:
