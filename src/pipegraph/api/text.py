@@ -75,15 +75,17 @@ def _in_plain(value: object, path: str) -> Iterator[tuple[str, str]]:
 def _in_arguments(value: object, path: str, names: NameConverter, code: ErrorCode) -> Iterator[InvalidText]:
     """Bad strings in a resolver's argument as strawberry hands it over: input objects named by their GraphQL names."""
     definition = get_object_definition(value) if not isinstance(value, type | Enum) else None
-    if definition is None or not definition.is_input:
+    if definition is not None and definition.is_input:
+        for field in definition.fields:
+            field_code = field.metadata.get(TEXT_ERROR_CODE, code)
+            where = f"{path}.{names.get_graphql_name(field)}"
+            yield from _in_arguments(getattr(value, field.python_name, None), where, names, field_code)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _in_arguments(item, f"{path}[{index}]", names, code)
+    else:
         for where, problem in _in_plain(value, path):
             yield InvalidText(where, problem, code)
-        return
-    for field in definition.fields:
-        field_code = field.metadata.get(TEXT_ERROR_CODE, code)
-        yield from _in_arguments(
-            getattr(value, field.python_name, None), f"{path}.{names.get_graphql_name(field)}", names, field_code
-        )
 
 
 def invalid_argument_text(
