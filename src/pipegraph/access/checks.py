@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from tortoise.expressions import Subquery
-
 from pipegraph.access.policy import Access
 from pipegraph.access.rules import PipelineRight
+from pipegraph.access.users import seen_users
 from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import get_by_reference, parse_ref
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.slugs.models import Slug
-from pipegraph.teams.models import Team, TeamMembership
+from pipegraph.teams.models import Team
 
 
 @contextmanager
@@ -113,14 +112,5 @@ async def visible(access: Access, apps: Iterable[App]) -> list[App]:
 
 
 async def sees_users(access: Access, user_ids: Iterable[int]) -> set[int]:
-    """Which of these users the viewer sees: themselves, and whoever shares a team with them (one statement)."""
-    wanted = set(user_ids)
-    others = wanted - {access.viewer.id}
-    seen = wanted & {access.viewer.id}
-    if others:
-        viewer_teams = TeamMembership.filter(user_id=access.viewer.id).values("team_id")
-        teammates = await TeamMembership.filter(user_id__in=others, team_id__in=Subquery(viewer_teams)).values_list(
-            "user_id", flat=True
-        )
-        seen |= {int(user_id) for user_id in teammates}  # type: ignore[call-overload]
-    return seen
+    """Which of these users the viewer sees: themselves, and the people they meet through what they see."""
+    return await seen_users(access, user_ids)

@@ -54,6 +54,11 @@ class Access:
         roles, _ = await self._load()
         return roles.get(team_id)
 
+    async def team_ids(self) -> list[int]:
+        """The viewer's teams, in any role (collaborators too)."""
+        roles, _ = await self._load()
+        return list(roles)
+
     async def full_member_team_ids(self) -> list[int]:
         roles, _ = await self._load()
         return [team_id for team_id, role in roles.items() if role in _FULL_MEMBERS]
@@ -114,11 +119,12 @@ class Access:
         """A filter on Pipeline for the pipelines the viewer sees, for list queries."""
         seen_apps = App.filter(await self.visible_apps()).values("id")
         through_apps = PipelineCoupling.filter(app_id__in=Subquery(seen_apps)).values("pipeline_id")
-        return (
-            Q(team_id=None, owner_id=self.viewer.id)
-            | Q(team_id__in=await self.full_member_team_ids() or [-1])
-            | Q(id__in=Subquery(through_apps))
-        )
+        return await self.member_pipelines() | Q(id__in=Subquery(through_apps))
+
+    async def member_pipelines(self) -> Q:
+        """A filter on Pipeline for those the viewer works in (MEMBER): its personal owner, or in its team as more
+        than a collaborator."""
+        return Q(team_id=None, owner_id=self.viewer.id) | Q(team_id__in=await self.full_member_team_ids() or [-1])
 
     # Checks -------------------------------------------------------------------------------------------------
 

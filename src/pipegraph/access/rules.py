@@ -115,7 +115,12 @@ VISIBILITY: dict[str, str] = {
     "Release, Slug": "whoever sees their app",
     "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",
     "Team": "its admins, members and collaborators",
-    "User": "the viewer, and members of teams the viewer belongs to",
+    # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.
+    "User": (
+        "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on or "
+        "released to, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
+        "pipeline's admins and members, for those granted access to it"
+    ),
 }
 
 

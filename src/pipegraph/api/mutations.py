@@ -17,6 +17,7 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver
 from strawberry.types.field import StrawberryField
 
 from pipegraph.api.errors import UserErrorType
+from pipegraph.api.text import invalid_argument_text, refusal
 from pipegraph.core.errors import DomainError
 
 
@@ -38,10 +39,16 @@ class Payload:
 
 
 class UserErrors(FieldExtension):
-    """A `DomainError` raised by the resolver becomes the field's payload with only `userErrors` set."""
+    """A `DomainError` raised by the resolver becomes the field's payload with only `userErrors` set.
+
+    Text no database can store (NUL, a lone surrogate) anywhere in the arguments is refused first, naming where.
+    """
 
     async def resolve_async(self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
         try:
+            invalid = invalid_argument_text(self.field, kwargs, info.schema.config.name_converter)
+            if invalid is not None:
+                raise refusal(invalid)
             return await next_(source, info, **kwargs)
         except DomainError as error:
             payload: Any = self.field.type

@@ -8,6 +8,7 @@ from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
+from pipegraph.api.text import TEXT_ERROR_CODE
 from pipegraph.apps import service
 from pipegraph.apps.types import AppType, CollaboratorType, app_collaborators
 from pipegraph.core.errors import DomainError, ErrorCode
@@ -33,7 +34,10 @@ class CreateAppPayload(Payload):
 @strawberry.input
 class SetConfigVarsInput:
     app: str = strawberry.field(description=APP_HELP)
-    vars: JSON = strawberry.field(description='Vars to set, e.g. {"LOG_LEVEL": "debug", "OLD": null}; null unsets.')
+    vars: JSON = strawberry.field(
+        description='Vars to set, e.g. {"LOG_LEVEL": "debug", "OLD": null}; null unsets.',
+        metadata={TEXT_ERROR_CODE: ErrorCode.INVALID_CONFIG_VAR},
+    )
 
 
 @strawberry.type
