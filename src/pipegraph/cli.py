@@ -58,14 +58,14 @@ def serve(host: str, port: int) -> None:
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
 def worker() -> None:
-    from arq.worker import run_worker
     from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
+    from workers.process import run
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
             "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
         )
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 
 @main.command("export-schema", help="Print the GraphQL schema (SDL); `make schema` writes it to schema.graphql.")
