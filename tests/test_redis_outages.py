@@ -174,13 +174,13 @@ async def test_subscribing_while_redis_is_down_serves_the_database_then_follows_
     )  # fmt: skip
 
     # then it gets the target's state from the database, not an internal error
-    first = await asyncio.wait_for(anext(stream), 30)
+    first = (await asyncio.wait_for(anext(stream), 30))["promotionProgress"]
     assert (first["target"]["app"]["name"], first["status"]) == ("shop-prod-eu", "PENDING")
 
     # and once Redis is back and a worker runs the promotion, the rest arrives and the subscription completes
     redis_server.start()
     async with AsyncExitStackWorker(settings, tmp_path):
-        rest = [event async for event in stream]
+        rest = [data["promotionProgress"] async for data in stream]
     assert rest[-1]["status"] == "SUCCEEDED"
     sequences = [first["sequence"]] + [event["sequence"] for event in rest]
     assert sequences == sorted(set(sequences))
