@@ -71,7 +71,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
     # and the reconciler runs (past the lease) and a fresh worker picks the target up
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 1
+        assert await reconcile(pool, now=utcnow() + LATER) == 1
     finally:
         await pool.aclose()
     async with in_process_worker(settings):
@@ -111,7 +111,7 @@ async def test_jobs_lost_with_redis_are_enqueued_again_by_the_reconciler(
     # when the reconciler runs and then a worker
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 2
+        assert await reconcile(pool, now=utcnow() + LATER) == 2
     finally:
         await pool.aclose()
     await jobs.drain()
@@ -156,7 +156,7 @@ async def test_a_promotion_left_pending_after_its_last_target_ended_is_completed
     # when the reconciler runs
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 0
+        assert await reconcile(pool, now=utcnow() + LATER) == 0
     finally:
         await pool.aclose()
 
@@ -179,7 +179,7 @@ async def _reconcile_and_work(settings: Settings, jobs: JobRunner, round_number:
     """One more try of whatever was lost: the reconciler (past every lease) enqueues it, a worker runs it."""
     pool = await _arq_pool(settings)
     try:
-        await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER * round_number)
+        await reconcile(pool, now=utcnow() + LATER * round_number)
     finally:
         await pool.aclose()
     await jobs.drain()

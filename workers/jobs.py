@@ -5,38 +5,27 @@ A new kind of job: declare its `JobKind` next to the service that enqueues it, a
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
-from arq import Retry
-
-from pipegraph.promotions.execution import process_target
+from pipegraph.promotions.execution import process_target, target_of_release
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.service import RUN_RELEASE
 from workers.registry import JobContext, job
 
-# Waiting on an earlier release of the same app: try again a little later instead of holding a job slot.
-EARLIER_RELEASE_RETRY_SECONDS = 5
-
-
-@contextlib.contextmanager
-def _later_while_an_earlier_release_is_pending() -> Iterator[None]:
-    try:
-        yield
-    except EarlierReleasePending:
-        raise Retry(defer=EARLIER_RELEASE_RETRY_SECONDS) from None
-
 
 @job(PROMOTE_TARGET)
 async def promote_target(ctx: JobContext, target_id: int) -> str:
-    with _later_while_an_earlier_release_is_pending():
-        target = await process_target(target_id, ctx.runtime)
-    return f"target {target_id}: {target.status.value if target else 'held by another worker or done'}"
+    target = await process_target(target_id, ctx.runtime)
+    return f"target {target_id}: {target.status.value if target else 'held by another worker, waiting, or done'}"
 
 
 @job(RUN_RELEASE)
 async def run_release_job(ctx: JobContext, release_id: int) -> str:
-    with _later_while_an_earlier_release_is_pending():
+    # A release whose turn came (releases/execution.py wakes it) may be a promotion's: its target runs it, and ends.
+    target_id = await target_of_release(release_id)
+    if target_id is not None:
+        return await promote_target(ctx, target_id)
+    try:
         release = await run_release(release_id, ctx.runtime)
+    except EarlierReleasePending:
+        return f"release {release_id}: waits for an earlier release of its app, whose end wakes it"
     return f"release {release_id}: {release.status.value if release else 'gone'}"

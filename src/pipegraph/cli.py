@@ -215,7 +215,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
         settings = dataclasses.replace(settings, redis_url=redis_url)
         await run_migrations(settings.database_url)
         await close_db()
-        await init_db(settings.database_url)
+        await init_db(settings.database_url, pool_size=settings.db_pool_size)
         try:
             token = await dev_token(settings, DEV_EMAIL)
             if demo:

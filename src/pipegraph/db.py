@@ -28,9 +28,10 @@ def _with_sqlite_pragmas(database_url: str) -> str:
 
 
 def with_pool_size(database_url: str, size: int) -> str:
-    """A PostgreSQL URL asking for a pool of `size` connections, unless the URL already chose one.
+    """A PostgreSQL URL asking for a pool of at most `size` connections, unless the URL already chose one.
 
-    A worker runs many jobs at once, each mostly waiting on the database: tortoise's default of 5 would queue them.
+    A worker runs up to 50 jobs at once, but each mostly waits on a release command, not the database: they share a
+    small pool (a query waits for a free connection) so that every API and worker process fits the server together.
     """
     if not database_url.startswith(("postgres://", "asyncpg://")) or "maxsize=" in database_url:
         return database_url
@@ -53,7 +54,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(database_url: str) -> None:
+async def init_db(database_url: str, *, pool_size: int | None = None) -> None:
+    """Open the database; on PostgreSQL with a pool of at most `pool_size` connections (`PIPEGRAPH_DB_POOL_SIZE`)."""
+    if pool_size is not None:
+        database_url = with_pool_size(database_url, pool_size)
     # The global fallback lets request tasks see the connections opened in the ASGI lifespan task.
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
