@@ -15,11 +15,11 @@ import pytest
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
-from tests.conftest import GraphQLClient
-from tests.factories import deploy
-from tests.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
 from tests.support.servers import RedisServer, stop_process, until, worker_process
-from tests.ws_client import TRANSPORT_WS, subscribe
+from tests.support.ws_client import TRANSPORT_WS, subscribe
 
 PROGRESS = """
 subscription($id: ID!) {

@@ -17,9 +17,11 @@ from workers.runner import in_process_worker
 from pipegraph.promotions.models import PromotionTarget, TargetStatus
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
-from tests.conftest import GraphQLClient, JobRunner, is_postgres
-from tests.factories import CREATE_RELEASE, create_slug, deploy
-from tests.promotion_scene import RELEASE_PHASE, deploy_release_script, promote, shop_pipeline
+from tests.support.clients import GraphQLClient
+from tests.support.database import is_postgres
+from tests.support.factories import CREATE_RELEASE, create_slug, deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import RELEASE_PHASE, deploy_release_script, promote, shop_pipeline
 from tests.support.servers import stop_process, until, worker_process
 from tests.support.tarballs import tarball
 

@@ -12,15 +12,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pipegraph.settings import Settings
+from tests.support.client_scene import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _redis_executable() -> str:
