@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+T = TypeVar("T")
 APP_LABEL = "pipegraph"
+UNAVAILABLE_MESSAGE = "the database is unavailable: nothing was changed, try again in a few seconds"
 MODEL_MODULES = [
     "pipegraph.accounts.models",
     "pipegraph.apps.models",
@@ -69,3 +75,32 @@ async def migrate(database_url: str) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached, or dropped the connection (a restart, a network cut, an administrator
+    ending it), as opposed to refusing a statement: the same request or job succeeds once it is back."""
+    while error is not None:
+        if isinstance(error, DBConnectionError | OSError | TimeoutError):
+            return True  # refused, reset or timed out at the socket; tortoise's own "could not connect"
+        if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError):
+            return True  # lost mid-statement, or the server is shutting down, starting or ended this session
+        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+            return True  # a pooled connection the server had already dropped
+        error = error.__cause__
+    return False
+
+
+async def when_reachable(operation: Callable[[], Awaitable[T]], *, tries: int = 30, interval: float = 1.0) -> T:
+    """Run `operation`, again every `interval` seconds while the database is unavailable, `tries` times at most.
+
+    For what must not be lost to an outage of a few seconds: the outcome of a release command that already ran, a
+    worker letting go of its lease. Any other error, or the last try's, is raised."""
+    for _ in range(tries - 1):
+        try:
+            return await operation()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            await asyncio.sleep(interval)
+    return await operation()

@@ -15,6 +15,7 @@ from pipegraph.settings import Settings
 from tests.support.client_scene import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+PIPEGRAPH = str(Path(sys.executable).with_name("pipegraph"))
 
 
 def _redis_executable() -> str:
@@ -79,8 +80,8 @@ class RedisServer:
         self.process = None
 
 
-def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    """A real `pipegraph worker` on the test's database, Redis and data folder; its output goes to `log`."""
+def pipegraph_environment(settings: Settings, **env: str) -> dict[str, str]:
+    """What a real pipegraph process (`worker`, `serve`) needs to run on the test's database, Redis and data folder."""
     environment = dict(os.environ)
     environment.update(
         DATABASE_URL=settings.database_url,
@@ -93,12 +94,14 @@ def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Pope
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         **env,
     )
+    return environment
+
+
+def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A real `pipegraph worker` on the test's database, Redis and data folder; its output goes to `log`."""
     with log.open("ab") as output:
         return subprocess.Popen(
-            [str(Path(sys.executable).with_name("pipegraph")), "worker"],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            [PIPEGRAPH, "worker"], env=pipegraph_environment(settings, **env), stdout=output, stderr=subprocess.STDOUT
         )
 
 
@@ -119,3 +122,59 @@ async def until(condition: Callable[[], Awaitable[bool]], what: str, *, seconds:
         if time.monotonic() > deadline:
             raise AssertionError(f"never reached: {what}")
         await asyncio.sleep(0.05)
+
+
+class TcpProxy:
+    """A TCP proxy in the test's event loop, between pipegraph's processes and PostgreSQL, which the test can cut
+    (every open connection reset, new ones refused) and restore: the database unreachable, as in a network cut."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.cut = False
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        self.sever()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def sever(self) -> None:
+        """Cut: reset every connection through the proxy and refuse new ones until `restore()`."""
+        self.cut = True
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    def restore(self) -> None:
+        self.cut = False
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut:
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._open.update((writer, upstream_writer))
+        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._open.discard(writer)
+            writer.transport.abort()

@@ -17,6 +17,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from pipegraph.apps.models import App
+from pipegraph.db import when_reachable
 from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message, lease_seconds
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.execution import EarlierReleasePending, end_release, run_release
@@ -137,11 +138,17 @@ async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | 
         return await _park(target, runtime)
     except Exception:
         # Unexpected (the database went away, say): let the next try claim the target at once instead of waiting out
-        # the lease. If even this write fails, the reconciler takes over once the lease ends.
-        with contextlib.suppress(Exception):
-            await PromotionTarget.filter(id=target.id).update(lease_expires_at=utcnow())
+        # the lease.
+        await _let_go(target.id)
         raise
     return await finish_target(target, error=error, runtime=runtime)
+
+
+async def _let_go(target_id: int) -> None:
+    """End this worker's lease on the target, waiting out a short database outage (the job's retry can only claim the
+    target once this is written); past that, the reconciler takes over once the lease ends."""
+    with contextlib.suppress(Exception):
+        await when_reachable(lambda: PromotionTarget.filter(id=target_id).update(lease_expires_at=utcnow()))
 
 
 async def _park(target: PromotionTarget, runtime: Runtime) -> PromotionTarget | None:

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from tortoise.expressions import F
 
 from pipegraph.apps.models import App
+from pipegraph.db import when_reachable
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -52,7 +53,8 @@ async def run_release(release_id: int, runtime: Runtime) -> Release | None:
 
 async def end_release(release_id: int, *, error_message: str | None, log: str, redis: ArqRedis) -> Release:
     """Make a pending release SUCCEEDED and current, or FAILED; end its log stream and wake the app's next one."""
-    finished = await finish_release(release_id, error_message=error_message, log=log)
+    # The release command already ran: wait out a short database outage rather than lose its outcome and run it again.
+    finished = await when_reachable(lambda: finish_release(release_id, error_message=error_message, log=log))
     # Every way out ends the log stream: its subscribers stop at once instead of waiting for a quiet stream.
     await RELEASE_LOG.publish(redis, release_id, LogEnd(finished.status.value))
     await hand_over_turn(finished.app_id, redis)
