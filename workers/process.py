@@ -32,14 +32,12 @@ class Worker(ArqWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.backoff = 0.0  # 0 while Redis answers
-        self.outages = 0  # Redis outages ridden out, for the log and the tests
 
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
         except REDIS_AWAY as error:
             if not self.backoff:
-                self.outages += 1
                 logger.warning("Redis is unreachable, polling again until it answers: %s", error)
             self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS), MAX_BACKOFF_SECONDS)
             await asyncio.sleep(self.backoff)
