@@ -20,6 +20,7 @@ from pipegraph.settings import Settings
 from tests.support.clients import GraphQLClient
 from tests.support.factories import deploy
 from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
 from tests.support.servers import RedisServer, stop_process, until, worker_process
 from tests.support.ws_client import TRANSPORT_WS, subscribe
 
@@ -151,7 +152,7 @@ async def test_a_promotion_cut_by_a_redis_restart_completes_once_with_nothing_lo
             (1, ReleaseStatus.SUCCEEDED, False),
             (2, ReleaseStatus.SUCCEEDED, True),
         ], app
-        assert releases[1].release_log == "migrated"
+        assert releases[1].release_log.splitlines() == expected_log("migrated")
         assert releases[1].attempts == 1
     assert [process.poll() for process in workers] == [None, None], _worker_logs(tmp_path)
 
