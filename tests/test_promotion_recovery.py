@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from arq.connections import ArqRedis, create_pool
 from redis.asyncio import Redis
@@ -30,38 +26,9 @@ from tests.support.factories import create_app, deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
 from tests.support.sandbox import expected_log
+from tests.support.servers import until, worker_process
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 LATER = timedelta(hours=1)  # the reconciler's view of "now", past every lease and grace period
-
-
-async def _until(condition, what: str, *, attempts: int = 600) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the system to reach a state (not a timing assertion: the limit only stops a hung test)."""
-    for _ in range(attempts):
-        if await condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never reached: {what}")
-
-
-def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url or "",
-        PIPEGRAPH_DATA_DIR=str(settings.data_dir),
-        PIPEGRAPH_SECRET_KEY=settings.secret_key,
-        PIPEGRAPH_RELEASE_PHASE_TIMEOUT=str(settings.release_phase_timeout),
-        PIPEGRAPH_SANDBOX=settings.sandbox.mode,
-        # `workers` (arq's entry point) lives at the repository root, next to tests/.
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    return subprocess.Popen(
-        [str(Path(sys.executable).with_name("pipegraph")), "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 async def _arq_pool(settings: Settings) -> ArqRedis:
@@ -82,7 +49,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
     target = await PromotionTarget.get(app__name="shop-prod-eu")
 
     # when a separate worker process is SIGKILLed in the middle of the release phase
-    worker = _worker_process(settings)
+    worker = worker_process(settings, settings.data_dir.parent / "worker.log")
     redis = Redis.from_url(settings.redis_url or "")
     try:
 
@@ -92,7 +59,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
                 return False
             return bool(await redis.xrange(RELEASE_LOG.stream(target.release_id)))
 
-        await _until(release_phase_started, "the release phase printing its first line")
+        await until(release_phase_started, "the release phase printing its first line")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
@@ -104,7 +71,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
     # and the reconciler runs (past the lease) and a fresh worker picks the target up
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 1
+        assert await reconcile(pool, now=utcnow() + LATER) == 1
     finally:
         await pool.aclose()
     async with in_process_worker(settings):
@@ -113,7 +80,7 @@ async def test_a_worker_killed_mid_release_phase_delays_but_never_loses_the_prom
             await target.refresh_from_db()
             return target.status.terminal
 
-        await _until(target_done, "the target finishing after the takeover")
+        await until(target_done, "the target finishing after the takeover")
 
     # then there is exactly one new release, it succeeded after a complete release phase, and it is current
     assert target.status == TargetStatus.SUCCEEDED
@@ -144,7 +111,7 @@ async def test_jobs_lost_with_redis_are_enqueued_again_by_the_reconciler(
     # when the reconciler runs and then a worker
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 2
+        assert await reconcile(pool, now=utcnow() + LATER) == 2
     finally:
         await pool.aclose()
     await jobs.drain()
@@ -189,7 +156,7 @@ async def test_a_promotion_left_pending_after_its_last_target_ended_is_completed
     # when the reconciler runs
     pool = await _arq_pool(settings)
     try:
-        assert await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER) == 0
+        assert await reconcile(pool, now=utcnow() + LATER) == 0
     finally:
         await pool.aclose()
 
@@ -212,7 +179,7 @@ async def _reconcile_and_work(settings: Settings, jobs: JobRunner, round_number:
     """One more try of whatever was lost: the reconciler (past every lease) enqueues it, a worker runs it."""
     pool = await _arq_pool(settings)
     try:
-        await reconcile(pool, release_phase_timeout=settings.release_phase_timeout, now=utcnow() + LATER * round_number)
+        await reconcile(pool, now=utcnow() + LATER * round_number)
     finally:
         await pool.aclose()
     await jobs.drain()

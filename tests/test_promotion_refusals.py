@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 
 from pipegraph.promotions.models import Promotion, PromotionTarget
+from pipegraph.promotions.service import MAX_TARGETS
 from pipegraph.releases.models import Release
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, deploy
 from tests.support.promotion_scene import promote, shop_pipeline
+from tests.support.sql import StatementCounter
 
 
 async def _refused(gql: GraphQLClient, **input: Any) -> dict[str, Any]:
@@ -109,3 +111,29 @@ async def test_source_outside_any_pipeline_is_refused(gql: GraphQLClient) -> Non
     await deploy(gql, app="loose-app")
     error = await _refused(gql, source="loose-app")
     assert (error["field"], error["code"]) == ("source", "APP_NOT_IN_PIPELINE")
+
+
+async def test_an_app_named_many_times_in_to_is_promoted_to_once(gql: GraphQLClient) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    payload = await promote(gql, source="shop-staging", to=["shop-prod-eu"] * 5_000)
+    assert payload["userErrors"] == []
+    assert [target["app"]["name"] for target in payload["promotion"]["targets"]] == ["shop-prod-eu"]
+
+
+async def test_more_targets_than_a_promotion_takes_are_refused_before_any_lookup(
+    gql: GraphQLClient, sql_statements: StatementCounter
+) -> None:
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    names = [f"app-{n}" for n in range(MAX_TARGETS + 1)]
+    before = len(sql_statements.statements)
+    error = await _refused(gql, source="shop-staging", to=names)
+    assert error == {
+        "field": "to",
+        "code": "INVALID",
+        "message": f"`to` names {MAX_TARGETS + 1} apps: a promotion goes to at most {MAX_TARGETS}; "
+        "split it into several",
+    }
+    # a handful of statements (the viewer, the source, its pipeline), not one look-up per name
+    assert len(sql_statements.statements) - before < MAX_TARGETS // 4

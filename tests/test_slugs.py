@@ -305,6 +305,51 @@ async def test_upload_with_a_path_escaping_app_is_refused(
     assert (await slug_state(gql, created["slug"]["id"]))["uploaded"] is False
 
 
+@pytest.mark.parametrize(
+    "chain",
+    [
+        pytest.param(
+            [
+                entry("./app/a", kind=tarfile.SYMTYPE, link="."),
+                entry("./app/b", kind=tarfile.SYMTYPE, link="a/a/a/../.."),
+            ],
+            id="link-through-links",
+        ),
+        pytest.param(
+            [entry("./app/a", kind=tarfile.SYMTYPE, link="."), entry("./app/a/a/../../escaped")],
+            id="path-through-links",
+        ),
+        pytest.param(
+            [
+                entry("./app/d", kind=tarfile.DIRTYPE),
+                entry("./app/d/up", kind=tarfile.SYMTYPE, link=".."),
+                entry("./app/x", kind=tarfile.SYMTYPE, link="d/up/d/up/../../.."),
+            ],  # fmt: skip
+            id="dir-and-links",
+        ),
+    ],
+)
+async def test_upload_whose_links_leave_app_as_the_filesystem_resolves_them_is_refused(
+    gql: GraphQLClient, settings: Settings, chain: list[tarfile.TarInfo]
+) -> None:
+    # given links that each stay inside ./app/ when read alone, but leave it once the ones before them exist
+    data = tarball(entries=[entry("./app/web"), *chain])
+    await create_app(gql, name="shop")
+    created = await declare(gql, "shop", data)
+
+    # when it is uploaded
+    response = await upload(gql.http, created["uploadUrl"], data)
+
+    # then it is a clear 400 naming the last link, and nothing is stored
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_tarball"
+    assert f"slug entry {chain[-1].name!r}" in error["message"]
+    assert "resolves out of" in error["message"]
+    assert stored_files(settings) == []
+    assert (await slug_state(gql, created["slug"]["id"]))["uploaded"] is False
+
+
 async def test_upload_accepts_links_that_stay_inside_app(gql: GraphQLClient) -> None:
     # given a tarball whose links point inside ./app/
     data = tarball(

@@ -53,3 +53,20 @@ def test_the_sweeper_removes_only_old_partial_uploads(tmp_path: Path) -> None:
     os.utime(old, (now - 100, now - 100))
     assert sweep_parts(incoming, cutoff=now - 50) == 1
     assert sorted(path.name for path in incoming.iterdir()) == ["b.part", "c.tar.gz"]
+
+
+def test_the_database_pool_size_is_a_setting_and_a_bad_one_is_refused_clearly(tmp_path: Path) -> None:
+    from pipegraph.db import with_pool_size
+    from pipegraph.settings import Settings
+
+    env = {"PIPEGRAPH_DATA_DIR": str(tmp_path), "PIPEGRAPH_SECRET_KEY": "x"}
+    assert Settings.from_env(env).db_pool_size == 10
+    assert Settings.from_env({**env, "PIPEGRAPH_DB_POOL_SIZE": "4"}).db_pool_size == 4
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(
+            ValueError, match=f"PIPEGRAPH_DB_POOL_SIZE must be a whole number of at least 1, not '{bad}'"
+        ):
+            Settings.from_env({**env, "PIPEGRAPH_DB_POOL_SIZE": bad})
+    assert with_pool_size("postgres://db/x", 4) == "postgres://db/x?maxsize=4"
+    assert with_pool_size("postgres://db/x?maxsize=2", 4) == "postgres://db/x?maxsize=2"  # the URL's own choice wins
+    assert with_pool_size("sqlite://x.db", 4) == "sqlite://x.db"

@@ -15,7 +15,7 @@ INCOMING_MAX_AGE = 24 * 3600
 # Every 15 s: a lost target waits at most that long past its lease; arq runs one at a time (unique cron job id).
 @every(second={0, 15, 30, 45}, run_at_startup=True, timeout=60)
 async def reconcile_lost_jobs(ctx: JobContext) -> int:
-    return await reconcile(ctx.redis, release_phase_timeout=ctx.runtime.settings.release_phase_timeout)
+    return await reconcile(ctx.redis)
 
 
 @every(minute=17, run_at_startup=False)

@@ -10,33 +10,44 @@ from collections.abc import Iterator
 
 from arq import Retry
 
-from pipegraph.promotions.execution import process_target
+from pipegraph.db import database_unavailable
+from pipegraph.promotions.execution import process_target, target_of_release
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.service import RUN_RELEASE
 from workers.registry import JobContext, job
 
-# Waiting on an earlier release of the same app: try again a little later instead of holding a job slot.
-EARLIER_RELEASE_RETRY_SECONDS = 5
+# The database away for a moment (a restart, a failover, a network cut): try the job again this much later. Each
+# step of a job is its own transaction and a job resumes where it stopped, so nothing is left half-written.
+DATABASE_RETRY_SECONDS = 5
 
 
 @contextlib.contextmanager
-def _later_while_an_earlier_release_is_pending() -> Iterator[None]:
+def _again_once_the_database_is_back() -> Iterator[None]:
     try:
         yield
-    except EarlierReleasePending:
-        raise Retry(defer=EARLIER_RELEASE_RETRY_SECONDS) from None
+    except Exception as error:
+        if database_unavailable(error):
+            raise Retry(defer=DATABASE_RETRY_SECONDS) from error
+        raise
 
 
 @job(PROMOTE_TARGET)
 async def promote_target(ctx: JobContext, target_id: int) -> str:
-    with _later_while_an_earlier_release_is_pending():
+    with _again_once_the_database_is_back():
         target = await process_target(target_id, ctx.runtime)
-    return f"target {target_id}: {target.status.value if target else 'held by another worker or done'}"
+    return f"target {target_id}: {target.status.value if target else 'held by another worker, waiting, or done'}"
 
 
 @job(RUN_RELEASE)
 async def run_release_job(ctx: JobContext, release_id: int) -> str:
-    with _later_while_an_earlier_release_is_pending():
-        release = await run_release(release_id, ctx.runtime)
+    with _again_once_the_database_is_back():
+        # A release whose turn came (releases/execution.py wakes it) may be a promotion's: its target runs it.
+        target_id = await target_of_release(release_id)
+        if target_id is not None:
+            return await promote_target(ctx, target_id)
+        try:
+            release = await run_release(release_id, ctx.runtime)
+        except EarlierReleasePending:
+            return f"release {release_id}: waits for an earlier release of its app, whose end wakes it"
     return f"release {release_id}: {release.status.value if release else 'gone'}"

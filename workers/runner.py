@@ -7,10 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from arq.worker import Worker
-
 from pipegraph.redis import redis_settings
 from pipegraph.settings import Settings
+from workers.process import Worker
 from workers.settings import options
 
 SHUTDOWN_GRACE_SECONDS = 10

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
-from pipegraph.db import close_db, init_db, with_pool_size
+from pipegraph.db import close_db, init_db
 from pipegraph.jobs.runtime import Runtime, job_timeout_seconds
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
@@ -26,7 +26,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.setdefault("settings", Settings.from_env())
     # An in-process worker (`pipegraph dev`, tests) shares the API's database connection.
     if not ctx.get("db_ready"):
-        await init_db(with_pool_size(settings.database_url, MAX_JOBS + 2))
+        await init_db(settings.database_url, pool_size=settings.db_pool_size)
         ctx["owns_db"] = True
     ctx["runtime"] = Runtime(
         settings=settings,

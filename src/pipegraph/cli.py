@@ -58,14 +58,14 @@ def serve(host: str, port: int) -> None:
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
 def worker() -> None:
-    from arq.worker import run_worker
     from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
+    from workers.process import run
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
             "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
         )
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 
 @main.command("export-schema", help="Print the GraphQL schema (SDL); `make schema` writes it to schema.graphql.")
@@ -215,7 +215,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
         settings = dataclasses.replace(settings, redis_url=redis_url)
         await run_migrations(settings.database_url)
         await close_db()
-        await init_db(settings.database_url)
+        await init_db(settings.database_url, pool_size=settings.db_pool_size)
         try:
             token = await dev_token(settings, DEV_EMAIL)
             if demo:

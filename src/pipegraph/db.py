@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+T = TypeVar("T")
 APP_LABEL = "pipegraph"
+UNAVAILABLE_MESSAGE = "the database is unavailable: nothing was changed, try again in a few seconds"
 MODEL_MODULES = [
     "pipegraph.accounts.models",
     "pipegraph.apps.models",
@@ -28,9 +34,10 @@ def _with_sqlite_pragmas(database_url: str) -> str:
 
 
 def with_pool_size(database_url: str, size: int) -> str:
-    """A PostgreSQL URL asking for a pool of `size` connections, unless the URL already chose one.
+    """A PostgreSQL URL asking for a pool of at most `size` connections, unless the URL already chose one.
 
-    A worker runs many jobs at once, each mostly waiting on the database: tortoise's default of 5 would queue them.
+    A worker runs up to 50 jobs at once, but each mostly waits on a release command, not the database: they share a
+    small pool (a query waits for a free connection) so that every API and worker process fits the server together.
     """
     if not database_url.startswith(("postgres://", "asyncpg://")) or "maxsize=" in database_url:
         return database_url
@@ -53,7 +60,10 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
-async def init_db(database_url: str) -> None:
+async def init_db(database_url: str, *, pool_size: int | None = None) -> None:
+    """Open the database; on PostgreSQL with a pool of at most `pool_size` connections (`PIPEGRAPH_DB_POOL_SIZE`)."""
+    if pool_size is not None:
+        database_url = with_pool_size(database_url, pool_size)
     # The global fallback lets request tasks see the connections opened in the ASGI lifespan task.
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
@@ -65,3 +75,32 @@ async def migrate(database_url: str) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached, or dropped the connection (a restart, a network cut, an administrator
+    ending it), as opposed to refusing a statement: the same request or job succeeds once it is back."""
+    while error is not None:
+        if isinstance(error, DBConnectionError | OSError | TimeoutError):
+            return True  # refused, reset or timed out at the socket; tortoise's own "could not connect"
+        if isinstance(error, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError):
+            return True  # lost mid-statement, or the server is shutting down, starting or ended this session
+        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+            return True  # a pooled connection the server had already dropped
+        error = error.__cause__
+    return False
+
+
+async def when_reachable(operation: Callable[[], Awaitable[T]], *, tries: int = 30, interval: float = 1.0) -> T:
+    """Run `operation`, again every `interval` seconds while the database is unavailable, `tries` times at most.
+
+    For what must not be lost to an outage of a few seconds: the outcome of a release command that already ran, a
+    worker letting go of its lease. Any other error, or the last try's, is raised."""
+    for _ in range(tries - 1):
+        try:
+            return await operation()
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            await asyncio.sleep(interval)
+    return await operation()

@@ -8,7 +8,6 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -22,7 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
-from pipegraph.api.errors import should_mask_error
+from pipegraph.api.errors import MaskInternalErrors, should_mask_error
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
@@ -95,7 +94,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         ParserCache,
         ValidationCache,
-        lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
+        lambda: MaskInternalErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)

@@ -31,6 +31,9 @@ class Settings:
     default_stack: str
     release_phase_timeout: float
     upload_url_ttl: int
+    # PostgreSQL connections each process (API or worker) may hold at most: every process's pool together must stay
+    # under the server's max_connections (100 by default), or everything else gets "too many clients".
+    db_pool_size: int
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
@@ -52,12 +55,20 @@ class Settings:
             default_stack=env.get("PIPEGRAPH_DEFAULT_STACK", "heroku-24"),
             release_phase_timeout=float(env.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30")),
             upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
+            db_pool_size=_positive(env, "PIPEGRAPH_DB_POOL_SIZE", "10"),
             sandbox=SandboxSettings.from_env(env),
         )
 
     @property
     def slug_dir(self) -> Path:
         return self.data_dir / "slugs"
+
+
+def _positive(env: Mapping[str, str], name: str, default: str) -> int:
+    value = env.get(name, default)
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -97,7 +97,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
-            await init_db(settings.database_url)
+            await init_db(settings.database_url, pool_size=settings.db_pool_size)
         await jobs.open()
         try:
             yield

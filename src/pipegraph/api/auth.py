@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipegraph.accounts.models import ApiToken
 from pipegraph.accounts.service import authenticate
+from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
 
 JSON_ONLY = (
     "GraphQL requests must be POSTs with `Content-Type: application/json`: form, multipart and text bodies are refused "
@@ -32,6 +33,11 @@ def graphql_error(message: str, code: str, status_code: int, headers: dict[str, 
 
 def unauthenticated(message: str) -> JSONResponse:
     return graphql_error(message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": 'Bearer realm="pipegraph"'})
+
+
+def unavailable() -> JSONResponse:
+    """The database is away for a moment: a 503 a client or load balancer retries, not a bare 500."""
+    return graphql_error(UNAVAILABLE_MESSAGE, "DATABASE_UNAVAILABLE", 503, {"Retry-After": "5"})
 
 
 def is_json(content_type: str | None) -> bool:
@@ -68,7 +74,13 @@ class RequireToken:
             if scope["method"] == "POST" and not is_json(headers.get("content-type")):
                 await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
                 return
-            result = await token_for(headers.get("authorization"))
+            try:
+                result = await token_for(headers.get("authorization"))
+            except Exception as error:
+                if not database_unavailable(error):
+                    raise
+                await unavailable()(scope, receive, send)
+                return
             if isinstance(result, str):
                 await unauthenticated(result)(scope, receive, send)
                 return

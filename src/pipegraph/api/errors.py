@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 from pipegraph.core.errors import ClientError, DomainError, ErrorCode
+from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
 
 ErrorCodeEnum = strawberry.enum(
     ErrorCode, name="ErrorCode", description="Why a mutation was refused. Stable: clients may branch on it."
@@ -32,3 +34,20 @@ def should_mask_error(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, GraphQLError | ClientError | DomainError)
+
+
+class MaskInternalErrors(MaskErrors):
+    """Internal faults reach clients as "Internal server error"; a database that is away for a moment is said so, with
+    a code clients can retry on."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if not database_unavailable(error.original_error):
+            return super().anonymise_error(error)
+        return GraphQLError(
+            UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "DATABASE_UNAVAILABLE"},
+        )

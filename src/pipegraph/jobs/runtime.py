@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from arq.connections import ArqRedis
 
 from pipegraph.releases.phase import ReleasePhaseRunner
 from pipegraph.settings import Settings
@@ -16,7 +16,7 @@ class Runtime:
     settings: Settings
     slug_store: SlugStore
     runner: ReleasePhaseRunner
-    redis: Redis  # arq's own pool in a worker: events and log lines are published on it
+    redis: ArqRedis  # arq's own pool in a worker: events and log lines are published, wake-ups enqueued on it
 
 
 # Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
@@ -34,9 +34,9 @@ def gave_up_message(attempts: int) -> str:
 
 
 def job_timeout_seconds(release_phase_timeout: float) -> float:
-    """Waiting for an earlier release (at most one release phase), then its own release phase, then the bookkeeping
-    around them."""
-    return 2 * release_phase_timeout + JOB_OVERHEAD_SECONDS
+    """Its own release phase, then the bookkeeping around it (a job never waits for an earlier release: it is only
+    run once that one ended)."""
+    return release_phase_timeout + JOB_OVERHEAD_SECONDS
 
 
 def lease_seconds(release_phase_timeout: float) -> float:

@@ -3,6 +3,9 @@
 Every step is persisted before it is announced on the promotion's stream. A job may run twice (arq retries, the
 reconciler takes over a dead worker's target): the claim, and the slug and release ids kept on the target, make a
 second run resume where the first stopped instead of copying or releasing again.
+
+A target whose release is not yet due (an earlier release of its app is pending) is parked: RUNNING with no lease,
+held by no worker, until the end of that earlier release wakes it (releases/execution.py `hand_over_turn`).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from pipegraph.apps.models import App
+from pipegraph.db import when_reachable
 from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message, lease_seconds
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
-from pipegraph.releases.execution import EarlierReleasePending, run_release
+from pipegraph.releases.execution import EarlierReleasePending, end_release, run_release
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.releases.service import add_release_locked, finish_release
+from pipegraph.releases.service import add_release_locked, is_due
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
@@ -42,12 +46,18 @@ async def _save_step(target: PromotionTarget, step: TargetStep, *extra_fields: s
     await target.save(update_fields=["step", "sequence", "updated_at", *extra_fields])
 
 
+def parked() -> Q:
+    """Targets whose release waits for its turn, held by no worker."""
+    return Q(status=TargetStatus.RUNNING, lease_expires_at__isnull=True)
+
+
 async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
-    """Take a target that is waiting, or whose worker's lease ran out; None when another worker holds it or it is
-    done. One conditional UPDATE, so two workers never both win."""
+    """Take a target that is waiting (or parked), or whose worker's lease ran out; None when another worker holds it
+    or it is done. One conditional UPDATE, so two workers never both win."""
     now = utcnow()
     claimed = await PromotionTarget.filter(
-        Q(status=TargetStatus.PENDING) | Q(status=TargetStatus.RUNNING, lease_expires_at__lt=now), id=target_id
+        Q(status=TargetStatus.PENDING) | Q(status=TargetStatus.RUNNING, lease_expires_at__lt=now) | parked(),
+        id=target_id,
     ).update(
         status=TargetStatus.RUNNING,
         lease_expires_at=now + timedelta(seconds=lease),
@@ -124,15 +134,41 @@ async def process_target(target_id: int, runtime: Runtime) -> PromotionTarget | 
             error = (release.error_message if release else None) or "release failed"
     except PromotionFailure as failure:
         error = str(failure)
-    except Exception as crash:
-        # Too early (an earlier release of the app is pending: not an attempt) or unexpected (the database went away,
-        # say): let the next try claim the target at once instead of waiting out the lease. If even this write fails,
-        # the reconciler takes over once the lease ends.
-        uncounted = {"attempts": F("attempts") - 1} if isinstance(crash, EarlierReleasePending) else {}
-        with contextlib.suppress(Exception):
-            await PromotionTarget.filter(id=target.id).update(lease_expires_at=utcnow(), **uncounted)
+    except EarlierReleasePending:
+        return await _park(target, runtime)
+    except Exception:
+        # Unexpected (the database went away, say): let the next try claim the target at once instead of waiting out
+        # the lease.
+        await _let_go(target.id)
         raise
     return await finish_target(target, error=error, runtime=runtime)
+
+
+async def _let_go(target_id: int) -> None:
+    """End this worker's lease on the target, waiting out a short database outage (the job's retry can only claim the
+    target once this is written); past that, the reconciler takes over once the lease ends."""
+    with contextlib.suppress(Exception):
+        await when_reachable(lambda: PromotionTarget.filter(id=target_id).update(lease_expires_at=utcnow()))
+
+
+async def _park(target: PromotionTarget, runtime: Runtime) -> PromotionTarget | None:
+    """Its release waits for an earlier one of the app: let go of the target (waiting is not an attempt) rather than
+    hold a job slot, and let the end of that release wake it."""
+    await PromotionTarget.filter(id=target.id, status=TargetStatus.RUNNING).update(
+        lease_expires_at=None, attempts=F("attempts") - 1
+    )
+    # The earlier release may have ended while this target was still held, its wake-up then finding it taken: look
+    # again now that it is let go, so one of the two always runs it.
+    release = await Release.get(id=target.release_id)
+    if release.status == ReleaseStatus.PENDING and await is_due(release):
+        return await process_target(target.id, runtime)
+    return None
+
+
+async def target_of_release(release_id: int) -> int | None:
+    """The target a promoted release belongs to (its job runs it), or None for a deploy or a rollback."""
+    target = await PromotionTarget.get_or_none(release_id=release_id).only("id")
+    return target.id if target else None
 
 
 async def _give_up(target: PromotionTarget, runtime: Runtime) -> PromotionTarget:
@@ -140,7 +176,7 @@ async def _give_up(target: PromotionTarget, runtime: Runtime) -> PromotionTarget
     one was made and is still pending, fails too: later releases of the app wait for it."""
     error = gave_up_message(MAX_ATTEMPTS)
     if target.release_id is not None:
-        release = await finish_release(target.release_id, error_message=error, log="")
+        release = await end_release(target.release_id, error_message=error, log="", redis=runtime.redis)
         if release.status == ReleaseStatus.SUCCEEDED:
             return await finish_target(target, error=None, runtime=runtime)  # it crashed after the release was done
         error = release.error_message or error

@@ -19,6 +19,9 @@ from pipegraph.releases.service import get_release
 
 # Works one target to its end (workers/jobs.py).
 PROMOTE_TARGET = JobKind("promote_target", key="promote-target")
+# A promotion's targets are looked up and authorized one by one before anything is written: bound the work a single
+# request can ask for (a pipeline stage rarely holds more than a handful of apps).
+MAX_TARGETS = 100
 # Heroku's order: a promotion without `to` goes one stage down.
 NEXT_STAGE = {Stage.DEVELOPMENT: Stage.STAGING, Stage.STAGING: Stage.PRODUCTION}
 
@@ -68,8 +71,15 @@ async def _chosen_targets(
 ) -> list[App]:
     if not names:
         raise DomainError(ErrorCode.INVALID, "`to` is empty: name at least one app, or leave it out", field="to")
+    unique = list(dict.fromkeys(names))  # an app named twice is promoted to once
+    if len(unique) > MAX_TARGETS:
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"`to` names {len(unique)} apps: a promotion goes to at most {MAX_TARGETS}; split it into several",
+            field="to",
+        )
     targets: dict[int, App] = {}
-    for name in names:
+    for name in unique:
         app = await get_by_reference(App, name, field="to")
         await authorize(app, name)  # first: an app the caller cannot see must not be told apart from none
         if app.id == source.id:

@@ -2,9 +2,14 @@
 
 Releases into one app never interleave: versions are handed out under the lock, and a release becomes current only
 after every earlier release of its app is terminal, so the newest finished release is always the current one.
+
+Only the app's next pending release is due (`is_due`): only it gets a job. The end of a release hands the turn to the
+next one (releases/execution.py), so a later release neither holds a worker's job slot nor polls while it waits.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
@@ -33,6 +38,22 @@ def needs_release_phase(slug: Slug) -> bool:
 
 def release_job(release: Release) -> Job:
     return RUN_RELEASE.job(release.id)
+
+
+async def is_due(release: Release) -> bool:
+    """A pending release whose every earlier release of the app has ended: its turn to run."""
+    return not await Release.exists(app_id=release.app_id, status=ReleaseStatus.PENDING, version__lt=release.version)
+
+
+async def next_in_line(app_id: int) -> Release | None:
+    return await Release.filter(app_id=app_id, status=ReleaseStatus.PENDING).order_by("version").first()
+
+
+async def due_releases(*, untouched_since: datetime) -> list[Release]:
+    """Each app's next pending release, if it has not moved since `untouched_since` (for the reconciler)."""
+    pending = await Release.filter(status=ReleaseStatus.PENDING).order_by("app_id", "version")
+    firsts = {release.app_id: release for release in reversed(pending)}
+    return [release for release in firsts.values() if release.updated_at < untouched_since]
 
 
 async def get_release(app: App, reference: str, *, field: str = "release") -> Release:
@@ -112,8 +133,11 @@ async def create_release(
             user_id=user.id if user else None,
             source_release_id=source_release.id if source_release else None,
         )
+        # Decided under the app's lock: either this release is due now, or an earlier one is pending and its end
+        # will hand the turn on.
+        due = release.status == ReleaseStatus.PENDING and await is_due(release)
     app.release_count = release.version
-    return release, ([release_job(release)] if release.status == ReleaseStatus.PENDING else [])
+    return release, ([release_job(release)] if due else [])
 
 
 async def rollback(*, app: App, reference: str, user: User | None) -> tuple[Release, list[Job]]:

@@ -144,7 +144,48 @@ def validate_tarball(path: Path) -> None:
                         f"slug entry {member.name!r} is a device file",
                         field="tarball",
                     )
+            _resolve_as_extracted(tar)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise DomainError(
             ErrorCode.INVALID_TARBALL, f"slug is not a gzip-compressed tar archive ({error})", field="tarball"
         ) from None
+
+
+def _resolve_as_extracted(tar: tarfile.TarFile) -> None:
+    """Lay the slug's folders and symlinks out in a scratch folder, in order, as the release phase's extraction will,
+    and check each entry with the extraction's own `data` filter and against ./app/ as the filesystem resolves it.
+
+    Read one by one, `app/a -> .` and `app/b -> a/a/a/../..` both stay inside ./app/; extracted, the second resolves
+    through the first to the folder above the slug. Regular files hold no path, so only their names are checked.
+    """
+    with tempfile.TemporaryDirectory(prefix="pipegraph-slug-check-") as scratch:
+        root = os.path.realpath(scratch)
+        app = os.path.join(root, "app")
+        for member in tar.getmembers():
+            try:
+                tarfile.data_filter(member, root)
+            except tarfile.FilterError as error:
+                raise _escapes(member, f"resolves out of the slug ({error})") from None
+            path = os.path.join(root, member.name)
+            if member.issym():
+                if not _within(os.path.realpath(os.path.join(os.path.dirname(path), member.linkname)), app):
+                    raise _escapes(member, "resolves out of ./app/ through the links before it")
+                if not os.path.lexists(path):
+                    os.symlink(member.linkname, path)
+            elif member.isdir() and posixpath.normpath(member.name) != ".":
+                if not _within(os.path.realpath(path), app):
+                    raise _escapes(member, "resolves out of ./app/ through the links before it")
+                os.makedirs(path, exist_ok=True)
+            elif not member.isdir():
+                if not _within(os.path.realpath(path), app):
+                    raise _escapes(member, "resolves out of ./app/ through the links before it")
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
+
+
+def _escapes(member: tarfile.TarInfo, how: str) -> DomainError:
+    link = f" -> {member.linkname!r}" if member.issym() or member.islnk() else ""
+    return DomainError(ErrorCode.INVALID_TARBALL, f"slug entry {member.name!r}{link} {how}", field="tarball")

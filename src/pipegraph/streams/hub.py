@@ -69,8 +69,13 @@ class StreamFollower(Generic[E]):
     async def read(self, *, block_ms: int) -> list[E]:
         """New events, waiting up to `block_ms` for some; an empty list when the stream stayed quiet."""
         if not self.caught_up:
+            try:
+                backlog = await self.redis.xrange(self.stream, min=f"({self.position}", max="+")
+            except (RedisError, OSError):
+                # Redis is away: a quiet stream to the caller, which reads the database; catch up once it is back.
+                await asyncio.sleep(block_ms / 1000)
+                return []
             self.caught_up = True
-            backlog = await self.redis.xrange(self.stream, min=f"({self.position}", max="+")
             entries = [_entry(entry_id, fields) for entry_id, fields in backlog]
             if entries:
                 return self._after_position(entries)
@@ -100,7 +105,7 @@ class StreamHub:
         """Follow the row's stream of `topic` from this moment on (call before reading the database, so nothing falls
         in between), or from its first entry."""
         stream = topic.stream(row_id)
-        position = "0-0" if from_start else await last_entry_id(self.redis, stream)
+        position = "0-0" if from_start else await self._position_now(stream)
         queue: Queue = asyncio.Queue()
         reader = self._readers.get(stream)
         if reader is None:
@@ -115,6 +120,16 @@ class StreamHub:
                 reader.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader.task
+
+    async def _position_now(self, stream: str) -> str:
+        try:
+            return await last_entry_id(self.redis, stream)
+        except (RedisError, OSError) as error:
+            # Redis is away: follow from the stream's start once it is back. Every topic's follower drops what it
+            # already has (a promotion's by target sequence, a log is read whole), and meanwhile the subscriber is
+            # served from the database, as it is when the stream goes quiet.
+            logger.warning("no position on %s, following it from its start: %s", stream, error)
+            return "0-0"
 
     async def close(self) -> None:
         for reader in list(self._readers.values()):

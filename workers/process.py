@@ -1,0 +1,59 @@
+"""arq's worker, made to ride out a Redis outage: `pipegraph worker` and the in-process worker both run this one.
+
+arq's poll loop lets the first connection error escape `Worker.main()`, so a Redis restart ended every worker for good
+and promotions created afterwards stayed PENDING. Here a poll that cannot reach Redis is logged and tried again, backing
+off up to a few seconds; redis-py reconnects by itself on the next command once Redis answers. Jobs in flight carry on
+(their events are dropped while Redis is away, subscribers read the database meanwhile); a job whose end cannot be
+recorded in Redis is left to its in-progress marker's expiry, and jobs are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from arq.worker import Worker as ArqWorker
+from arq.worker import get_kwargs
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# What an unreachable, restarting or still-loading Redis raises (BusyLoadingError is a ConnectionError).
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
+FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class Worker(ArqWorker):
+    """An arq worker whose poll loop survives Redis going away and resumes when it returns."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.backoff = 0.0  # 0 while Redis answers
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except REDIS_AWAY as error:
+            if not self.backoff:
+                logger.warning("Redis is unreachable, polling again until it answers: %s", error)
+            self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS), MAX_BACKOFF_SECONDS)
+            await asyncio.sleep(self.backoff)
+            return
+        if self.backoff:
+            logger.warning("Redis answers again: polling resumed")
+            self.backoff = 0.0
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        # Starting or ending a job talks to Redis too; its task's error would otherwise surface in the poll loop.
+        try:
+            await super().run_job(job_id, score)
+        except REDIS_AWAY as error:
+            logger.warning("job %s could not be started or recorded as done while Redis was away: %s", job_id, error)
+
+
+def run(settings_cls: type) -> None:
+    """Run the worker `settings_cls` describes, as `arq.worker.run_worker` does, until a signal stops it."""
+    Worker(**get_kwargs(settings_cls)).run()
