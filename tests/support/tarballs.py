@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import tarfile
@@ -19,7 +20,7 @@ def tarball(
     of ./app/; a regular one holds b"x"); a gzip-compressed tar unless `compressed` is False."""
     files = files if files is not None else ({} if entries else {"README": "hello\n"})
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz" if compressed else "w") as tar:
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(root + name)
@@ -32,7 +33,8 @@ def tarball(
                 tar.addfile(member, io.BytesIO(b"x"))
             else:
                 tar.addfile(member)
-    return buffer.getvalue()
+    # gzip's header holds a time: with mtime=0 the same files give the same bytes, so the same checksum, every time.
+    return gzip.compress(buffer.getvalue(), mtime=0) if compressed else buffer.getvalue()
 
 
 def entry(name: str, *, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
