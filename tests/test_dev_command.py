@@ -30,7 +30,8 @@ def free_port() -> int:
         return port
 
 
-def wait_for_token(process: subprocess.Popen[str], deadline: float) -> str:
+def read_until_token(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
+    """The printed token, and everything printed up to it (start-up warnings come before it, or not, as they race)."""
     assert process.stdout is not None
     lines: list[str] = []
     while time.monotonic() < deadline:
@@ -40,8 +41,12 @@ def wait_for_token(process: subprocess.Popen[str], deadline: float) -> str:
         lines.append(line)
         match = re.search(r"token:\s+(pgt_\S+)", line)
         if match:
-            return match.group(1)
+            return match.group(1), "".join(lines)
     raise AssertionError("pipegraph dev printed no token:\n" + "".join(lines))
+
+
+def wait_for_token(process: subprocess.Popen[str], deadline: float) -> str:
+    return read_until_token(process, deadline)[0]
 
 
 def wait_for_server(port: int) -> None:
@@ -147,13 +152,15 @@ def test_dev_without_bubblewrap_runs_unsandboxed_and_says_so(tmp_path: Path) -> 
     process = subprocess.Popen(
         [PIPEGRAPH, "dev", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    said = ""
     try:
-        wait_for_token(process, time.monotonic() + 60)
+        _, said = read_until_token(process, time.monotonic() + 60)
         wait_for_server(port)
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            said, _ = process.communicate(timeout=30)
+            rest, _ = process.communicate(timeout=30)
+            said += rest
         finally:
             if process.poll() is None:
                 process.kill()
