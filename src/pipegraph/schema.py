@@ -9,10 +9,8 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -23,6 +21,7 @@ from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
 from pipegraph.api.errors import should_mask_error
+from pipegraph.api.limits import document_limits
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
@@ -80,12 +79,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits a public endpoint needs; `settings` None gives the defaults (for export)."""
     max_depth = settings.max_query_depth if settings else 12
     max_tokens = settings.max_query_tokens if settings else 2000
-    # The limiters' rule classes are made once per schema, not per request, so that a query text parsed and
-    # validated once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
-    limits = [
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-    ]
+    # The limits' rule class is made once per schema, not per request, so that a query text parsed and validated
+    # once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
+    # Fragments may save typing, not multiply work: once spread, a document selects no more fields than the token
+    # limit lets it write out.
+    limits = [document_limits(max_depth=max_depth, max_aliases=30, max_fields=max_tokens)]
     # Factories, so each request gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
         ContextPerOperation,
