@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -17,6 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from pipegraph.api.auth import RequireToken, token_for
+from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
@@ -28,7 +30,7 @@ from pipegraph.slugs.upload import put_slug_blob
 from pipegraph.streams.hub import StreamHub
 
 
-class PipegraphGraphQL(GraphQL[Context, None]):
+class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
@@ -116,6 +118,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
         ],
+        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=("/slugs/",))],
         lifespan=lifespan,
     )
     app.state.settings = settings
