@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
+from pipegraph.api.cost import MaxQueryNodes
 from pipegraph.api.errors import should_mask_error
 from pipegraph.api.limits import document_limits
 from pipegraph.api.text import TextArguments
@@ -79,6 +80,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits a public endpoint needs; `settings` None gives the defaults (for export)."""
     max_depth = settings.max_query_depth if settings else 12
     max_tokens = settings.max_query_tokens if settings else 2000
+    max_nodes = settings.max_query_nodes if settings else 20000
     # The limits' rule class is made once per schema, not per request, so that a query text parsed and validated
     # once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
     # Fragments may save typing, not multiply work: once spread, a document selects no more fields than the token
@@ -93,6 +95,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         ParserCache,
         ValidationCache,
+        lambda: MaxQueryNodes(max_nodes),  # after ValidationCache: it counts validated documents only
         lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
     ]
     if settings is not None and not settings.introspection:
