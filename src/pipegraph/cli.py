@@ -18,11 +18,12 @@ import click
 
 from pipegraph.client.commands import register as register_client_commands
 from pipegraph.settings import Settings
+from pipegraph.startup import OneLineErrors, check_database
 
 DEV_EMAIL = "dev@localhost"
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, cls=OneLineErrors)
 def main() -> None:
     pass
 
@@ -53,7 +54,9 @@ def serve(host: str, port: int) -> None:
 
     from pipegraph.api.app import create_app
 
-    uvicorn.run(create_app(Settings.from_env()), host=host, port=port, proxy_headers=True)
+    settings = Settings.from_env()
+    check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
