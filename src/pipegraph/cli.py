@@ -54,9 +54,13 @@ def serve(host: str, port: int) -> None:
 
     from pipegraph.api.app import create_app
 
+    from pipegraph.logs import configure_logging
+
     settings = Settings.from_env()
     check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    configure_logging()
+    # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal).
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_config=None)
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")

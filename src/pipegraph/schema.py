@@ -23,6 +23,7 @@ from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocke
 from pipegraph.api.cost import MaxQueryNodes
 from pipegraph.api.errors import should_mask_error
 from pipegraph.api.limits import document_limits
+from pipegraph.api.metrics import ObserveOperations
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
@@ -88,6 +89,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     limits = [document_limits(max_depth=max_depth, max_aliases=30, max_fields=max_tokens)]
     # Factories, so each request gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
+        ObserveOperations,  # first: it times and counts everything the others do
         ContextPerOperation,
         SubscriptionsOverWebSocketOnly,
         TextArguments,

@@ -20,9 +20,11 @@ from strawberry.types.unset import UnsetType
 from pipegraph.api.auth import RequireToken, token_for
 from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
+from pipegraph.api.health import operator_routes
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.logs import RequestIds
 from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
@@ -86,10 +88,6 @@ def origin_of(connection: HTTPConnection) -> str:
     return str(url.replace(scheme=scheme)).rstrip("/")
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"ok": True})
-
-
 def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     """`manage_db=False` when the caller already opened the database (tests, `pipegraph dev`)."""
     slug_store = LocalSlugStore(settings.slug_dir)
@@ -113,12 +111,15 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams))
     app = Starlette(
         routes=[
-            Route("/healthz", healthz),
+            *operator_routes(settings),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=("/slugs/",))],
+        middleware=[
+            Middleware(RequestIds),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=("/slugs/",)),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
