@@ -53,7 +53,6 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
-
     from pipegraph.logs import configure_logging
 
     settings = Settings.from_env()

@@ -21,6 +21,7 @@ from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
 from pipegraph.api.cost import MaxQueryNodes
+from pipegraph.api.error_codes import LabelClientErrors
 from pipegraph.api.errors import should_mask_error
 from pipegraph.api.limits import document_limits
 from pipegraph.api.metrics import ObserveOperations
@@ -98,6 +99,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
         lambda: MaxQueryNodes(max_nodes),  # after ValidationCache: it counts validated documents only
+        LabelClientErrors,
         lambda: MaskErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
     ]
     if settings is not None and not settings.introspection:
