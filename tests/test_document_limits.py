@@ -11,7 +11,7 @@ from graphql import parse, validate
 
 from pipegraph.api.limits import document_limits
 from pipegraph.schema import build_schema
-from tests.conftest import GraphQLClient
+from tests.support.clients import GraphQLClient
 
 
 def doubling_fragments(levels: int, *, on: str = "User", leaf: str = "email", alias: bool = False) -> str:

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.conftest import GraphQLClient
+from tests.support.clients import GraphQLClient
 
 FORGED = base64.urlsafe_b64encode(b"app:" + b"a" * 40).decode()  # the right kind, around no possible name
 

@@ -12,16 +12,17 @@ from dataclasses import replace
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from workers.runner import in_process_worker
 
 from pipegraph.api.app import create_app
 from pipegraph.logs import configure_logging
 from pipegraph.settings import Settings
-from pipegraph.worker_runner import in_process_worker
-from tests.conftest import Actor, GraphQLClient, JobRunner
-from tests.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.ws_client import TRANSPORT_WS, subscribe
 from tests.test_cli import free_port
 from tests.test_document_limits import doubling_fragments
-from tests.ws_client import TRANSPORT_WS, subscribe
 
 WHO = "query Who { viewer { email } }"
 

@@ -13,9 +13,9 @@ from pipegraph.api.app import create_app
 from pipegraph.api.cost import NodeCount
 from pipegraph.schema import schema
 from pipegraph.settings import Settings
-from tests.conftest import Actor, GraphQLClient
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.ws_client import TRANSPORT_WS, SubscriptionError, subscribe
 from tests.test_readme_documents import documents
-from tests.ws_client import TRANSPORT_WS, SubscriptionError, subscribe
 
 # 100 pipelines × 100 promotions × (each target's app) 100 releases: up to 1,010,100 nodes.
 THREE_PAGES = """

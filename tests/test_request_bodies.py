@@ -12,7 +12,7 @@ import pytest
 
 from pipegraph.api.app import create_app
 from pipegraph.settings import Settings
-from tests.conftest import Actor, GraphQLClient
+from tests.support.clients import Actor, GraphQLClient
 
 VIEWER = json.dumps({"query": "{ viewer { email } }"}).encode()
 LIMIT = 64 * 1024
