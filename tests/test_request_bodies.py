@@ -9,10 +9,17 @@ from dataclasses import replace
 
 import httpx
 import pytest
+import websockets
 
 from pipegraph.api.app import create_app
 from pipegraph.settings import Settings
+from tests import test_cli
 from tests.support.clients import Actor, GraphQLClient
+from tests.support.ws_client import TRANSPORT_WS
+
+# A real `pipegraph serve` on a migrated database (the fixtures of the CLI's tests).
+cli_env = test_cli.cli_env
+served = test_cli.served
 
 VIEWER = json.dumps({"query": "{ viewer { email } }"}).encode()
 LIMIT = 64 * 1024
@@ -177,3 +184,19 @@ async def test_ordinary_requests_still_run(gql: GraphQLClient, client: httpx.Asy
 
     # then it runs as before
     assert response.json() == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+
+async def test_pipegraph_serve_closes_a_websocket_whose_message_passes_the_limit(
+    served: str, cli_env: dict[str, str]
+) -> None:
+    # given `pipegraph serve` with the default limit (1 MiB), and an open GraphQL WebSocket
+    url = served.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=[TRANSPORT_WS], max_size=None) as ws:  # type: ignore[list-item]
+        # when a message of 2 MiB is sent
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"x": "y" * 2 * 1024 * 1024}}))
+
+        # then the server closes the socket as "message too big" instead of parsing it
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
