@@ -4,6 +4,7 @@ start and say it is healthy, and a command must not answer a typo in DATABASE_UR
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,16 @@ from tortoise.migrations.executor import MigrationExecutor
 
 from pipegraph.db import close_db, init_db, tortoise_config
 
-# What a bad DATABASE_URL, a server that is down or refuses us, or a missing table raise.
-DATABASE_ERRORS = (OSError, BaseORMException, asyncpg.PostgresError, sqlite3.Error)
+# What a bad DATABASE_URL, a server that is down, unknown or refuses us, or a missing table raise. (Not every
+# OSError: a command's own file errors are not the database's.)
+DATABASE_ERRORS = (
+    ConnectionError,
+    socket.gaierror,
+    TimeoutError,
+    BaseORMException,
+    asyncpg.PostgresError,
+    sqlite3.Error,
+)
 
 
 class StartupError(click.ClickException):
