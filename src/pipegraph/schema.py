@@ -82,7 +82,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits a public endpoint needs; `settings` None gives the defaults (for export)."""
     max_depth = settings.max_query_depth if settings else 12
     max_tokens = settings.max_query_tokens if settings else 2000
-    max_nodes = settings.max_query_nodes if settings else 20000
+    max_nodes = settings.max_query_nodes if settings else 50000
     # The limits' rule class is made once per schema, not per request, so that a query text parsed and validated
     # once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
     # Fragments may save typing, not multiply work: once spread, a document selects no more fields than the token

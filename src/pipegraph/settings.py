@@ -50,7 +50,7 @@ class Settings:
             slug_max_bytes=int(env.get("PIPEGRAPH_SLUG_MAX_BYTES", str(500 * 1024 * 1024))),
             max_query_depth=int(env.get("PIPEGRAPH_MAX_QUERY_DEPTH", "12")),
             max_query_tokens=int(env.get("PIPEGRAPH_MAX_QUERY_TOKENS", "2000")),
-            max_query_nodes=int(env.get("PIPEGRAPH_MAX_QUERY_NODES", "20000")),
+            max_query_nodes=int(env.get("PIPEGRAPH_MAX_QUERY_NODES", "50000")),
             max_body_bytes=int(env.get("PIPEGRAPH_MAX_BODY_BYTES", str(1024 * 1024))),
             metrics=_flag(env.get("PIPEGRAPH_METRICS", "false")),
             graphiql=_flag(env.get("PIPEGRAPH_GRAPHIQL", "true")),
