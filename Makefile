@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: dev install test test-postgres lint format schema migrations bench clean
+.PHONY: dev install test test-postgres lint format schema migrations bench fuzz clean
 
 # A local virtual environment with pipegraph and its dev tools, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -46,6 +46,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/graph_read.py
 	@if [ -f bench/promote.py ]; then $(BIN)/python bench/promote.py; fi
 	$(BIN)/python bench/releases_burst.py
+
+## Generated GraphQL requests (schemathesis) against a live `pipegraph dev`: fails on any server error.
+## A fixed budget and seed; more with `make fuzz ARGS="--examples 200 --seed 7"`.
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz_graphql.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

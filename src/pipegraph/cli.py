@@ -18,11 +18,12 @@ import click
 
 from pipegraph.client.commands import register as register_client_commands
 from pipegraph.settings import Settings
+from pipegraph.startup import OneLineErrors, check_database
 
 DEV_EMAIL = "dev@localhost"
 
 
-@click.group(help=__doc__)
+@click.group(help=__doc__, cls=OneLineErrors)
 def main() -> None:
     pass
 
@@ -52,8 +53,15 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
+    from pipegraph.logs import configure_logging
 
-    uvicorn.run(create_app(Settings.from_env()), host=host, port=port, proxy_headers=True)
+    settings = Settings.from_env()
+    check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
+    configure_logging()
+    # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal). ws_max_size: a WebSocket
+    # message has the same limit as a request body.
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None, ws_max_size=settings.max_body_bytes)
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
@@ -220,7 +228,8 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             token = await dev_token(settings, DEV_EMAIL)
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
-            server = uvicorn.Server(uvicorn.Config(create_app(settings, manage_db=False), host=host, port=port))
+            app = create_app(settings, manage_db=False)
+            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=settings.max_body_bytes))
             click.echo(
                 f"\npipegraph is running\n  GraphiQL:  {settings.public_url or f'http://{host}:{port}'}/graphql\n"
                 f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'

@@ -8,10 +8,8 @@ import strawberry
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -21,7 +19,11 @@ from strawberry.schema.config import StrawberryConfig
 from pipegraph.accounts.mutations import AccountMutations
 from pipegraph.accounts.queries import AccountQueries
 from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocketOnly
+from pipegraph.api.cost import MaxQueryNodes
+from pipegraph.api.error_codes import LabelClientErrors
 from pipegraph.api.errors import MaskInternalErrors, should_mask_error
+from pipegraph.api.limits import document_limits
+from pipegraph.api.metrics import ObserveOperations
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
@@ -79,14 +81,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits a public endpoint needs; `settings` None gives the defaults (for export)."""
     max_depth = settings.max_query_depth if settings else 12
     max_tokens = settings.max_query_tokens if settings else 2000
-    # The limiters' rule classes are made once per schema, not per request, so that a query text parsed and
-    # validated once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
-    limits = [
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=30).validation_rules,
-    ]
+    max_nodes = settings.max_query_nodes if settings else 50000
+    # The limits' rule class is made once per schema, not per request, so that a query text parsed and validated
+    # once is found in the (bounded) caches: re-validating it on every request cost a third of a small read.
+    # Fragments may save typing, not multiply work: once spread, a document selects no more fields than the token
+    # limit lets it write out.
+    limits = [document_limits(max_depth=max_depth, max_aliases=30, max_fields=max_tokens)]
     # Factories, so each request gets fresh extension state.
     extensions: list[Callable[[], SchemaExtension]] = [
+        ObserveOperations,  # first: it times and counts everything the others do
         ContextPerOperation,
         SubscriptionsOverWebSocketOnly,
         TextArguments,
@@ -94,6 +97,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         ParserCache,
         ValidationCache,
+        lambda: MaxQueryNodes(max_nodes),  # after ValidationCache: it counts validated documents only
+        LabelClientErrors,
         lambda: MaskInternalErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
     ]
     if settings is not None and not settings.introspection:

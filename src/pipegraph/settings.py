@@ -26,6 +26,9 @@ class Settings:
     slug_max_bytes: int
     max_query_depth: int
     max_query_tokens: int
+    max_query_nodes: int  # nodes a query may return, counted from `first` along each path (GitHub's node limit)
+    max_body_bytes: int  # every route but slug uploads, which have slug_max_bytes
+    metrics: bool  # serve /metrics (Prometheus)
     graphiql: bool
     introspection: bool
     default_stack: str
@@ -50,6 +53,9 @@ class Settings:
             slug_max_bytes=int(env.get("PIPEGRAPH_SLUG_MAX_BYTES", str(500 * 1024 * 1024))),
             max_query_depth=int(env.get("PIPEGRAPH_MAX_QUERY_DEPTH", "12")),
             max_query_tokens=int(env.get("PIPEGRAPH_MAX_QUERY_TOKENS", "2000")),
+            max_query_nodes=int(env.get("PIPEGRAPH_MAX_QUERY_NODES", "50000")),
+            max_body_bytes=int(env.get("PIPEGRAPH_MAX_BODY_BYTES", str(1024 * 1024))),
+            metrics=_flag(env.get("PIPEGRAPH_METRICS", "false")),
             graphiql=_flag(env.get("PIPEGRAPH_GRAPHIQL", "true")),
             introspection=_flag(env.get("PIPEGRAPH_INTROSPECTION", "true")),
             default_stack=env.get("PIPEGRAPH_DEFAULT_STACK", "heroku-24"),

@@ -8,8 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -17,10 +17,13 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UnsetType
 
 from pipegraph.api.auth import RequireToken, token_for
+from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
+from pipegraph.api.health import operator_routes
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.logs import RequestIds
 from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
@@ -28,7 +31,7 @@ from pipegraph.slugs.upload import put_slug_blob
 from pipegraph.streams.hub import StreamHub
 
 
-class PipegraphGraphQL(GraphQL[Context, None]):
+class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
@@ -84,10 +87,6 @@ def origin_of(connection: HTTPConnection) -> str:
     return str(url.replace(scheme=scheme)).rstrip("/")
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"ok": True})
-
-
 def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     """`manage_db=False` when the caller already opened the database (tests, `pipegraph dev`)."""
     slug_store = LocalSlugStore(settings.slug_dir)
@@ -111,10 +110,14 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams))
     app = Starlette(
         routes=[
-            Route("/healthz", healthz),
+            *operator_routes(settings),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=[
+            Middleware(RequestIds),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes, own_limit_prefixes=("/slugs/",)),
         ],
         lifespan=lifespan,
     )
