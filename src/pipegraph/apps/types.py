@@ -119,6 +119,11 @@ class AppType(relay.Node):
     async def collaborators(self, info: Info) -> list[CollaboratorType]:
         return await app_collaborators(info, self.model)
 
+    @strawberry.field(description="The viewer's own permissions on the app: what a client may offer them to do.")
+    async def viewer_permissions(self, info: Info) -> list[Permission]:
+        permissions = await info.context.access.app_permissions(self.model)
+        return [permission for permission in Permission if permission in permissions]  # in Heroku's order
+
     @strawberry.field(description="A review or CI app, created by createEphemeralApp.")
     def ephemeral(self) -> bool:
         return self.model.ephemeral

@@ -29,6 +29,12 @@ from pipegraph.teams.models import TeamKind
 if TYPE_CHECKING:
     from pipegraph.promotions.types import PromotionType
 
+PipelineRightEnum = strawberry.enum(
+    PipelineRight,
+    name="PipelineRight",
+    description="What the viewer may do with a pipeline: VIEW it, act as a MEMBER of its owner, or ADMINister it.",
+)
+
 
 async def _couplings(info: Info, pipeline_id: int) -> list[PipelineCoupling]:
     couplings = await info.context.loaders[couplings_by_pipeline].load(pipeline_id)
@@ -166,6 +172,12 @@ class PipelineType(relay.Node):
     async def foreign_apps(self, info: Info) -> list[AppType]:
         apps = foreign([coupling.app for coupling in await _couplings(info, self.id)], self.model)
         return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
+
+    @strawberry.field(description="The viewer's rights on the pipeline: what a client may offer them to do.")
+    async def viewer_rights(self, info: Info) -> list[PipelineRight]:
+        apps = [coupling.app for coupling in await _couplings(info, self.id)]
+        rights = await info.context.access.pipeline_rights(self.model, apps)
+        return [right for right in PipelineRight if right in rights]
 
     @strawberry.field(description="Every change of owner, newest first.")
     async def transfers(self, info: Info) -> list[PipelineTransferType]:
