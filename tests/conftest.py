@@ -171,3 +171,83 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+# --- a real browser -----------------------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+
+
+def require_browser(settings: Settings, *, chromium: bool = True) -> None:
+    """Skip, with what to install, where there is no Chromium or no built dashboard; in CI, fail instead."""
+    reason = None
+    if chromium and not CHROMIUM.exists():
+        reason = f"no Chromium at {CHROMIUM}: `apt-get install -y chromium` (.ci/run installs it when missing)"
+    elif not (settings.web_dir / "index.html").exists():
+        reason = f"the dashboard is not built in {settings.web_dir}: `make web` (make test builds it)"
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(reason)  # .ci/run installs and builds both: a skip there would hide a broken set-up
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+async def browser(base_settings: Settings) -> AsyncIterator[Any]:
+    """One Debian Chromium per test module (never a downloaded browser build), driven by Playwright."""
+    require_browser(base_settings)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@dataclass
+class BrowserPage:
+    """A fresh browser context (no cookies) whose every request to a host other than loopback is aborted."""
+
+    page: Any
+    base_url: str
+    blocked: list[str]
+
+    async def sign_in(self, user: User) -> None:
+        from pipegraph.accounts.sessions import create_login_link_token
+
+        await self.page.goto(f"{self.base_url}/login?token={await create_login_link_token(user)}")
+
+
+@pytest.fixture
+async def browser_page(browser: Any, live_server: str) -> AsyncIterator[BrowserPage]:
+    from urllib.parse import urlsplit
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+
+    async def only_loopback(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK_HOSTS | {"::1"}:
+            await route.continue_()
+        else:
+            blocked.append(url)
+            await route.abort()
+
+    await context.route("**/*", only_loopback)
+    page = await context.new_page()
+    try:
+        yield BrowserPage(page=page, base_url=f"http://{live_server}", blocked=blocked)
+    finally:
+        await context.close()

@@ -20,7 +20,7 @@ export function usePromotions(name: string) {
     return () => window.clearInterval(timer);
   }, [refetch]);
   const rows = result.data?.pipeline?.promotions.edges.map((edge) => edge.node) ?? [];
-  return { rows, error: result.error, refetch };
+  return { rows, loaded: result.data !== undefined, error: result.error, refetch };
 }
 
 function ReleaseLog({ releaseId }: { releaseId: string }) {
@@ -93,27 +93,48 @@ export function PromotionPanel({ id, row, onDone }: { id: string; row?: Promotio
   );
 }
 
-/** Promotions to follow on this page: the one started here (in the address, so a reload keeps it), and any that
- * the poll finds unfinished, wherever they were started. Once shown, a promotion stays until the page is left. */
+/** Promotions to follow on this page: the one started here (in the address, so a reload keeps it), those the first
+ * poll found unfinished, and every one the poll finds later, wherever it was started and however fast it ended.
+ * Once shown, a promotion stays until the page is left. */
 export function ActivePromotions({
   rows,
+  loaded,
   startedId,
   onDone,
 }: {
   rows: PromotionRow[];
+  loaded: boolean;
   startedId: string | null;
   onDone: () => void;
 }) {
   const [followed, setFollowed] = useState<string[]>([]);
-  const pending = rows.filter((row) => row.status === "PENDING").map((row) => row.id);
-  const wanted = [...(startedId ? [startedId] : []), ...pending];
+  const [known, setKnown] = useState<Set<string> | null>(null);
+  // Remembered during render (React's pattern for state derived from props), not in an effect.
+  if (loaded && known === null) setKnown(new Set(rows.filter((row) => row.status !== "PENDING").map((row) => row.id)));
+  const fresh = known ? rows.filter((row) => !known.has(row.id)).map((row) => row.id) : [];
+  const wanted = [...(startedId ? [startedId] : []), ...fresh];
   const missing = wanted.filter((id) => !followed.includes(id));
-  // Remembered during render (React's pattern for state derived from props): a finished one stays on the page.
   if (missing.length) setFollowed([...new Set([...missing, ...followed])]);
   const shown = [...new Set([...missing, ...followed])];
-  if (!shown.length) return null;
+  const last = rows[0];
   return (
     <div className="promotions" aria-label="Promotions">
+      {loaded && (
+        <p className="muted last-promotion">
+          {last ? (
+            <>
+              Last promotion: {last.source?.name ?? "an app"}
+              {last.sourceRelease ? ` v${last.sourceRelease.version}` : ""} to {last.targets.length} app
+              {last.targets.length === 1 ? "" : "s"},{" "}
+              <time dateTime={last.createdAt} title={exact(last.createdAt)}>
+                {ago(last.createdAt)}
+              </time>
+            </>
+          ) : (
+            "No promotion yet."
+          )}
+        </p>
+      )}
       {shown.map((id) => (
         <PromotionPanel key={id} id={id} row={rows.find((row) => row.id === id)} onDone={onDone} />
       ))}

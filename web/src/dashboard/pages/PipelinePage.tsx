@@ -55,7 +55,7 @@ function AddApp({ pipeline, stage, apps, onAdded }: { pipeline: string; stage: S
 
 function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseApps: LooseApp[]; refetch: () => void }) {
   const location = useLocation();
-  const { rows, refetch: refetchPromotions } = usePromotions(pipeline.name);
+  const { rows, loaded, refetch: refetchPromotions } = usePromotions(pipeline.name);
   const [source, setSource] = useState<CardApp | null>(null);
   const foreign = new Set(pipeline.foreignApps.map((app) => app.id));
   const addable = looseApps.filter((app) => app.viewerPermissions.includes("MANAGE"));
@@ -72,7 +72,7 @@ function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseA
   }
   return (
     <>
-      <ActivePromotions rows={rows} startedId={location.searchParams.get("promotion")} onDone={onDone} />
+      <ActivePromotions rows={rows} loaded={loaded} startedId={location.searchParams.get("promotion")} onDone={onDone} />
       <div className="stages">
         {STAGE_ORDER.map((stageName) => {
           const stage = pipeline.stages.find((candidate) => candidate.name === stageName);
