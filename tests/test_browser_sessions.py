@@ -166,3 +166,29 @@ async def test_a_websocket_takes_the_cookie_only_from_our_own_origin(settings: S
     # then ours is the user, and the other is closed before anything runs (cross-site WebSocket hijacking)
     assert ours == "ada@example.com"
     assert hijack.value is not None
+
+
+async def test_signing_out_closes_the_sessions_open_websocket(settings: Settings, live_server: str) -> None:
+    # given a dashboard socket opened with the session cookie
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        session = await sign_in(http)
+        async with websockets.connect(
+            f"ws://{live_server}/graphql",
+            subprotocols=[TRANSPORT_WS],  # type: ignore[list-item]
+            additional_headers=cookie(session),
+            origin=f"http://{live_server}",  # type: ignore[arg-type]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            async with asyncio.timeout(15):
+                assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+            # when the user signs out elsewhere, and the socket asks for something
+            assert (await http.post("/logout", json={}, headers=cookie(session))).status_code == 204
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}}))
+
+            # then the socket is closed as for a revoked token, with nothing answered
+            async with asyncio.timeout(15):
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401

@@ -30,6 +30,7 @@ function Rollback({ app, release, onDone }: { app: string; release: Release; onD
       <button
         type="button"
         className="danger"
+        autoFocus // the question just appeared: keyboard users answer it from here
         disabled={rollback.busy}
         onClick={() =>
           void rollback.run({ input: { app, version: release.version } }).then((done) => {

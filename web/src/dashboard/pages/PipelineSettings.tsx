@@ -46,7 +46,9 @@ function Destroy({ name }: { name: string }) {
   return (
     <form onSubmit={(event) => void submit(event)} className="inline-form danger-zone">
       <label>
-        Type <strong>{name}</strong> to destroy the pipeline (its apps stay)
+        <span>
+          Type <strong>{name}</strong> to destroy the pipeline (its apps stay)
+        </span>
         <input value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" />
       </label>
       <button type="submit" className="danger" disabled={typed !== name || destroy.busy}>
