@@ -1,4 +1,4 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { useQuery } from "urql";
 
 import type { Stage } from "../../gql/graphql";
@@ -53,8 +53,15 @@ function AddApp({ pipeline, stage, apps, onAdded }: { pipeline: string; stage: S
   );
 }
 
+// Deploys and rollbacks made elsewhere reach the cards this often (promotions sooner: see usePromotions).
+const OVERVIEW_POLL_MS = 10_000;
+
 function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseApps: LooseApp[]; refetch: () => void }) {
   const location = useLocation();
+  useEffect(() => {
+    const timer = window.setInterval(refetch, OVERVIEW_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [refetch]);
   const { rows, loaded, refetch: refetchPromotions } = usePromotions(pipeline.name);
   const [source, setSource] = useState<CardApp | null>(null);
   const foreign = new Set(pipeline.foreignApps.map((app) => app.id));
