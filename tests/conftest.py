@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -21,6 +22,7 @@ from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.sandbox import Sandbox, SandboxSettings, open_sandbox
 from pipegraph.settings import Settings
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_HOSTS, BrowserPage, require_browser
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
@@ -175,32 +177,6 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
 
 # --- a real browser -----------------------------------------------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
-
-
-def require_browser(settings: Settings, *, chromium: bool = True) -> None:
-    """Skip, with what to install, where there is no Chromium or no built dashboard; in CI, fail instead."""
-    reason = None
-    if chromium and not CHROMIUM.exists():
-        reason = f"no Chromium at {CHROMIUM}: `apt-get install -y chromium` (.ci/run installs it when missing)"
-    elif not (settings.web_dir / "index.html").exists():
-        reason = f"the dashboard is not built in {settings.web_dir}: `make web` (make test builds it)"
-    if reason and os.environ.get("CI") == "true":
-        pytest.fail(reason)  # .ci/run installs and builds both: a skip there would hide a broken set-up
-    if reason:
-        pytest.skip(reason)
-
 
 @pytest.fixture(scope="module")
 async def browser(base_settings: Settings) -> AsyncIterator[Any]:
@@ -216,20 +192,6 @@ async def browser(base_settings: Settings) -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@dataclass
-class BrowserPage:
-    """A fresh browser context (no cookies) whose every request to a host other than loopback is aborted."""
-
-    page: Any
-    base_url: str
-    blocked: list[str]
-
-    async def sign_in(self, user: User) -> None:
-        from pipegraph.accounts.sessions import create_login_link_token
-
-        await self.page.goto(f"{self.base_url}/login?token={await create_login_link_token(user)}")
-
-
 @pytest.fixture
 async def browser_page(browser: Any, live_server: str) -> AsyncIterator[BrowserPage]:
     from urllib.parse import urlsplit
@@ -239,7 +201,7 @@ async def browser_page(browser: Any, live_server: str) -> AsyncIterator[BrowserP
 
     async def only_loopback(route: Any) -> None:
         url = route.request.url
-        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK_HOSTS | {"::1"}:
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK_HOSTS:
             await route.continue_()
         else:
             blocked.append(url)

@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 from playwright.async_api import expect
+from workers.runner import in_process_worker
 
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from pipegraph.testing.seed import SMALL, commit_of, seed_graph
-from pipegraph.worker_runner import in_process_worker
-from tests.conftest import Actor, BrowserPage, GraphQLClient, JobRunner
-from tests.factories import deploy
-from tests.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
+from tests.support.browser import BrowserPage
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import SET_CONFIG_VARS, deploy_release_script, promote, shop_pipeline
 
 # Generous: a broken page fails after this long instead of hanging; a working one is far quicker.
 PATIENCE_MS = 20_000

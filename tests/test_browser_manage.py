@@ -7,9 +7,11 @@ import re
 
 from playwright.async_api import expect
 
-from tests.conftest import BrowserPage, GraphQLClient, JobRunner, make_actor
-from tests.factories import deploy
-from tests.promotion_scene import shop_pipeline
+from tests.support.browser import BrowserPage
+from tests.support.clients import GraphQLClient, make_actor
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import shop_pipeline
 
 ROLLED_BACK = 'query { app(name: "shop-prod-eu") { currentRelease { version sourceRelease { version } } } }'
 RENAME = """mutation($name: String!) { renamePipeline(input: {pipeline: "shop", name: $name}) {

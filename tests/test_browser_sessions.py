@@ -18,8 +18,8 @@ from pipegraph.accounts.service import get_or_create_user
 from pipegraph.accounts.sessions import create_login_link_token
 from pipegraph.api.auth import SESSION_COOKIE
 from pipegraph.settings import Settings
-from tests.conftest import Actor
-from tests.ws_client import TRANSPORT_WS
+from tests.support.clients import Actor
+from tests.support.ws_client import TRANSPORT_WS
 
 VIEWER = "query { viewer { email } }"
 

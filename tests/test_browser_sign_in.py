@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from pipegraph.settings import Settings
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.test_dev_command import dev_demo, free_port, printed
 
 PATIENCE_MS = 20_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import GraphQLClient, make_actor
-from tests.factories import create_app, create_pipeline
+from tests.support.clients import GraphQLClient, make_actor
+from tests.support.factories import create_app, create_pipeline
 
 RIGHTS = """
 query { pipeline(name: "shop") { viewerRights stages { name apps { name viewerPermissions } } } }"""

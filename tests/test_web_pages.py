@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from pipegraph.settings import Settings
-from tests.conftest import require_browser
+from tests.support.browser import require_browser
 
 HTML = {"Accept": "text/html"}
 
