@@ -49,6 +49,7 @@ test: $(STAMP) $(WEB_STAMP)
 
 web-lint: $(WEB_DEPS)
 	cd web && npm run --silent lint
+	cd web && npx --no-install graphql-schema-linter ../schema.graphql
 
 lint: $(STAMP) web-lint
 	$(BIN)/ruff check src tests workers bench

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from pipegraph.access.checks import authorized_app, require_app, require_unnamed_app
@@ -10,7 +12,7 @@ from pipegraph.promotions import service
 from pipegraph.promotions.types import PromotionType
 
 
-@strawberry.input
+@strawberry.input(description="What to promote and where to.")
 class PromoteInput:
     source: str = strawberry.field(description="The app to promote from (name or global ID).")
     to: list[str] | None = strawberry.field(
@@ -23,15 +25,19 @@ class PromoteInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of promote: the promotion, whose targets workers then carry out.")
 class PromotePayload(Payload):
-    promotion: PromotionType | None = None
+    promotion: PromotionType | None = strawberry.field(
+        default=None, description="The new promotion, its targets QUEUED; null if refused."
+    )
 
 
 @strawberry.type
 class PromotionMutations:
     @mutation(description="Copy a release's exact slug to downstream apps; follow it with `promotionProgress`.")
-    async def promote(self, info: Info, input: PromoteInput) -> PromotePayload:
+    async def promote(
+        self, info: Info, input: Annotated[PromoteInput, strawberry.argument(description="Parameters for promote.")]
+    ) -> PromotePayload:
         access = info.context.access
         source = await authorized_app(access, input.source, "promote", field="source")
 

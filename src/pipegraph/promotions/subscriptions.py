@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -40,7 +41,9 @@ class PromotionSubscriptions:
     @strawberry.subscription(
         description="Every target's current state, then each change, ending once the promotion is COMPLETED."
     )
-    async def promotion_progress(self, info: Info, id: relay.GlobalID) -> AsyncGenerator[PromotionProgressType, None]:
+    async def promotion_progress(
+        self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="The promotion's global ID.")]
+    ) -> AsyncGenerator[PromotionProgressType, None]:
         promotion_id = _int_id(id, "Promotion", field="id")
         hub = stream_hub(info)
         promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
@@ -56,7 +59,11 @@ class PromotionSubscriptions:
             yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
-    async def release_log(self, info: Info, release_id: relay.GlobalID) -> AsyncGenerator[ReleaseLogLineType, None]:
+    async def release_log(
+        self,
+        info: Info,
+        release_id: Annotated[relay.GlobalID, strawberry.argument(description="The release's global ID.")],
+    ) -> AsyncGenerator[ReleaseLogLineType, None]:
         release = _int_id(release_id, "Release", field="releaseId")
         hub = stream_hub(info)
         row = await info.context.loaders[release_by_id].load(release)
