@@ -4,7 +4,10 @@ those the API would let use them, with the API's own words when it refuses."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
+import pytest
 from playwright.async_api import expect
 
 from tests.support.browser import BrowserPage
@@ -107,3 +110,56 @@ async def test_controls_show_only_where_the_viewer_may_use_them(
     dialog = page.get_by_role("dialog")
     await dialog.get_by_role("button", name=re.compile("Promote to")).click()
     await expect(dialog.get_by_role("alert")).to_have_text(message)
+
+
+AXE = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Evaluated through the DevTools protocol, which the pages' script-src 'self' policy does not apply to.
+AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
+PHONE = {"width": 390, "height": 844}
+
+
+async def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands (labels, names, contrast, roles…)."""
+    await page.evaluate(AXE_SOURCE)
+    results = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{violation['id']}: {violation['help']} ({len(violation['nodes'])}x)"
+        for violation in results
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])
+async def test_the_pages_are_accessible_and_fit_a_phone(
+    browser_page: BrowserPage, gql: GraphQLClient, viewport: dict[str, int]
+) -> None:
+    if not AXE_SOURCE:
+        pytest.skip("axe-core is not installed in web/node_modules: make web")
+    # given a pipeline with releases, seen at a desktop's and at a phone's width
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    await deploy(gql, app="shop-prod-eu")
+    page = browser_page.page
+    await page.set_viewport_size(viewport)
+    await browser_page.sign_in(gql.actor.user)
+
+    for path in ("/", "/pipelines/shop", "/pipelines/shop/history", "/pipelines/shop/settings", "/apps/shop-staging"):
+        # when each page is open
+        await page.goto(f"{browser_page.base_url}{path}")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+        # then nothing serious stands in the way of a screen reader or a keyboard, and nothing overflows sideways
+        assert await serious_accessibility_violations(page) == [], path
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than the {viewport['width']}px window"
+
+    # and the promote dialog is reachable and usable by keyboard alone
+    await page.goto(f"{browser_page.base_url}/pipelines/shop")
+    promote = page.get_by_role("button", name="Promote to production…")
+    await promote.focus()
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    assert await serious_accessibility_violations(page) == []
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
