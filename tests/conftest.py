@@ -112,7 +112,11 @@ async def settings(base_settings: Settings, database: str, tmp_path: Path) -> Se
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, manage_db=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    # httpx does not run the app's lifespan: run it here, so its Redis connections are opened and closed as served.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
         yield http
 
 

@@ -9,6 +9,7 @@ from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.models import App
 from pipegraph.promotions import service
+from pipegraph.promotions.progress import announce_to_pipeline
 from pipegraph.promotions.types import PromotionType
 
 
@@ -58,4 +59,6 @@ class PromotionMutations:
             authorize_target=authorize_target,
         )
         await info.context.enqueue(jobs)  # committed by now: a worker will find the rows
+        if info.context.streams is not None:
+            await announce_to_pipeline(info.context.streams.redis, promotion)
         return PromotePayload(promotion=PromotionType.from_model(promotion))

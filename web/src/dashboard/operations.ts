@@ -192,6 +192,17 @@ export const PromotionProgressSubscription = graphql(`
   }
 `);
 
+export const PipelineEventsSubscription = graphql(`
+  subscription PipelineEvents($pipeline: String!) {
+    pipelineEvents(pipeline: $pipeline) {
+      promotion {
+        id
+        status
+      }
+    }
+  }
+`);
+
 export const ReleaseLogSubscription = graphql(`
   subscription ReleaseLog($id: ID!) {
     releaseLog(releaseId: $id) {

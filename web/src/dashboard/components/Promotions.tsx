@@ -3,18 +3,31 @@ import { useQuery, useSubscription } from "urql";
 
 import type { PipelinePromotionsQuery as PromotionsData, PromotionProgressSubscription as Progress } from "../../gql/graphql";
 import { ago, exact, titleCase } from "../format";
-import { PipelinePromotionsQuery, PromotionProgressSubscription, ReleaseLogSubscription } from "../operations";
+import {
+  PipelineEventsSubscription,
+  PipelinePromotionsQuery,
+  PromotionProgressSubscription,
+  ReleaseLogSubscription,
+} from "../operations";
 
 export type PromotionRow = NonNullable<PromotionsData["pipeline"]>["promotions"]["edges"][number]["node"];
 type Event = Progress["promotionProgress"];
 
-// There is no pipeline-wide subscription: an open page polls the pipeline's recent promotions this often, and
-// follows each unfinished one live with `promotionProgress` (which starts with every target's current state).
-export const POLL_MS = 3000;
+// `pipelineEvents` tells an open page of each promotion that starts or completes, wherever it was started; the page
+// then reads the list again and follows each new one with `promotionProgress`. News can be lost while Redis is away,
+// so the list is also read again this often.
+export const POLL_MS = 15_000;
 
-/** The pipeline's recent promotions, asked again every few seconds while the page is open. */
+/** The pipeline's recent promotions, read again on each of the pipeline's events (and now and then). */
 export function usePromotions(name: string) {
   const [result, refetch] = useQuery({ query: PipelinePromotionsQuery, variables: { name } });
+  const [events] = useSubscription(
+    { query: PipelineEventsSubscription, variables: { pipeline: name } },
+    (count: number = 0) => count + 1,
+  );
+  useEffect(() => {
+    if (events.data) refetch({ requestPolicy: "network-only" });
+  }, [events.data, refetch]);
   useEffect(() => {
     const timer = window.setInterval(() => refetch({ requestPolicy: "network-only" }), POLL_MS);
     return () => window.clearInterval(timer);
