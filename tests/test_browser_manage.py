@@ -147,6 +147,7 @@ async def test_the_pages_are_accessible_and_fit_a_phone(
         # when each page is open
         await page.goto(f"{browser_page.base_url}{path}")
         await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        await page.wait_for_load_state("networkidle")  # every query answered: the page as it settles, not half-drawn
 
         # then nothing serious stands in the way of a screen reader or a keyboard, and nothing overflows sideways
         assert await serious_accessibility_violations(page) == [], path

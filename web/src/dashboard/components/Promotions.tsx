@@ -44,7 +44,7 @@ function ReleaseLog({ releaseId }: { releaseId: string }) {
   );
   if (!data?.length) return null;
   return (
-    <pre className="log" aria-label="Release phase output">
+    <pre className="log" role="log" aria-label="Release phase output">
       {data.map((line) => line.text).join("\n")}
     </pre>
   );
@@ -131,7 +131,7 @@ export function ActivePromotions({
   const shown = [...new Set([...missing, ...followed])];
   const last = rows[0];
   return (
-    <div className="promotions" aria-label="Promotions">
+    <div className="promotions">
       {loaded && (
         <p className="muted last-promotion">
           {last ? (
