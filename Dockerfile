@@ -1,3 +1,12 @@
+# The dashboard and GraphiQL pages, built once; the API image serves them (nothing is fetched at run time).
+FROM node:20-slim AS web
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY schema.graphql /build/schema.graphql
+COPY web ./
+RUN npm run build
+
 FROM python:3.11-slim
 # bubblewrap: the sandbox every app command runs in (a worker refuses to start without it); git: builds will fetch
 # sources; prlimit comes with util-linux, already in the base image.
@@ -13,7 +22,9 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers
 RUN pip install --no-cache-dir .
-ENV PIPEGRAPH_DATA_DIR=/var/lib/pipegraph
+COPY --from=web /build/web/dist ./web/dist
+ENV PIPEGRAPH_DATA_DIR=/var/lib/pipegraph \
+    PIPEGRAPH_WEB_DIR=/srv/pipegraph/web/dist
 USER pipegraph
 EXPOSE 8000
 ENTRYPOINT ["pipegraph"]

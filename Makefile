@@ -4,7 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: dev install test test-postgres lint format schema migrations bench fuzz clean
+.PHONY: dev install test test-postgres lint format schema migrations bench fuzz clean web web-lint
+
+# The dashboard and GraphiQL (web/): npm ci from the lock file, then a Vite build into web/dist, redone only when the
+# sources, the lock file or the schema changed. Without npm the server still runs and says the pages are not built.
+WEB_DEPS  := web/node_modules/.ci-done
+WEB_STAMP := web/dist/.built
+WEB_SRC   := $(shell find web/src -type f -not -path 'web/src/gql/*' 2>/dev/null) web/index.html web/graphiql.html \
+             web/vite.config.ts web/codegen.ts web/tsconfig.json web/package.json schema.graphql
 
 # A local virtual environment with pipegraph and its dev tools, rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -17,15 +24,34 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run pipegraph on this machine: API + GraphiQL, in-process worker, SQLite and an embedded Redis.
+$(WEB_DEPS): web/package-lock.json web/package.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20+ to build the dashboard" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run --silent build
+	touch $@
+
+## Build the dashboard and GraphiQL into web/dist (served by the API).
+web: $(WEB_STAMP)
+
+## Run pipegraph on this machine: API + dashboard + GraphiQL, in-process worker, SQLite and an embedded Redis.
 dev: $(STAMP)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory web; \
+	 else echo "npm not found: the API runs, the dashboard and GraphiQL pages are not built" >&2; fi
 	$(BIN)/pipegraph dev $(ARGS)
 
 ## The whole test suite (SQLite + embedded Redis unless TEST_DATABASE_URL / TEST_REDIS_URL say otherwise).
-test: $(STAMP)
+## The browser tests need the built pages (and Chromium; they skip without it).
+test: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+web-lint: $(WEB_DEPS)
+	cd web && npm run --silent lint
+	cd web && npx --no-install graphql-schema-linter ../schema.graphql
+
+lint: $(STAMP) web-lint
 	$(BIN)/ruff check src tests workers bench
 	$(BIN)/ruff format --check src tests workers bench
 	$(BIN)/mypy
@@ -53,4 +79,4 @@ fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz_graphql.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist web/src/gql

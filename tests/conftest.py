@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -21,6 +22,7 @@ from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.sandbox import Sandbox, SandboxSettings, open_sandbox
 from pipegraph.settings import Settings
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_HOSTS, BrowserPage, require_browser
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
@@ -110,7 +112,11 @@ async def settings(base_settings: Settings, database: str, tmp_path: Path) -> Se
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, manage_db=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    # httpx does not run the app's lifespan: run it here, so its Redis connections are opened and closed as served.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+    ):
         yield http
 
 
@@ -171,3 +177,43 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+# --- a real browser -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def browser(base_settings: Settings) -> AsyncIterator[Any]:
+    """One Debian Chromium per test module (never a downloaded browser build), driven by Playwright."""
+    require_browser(base_settings)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def browser_page(browser: Any, live_server: str) -> AsyncIterator[BrowserPage]:
+    from urllib.parse import urlsplit
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    blocked: list[str] = []
+
+    async def only_loopback(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("data:", "blob:")) or urlsplit(url).hostname in LOOPBACK_HOSTS:
+            await route.continue_()
+        else:
+            blocked.append(url)
+            await route.abort()
+
+    await context.route("**/*", only_loopback)
+    page = await context.new_page()
+    try:
+        yield BrowserPage(page=page, base_url=f"http://{live_server}", blocked=blocked)
+    finally:
+        await context.close()

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,8 +32,9 @@ def free_port() -> int:
         return port
 
 
-def read_until_token(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
-    """The printed token, and everything printed up to it (start-up warnings come before it, or not, as they race)."""
+def read_until(process: subprocess.Popen[str], pattern: str, deadline: float) -> tuple[str, str]:
+    """The first group of the first output line matching `pattern`, and everything printed up to it (start-up
+    warnings come before it, or not, as they race)."""
     assert process.stdout is not None
     lines: list[str] = []
     while time.monotonic() < deadline:
@@ -39,10 +42,18 @@ def read_until_token(process: subprocess.Popen[str], deadline: float) -> tuple[s
         if not line:
             break
         lines.append(line)
-        match = re.search(r"token:\s+(pgt_\S+)", line)
+        match = re.search(pattern, line)
         if match:
             return match.group(1), "".join(lines)
-    raise AssertionError("pipegraph dev printed no token:\n" + "".join(lines))
+    raise AssertionError(f"pipegraph dev printed nothing matching {pattern!r}:\n" + "".join(lines))
+
+
+def printed(process: subprocess.Popen[str], pattern: str, deadline: float) -> str:
+    return read_until(process, pattern, deadline)[0]
+
+
+def read_until_token(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
+    return read_until(process, r"token:\s+(pgt_\S+)", deadline)
 
 
 def wait_for_token(process: subprocess.Popen[str], deadline: float) -> str:
@@ -59,13 +70,11 @@ def wait_for_server(port: int) -> None:
     raise AssertionError(f"nothing answers on port {port}")
 
 
-def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path: Path) -> None:
-    # given a fresh data folder and no database or Redis configured
+@contextmanager
+def dev_demo(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+    """`pipegraph dev --demo` on a fresh data folder, no database or Redis configured; stopped with Ctrl-C."""
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
     env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
-    port = free_port()
-
-    # when pipegraph dev --demo starts
     process = subprocess.Popen(
         [PIPEGRAPH, "dev", "--demo", "--port", str(port)],
         env=env,
@@ -74,6 +83,24 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
         text=True,
     )
     try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            if process.stdout:
+                process.stdout.close()
+
+
+def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path: Path) -> None:
+    # given a fresh data folder and no database or Redis configured
+    port = free_port()
+
+    # when pipegraph dev --demo starts
+    with dev_demo(tmp_path, port) as process:
         token = wait_for_token(process, time.monotonic() + 60)
         url = f"http://127.0.0.1:{port}/graphql"
         wait_for_server(port)
@@ -90,15 +117,6 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
         assert [app["name"] for app in stages["PRODUCTION"]] == ["shop-admin", "shop-prod"]
         assert stages["STAGING"][0]["currentRelease"] == {"version": 2, "status": "SUCCEEDED"}
         assert (tmp_path / "data" / "pipegraph.sqlite3").exists()
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            if process.stdout:
-                process.stdout.close()
 
     # and it shuts down cleanly on Ctrl-C
     assert process.returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tortoise import Tortoise
@@ -25,9 +26,16 @@ def test_committed_schema_matches_the_code() -> None:
     )
 
 
+def without_descriptions(sdl: str) -> str:
+    """The SDL as clients code against it, on one line: descriptions print arguments one per line, and name nothing."""
+    sdl = re.sub(r'"""[\s\S]*?"""', " ", sdl)
+    sdl = re.sub(r"\s+", " ", sdl)
+    return re.sub(r"\s*\)", ")", re.sub(r"\(\s*", "(", sdl))
+
+
 def test_schema_keeps_the_contract_names() -> None:
     # given the schema
-    sdl = schema.as_str()
+    sdl = without_descriptions(schema.as_str())
 
     # then the names DESIGN.md promises to clients are there
     for name in [

@@ -212,7 +212,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
     from pipegraph.api.app import create_app
     from pipegraph.db import close_db, init_db
     from pipegraph.db import migrate as run_migrations
-    from pipegraph.devtools import dev_token, seed_demo
+    from pipegraph.devtools import dev_login_url, dev_token, seed_demo
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -226,12 +226,14 @@ async def _dev(host: str, port: int, demo: bool) -> None:
         await init_db(settings.database_url, pool_size=settings.db_pool_size)
         try:
             token = await dev_token(settings, DEV_EMAIL)
+            base_url = settings.public_url or f"http://{host}:{port}"
+            dashboard = await dev_login_url(base_url, DEV_EMAIL)
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
             server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=settings.max_body_bytes))
             click.echo(
-                f"\npipegraph is running\n  GraphiQL:  {settings.public_url or f'http://{host}:{port}'}/graphql\n"
+                f"\npipegraph is running\n  dashboard: {dashboard}\n  GraphiQL:  {base_url}/graphql\n"
                 f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,

@@ -1,4 +1,4 @@
-"""Conveniences for `pipegraph dev`: a reusable local token and an optional demo pipeline."""
+"""Conveniences for `pipegraph dev`: a reusable local token, a sign-in link and an optional demo pipeline."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import tarfile
 from collections.abc import AsyncIterator
 
 from pipegraph.accounts.service import authenticate, create_token, get_or_create_user
+from pipegraph.accounts.sessions import create_login_link_token
 from pipegraph.apps.models import App
 from pipegraph.apps.service import create_app
 from pipegraph.pipelines.models import Pipeline
@@ -17,6 +18,12 @@ from pipegraph.releases.service import create_release
 from pipegraph.settings import Settings
 from pipegraph.slugs.service import create_slug, receive_blob
 from pipegraph.slugs.store import LocalSlugStore
+
+
+async def dev_login_url(base_url: str, email: str) -> str:
+    """A one-time sign-in link for the dashboard (like Jupyter's), new on every start; it sets a session cookie."""
+    user = await get_or_create_user(email, name="Local developer")
+    return f"{base_url}/login?token={await create_login_link_token(user)}"
 
 
 async def dev_token(settings: Settings, email: str) -> str:

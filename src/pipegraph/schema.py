@@ -45,7 +45,9 @@ class Queries(AccountQueries, AppQueries, PipelineQueries):
 
 def _query_type() -> type:
     # A fresh class per schema: strawberry binds the relay `node` field to one schema only.
-    @strawberry.type(name="Query")
+    @strawberry.type(
+        name="Query", description="Everything the viewer may read, from the viewer down to releases and slugs."
+    )
     class Query(Queries):
         node: relay.Node | None = strawberry.field(
             resolver=node_by_id, description="Any object by its global ID; null when there is none."
@@ -54,7 +56,9 @@ def _query_type() -> type:
     return Query
 
 
-@strawberry.type
+@strawberry.type(
+    description="Every change to pipegraph: each returns a payload with `userErrors`, empty when it worked."
+)
 class Mutation(
     AccountMutations,
     AppMutations,
@@ -72,7 +76,9 @@ class Mutation(
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live news over WebSocket (graphql-transport-ws or graphql-ws), authenticated in connection_init."
+)
 class Subscription(PromotionSubscriptions):
     pass
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from pipegraph.sandbox.config import SandboxSettings
 
+# In a checkout (and an editable install) the build sits beside the sources: src/pipegraph/settings.py -> web/dist.
+_SOURCE_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
+
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -37,6 +40,7 @@ class Settings:
     # PostgreSQL connections each process (API or worker) may hold at most: every process's pool together must stay
     # under the server's max_connections (100 by default), or everything else gets "too many clients".
     db_pool_size: int
+    web_dir: Path  # the dashboard's and GraphiQL's built assets (web/dist, `make web`)
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
@@ -62,6 +66,7 @@ class Settings:
             release_phase_timeout=float(env.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30")),
             upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
             db_pool_size=_positive(env, "PIPEGRAPH_DB_POOL_SIZE", "10"),
+            web_dir=Path(env.get("PIPEGRAPH_WEB_DIR") or _SOURCE_WEB_DIR).resolve(),
             sandbox=SandboxSettings.from_env(env),
         )
 

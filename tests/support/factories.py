@@ -63,6 +63,7 @@ async def create_slug(
     process_types: dict[str, str] | None = None,
     commit: str = "0123456789abcdef",
     stack: str | None = None,
+    message: str | None = None,
 ) -> dict[str, Any]:
     """Declare a slug and upload its bytes; returns the createSlug payload."""
     payload = await gql(
@@ -73,7 +74,7 @@ async def create_slug(
                 "checksum": checksum_of(data),
                 "processTypes": process_types or {"web": "./bin/web"},
                 "commit": commit,
-                "commitDescription": f"commit {commit}",
+                "commitDescription": message or f"commit {commit}",
                 "stack": stack,
             }
         },
@@ -93,6 +94,7 @@ async def deploy(
     process_types: dict[str, str] | None = None,
     commit: str = "0123456789abcdef",
     stack: str | None = None,
+    message: str | None = None,
 ) -> dict[str, Any]:
     """Slug + upload + release, as a build would; returns the release."""
     slug = await create_slug(
@@ -102,6 +104,7 @@ async def deploy(
         process_types=process_types,
         commit=commit,
         stack=stack,
+        message=message,
     )
     data = await gql(CREATE_RELEASE, {"input": {"app": app, "slug": slug["slug"]["id"]}})
     assert data["createRelease"]["userErrors"] == [], data

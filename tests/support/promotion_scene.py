@@ -56,7 +56,13 @@ async def shop_pipeline(gql: GraphQLClient, *, production: tuple[str, ...] = ("s
 
 
 async def deploy_release_script(
-    gql: GraphQLClient, *, app: str, script: str, commit: str = "feedbeef00000000", stack: str | None = None
+    gql: GraphQLClient,
+    *,
+    app: str,
+    script: str,
+    commit: str = "feedbeef00000000",
+    stack: str | None = None,
+    message: str | None = None,
 ) -> dict[str, Any]:
     """Deploy a slug whose release command runs `script` (a shell script at ./bin/release)."""
     return await deploy(
@@ -66,6 +72,7 @@ async def deploy_release_script(
         process_types=RELEASE_PHASE,
         commit=commit,
         stack=stack,
+        message=message,
     )
 
 

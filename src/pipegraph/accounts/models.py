@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -31,3 +33,31 @@ class ApiToken(Model):
 
     class Meta:
         table = "api_tokens"
+
+
+class BrowserSessionKind(StrEnum):
+    LOGIN = "login"  # the one-time link `pipegraph dev` prints; exchanged once for a SESSION
+    SESSION = "session"  # what the dashboard's cookie names
+
+
+class BrowserSession(Model):
+    """A sign-in of a browser, stored as the SHA-256 of its secret like an API token, ended on the server at sign-out.
+
+    A LOGIN row is the one-time link: used once (`ended_at` set), it becomes worthless. A SESSION row is the cookie.
+    Neither is an API token: a program keeps using those, and neither kind is listed among them.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "pipegraph.User", related_name="browser_sessions", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(BrowserSessionKind, max_length=10)
+    secret_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "browser_sessions"

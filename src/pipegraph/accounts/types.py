@@ -13,6 +13,7 @@ from pipegraph.accounts.loaders import api_token_by_id, user_by_id
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
+from pipegraph.core.relay import After, First
 from pipegraph.teams.loaders import team_by_id
 
 API_TOKENS = Keyset.by_number("apitoken")
@@ -33,10 +34,10 @@ async def _seen_users(info: Info, users: list[User]) -> set[int]:
 @strawberry.type(name="ApiToken", description="An API token; its secret is shown once, by createApiToken, never again.")
 class ApiTokenType(relay.Node):
     id: relay.NodeID[int]
-    description: str
-    created_at: datetime
+    description: str = strawberry.field(description="What the token is for, as its owner wrote it.")
+    created_at: datetime = strawberry.field(description="When the token was created.")
     last_used_at: datetime | None = strawberry.field(description="Recorded to the minute, not on every request.")
-    revoked_at: datetime | None
+    revoked_at: datetime | None = strawberry.field(description="When the token was revoked; null while it works.")
 
     @classmethod
     def from_model(cls, token: ApiToken) -> ApiTokenType:
@@ -51,12 +52,12 @@ class ApiTokenType(relay.Node):
     resolve_nodes = resolve_visible(api_token_by_id, _own_tokens)
 
 
-@strawberry.type(name="User")
+@strawberry.type(name="User", description="A person who uses pipegraph, known by email.")
 class UserType(relay.Node):
     id: relay.NodeID[int]
-    email: str
-    name: str
-    created_at: datetime
+    email: str = strawberry.field(description="The user's email address, in lowercase.")
+    name: str = strawberry.field(description="The user's name, if given.")
+    created_at: datetime = strawberry.field(description="When the user was created.")
 
     @classmethod
     def from_model(cls, user: User) -> UserType:
@@ -74,7 +75,7 @@ class UserType(relay.Node):
         description="The user's API tokens, newest first, revoked ones too; null for anyone but the viewer."
     )
     async def api_tokens(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> relay.Connection[ApiTokenType] | None:
         viewer = info.context.viewer
         if self.id != viewer.id:
@@ -93,7 +94,8 @@ class UserType(relay.Node):
 # Teams import this module, so TeamType is named lazily, as an object: a string would be looked up in the namespace
 # of each module that uses Owner.
 _LAZY_TEAM: Any = LazyType("TeamType", "pipegraph.teams.types")
-Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner")]  # noqa: UP007 - `|` cannot take a LazyType
+OWNER_HELP = "Who owns an app or a pipeline: a person or a team."
+Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner", description=OWNER_HELP)]  # noqa: UP007 - `|` cannot take a LazyType
 
 
 async def load_owner(info: Info, user_id: int, team_id: int | None = None) -> Any:

@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL (HTTP and WebSocket), the slug upload endpoint, and a health check."""
+"""The ASGI application: GraphQL (HTTP and WebSocket), the slug upload endpoint, the dashboard and GraphiQL pages,
+signing in and out, and a health check."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from pipegraph.api.auth import RequireToken, token_for
+from pipegraph.api import web
+from pipegraph.api.auth import RequireToken, credential_for
 from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
 from pipegraph.api.health import operator_routes
+from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
 from pipegraph.jobs.queue import JobQueue
@@ -38,7 +42,7 @@ class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
     def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue, streams: StreamHub | None) -> None:
         super().__init__(
             build_schema(settings),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide=None,  # GraphiQL is our own build (api/web.py), never strawberry's CDN-loaded page
             allow_queries_via_get=False,  # no mutation (or query) over GET: nothing for a forged link to trigger
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
@@ -56,6 +60,7 @@ class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
         return Context(
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
+            session_id=state.get("session_id"),
             settings=settings,
             slug_store=self.slug_store,
             request=request,
@@ -65,16 +70,26 @@ class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
-        """A WebSocket authenticates in `connection_init`: browsers cannot set headers on one."""
+        """A WebSocket authenticates in `connection_init` (browsers cannot set headers on one), or, for the dashboard,
+        with its session cookie, sent with the upgrade request.
+
+        A browser sends cookies on a WebSocket to our host whatever page opened it: no preflight, no SameSite help for
+        a same-site page. So a cookie counts only when the socket's Origin is this host (cross-site WebSocket
+        hijacking); a token in `connection_init` needs no such check, since no other site knows it.
+        """
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         authorization = params.get("Authorization") or params.get("authorization")
         if not authorization and params.get("token"):
             authorization = f"Bearer {params['token']}"
-        result = await token_for(str(authorization) if authorization else None)
+        headers = Headers(raw=[(k, v) for k, v in context.request.scope.get("headers", []) if k != b"authorization"])
+        if authorization:
+            headers = Headers(raw=[*headers.raw, (b"authorization", str(authorization).encode("latin-1"))])
+        result = await credential_for(headers)
         if isinstance(result, str):
             raise ConnectionRejectionError({"message": result, "code": "UNAUTHENTICATED"})
         context.viewer = result.user
-        context.token_id = result.id
+        context.token_id = result.token_id
+        context.session_id = result.session_id
         return None  # acknowledge with no payload
 
 
@@ -107,13 +122,19 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             if manage_db:
                 await close_db()
 
-    graphql = RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams))
+    graphql = GraphiQLPage(RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams)), settings)
     app = Starlette(
         routes=[
             *operator_routes(settings),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
+            Route("/login", web.login, methods=["GET"]),
+            Route("/logout", web.logout, methods=["POST"]),
+            Mount("/assets", app=web.assets(settings)),
+            Route("/", web.dashboard, methods=["GET"]),
+            Route("/pipelines/{rest:path}", web.dashboard, methods=["GET"]),
+            Route("/apps/{rest:path}", web.dashboard, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIds),

@@ -1,14 +1,22 @@
-"""What stands in front of the GraphQL endpoint: JSON-only POSTs and a bearer token, checked before any resolver."""
+"""What stands in front of the GraphQL endpoint: JSON-only POSTs and a bearer token or a same-site session cookie,
+checked before any resolver."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipegraph.accounts.models import ApiToken
+from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import authenticate
+from pipegraph.accounts.sessions import session_for
 from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
+
+SESSION_COOKIE = "pipegraph_session"
 
 JSON_ONLY = (
     "GraphQL requests must be POSTs with `Content-Type: application/json`: form, multipart and text bodies are refused "
@@ -57,12 +65,50 @@ async def token_for(authorization: str | None) -> ApiToken | str:
     return token
 
 
+@dataclass(frozen=True)
+class Credential:
+    """Who is asking, and with what: exactly one of an API token and a browser session."""
+
+    user: User
+    token_id: int | None = None
+    session_id: int | None = None
+
+
+def same_origin(headers: Headers) -> bool:
+    """Whether the request comes from a page of this very host (Origin's host:port equals the Host header's).
+
+    A browser sets Origin itself on every WebSocket and every cross-origin POST, and a page cannot forge it. No Origin
+    at all is a program, not a browser page, and it has no cookie of ours unless someone handed it one.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    host = (headers.get("host") or "").lower()
+    return bool(host) and urlsplit(origin).netloc.lower() == host
+
+
+async def credential_for(headers: Headers) -> Credential | str:
+    """A bearer token first (programs); else the session cookie (the dashboard), only from a same-origin page."""
+    authorization = headers.get("authorization")
+    cookie = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+    if authorization or not cookie:
+        result = await token_for(authorization)
+        return result if isinstance(result, str) else Credential(user=result.user, token_id=result.id)
+    if not same_origin(headers):
+        return "the session cookie is accepted only from pages of this server (the Origin header names another site)"
+    session = await session_for(cookie)
+    if session is None:
+        return "your browser session ended or expired: sign in again with a fresh link (pipegraph dev prints one)"
+    return Credential(user=session.user, session_id=session.id)
+
+
 class RequireToken:
-    """Every GraphQL POST needs a JSON body and a valid token; GET only serves the GraphiQL page, which holds no data.
+    """Every GraphQL POST needs a JSON body and a valid token or session; GET only serves pages, which hold no data.
 
     The content type is checked first, before any execution: a browser sends form, multipart and text POSTs cross-site
-    without a CORS preflight, `application/json` only after one that another site cannot pass. Tokens travel in a
-    header no browser adds by itself, but a proxy that adds credentials, or a cookie one day, must not open that door.
+    without a CORS preflight, `application/json` only after one that another site cannot pass. That rule is what lets
+    the dashboard's session cookie (SameSite too) stand in for a token: a forged cross-site request never gets past it,
+    and a same-site one that names another Origin is refused as well. Nothing runs over GET, with or without a cookie.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -75,7 +121,7 @@ class RequireToken:
                 await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
                 return
             try:
-                result = await token_for(headers.get("authorization"))
+                result = await credential_for(headers)
             except Exception as error:
                 if not database_unavailable(error):
                     raise
@@ -86,5 +132,6 @@ class RequireToken:
                 return
             state = scope.setdefault("state", {})
             state["viewer"] = result.user
-            state["token_id"] = result.id
+            state["token_id"] = result.token_id
+            state["session_id"] = result.session_id
         await self.app(scope, receive, send)

@@ -37,6 +37,8 @@ class Context:
     streams: StreamHub | None = None
     # The token the viewer authenticated with: an open WebSocket checks it again on each message (api/websocket.py).
     token_id: int | None = None
+    # Or the dashboard's browser session, checked again the same way.
+    session_id: int | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from pipegraph.core.enums import describe_values
 from pipegraph.core.errors import ClientError, DomainError, ErrorCode
 from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
 
@@ -17,8 +18,8 @@ ErrorCodeEnum = strawberry.enum(
 @strawberry.type(name="UserError", description="An expected refusal of a mutation: nothing was changed.")
 class UserErrorType:
     field: str | None = strawberry.field(description="The input field at fault, when one is.")
-    message: str
-    code: ErrorCode
+    message: str = strawberry.field(description="What was wrong, in words meant for a person.")
+    code: ErrorCode = strawberry.field(description="What was wrong, as a stable code.")
 
     @classmethod
     def from_error(cls, error: DomainError) -> UserErrorType:
@@ -51,3 +52,44 @@ class MaskInternalErrors(MaskErrors):
             path=error.path,
             extensions={"code": "DATABASE_UNAVAILABLE"},
         )
+
+
+# What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
+describe_values(
+    ErrorCode,
+    {
+        ErrorCode.NOT_FOUND: "Nothing by that name or ID, or nothing the viewer may see.",
+        ErrorCode.FORBIDDEN: "The viewer sees it but may not do this.",
+        ErrorCode.INVALID: "A value is not acceptable; the message says why.",
+        ErrorCode.INVALID_NAME: "Not a valid name: lowercase letters, digits and dashes, 3 to 30, a letter first.",
+        ErrorCode.NAME_TAKEN: "Another app, pipeline or team already has that name.",
+        ErrorCode.INVALID_STAGE: "Not a stage, or not one that can be given here.",
+        ErrorCode.INVALID_STACK: "Not a known stack.",
+        ErrorCode.INVALID_CONFIG_VAR: "Not a valid config var name or value.",
+        ErrorCode.INVALID_CHECKSUM: "Not a checksum of the form SHA256:<64 hex digits>.",
+        ErrorCode.INVALID_PROCESS_TYPES: "Not an object of process names to commands.",
+        ErrorCode.APP_ALREADY_IN_PIPELINE: "The app is in a pipeline already: an app is in one pipeline at most.",
+        ErrorCode.APP_NOT_IN_PIPELINE: "The app is in no pipeline.",
+        ErrorCode.SLUG_NOT_UPLOADED: "The slug's tarball was never uploaded.",
+        ErrorCode.SLUG_ALREADY_UPLOADED: "The slug's tarball was uploaded already: slugs are immutable.",
+        ErrorCode.SLUG_TOO_LARGE: "The tarball is larger than the server accepts.",
+        ErrorCode.CHECKSUM_MISMATCH: "The uploaded bytes do not have the declared checksum.",
+        ErrorCode.INVALID_TARBALL: "Not a gzip tarball with ./app/ at its root and nothing outside it.",
+        ErrorCode.SLUG_OF_ANOTHER_APP: "The slug belongs to another app.",
+        ErrorCode.CANNOT_PROMOTE_FROM_STAGE: "Only apps in development or staging promote by default.",
+        ErrorCode.NO_DOWNSTREAM_APPS: "The next stage has no app to promote to.",
+        ErrorCode.TARGET_NOT_IN_PIPELINE: "A target is not in the source's pipeline.",
+        ErrorCode.TARGET_IS_SOURCE: "An app cannot be promoted to itself.",
+        ErrorCode.NO_SUCCEEDED_RELEASE: "The source has no succeeded release to promote.",
+        ErrorCode.RELEASE_NOT_SUCCEEDED: "That release did not succeed.",
+        ErrorCode.ALREADY_TEAM_MEMBER: "The user is in the team already.",
+        ErrorCode.NOT_TEAM_MEMBER: "The user is not in the team.",
+        ErrorCode.LAST_TEAM_ADMIN: "A team keeps at least one admin.",
+        ErrorCode.TRANSFER_NOT_ALLOWED: "Heroku's transfer rules do not allow this transfer.",
+        ErrorCode.NEW_OWNER_NOT_TEAM_MEMBER: "The new owner must be a member of the team involved.",
+        ErrorCode.ALREADY_OWNER: "That is the owner already.",
+        ErrorCode.AUTO_JOIN_NOT_AVAILABLE: "Auto-join is for team pipelines only.",
+        ErrorCode.PERMISSIONS_STATIC: "A Heroku Team's auto-join permissions are fixed.",
+        ErrorCode.NO_PIPELINE_ACCESS: "The pipeline's access does not allow this.",
+    },
+)

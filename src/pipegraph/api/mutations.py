@@ -35,7 +35,10 @@ class Payload:
         annotations = dict(cls.__dict__.get("__annotations__", {}))
         annotations["user_errors"] = list[UserErrorType]
         cls.__annotations__ = annotations
-        cls.user_errors = strawberry.field(default_factory=list)
+        cls.user_errors = strawberry.field(
+            default_factory=list,
+            description="Why the mutation was refused, if it was: then nothing changed. Empty on success.",
+        )
 
 
 class UserErrors(FieldExtension):

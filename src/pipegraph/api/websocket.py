@@ -14,10 +14,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from pipegraph.accounts.service import is_live
+from pipegraph.accounts.sessions import session_is_live
 from pipegraph.api.context import Context
 
 REVOKED_CLOSE_CODE = 4401
-REVOKED_REASON = "API token revoked"
+REVOKED_REASON = "API token revoked"  # or the browser session ended: the same close, the same reason to reconnect
 # A result carries the viewer's data; a keep-alive or protocol message does not, and needs no database round trip.
 _RESULT_TYPES = frozenset({"next", "data"})
 
@@ -30,11 +31,16 @@ class _TokenGuard:
     connection_acknowledged: bool
     _closed_for_revocation: bool = False
 
+    async def _credential_live(self) -> bool:
+        token_id, session_id = self.context.token_id, self.context.session_id
+        if token_id is not None:
+            return await is_live(token_id)
+        return session_id is None or await session_is_live(session_id)
+
     async def _token_revoked(self) -> bool:
         if self._closed_for_revocation:
             return True
-        token_id = self.context.token_id
-        if not self.connection_acknowledged or token_id is None or await is_live(token_id):
+        if not self.connection_acknowledged or await self._credential_live():
             return False
         self._closed_for_revocation = True
         await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from pipegraph.access.checks import authorized_app, authorized_team
@@ -17,7 +19,7 @@ APP_HELP = "App name or global ID."
 USER_HELP = "The user's email or global ID."
 
 
-@strawberry.input
+@strawberry.input(description="A new app.")
 class CreateAppInput:
     name: str = strawberry.field(description="Lowercase letters, digits and dashes, 3 to 30, starting with a letter.")
     stack: str | None = strawberry.field(default=None, description="Defaults to the server's default stack.")
@@ -26,12 +28,12 @@ class CreateAppInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of createApp.")
 class CreateAppPayload(Payload):
-    app: AppType | None = None
+    app: AppType | None = strawberry.field(default=None, description="The new app; null if refused.")
 
 
-@strawberry.input
+@strawberry.input(description="Config vars to set or unset on an app.")
 class SetConfigVarsInput:
     app: str = strawberry.field(description=APP_HELP)
     vars: JSON = strawberry.field(
@@ -40,15 +42,19 @@ class SetConfigVarsInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of setConfigVars.")
 class SetConfigVarsPayload(Payload):
-    app: AppType | None = None
+    app: AppType | None = strawberry.field(
+        default=None, description="The app with its config vars after the change; null if refused."
+    )
 
 
 @strawberry.type
 class AppMutations:
     @mutation(description="Create an app owned by the viewer, or by a team of theirs.")
-    async def create_app(self, info: Info, input: CreateAppInput) -> CreateAppPayload:
+    async def create_app(
+        self, info: Info, input: Annotated[CreateAppInput, strawberry.argument(description="Parameters for createApp.")]
+    ) -> CreateAppPayload:
         team = await authorized_team(info.context.access, input.team, "createApp") if input.team else None
         app = await service.create_app(
             owner=info.context.viewer,
@@ -60,7 +66,11 @@ class AppMutations:
         return CreateAppPayload(app=AppType.from_model(app))
 
     @mutation(description="Set or unset (null) an app's config vars, all or nothing.")
-    async def set_config_vars(self, info: Info, input: SetConfigVarsInput) -> SetConfigVarsPayload:
+    async def set_config_vars(
+        self,
+        info: Info,
+        input: Annotated[SetConfigVarsInput, strawberry.argument(description="Parameters for setConfigVars.")],
+    ) -> SetConfigVarsPayload:
         if not isinstance(input.vars, dict):
             raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of name to value", field="vars")
         app = await authorized_app(info.context.access, input.app, "setConfigVars")
@@ -68,36 +78,50 @@ class AppMutations:
         return SetConfigVarsPayload(app=AppType.from_model(app))
 
 
-@strawberry.input
+@strawberry.input(description="Who to give which permissions on which app.")
 class AddAppCollaboratorInput:
     app: str = strawberry.field(description=APP_HELP)
     user: str = strawberry.field(description=USER_HELP)
     permissions: list[Permission] = strawberry.field(description="Replaces the user's permissions if already on it.")
 
 
-@strawberry.input
+@strawberry.input(description="A collaborator to take off an app.")
 class RemoveAppCollaboratorInput:
     app: str = strawberry.field(description=APP_HELP)
     user: str = strawberry.field(description=USER_HELP)
 
 
-@strawberry.type
+@strawberry.type(description="The result of adding or removing an app collaborator.")
 class AppCollaboratorPayload(Payload):
-    app: AppType | None = None
-    collaborators: list[CollaboratorType] | None = None
+    app: AppType | None = strawberry.field(default=None, description="The app; null if refused.")
+    collaborators: list[CollaboratorType] | None = strawberry.field(
+        default=None, description="The app's collaborators after the change; null if refused."
+    )
 
 
 @strawberry.type
 class AppCollaboratorMutations:
     @mutation(description="Give a user permissions on an app, or replace theirs (manage permission).")
-    async def add_app_collaborator(self, info: Info, input: AddAppCollaboratorInput) -> AppCollaboratorPayload:
+    async def add_app_collaborator(
+        self,
+        info: Info,
+        input: Annotated[
+            AddAppCollaboratorInput, strawberry.argument(description="Parameters for addAppCollaborator.")
+        ],
+    ) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "addAppCollaborator")
         user = await get_user(input.user)
         await service.set_collaborator(app, user, input.permissions)
         return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
 
     @mutation(description="Take a user's permissions on an app away (manage permission).")
-    async def remove_app_collaborator(self, info: Info, input: RemoveAppCollaboratorInput) -> AppCollaboratorPayload:
+    async def remove_app_collaborator(
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveAppCollaboratorInput, strawberry.argument(description="Parameters for removeAppCollaborator.")
+        ],
+    ) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "removeAppCollaborator")
         user = await get_user(input.user)
         await service.remove_collaborator(app, user)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 from tortoise.expressions import Subquery
@@ -10,6 +12,7 @@ from pipegraph.apps.loaders import app_by_name
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType
 from pipegraph.core.names import could_be_name
+from pipegraph.core.relay import After, First
 from pipegraph.pipelines.models import PipelineCoupling
 
 APPS = Keyset.by_name("app")
@@ -20,7 +23,9 @@ class AppQueries:
     @strawberry.field(
         description="An app by name, whether or not it is in a pipeline; null if the viewer cannot see it."
     )
-    async def app(self, info: Info, name: str) -> AppType | None:
+    async def app(
+        self, info: Info, name: Annotated[str, strawberry.argument(description="The app's name.")]
+    ) -> AppType | None:
         if not could_be_name(name):
             return None
         app = await info.context.loaders[app_by_name].load(name)
@@ -32,9 +37,14 @@ class AppQueries:
     async def apps(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        in_pipeline: bool | None = None,
+        first: First = None,
+        after: After = None,
+        in_pipeline: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="false: only apps outside any pipeline; true: only apps in one; null: all."
+            ),
+        ] = None,
     ) -> relay.Connection[AppType]:
         query = App.filter(await info.context.access.visible_apps()).order_by("name")
         if in_pipeline is not None:

@@ -15,6 +15,8 @@ from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id, collaborators_by_app
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.core.enums import describe_values
+from pipegraph.core.relay import After, First
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import coupling_by_app, pipeline_by_id
 from pipegraph.pipelines.models import PipelineAccessGrant, Stage
@@ -62,10 +64,10 @@ async def _seen_apps(info: Info, apps: list[App]) -> list[int]:
 
 @strawberry.type(name="Collaborator", description="A user given permissions on an app.")
 class CollaboratorType:
-    permissions: list[Permission]
+    permissions: list[Permission] = strawberry.field(description="What the user may do.")
     user_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The user given the permissions.")
     async def user(self, info: Info) -> UserType:
         user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # rows naming a user cascade away with it
@@ -85,13 +87,13 @@ async def app_collaborators(info: Info, app: App) -> list[CollaboratorType]:
     return CollaboratorType.by_email(await info.context.loaders[collaborators_by_app].load(app.id))
 
 
-@strawberry.type(name="App")
+@strawberry.type(name="App", description="A deployable application: its releases, config vars and place in a pipeline.")
 class AppType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    stack: str
-    created_at: datetime
-    updated_at: datetime
+    name: str = strawberry.field(description="The app's unique name.")
+    stack: str = strawberry.field(description="The stack its slugs run on, e.g. heroku-24.")
+    created_at: datetime = strawberry.field(description="When the app was created.")
+    updated_at: datetime = strawberry.field(description="When the app last changed.")
     model: strawberry.Private[App]
 
     @classmethod
@@ -111,13 +113,18 @@ class AppType(relay.Node):
     def config_vars(self) -> JSON:
         return cast(JSON, dict(self.model.config_vars))
 
-    @strawberry.field
+    @strawberry.field(description="The person or team that owns the app.")
     async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
     @strawberry.field(description="Users given permissions on the app, by email (review and CI apps: as created).")
     async def collaborators(self, info: Info) -> list[CollaboratorType]:
         return await app_collaborators(info, self.model)
+
+    @strawberry.field(description="The viewer's own permissions on the app: what a client may offer them to do.")
+    async def viewer_permissions(self, info: Info) -> list[Permission]:
+        permissions = await info.context.access.app_permissions(self.model)
+        return [permission for permission in Permission if permission in permissions]  # in Heroku's order
 
     @strawberry.field(description="A review or CI app, created by createEphemeralApp.")
     def ephemeral(self) -> bool:
@@ -151,7 +158,7 @@ class AppType(relay.Node):
 
     @strawberry.field(description="Releases, newest first.")
     async def releases(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> relay.Connection[Annotated[ReleaseType, strawberry.lazy("pipegraph.releases.types")]]:
         from pipegraph.releases.types import ReleaseType
 
@@ -166,3 +173,15 @@ class AppType(relay.Node):
             key=lambda release: release.version,
             node_of=ReleaseType.from_model,
         )
+
+
+# What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
+describe_values(
+    Permission,
+    {
+        Permission.VIEW: "See the app, its releases and config.",
+        Permission.DEPLOY: "Deploy, promote to and roll back the app.",
+        Permission.OPERATE: "Operate the app's running processes.",
+        Permission.MANAGE: "Manage the app: its collaborators and its place in a pipeline.",
+    },
+)

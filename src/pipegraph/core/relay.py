@@ -8,7 +8,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -28,6 +28,10 @@ _DB_ID = re.compile(r"[0-9]{1,19}")
 T = TypeVar("T")
 N = TypeVar("N", bound=relay.Node)
 M = TypeVar("M", bound=Model)
+
+# The arguments of every connection field, described once.
+First = Annotated[int | None, strawberry.argument(description="How many to return, at most 100.")]
+After = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")]
 
 
 def page_size(first: int | None) -> int:
@@ -115,7 +119,10 @@ def db_id(node_id: str) -> int:
     return value if value <= MAX_DB_ID else NO_ROW_ID
 
 
-async def node_by_id(info: strawberry.Info[Any, Any], id: strawberry.ID) -> relay.Node | None:
+async def node_by_id(
+    info: strawberry.Info[Any, Any],
+    id: Annotated[strawberry.ID, strawberry.argument(description="A global ID, as any object's `id` gives it.")],
+) -> relay.Node | None:
     """`node(id:)`: an ID that names nothing, malformed or of an unknown type included, is null, not an error."""
     try:
         global_id = relay.GlobalID.from_id(id)

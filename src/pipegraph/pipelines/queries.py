@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -7,7 +9,7 @@ from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page
 from pipegraph.core.errors import ClientError
 from pipegraph.core.names import could_be_name
-from pipegraph.core.relay import db_id
+from pipegraph.core.relay import After, First, db_id
 from pipegraph.pipelines.loaders import pipeline_by_id, pipeline_by_name
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType, sees_pipeline
@@ -21,7 +23,10 @@ class PipelineQueries:
         description="A pipeline by name or by global ID (give exactly one); null if the viewer cannot see it."
     )
     async def pipeline(
-        self, info: Info, name: str | None = None, id: relay.GlobalID | None = None
+        self,
+        info: Info,
+        name: Annotated[str | None, strawberry.argument(description="The pipeline's name.")] = None,
+        id: Annotated[relay.GlobalID | None, strawberry.argument(description="The pipeline's global ID.")] = None,
     ) -> PipelineType | None:
         if (name is None) == (id is None):
             raise ClientError("pipeline needs exactly one of `name` or `id`")
@@ -38,9 +43,7 @@ class PipelineQueries:
         return PipelineType.from_model(pipeline)
 
     @strawberry.field(description="Pipelines the viewer sees, by name.")
-    async def pipelines(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> relay.Connection[PipelineType]:
+    async def pipelines(self, info: Info, first: First = None, after: After = None) -> relay.Connection[PipelineType]:
         query = Pipeline.filter(await info.context.access.visible_pipelines()).order_by("name")
 
         async def fetch(limit: int, after_name: str | None) -> list[Pipeline]:

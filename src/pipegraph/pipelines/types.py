@@ -16,7 +16,9 @@ from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType, CollaboratorType
+from pipegraph.core.enums import describe_values
 from pipegraph.core.loaders import prime_all
+from pipegraph.core.relay import After, First
 from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
@@ -28,6 +30,12 @@ from pipegraph.teams.models import TeamKind
 
 if TYPE_CHECKING:
     from pipegraph.promotions.types import PromotionType
+
+PipelineRightEnum = strawberry.enum(
+    PipelineRight,
+    name="PipelineRight",
+    description="What the viewer may do with a pipeline: VIEW it, act as a MEMBER of its owner, or ADMINister it.",
+)
 
 
 async def _couplings(info: Info, pipeline_id: int) -> list[PipelineCoupling]:
@@ -56,7 +64,9 @@ async def _seen_pipelines(info: Info, pipelines: list[Pipeline]) -> list[int]:
 @strawberry.type(name="PipelineAccess", description="Who gets what on review and CI apps created from now on.")
 class PipelineAccessType:
     auto_join: bool = strawberry.field(description="Team members join new review and CI apps (team pipelines only).")
-    auto_join_permissions: list[Permission]
+    auto_join_permissions: list[Permission] = strawberry.field(
+        description="What auto-joined team members get on new review and CI apps."
+    )
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Users granted access by hand, by email.")
@@ -66,14 +76,14 @@ class PipelineAccessType:
 
 @strawberry.type(name="PipelineTransfer", description="One change of a pipeline's owner.")
 class PipelineTransferType:
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the pipeline changed owner.")
     row: strawberry.Private[PipelineTransfer]
 
-    @strawberry.field
+    @strawberry.field(description="Who owned it before; null if the viewer cannot see them, or they are gone.")
     async def previous_owner(self, info: Info) -> Owner | None:
         return await _owner(info, self.row.previous_owner_user_id, self.row.previous_owner_team_id)
 
-    @strawberry.field
+    @strawberry.field(description="Who owns it since; null if the viewer cannot see them, or they are gone.")
     async def new_owner(self, info: Info) -> Owner | None:
         return await _owner(info, self.row.new_owner_user_id, self.row.new_owner_team_id)
 
@@ -113,7 +123,7 @@ async def _pipeline_access(info: Info, pipeline: Pipeline) -> PipelineAccessType
 
 @strawberry.type(name="PipelineStage", description="One stage of a pipeline and the apps in it.")
 class PipelineStageType:
-    name: Stage
+    name: Stage = strawberry.field(description="The stage.")
     pipeline_id: strawberry.Private[int]
 
     @strawberry.field(description="Apps in this stage that the viewer sees, by name.")
@@ -125,9 +135,9 @@ class PipelineStageType:
 @strawberry.type(name="Pipeline", description="Apps that share a codebase, grouped by delivery stage.")
 class PipelineType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    created_at: datetime
-    updated_at: datetime
+    name: str = strawberry.field(description="The pipeline's unique name.")
+    created_at: datetime = strawberry.field(description="When the pipeline was created.")
+    updated_at: datetime = strawberry.field(description="When the pipeline last changed.")
     model: strawberry.Private[Pipeline]
 
     @classmethod
@@ -142,7 +152,7 @@ class PipelineType(relay.Node):
 
     resolve_nodes = resolve_visible(pipeline_by_id, _seen_pipelines)
 
-    @strawberry.field
+    @strawberry.field(description="The person or team that owns the pipeline.")
     async def owner(self, info: Info) -> Owner:
         return await load_owner(info, self.model.owner_id, self.model.team_id)
 
@@ -152,7 +162,7 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="Promotions in this pipeline, newest first: the promotion history.")
     async def promotions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> relay.Connection[Annotated[PromotionType, strawberry.lazy("pipegraph.promotions.types")]]:
         from pipegraph.promotions.queries import pipeline_promotions
 
@@ -167,6 +177,12 @@ class PipelineType(relay.Node):
         apps = foreign([coupling.app for coupling in await _couplings(info, self.id)], self.model)
         return [AppType.from_model(app) for app in apps if await info.context.access.can_view_app(app)]
 
+    @strawberry.field(description="The viewer's rights on the pipeline: what a client may offer them to do.")
+    async def viewer_rights(self, info: Info) -> list[PipelineRight]:
+        apps = [coupling.app for coupling in await _couplings(info, self.id)]
+        rights = await info.context.access.pipeline_rights(self.model, apps)
+        return [right for right in PipelineRight if right in rights]
+
     @strawberry.field(description="Every change of owner, newest first.")
     async def transfers(self, info: Info) -> list[PipelineTransferType]:
         rows = await info.context.loaders[transfers_by_pipeline].load(self.id)
@@ -178,3 +194,13 @@ class PipelineType(relay.Node):
 
 
 __all__ = ["PipelineAccessType", "PipelineStageType", "PipelineTransferType", "PipelineType", "Stage"]
+
+# What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
+describe_values(
+    PipelineRight,
+    {
+        PipelineRight.VIEW: "Sees the pipeline.",
+        PipelineRight.MEMBER: "Its personal owner, or an admin or member of its team.",
+        PipelineRight.ADMIN: "Its personal owner, or an admin of its team.",
+    },
+)

@@ -20,6 +20,7 @@ from pipegraph.apps.models import App
 from pipegraph.db import when_reachable
 from pipegraph.jobs.runtime import MAX_ATTEMPTS, Runtime, gave_up_message, lease_seconds
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.promotions.progress import announce_to_pipeline
 from pipegraph.releases.execution import EarlierReleasePending, end_release, run_release
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import add_release_locked, is_due
@@ -191,6 +192,7 @@ async def finish_target(target: PromotionTarget, *, error: str | None, runtime: 
     await _announce(runtime, target)
     if await complete_if_done(target.promotion_id):
         await PROMOTION_EVENTS.publish(runtime.redis, target.promotion_id, PromotionCompleted())
+        await announce_to_pipeline(runtime.redis, await Promotion.get(id=target.promotion_id))
     return target
 
 

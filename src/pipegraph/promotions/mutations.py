@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from pipegraph.access.checks import authorized_app, require_app, require_unnamed_app
@@ -7,10 +9,11 @@ from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.models import App
 from pipegraph.promotions import service
+from pipegraph.promotions.progress import announce_to_pipeline
 from pipegraph.promotions.types import PromotionType
 
 
-@strawberry.input
+@strawberry.input(description="What to promote and where to.")
 class PromoteInput:
     source: str = strawberry.field(description="The app to promote from (name or global ID).")
     to: list[str] | None = strawberry.field(
@@ -23,15 +26,19 @@ class PromoteInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of promote: the promotion, whose targets workers then carry out.")
 class PromotePayload(Payload):
-    promotion: PromotionType | None = None
+    promotion: PromotionType | None = strawberry.field(
+        default=None, description="The new promotion, its targets QUEUED; null if refused."
+    )
 
 
 @strawberry.type
 class PromotionMutations:
     @mutation(description="Copy a release's exact slug to downstream apps; follow it with `promotionProgress`.")
-    async def promote(self, info: Info, input: PromoteInput) -> PromotePayload:
+    async def promote(
+        self, info: Info, input: Annotated[PromoteInput, strawberry.argument(description="Parameters for promote.")]
+    ) -> PromotePayload:
         access = info.context.access
         source = await authorized_app(access, input.source, "promote", field="source")
 
@@ -52,4 +59,6 @@ class PromotionMutations:
             authorize_target=authorize_target,
         )
         await info.context.enqueue(jobs)  # committed by now: a worker will find the rows
+        if info.context.streams is not None:
+            await announce_to_pipeline(info.context.streams.redis, promotion)
         return PromotePayload(promotion=PromotionType.from_model(promotion))

@@ -12,6 +12,7 @@ from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, seen_through_their_app, sees_apps
+from pipegraph.core.enums import describe_values
 from pipegraph.pipelines.loaders import pipeline_by_id
 from pipegraph.promotions.loaders import promotion_by_id, promotion_target_by_id, targets_by_promotion
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
@@ -21,8 +22,12 @@ from pipegraph.releases.types import ReleaseType
 if TYPE_CHECKING:
     from pipegraph.pipelines.types import PipelineType
 
-PromotionStatusEnum = strawberry.enum(PromotionStatus, name="PromotionStatus")
-TargetStatusEnum = strawberry.enum(TargetStatus, name="PromotionTargetStatus")
+PromotionStatusEnum = strawberry.enum(
+    PromotionStatus, name="PromotionStatus", description="Whether a promotion is still being carried out."
+)
+TargetStatusEnum = strawberry.enum(
+    TargetStatus, name="PromotionTargetStatus", description="How a promotion target stands."
+)
 TargetStepEnum = strawberry.enum(
     TargetStep, name="PromotionStep", description="Where a target is: QUEUED, then each step in order, then DONE."
 )
@@ -56,10 +61,10 @@ async def _seen_promotions(info: Info, promotions: list[Promotion]) -> list[int]
 @strawberry.type(name="PromotionTarget", description="One app a promotion goes to, and how far it got.")
 class PromotionTargetType(relay.Node):
     id: relay.NodeID[int]
-    status: TargetStatus
-    step: TargetStep
+    status: TargetStatus = strawberry.field(description="PENDING, RUNNING, then SUCCEEDED or FAILED.")
+    step: TargetStep = strawberry.field(description="How far the target got.")
     error_message: str | None = strawberry.field(description="Why this target failed, when it did.")
-    updated_at: datetime | None
+    updated_at: datetime | None = strawberry.field(description="When the target last changed.")
     model: strawberry.Private[PromotionTarget]
 
     @classmethod
@@ -75,7 +80,7 @@ class PromotionTargetType(relay.Node):
 
     resolve_nodes = resolve_visible(promotion_target_by_id, seen_through_their_app)
 
-    @strawberry.field
+    @strawberry.field(description="The app the slug is promoted to.")
     async def app(self, info: Info) -> AppType:
         return await _app(info, self.model.app_id)
 
@@ -87,9 +92,11 @@ class PromotionTargetType(relay.Node):
 @strawberry.type(name="Promotion", description="A release copied downstream, target by target.")
 class PromotionType(relay.Node):
     id: relay.NodeID[int]
-    status: PromotionStatus
-    created_at: datetime
-    completed_at: datetime | None
+    status: PromotionStatus = strawberry.field(
+        description="PENDING until every target succeeded or failed, then COMPLETED."
+    )
+    created_at: datetime = strawberry.field(description="When the promotion was asked for.")
+    completed_at: datetime | None = strawberry.field(description="When its last target finished; null while PENDING.")
     model: strawberry.Private[Promotion]
 
     @classmethod
@@ -119,7 +126,7 @@ class PromotionType(relay.Node):
             return None
         return await _release(info, self.model.source_release_id)
 
-    @strawberry.field
+    @strawberry.field(description="The pipeline the promotion happens in.")
     async def pipeline(self, info: Info) -> Annotated[PipelineType, strawberry.lazy("pipegraph.pipelines.types")]:
         from pipegraph.pipelines.types import PipelineType
 
@@ -127,7 +134,7 @@ class PromotionType(relay.Node):
         assert pipeline is not None
         return PipelineType.from_model(pipeline)
 
-    @strawberry.field
+    @strawberry.field(description="Who asked for the promotion; null once that user is gone.")
     async def created_by(self, info: Info) -> UserType | None:
         if self.model.created_by_id is None:
             return None
@@ -145,10 +152,10 @@ class PromotionType(relay.Node):
     name="PromotionProgress", description="A target's state: first each one's current state, then each change."
 )
 class PromotionProgressType:
-    target: PromotionTargetType
-    status: TargetStatus
-    step: TargetStep
-    error_message: str | None
+    target: PromotionTargetType = strawberry.field(description="The target this news is about.")
+    status: TargetStatus = strawberry.field(description="The target's status now.")
+    step: TargetStep = strawberry.field(description="The target's step now.")
+    error_message: str | None = strawberry.field(description="Why the target failed, when it did.")
     sequence: int = strawberry.field(description="Grows with each change of this target.")
 
     @classmethod
@@ -164,3 +171,37 @@ class PromotionProgressType:
     @strawberry.field(description="The release made on the target app, once there is one.")
     async def release(self, info: Info) -> ReleaseType | None:
         return await _release(info, self.target.model.release_id)
+
+
+@strawberry.type(name="PipelineEvent", description="News of a pipeline: one of its promotions started or completed.")
+class PipelineEventType:
+    promotion: PromotionType = strawberry.field(description="The promotion, as it is now.")
+
+
+# What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
+describe_values(
+    PromotionStatus,
+    {
+        PromotionStatus.PENDING: "Some target has not finished yet.",
+        PromotionStatus.COMPLETED: "Every target succeeded or failed.",
+    },
+)
+describe_values(
+    TargetStatus,
+    {
+        TargetStatus.PENDING: "Not started.",
+        TargetStatus.RUNNING: "A worker is on it.",
+        TargetStatus.SUCCEEDED: "The target runs the promoted slug.",
+        TargetStatus.FAILED: "The target keeps its old release; errorMessage says why.",
+    },
+)
+describe_values(
+    TargetStep,
+    {
+        TargetStep.QUEUED: "Waiting for a worker.",
+        TargetStep.COPYING_SLUG: "Sharing the slug's verified blob with the target.",
+        TargetStep.UPDATING_STACK: "Moving the target to the slug's stack.",
+        TargetStep.RELEASE_PHASE: "Running the slug's release command with the target's config.",
+        TargetStep.DONE: "Finished, succeeded or failed.",
+    },
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from pipegraph.access.checks import authorized_pipeline
@@ -14,16 +16,18 @@ from pipegraph.reviewapps.service import EphemeralKind
 from pipegraph.reviewapps.types import EphemeralKindEnum  # noqa: F401 - registers EphemeralKind as a GraphQL enum
 
 
-@strawberry.input
+@strawberry.input(description="A new review or CI app of a pipeline.")
 class CreateEphemeralAppInput:
     pipeline: str = strawberry.field(description="Pipeline name or global ID.")
-    name: str
-    kind: EphemeralKind
+    name: str = strawberry.field(
+        description="The app's name: lowercase letters, digits and dashes, 3 to 30, starting with a letter."
+    )
+    kind: EphemeralKind = strawberry.field(description="REVIEW or CI: the stage it goes in, and which access it gets.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createEphemeralApp.")
 class CreateEphemeralAppPayload(Payload):
-    app: AppType | None = None
+    app: AppType | None = strawberry.field(default=None, description="The new review or CI app; null if refused.")
 
 
 @strawberry.type
@@ -31,7 +35,13 @@ class ReviewAppMutations:
     @mutation(
         description="Create a review or CI app under the pipeline owner, with the pipeline's access as it is now."
     )
-    async def create_ephemeral_app(self, info: Info, input: CreateEphemeralAppInput) -> CreateEphemeralAppPayload:
+    async def create_ephemeral_app(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateEphemeralAppInput, strawberry.argument(description="Parameters for createEphemeralApp.")
+        ],
+    ) -> CreateEphemeralAppPayload:
         access = info.context.access
 
         async def may_create(pipeline: Pipeline) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from pipegraph.access.checks import authorized_app
@@ -10,19 +12,23 @@ from pipegraph.slugs import service
 from pipegraph.slugs.types import SlugType
 
 
-@strawberry.input
+@strawberry.input(description="A slug to declare before uploading its tarball.")
 class CreateSlugInput:
     app: str = strawberry.field(description="App name or global ID.")
     checksum: str = strawberry.field(description="SHA256:<hex> of the tarball you will upload.")
     process_types: JSON = strawberry.field(description='e.g. {"web": "./bin/web", "release": "./bin/migrate"}')
     stack: str | None = strawberry.field(default=None, description="Defaults to the app's stack.")
-    commit: str | None = None
-    commit_description: str | None = None
+    commit: str | None = strawberry.field(
+        default=None, description="The source commit the slug was built from, if known."
+    )
+    commit_description: str | None = strawberry.field(default=None, description="The commit's message, if known.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createSlug: the slug, and where to upload its tarball.")
 class CreateSlugPayload(Payload):
-    slug: SlugType | None = None
+    slug: SlugType | None = strawberry.field(
+        default=None, description="The declared slug, not uploaded yet; null if refused."
+    )
     upload_url: str | None = strawberry.field(
         default=None, description="PUT the tar.gz here once (no token needed; it expires)."
     )
@@ -31,7 +37,11 @@ class CreateSlugPayload(Payload):
 @strawberry.type
 class SlugMutations:
     @mutation(description="Declare a slug; then PUT its tarball to `uploadUrl`.")
-    async def create_slug(self, info: Info, input: CreateSlugInput) -> CreateSlugPayload:
+    async def create_slug(
+        self,
+        info: Info,
+        input: Annotated[CreateSlugInput, strawberry.argument(description="Parameters for createSlug.")],
+    ) -> CreateSlugPayload:
         app = await authorized_app(info.context.access, input.app, "createSlug")
         slug = await service.create_slug(
             app=app,

@@ -18,11 +18,13 @@ class SlugType(relay.Node):
     id: relay.NodeID[int]
     checksum: str = strawberry.field(description="SHA256:<hex> of the tarball.")
     size: int | None = strawberry.field(description="Bytes; null until the blob is uploaded.")
-    stack: str
-    commit: str | None
-    commit_description: str | None
-    uploaded: bool
-    created_at: datetime
+    stack: str = strawberry.field(description="The stack the slug was built for.")
+    commit: str | None = strawberry.field(description="The source commit it was built from, if given.")
+    commit_description: str | None = strawberry.field(description="That commit's message, if given.")
+    uploaded: bool = strawberry.field(
+        description="Whether its tarball was uploaded (and checked against its checksum)."
+    )
+    created_at: datetime = strawberry.field(description="When the slug was declared.")
     model: strawberry.Private[Slug]
 
     @classmethod

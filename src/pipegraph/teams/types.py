@@ -9,6 +9,7 @@ from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
+from pipegraph.core.enums import describe_values
 from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
@@ -24,12 +25,12 @@ async def _teams_of_viewer(info: Info, teams: list[Team]) -> list[int]:
     return [team.id for team in teams if await info.context.access.team_role(team.id) is not None]
 
 
-@strawberry.type(name="TeamMember")
+@strawberry.type(name="TeamMember", description="A user in a team, and their role.")
 class TeamMemberType:
-    role: TeamRole
+    role: TeamRole = strawberry.field(description="Their role in the team.")
     user_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The member.")
     async def user(self, info: Info) -> UserType:
         user = await info.context.loaders[user_by_id].load(self.user_id)
         assert user is not None  # a membership cascades away with its user
@@ -39,9 +40,9 @@ class TeamMemberType:
 @strawberry.type(name="Team", description="A team that owns apps and pipelines; seen by its members only.")
 class TeamType(relay.Node):
     id: relay.NodeID[int]
-    name: str
-    kind: TeamKind
-    created_at: datetime
+    name: str = strawberry.field(description="The team's unique name.")
+    kind: TeamKind = strawberry.field(description="A Heroku Team or an Enterprise Team.")
+    created_at: datetime = strawberry.field(description="When the team was created.")
 
     @classmethod
     def from_model(cls, team: Team) -> TeamType:
@@ -67,3 +68,20 @@ async def teams_of(info: Info, user_id: int) -> list[TeamType]:
 
 
 __all__ = ["TeamKindEnum", "TeamMemberType", "TeamRoleEnum", "TeamType", "teams_of"]
+
+# What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
+describe_values(
+    TeamKind,
+    {
+        TeamKind.TEAM: "A Heroku Team: auto-join permissions are fixed.",
+        TeamKind.ENTERPRISE_TEAM: "An Enterprise Team: auto-join permissions can be changed.",
+    },
+)
+describe_values(
+    TeamRole,
+    {
+        TeamRole.ADMIN: "Manages the team and has every permission on its apps.",
+        TeamRole.MEMBER: "Views, deploys and operates all the team's apps.",
+        TeamRole.COLLABORATOR: "Works only on the team's apps shared with them.",
+    },
+)

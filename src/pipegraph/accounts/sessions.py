@@ -1,0 +1,72 @@
+"""Browser sign-in: a one-time login link (as `pipegraph dev` prints it) exchanged for a session cookie.
+
+Secrets are random and long and only their SHA-256 is stored, as for API tokens. Ending a session is a server-side
+update, so a copied cookie stops working at once, also on an open WebSocket (api/websocket.py checks it again).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from pipegraph.accounts.models import BrowserSession, BrowserSessionKind, User
+from pipegraph.accounts.service import hash_token, now
+
+LOGIN_PREFIX = "pgl_"
+SESSION_PREFIX = "pgs_"
+# Printed at start and used by a person soon after; once used, it is spent.
+LOGIN_LIFETIME = timedelta(hours=24)
+SESSION_LIFETIME = timedelta(days=7)
+
+
+async def _create(user: User, kind: BrowserSessionKind, prefix: str, lifetime: timedelta) -> tuple[BrowserSession, str]:
+    secret = prefix + secrets.token_urlsafe(32)
+    row = await BrowserSession.create(user=user, kind=kind, secret_hash=hash_token(secret), expires_at=now() + lifetime)
+    return row, secret
+
+
+async def create_login_link_token(user: User) -> str:
+    """A one-time secret for `/login?token=…`."""
+    _, secret = await _create(user, BrowserSessionKind.LOGIN, LOGIN_PREFIX, LOGIN_LIFETIME)
+    return secret
+
+
+async def exchange_login_token(secret: str) -> tuple[BrowserSession, str] | None:
+    """Spend a login secret and open a session for its user; None if unknown, spent or expired."""
+    current = now()
+    # One conditional update spends it: two tabs opening the same link race, and only one wins.
+    spent = await BrowserSession.filter(
+        secret_hash=hash_token(secret),
+        kind=BrowserSessionKind.LOGIN,
+        ended_at__isnull=True,
+        expires_at__gt=current,
+    ).update(ended_at=current)
+    if not spent:
+        return None
+    login = await BrowserSession.get(secret_hash=hash_token(secret)).select_related("user")
+    return await _create(login.user, BrowserSessionKind.SESSION, SESSION_PREFIX, SESSION_LIFETIME)
+
+
+async def session_for(secret: str) -> BrowserSession | None:
+    """The live session for a cookie's secret, its user loaded."""
+    return (
+        await BrowserSession.filter(
+            secret_hash=hash_token(secret),
+            kind=BrowserSessionKind.SESSION,
+            ended_at__isnull=True,
+            expires_at__gt=now(),
+        )
+        .select_related("user")
+        .first()
+    )
+
+
+async def session_is_live(session_id: int) -> bool:
+    return await BrowserSession.filter(id=session_id, ended_at__isnull=True, expires_at__gt=now()).exists()
+
+
+async def end_session(secret: str) -> None:
+    """Sign out: the session is ended server-side. Safe to repeat, and silent for an unknown secret."""
+    await BrowserSession.filter(
+        secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION, ended_at__isnull=True
+    ).update(ended_at=now())

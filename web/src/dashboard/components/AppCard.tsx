@@ -1,0 +1,114 @@
+import { useState } from "react";
+
+import type { Stage } from "../../gql/graphql";
+import { useAction } from "../actions";
+import { ago, exact, ownerName, shortCommit, titleCase } from "../format";
+import { MoveAppToStageMutation, RemoveAppFromPipelineMutation } from "../mutations";
+import { differsFromNext, nextStage, STAGE_ORDER, type CardApp, type Overview } from "../pipeline";
+import { Link } from "../router";
+import { Refusal } from "./Refusal";
+
+type Props = {
+  pipeline: Overview;
+  stage: Stage;
+  app: CardApp;
+  foreign: boolean;
+  onPromote: (app: CardApp) => void;
+  onChanged: () => void;
+};
+
+function ReleaseLines({ app }: { app: CardApp }) {
+  const release = app.currentRelease;
+  if (!release) return <p className="muted">No release yet</p>;
+  return (
+    <dl className="release">
+      <dt>Release</dt>
+      <dd>
+        v{release.version} <span className={`status status-${release.status.toLowerCase()}`}>{release.status}</span>
+      </dd>
+      <dt>Commit</dt>
+      <dd>
+        <code>{shortCommit(release.slug.commit)}</code> {release.slug.commitDescription || release.description}
+      </dd>
+      <dt>When</dt>
+      <dd>
+        <time dateTime={release.createdAt} title={exact(release.createdAt)}>
+          {ago(release.createdAt)}
+        </time>
+        {release.createdBy ? ` by ${release.createdBy.email}` : ""}
+      </dd>
+    </dl>
+  );
+}
+
+/** The card's menu: move to another stage or take the app out, for viewers who manage the app. */
+function CardMenu({ app, stage, onChanged }: { app: CardApp; stage: Stage; onChanged: () => void }) {
+  const [target, setTarget] = useState<Stage>(stage);
+  const move = useAction(MoveAppToStageMutation);
+  const remove = useAction(RemoveAppFromPipelineMutation);
+  return (
+    <details className="card-menu">
+      <summary aria-label={`Manage ${app.name}`}>⋯</summary>
+      <div className="menu-body">
+        <label>
+          Stage
+          <select value={target} onChange={(event) => setTarget(event.target.value as Stage)}>
+            {STAGE_ORDER.map((value) => (
+              <option key={value} value={value}>
+                {titleCase(value)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          type="button"
+          disabled={target === stage || move.busy}
+          onClick={() => void move.run({ input: { app: app.name, stage: target } }).then((done) => done && onChanged())}
+        >
+          Move
+        </button>
+        <button
+          type="button"
+          className="danger"
+          disabled={remove.busy}
+          onClick={() => void remove.run({ input: { app: app.name } }).then((done) => done && onChanged())}
+        >
+          Remove from pipeline
+        </button>
+        <Refusal message={move.message ?? remove.message} />
+      </div>
+    </details>
+  );
+}
+
+export function AppCard({ pipeline, stage, app, foreign, onPromote, onChanged }: Props) {
+  const differs = differsFromNext(pipeline, stage, app);
+  const next = nextStage(stage);
+  const others = pipeline.stages.flatMap((candidate) => candidate.apps).filter((other) => other.id !== app.id);
+  const canPromote = (stage === "DEVELOPMENT" || stage === "STAGING") && others.length > 0 && !!app.currentRelease;
+  return (
+    <article className="card" aria-label={app.name} data-app={app.name}>
+      <header className="card-head">
+        <h3>
+          <Link to={`/apps/${encodeURIComponent(app.name)}`}>{app.name}</Link>
+        </h3>
+        {app.viewerPermissions.includes("MANAGE") && <CardMenu app={app} stage={stage} onChanged={onChanged} />}
+      </header>
+      <div className="badges">
+        {differs === true && next && <span className="badge badge-diff">Differs from {next.toLowerCase()}</span>}
+        {differs === false && next && <span className="badge badge-same">Same code as {next.toLowerCase()}</span>}
+        {foreign && (
+          <span className="badge badge-foreign" title="Not owned by the pipeline owner">
+            Foreign: {ownerName(app.owner)}
+          </span>
+        )}
+      </div>
+      <ReleaseLines app={app} />
+      {canPromote && (
+        <button type="button" className="primary" onClick={() => onPromote(app)}>
+          Promote{next ? ` to ${next.toLowerCase()}` : ""}…
+        </button>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,291 @@
+// Every operation the dashboard runs, typed by GraphQL Code Generator from ../schema.graphql (src/gql/ is generated).
+// They are the same public API any client uses: nothing here is private to the dashboard.
+import { graphql } from "../gql";
+
+export const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      id
+      email
+      name
+      teams {
+        id
+        name
+      }
+    }
+  }
+`);
+
+export const OwnerFields = graphql(`
+  fragment OwnerFields on Owner {
+    __typename
+    ... on User {
+      id
+      email
+    }
+    ... on Team {
+      id
+      name
+    }
+  }
+`);
+
+export const ReleaseSummary = graphql(`
+  fragment ReleaseSummary on Release {
+    id
+    version
+    status
+    current
+    description
+    errorMessage
+    createdAt
+    createdBy {
+      id
+      email
+    }
+    slug {
+      id
+      commit
+      commitDescription
+    }
+  }
+`);
+
+export const PipelinesQuery = graphql(`
+  query Pipelines {
+    pipelines(first: 100) {
+      edges {
+        node {
+          id
+          name
+          owner {
+            ...OwnerFields
+          }
+          stages {
+            name
+            apps {
+              id
+              name
+            }
+          }
+        }
+      }
+    }
+    looseApps: apps(first: 100, inPipeline: false) {
+      edges {
+        node {
+          id
+          name
+          viewerPermissions
+        }
+      }
+    }
+  }
+`);
+
+export const PipelineOverviewQuery = graphql(`
+  query PipelineOverview($name: String!) {
+    pipeline(name: $name) {
+      id
+      name
+      viewerRights
+      owner {
+        ...OwnerFields
+      }
+      foreignApps {
+        id
+      }
+      stages {
+        name
+        apps {
+          id
+          name
+          viewerPermissions
+          owner {
+            ...OwnerFields
+          }
+          currentRelease {
+            ...ReleaseSummary
+          }
+        }
+      }
+    }
+    looseApps: apps(first: 100, inPipeline: false) {
+      edges {
+        node {
+          id
+          name
+          viewerPermissions
+        }
+      }
+    }
+  }
+`);
+
+export const PipelinePromotionsQuery = graphql(`
+  query PipelinePromotions($name: String!) {
+    pipeline(name: $name) {
+      id
+      promotions(first: 20) {
+        edges {
+          node {
+            id
+            status
+            createdAt
+            completedAt
+            createdBy {
+              id
+              email
+            }
+            source {
+              id
+              name
+            }
+            sourceRelease {
+              id
+              version
+              slug {
+                id
+                commit
+              }
+            }
+            targets {
+              id
+              status
+              step
+              errorMessage
+              app {
+                id
+                name
+              }
+              release {
+                id
+                version
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const PromotionProgressSubscription = graphql(`
+  subscription PromotionProgress($id: ID!) {
+    promotionProgress(id: $id) {
+      sequence
+      status
+      step
+      errorMessage
+      target {
+        id
+        app {
+          id
+          name
+        }
+      }
+      release {
+        id
+        version
+      }
+    }
+  }
+`);
+
+export const PipelineEventsSubscription = graphql(`
+  subscription PipelineEvents($pipeline: String!) {
+    pipelineEvents(pipeline: $pipeline) {
+      promotion {
+        id
+        status
+      }
+    }
+  }
+`);
+
+export const ReleaseLogSubscription = graphql(`
+  subscription ReleaseLog($id: ID!) {
+    releaseLog(releaseId: $id) {
+      number
+      text
+    }
+  }
+`);
+
+export const AppReleasesQuery = graphql(`
+  query AppReleases($name: String!) {
+    app(name: $name) {
+      id
+      name
+      stage
+      viewerPermissions
+      owner {
+        ...OwnerFields
+      }
+      pipeline {
+        id
+        name
+      }
+      releases(first: 50) {
+        edges {
+          node {
+            ...ReleaseSummary
+            log
+            sourceRelease {
+              id
+              version
+              app {
+                id
+                name
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const PipelineAdminQuery = graphql(`
+  query PipelineAdmin($name: String!) {
+    pipeline(name: $name) {
+      id
+      name
+      viewerRights
+      owner {
+        ...OwnerFields
+      }
+      foreignApps {
+        id
+        name
+        owner {
+          ...OwnerFields
+        }
+      }
+      transfers {
+        createdAt
+        previousOwner {
+          ...OwnerFields
+        }
+        newOwner {
+          ...OwnerFields
+        }
+        transferredBy {
+          id
+          email
+        }
+      }
+      access {
+        autoJoin
+        autoJoinPermissions
+        grants {
+          permissions
+          user {
+            id
+            email
+          }
+        }
+      }
+    }
+  }
+`);
