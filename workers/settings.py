@@ -7,8 +7,9 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
+from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import close_db, init_db, with_pool_size
-from pipegraph.jobs.runtime import Runtime, job_timeout_seconds
+from pipegraph.jobs.runtime import Runtime, build_job_timeout, job_timeout_seconds
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
 from pipegraph.settings import Settings
@@ -41,14 +42,14 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await close_db()
 
 
-def options(release_phase_timeout: float) -> dict[str, Any]:
-    """arq's worker options for a release phase timeout: the one place both the process and the in-process worker
-    take them from."""
+def options(release_phase_timeout: float, build_timeout: float | None = None) -> dict[str, Any]:
+    """arq's worker options for a release phase timeout (and a build job's, `build_job_timeout`): the one place both
+    the process and the in-process worker take them from."""
     # A job may only be cut off after the release phase's own timeout could fire: that one kills the process group
     # and records a clear error, an arq timeout would leave the target RUNNING until the reconciler.
     timeout = job_timeout_seconds(release_phase_timeout)
     return {
-        "functions": arq_functions(timeout),
+        "functions": arq_functions(timeout, {RUN_BUILD.name: build_timeout or _build_job_timeout()}),
         "cron_jobs": arq_cron_jobs(),
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -71,6 +72,11 @@ def _redis() -> RedisSettings:
 def _release_phase_timeout() -> float:
     # Read directly: Settings.from_env() may write a secret into the data folder, not something an import should do.
     return float(os.environ.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30"))
+
+
+def _build_job_timeout() -> float:
+    # The same way: only the build settings, read from the environment.
+    return build_job_timeout(Settings.from_env({**os.environ, "PIPEGRAPH_SECRET_KEY": "not-needed-here"}))
 
 
 _OPTIONS = options(_release_phase_timeout())

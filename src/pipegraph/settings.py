@@ -31,6 +31,9 @@ class Settings:
     default_stack: str
     release_phase_timeout: float
     upload_url_ttl: int
+    build_timeout: float  # a whole build: every buildpack's detect, compile and release
+    source_max_bytes: int  # a source tarball, compressed, and each buildpack download
+    fetch_timeout: float  # fetching a source or a buildpack over the network, or cloning one
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
@@ -52,12 +55,29 @@ class Settings:
             default_stack=env.get("PIPEGRAPH_DEFAULT_STACK", "heroku-24"),
             release_phase_timeout=float(env.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30")),
             upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
+            build_timeout=float(env.get("PIPEGRAPH_BUILD_TIMEOUT", "900")),
+            source_max_bytes=int(env.get("PIPEGRAPH_SOURCE_MAX_BYTES", str(200 * 1024 * 1024))),
+            fetch_timeout=float(env.get("PIPEGRAPH_FETCH_TIMEOUT", "60")),
             sandbox=SandboxSettings.from_env(env),
         )
 
     @property
     def slug_dir(self) -> Path:
         return self.data_dir / "slugs"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def repo_dir(self) -> Path:
+        """One bare git repository per app, shared by the API replicas like the slug store."""
+        return self.data_dir / "repos"
+
+    @property
+    def build_cache_dir(self) -> Path:
+        """Per-app build caches and fetched buildpacks, kept between builds."""
+        return self.data_dir / "cache"
 
 
 def _local_secret(data_dir: Path) -> str:

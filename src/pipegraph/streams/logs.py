@@ -35,3 +35,4 @@ def log_event(fields: Mapping[str, str]) -> LogEvent:
 
 
 RELEASE_LOG: Topic[LogEvent] = Topic("release", "log", log_event)
+BUILD_LOG: Topic[LogEvent] = Topic("build", "log", log_event)

@@ -1,0 +1,184 @@
+"""A build worked to its end in a worker: fetch and extract the source, run the buildpacks, pack and store the slug,
+then make the slug, the release and the build's SUCCEEDED status in one transaction.
+
+A job may run twice (arq retries, the reconciler takes over a dead worker's build): a build is claimed by one
+conditional UPDATE that counts the attempt, and it ends only if that attempt still holds it, so a stale attempt can
+neither release nor overwrite the outcome of a newer one: never two releases for one build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tarfile
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from pipegraph.apps.models import App
+from pipegraph.builds.buildpacks import DEFAULT_BUILDPACKS, BuildpackFetcher
+from pipegraph.builds.fetch import fetch_source
+from pipegraph.builds.log import BuildLog
+from pipegraph.builds.models import Build, BuildStatus
+from pipegraph.builds.runner import BuildRequest
+from pipegraph.builds.service import app_buildpacks
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.jobs.queue import Job
+from pipegraph.jobs.runtime import Runtime, build_lease_seconds
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.service import add_release_locked, release_job
+from pipegraph.slugs.models import Slug
+from pipegraph.slugs.store import validate_tarball
+from pipegraph.sources.archive import extract_archive
+from pipegraph.sources.store import LocalSourceStore
+
+
+class LostClaim(Exception):
+    """Another attempt took the build over (this worker was presumed dead): leave the outcome to it."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def claim(build_id: int, *, lease: float) -> Build | None:
+    """Take a PENDING build; None when another worker has it or it is done."""
+    now = utcnow()
+    claimed = await Build.filter(id=build_id, status=BuildStatus.PENDING).update(
+        status=BuildStatus.BUILDING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=lease),
+        updated_at=now,
+    )
+    return await Build.get(id=build_id) if claimed else None
+
+
+async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list[Job]]:
+    """The build as it ended, and the job to enqueue next (its release's release phase), if any."""
+    build = await claim(build_id, lease=build_lease_seconds(runtime.settings))
+    if build is None:
+        return await Build.get_or_none(id=build_id), []
+    log = BuildLog(runtime.redis, build.id)
+    if build.attempts > 1:
+        await log.line(f"-----> Building again (attempt {build.attempts}): the previous worker stopped")
+    try:
+        with tempfile.TemporaryDirectory(prefix="pipegraph-build-") as workdir:
+            release = await _build(build, runtime, log, Path(workdir))
+    except LostClaim:
+        return await Build.get(id=build.id), []
+    except DomainError as error:
+        if not log.lines or not log.lines[-1].startswith(" !"):
+            await log.line(f" !     {error.message}")
+        return await _fail(build, log, error.message), []
+    await log.end(BuildStatus.SUCCEEDED)
+    # Its release phase runs as for any release: the release's own job.
+    return await Build.get(id=build.id), [release_job(release)] if release.status == ReleaseStatus.PENDING else []
+
+
+async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -> Release:
+    settings = runtime.settings
+    app = await App.get(id=build.app_id)
+    tarball = await fetch_source(
+        settings=settings,
+        store=LocalSourceStore(settings.source_dir),
+        url=build.source_url,
+        checksum=build.source_checksum,
+        into=workdir,
+    )
+    build_dir = await asyncio.to_thread(
+        extract_archive, tarball, workdir / "build", what="source tarball", max_bytes=settings.source_max_bytes
+    )
+    references = build.buildpacks or await app_buildpacks(app.id)
+    fetcher = BuildpackFetcher(
+        settings.build_cache_dir, max_bytes=settings.source_max_bytes, timeout=settings.fetch_timeout
+    )
+    buildpacks = tuple([await fetcher.resolve(reference) for reference in references or DEFAULT_BUILDPACKS])
+    cache_dir = settings.build_cache_dir / "apps" / str(app.id)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    request = BuildRequest(
+        build_dir=build_dir,
+        cache_dir=cache_dir,
+        buildpacks=buildpacks,
+        explicit=bool(references),
+        config_vars={str(key): str(value) for key, value in app.config_vars.items()},
+        stack=app.stack,
+        source_version=build.source_version,
+        timeout=settings.build_timeout,
+    )
+    result = await runtime.build_runner.run(request, log.line)
+    await Build.filter(id=build.id).update(buildpacks_used=result.buildpacks_used)
+    if result.error_message is not None:
+        raise DomainError(ErrorCode.BUILD_FAILED, result.error_message)
+    await log.line("-----> Compressing...")
+    blob = workdir / "slug.tar.gz"
+    digest, size = await asyncio.to_thread(_pack, build_dir, blob)
+    await log.line(f"       Done: {_human(size)}")
+    if await runtime.slug_store.verify(digest) != digest:  # content-addressed: the same bytes are stored once
+        await runtime.slug_store.put(_chunks(blob), expected_digest=digest, max_bytes=settings.slug_max_bytes)
+    release = await _succeed(build, app, digest=digest, size=size, process_types=result.process_types)
+    await log.line(f"-----> Launching... done, v{release.version}")
+    await Build.filter(id=build.id).update(output=log.text)
+    return release
+
+
+async def _succeed(build: Build, app: App, *, digest: str, size: int, process_types: dict[str, str]) -> Release:
+    now = utcnow()
+    async with in_transaction():
+        # Still this attempt's build? Ends it in the same statement, so two attempts never both release.
+        held = await Build.filter(id=build.id, status=BuildStatus.BUILDING, attempts=build.attempts).update(
+            status=BuildStatus.SUCCEEDED, lease_expires_at=None, updated_at=now
+        )
+        if not held:
+            raise LostClaim()
+        slug = await Slug.create(
+            app_id=app.id,
+            checksum=f"SHA256:{digest}",
+            size=size,
+            stack=app.stack,
+            process_types=process_types,
+            commit=(build.source_version or "")[:64] or None,
+            commit_description=build.source_description,
+            uploaded_at=now,
+        )
+        release = await add_release_locked(app_id=app.id, slug=slug, description="", user_id=build.created_by_id)
+        await Build.filter(id=build.id).update(slug_id=slug.id, release_id=release.id)
+    return release
+
+
+async def _fail(build: Build, log: BuildLog, message: str) -> Build:
+    await Build.filter(id=build.id, status=BuildStatus.BUILDING, attempts=build.attempts).update(
+        status=BuildStatus.FAILED, error_message=message, output=log.text, lease_expires_at=None, updated_at=utcnow()
+    )
+    await log.end(BuildStatus.FAILED)
+    return await Build.get(id=build.id)
+
+
+def _pack(build_dir: Path, blob: Path) -> tuple[str, int]:
+    """BUILD_DIR as `./app` in a gzip tarball, checked like an uploaded slug; its SHA-256 hex and size."""
+    with tarfile.open(blob, "w:gz", compresslevel=6) as tar:
+        tar.add(build_dir, arcname="./app")
+    validate_tarball(blob)
+    hasher = hashlib.sha256()
+    with blob.open("rb") as packed:
+        for chunk in iter(lambda: packed.read(1024 * 1024), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest(), blob.stat().st_size
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as blob:
+        while chunk := blob.read(1024 * 1024):
+            yield chunk
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "K", "M"):
+        if value < 1024:
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}G"
