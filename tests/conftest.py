@@ -171,3 +171,12 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def git_server(live_server: str, settings: Settings) -> AsyncIterator[str]:
+    """A live API with an in-process worker beside it: a push's build runs while the push waits for it."""
+    from workers.runner import in_process_worker
+
+    async with in_process_worker(settings):
+        yield live_server

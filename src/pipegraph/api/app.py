@@ -25,6 +25,8 @@ from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
 from pipegraph.slugs.upload import put_slug_blob
+from pipegraph.sources.git_http import git_http
+from pipegraph.sources.push import PUSH_PATH, receive_push
 from pipegraph.streams.hub import StreamHub
 
 
@@ -113,6 +115,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
+            Route("/git/{repo}/{path:path}", git_http, methods=["GET", "POST"]),
+            Route(PUSH_PATH, receive_push, methods=["POST"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
         ],
@@ -121,4 +125,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.slug_store = slug_store
     app.state.jobs = jobs
+    app.state.streams = streams
     return app

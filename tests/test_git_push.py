@@ -1,0 +1,94 @@
+"""`git push` deploys: the real git client over HTTP, git's own http-backend, a build followed from the hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipegraph.apps.models import App
+from pipegraph.builds.models import Build, BuildStatus
+from pipegraph.builds.runner import NO_DETECT
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.settings import Settings
+from pipegraph.sources.repos import repo_path
+from tests.build_scene import PROCFILE_APP
+from tests.conftest import Actor, GraphQLClient
+from tests.factories import create_app
+from tests.git_scene import commit, git, remote_url, work_tree
+from tests.promotion_scene import SET_CONFIG_VARS
+
+
+async def _refs(settings: Settings, app: str) -> str:
+    row = await App.get(name=app)
+    path = repo_path(settings.repo_dir, row.id)
+    return (await git("for-each-ref", "--format=%(refname) %(objectname)", cwd=path)).output if path.exists() else ""
+
+
+async def test_a_push_to_main_builds_streams_the_output_and_releases(
+    gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    # given an app with a config var and a work tree with a Procfile that has a release phase
+    await create_app(gql, name="shop-staging")
+    await gql(SET_CONFIG_VARS, {"input": {"app": "shop-staging", "vars": {"MODE": "staging"}}})
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP, message="Add checkout")
+
+    # when it is pushed to main
+    pushed = await git("push", remote_url(git_server, "shop-staging", viewer.token), "main", cwd=tree)
+
+    # then the build's output streamed into the push, and the commit is released
+    assert pushed.code == 0, pushed.output
+    lines = pushed.remote_lines
+    assert "-----> Building on the heroku-24 stack" in lines
+    assert "-----> Procfile app detected" in lines
+    assert lines.index("-----> Building on the heroku-24 stack") < lines.index("-----> Launching... done, v1")
+    sha = (await git("rev-parse", "HEAD", cwd=tree)).output.strip()
+    build = await Build.get(app__name="shop-staging")
+    assert (build.status, build.source_version, build.source_description) == (
+        BuildStatus.SUCCEEDED,
+        sha,
+        "Add checkout",
+    )
+    release = await Release.get(id=build.release_id)
+    assert release.version == 1
+    assert await _refs(settings, "shop-staging") == f"refs/heads/main {sha}\n"
+
+
+async def test_a_failing_compile_rejects_the_push_and_keeps_the_current_release(
+    gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    # given an app released once by a push
+    await create_app(gql, name="shop-staging")
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP)
+    remote = remote_url(git_server, "shop-staging", viewer.token)
+    assert (await git("push", remote, "main", cwd=tree)).code == 0
+    refs_before = await _refs(settings, "shop-staging")
+
+    # when the next commit has no Procfile (nothing detects)
+    await git("rm", "--quiet", "Procfile", cwd=tree)
+    await commit(tree, {"index.php": "<?php"}, message="Go PHP")
+    pushed = await git("push", remote, "main", cwd=tree)
+
+    # then the push is rejected with Heroku's words, nothing is stored, and v1 stays current
+    assert pushed.code != 0
+    assert f" !     {NO_DETECT}" in pushed.remote_lines
+    assert "! [remote rejected] main -> main (pre-receive hook declined)" in pushed.output
+    assert await _refs(settings, "shop-staging") == refs_before
+    current = await Release.get(app__name="shop-staging", is_current=True)
+    assert (current.version, current.status) == (1, ReleaseStatus.SUCCEEDED)
+    assert await Release.filter(app__name="shop-staging").count() == 1
+
+
+async def test_a_push_to_another_branch_is_refused_with_a_message(
+    gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    await create_app(gql, name="shop-staging")
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP)
+
+    pushed = await git("push", remote_url(git_server, "shop-staging", viewer.token), "main:feature", cwd=tree)
+
+    assert pushed.code != 0
+    assert (
+        " !     pipegraph deploys only main or master, not feature: push it with `git push <remote> feature:main`"
+        in pushed.remote_lines
+    )
+    assert await _refs(settings, "shop-staging") == ""
+    assert not await Build.exists()
