@@ -15,6 +15,7 @@ from pipegraph.slugs.models import Slug
 from tests.support.build_scene import PROCFILE_APP, source_tarball, stored_source, write_buildpack
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
+from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import SET_CONFIG_VARS
 
 

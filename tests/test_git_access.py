@@ -8,10 +8,10 @@ import httpx
 
 from pipegraph.builds.models import Build
 from pipegraph.sources.models import Source
-from tests.build_scene import PROCFILE_APP
-from tests.conftest import Actor, GraphQLClient, make_actor
-from tests.factories import create_app
-from tests.git_scene import git, remote_url, work_tree
+from tests.support.build_scene import PROCFILE_APP
+from tests.support.clients import Actor, GraphQLClient, make_actor
+from tests.support.factories import create_app
+from tests.support.git_scene import git, remote_url, work_tree
 from tests.test_app_collaborators import ADD, add
 
 

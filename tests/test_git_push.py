@@ -10,11 +10,11 @@ from pipegraph.builds.runner import NO_DETECT
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.sources.repos import repo_path
-from tests.build_scene import PROCFILE_APP
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import create_app
-from tests.git_scene import commit, git, remote_url, work_tree
-from tests.promotion_scene import SET_CONFIG_VARS
+from tests.support.build_scene import PROCFILE_APP
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import create_app
+from tests.support.git_scene import commit, git, remote_url, work_tree
+from tests.support.promotion_scene import SET_CONFIG_VARS
 
 
 async def _refs(settings: Settings, app: str) -> str:

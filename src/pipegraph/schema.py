@@ -26,6 +26,9 @@ from pipegraph.api.errors import should_mask_error
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
+from pipegraph.builds.mutations import BuildMutations
+from pipegraph.builds.queries import BuildQueries
+from pipegraph.builds.subscriptions import BuildSubscriptions
 from pipegraph.core.relay import node_by_id
 from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
@@ -38,7 +41,7 @@ from pipegraph.slugs.mutations import SlugMutations
 from pipegraph.teams.mutations import TeamMutations
 
 
-class Queries(AccountQueries, AppQueries, PipelineQueries):
+class Queries(AccountQueries, AppQueries, PipelineQueries, BuildQueries):
     pass
 
 
@@ -67,12 +70,13 @@ class Mutation(
     PipelineAccessMutations,
     ReviewAppMutations,
     PipelineOwnershipMutations,
+    BuildMutations,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(PromotionSubscriptions):
+class Subscription(PromotionSubscriptions, BuildSubscriptions):
     pass
 
 

@@ -27,6 +27,7 @@ from pipegraph.slugs.store import LocalSlugStore, SlugStore
 from pipegraph.slugs.upload import put_slug_blob
 from pipegraph.sources.git_http import git_http
 from pipegraph.sources.push import PUSH_PATH, receive_push
+from pipegraph.sources.upload import put_source_blob
 from pipegraph.streams.hub import StreamHub
 
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
+            Route("/sources/{source_id}/blob", put_source_blob, methods=["PUT"]),
             Route("/git/{repo}/{path:path}", git_http, methods=["GET", "POST"]),
             Route(PUSH_PATH, receive_push, methods=["POST"]),
             Route("/graphql", graphql),

@@ -22,10 +22,12 @@ from pipegraph.releases.loaders import ReleasePageKey, current_release_by_app, r
 from pipegraph.releases.models import Release
 
 if TYPE_CHECKING:
+    from pipegraph.builds.types import BuildType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
 
 RELEASES = Keyset.by_number("release")
+BUILDS = Keyset.by_number("build")
 
 PermissionEnum = strawberry.enum(
     Permission, name="Permission", description="Heroku's app permissions; on the pipeline access tab, what they allow."
@@ -166,3 +168,23 @@ class AppType(relay.Node):
             key=lambda release: release.version,
             node_of=ReleaseType.from_model,
         )
+
+    @strawberry.field(description="Builds, newest first.")
+    async def builds(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> relay.Connection[Annotated[BuildType, strawberry.lazy("pipegraph.builds.types")]]:
+        from pipegraph.builds.loaders import BuildPageKey, build_pages
+        from pipegraph.builds.types import BuildType
+
+        async def fetch(limit: int, before: int | None) -> list[Any]:
+            return await info.context.loaders[build_pages].load(BuildPageKey(self.id, limit, before))
+
+        return await keyset_page(
+            BUILDS, first=first, after=after, fetch=fetch, key=lambda build: build.id, node_of=BuildType.from_model
+        )
+
+    @strawberry.field(description="The app's buildpacks, in order (setBuildpacks); empty: detected per build.")
+    async def buildpacks(self) -> list[str]:
+        from pipegraph.builds.service import app_buildpacks
+
+        return await app_buildpacks(self.id)

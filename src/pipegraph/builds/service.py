@@ -9,7 +9,6 @@ from pipegraph.apps.models import App
 from pipegraph.builds.buildpacks import validate_references
 from pipegraph.builds.models import AppBuildpacks, Build
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.core.relay import parse_ref
 from pipegraph.core.text import validate_text
 from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.settings import Settings
@@ -97,11 +96,3 @@ async def create_build(
         created_by_id=user.id if user else None,
     )
     return build, [build_job(build.id)]
-
-
-async def get_build(reference: str, *, field: str = "id") -> Build:
-    ref = parse_ref(reference, "Build")
-    build = await Build.get_or_none(id=ref.id) if ref.id is not None else None
-    if build is None:
-        raise NotFound("build", reference, field=field)
-    return build

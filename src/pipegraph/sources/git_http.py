@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from pipegraph.access.checks import authorized_app
 from pipegraph.access.policy import Access
 from pipegraph.accounts.models import User
 from pipegraph.accounts.service import authenticate
 from pipegraph.apps.models import App
-from pipegraph.apps.service import get_app
 from pipegraph.core.errors import DomainError, NotFound
 from pipegraph.jobs.runtime import build_job_timeout
 from pipegraph.settings import Settings
@@ -68,8 +68,7 @@ async def _viewer(request: Request) -> User | Response:
 async def _authorized_app(viewer: User, name: str, service: str) -> App | Response:
     operation = "gitPush" if service == "git-receive-pack" else "gitClone"
     try:
-        app = await get_app(name)
-        await Access(viewer).require(operation, app=app)
+        app = await authorized_app(Access(viewer), name, operation)
     except NotFound:
         return PlainTextResponse(f"app {name} not found", status_code=404)
     except DomainError as error:
