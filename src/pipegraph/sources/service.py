@@ -42,26 +42,26 @@ def verify_upload(settings: Settings, source_id: int, *, expires: str, signature
 
 
 def own_source_id(settings: Settings, url: str) -> int | None:
-    """The source a URL of this pipegraph names, if it is one (checked signature); None for any other URL."""
+    """The source a getUrl of this pipegraph names (its signature, not its host, says so: replicas and workers may
+    know the API under other names); None for any other URL."""
     parts = urlsplit(url)
     match = OWN_SOURCE_PATH.fullmatch(parts.path)
-    if not url.startswith(settings.public_url + "/") or not match:
-        return None
     query = parse_qs(parts.query)
-    source_id = int(match.group(1))
-    if not signing.verify(
+    if match and signing.verify(
         settings.secret_key,
         GET_PURPOSE,
-        source_id,
+        int(match.group(1)),
         expires=query.get("expires", [""])[0],
         signature_given=query.get("signature", [""])[0],
     ):
+        return int(match.group(1))
+    if url.startswith(settings.public_url + "/sources/"):
         raise DomainError(
             ErrorCode.INVALID_SOURCE,
             "the source URL is invalid or expired: ask createSource for a new one",
             field="sourceBlob.url",
         )
-    return source_id
+    return None
 
 
 async def receive_blob(
