@@ -9,9 +9,7 @@ from redis.asyncio import Redis
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.core.errors import NotFound
 from pipegraph.streams.hub import StreamHub
-from pipegraph.streams.logs import BUILD_LOG, LogEnd, LogLine
-
-QUIET_STREAM_MS = 5_000
+from pipegraph.streams.logs import BUILD_LOG, QUIET_STREAM_MS, LogEnd, LogLine, SavedLog, follow_log
 
 
 class BuildLog:
@@ -33,34 +31,14 @@ class BuildLog:
         return "\n".join(self.lines)
 
 
-async def _saved(build_id: int) -> Build:
-    build = await Build.get_or_none(id=build_id)
-    if build is None:
-        raise NotFound("build", build_id, field="buildId")
-    return build
-
-
 async def follow_build_log(hub: StreamHub, build_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[str]:
     """The output so far, then each line as it is printed, until the build ends."""
-    build = await _saved(build_id)
-    if build.status.terminal:
-        for line in build.output.splitlines():
-            yield line
-        return
-    async with hub.follow(BUILD_LOG, build_id, from_start=True) as follower:
-        sent = 0
-        while True:
-            events = await follower.read(block_ms=quiet_ms)
-            for event in events:
-                if isinstance(event, LogEnd):
-                    return
-                sent += 1
-                yield event.text
-            if events:
-                continue
-            build = await _saved(build_id)
-            if build.status.terminal:
-                # Quiet and ended: the stream was lost (a Redis restart); the saved output has the rest.
-                for line in build.output.splitlines()[sent:]:
-                    yield line
-                return
+
+    async def saved() -> SavedLog:
+        build = await Build.get_or_none(id=build_id)
+        if build is None:
+            raise NotFound("build", build_id, field="buildId")
+        return SavedLog(ended=build.status.terminal, text=build.output)
+
+    async for line in follow_log(hub, BUILD_LOG, build_id, saved, quiet_ms=quiet_ms):
+        yield line
