@@ -40,6 +40,8 @@ async def test_a_push_to_main_builds_streams_the_output_and_releases(
     assert "-----> Building on the heroku-24 stack" in lines
     assert "-----> Procfile app detected" in lines
     assert lines.index("-----> Building on the heroku-24 stack") < lines.index("-----> Launching... done, v1")
+    # and the push waited for the release phase, run with the app's config vars
+    assert lines[-2:] == ["-----> Running release command...", "       migrating staging"]
     sha = (await git("rev-parse", "HEAD", cwd=tree)).output.strip()
     build = await Build.get(app__name="shop-staging")
     assert (build.status, build.source_version, build.source_description) == (
@@ -48,7 +50,7 @@ async def test_a_push_to_main_builds_streams_the_output_and_releases(
         "Add checkout",
     )
     release = await Release.get(id=build.release_id)
-    assert release.version == 1
+    assert (release.version, release.status, release.is_current) == (1, ReleaseStatus.SUCCEEDED, True)
     assert await _refs(settings, "shop-staging") == f"refs/heads/main {sha}\n"
 
 
@@ -92,3 +94,23 @@ async def test_a_push_to_another_branch_is_refused_with_a_message(
     )
     assert await _refs(settings, "shop-staging") == ""
     assert not await Build.exists()
+
+
+async def test_a_failing_release_phase_fails_the_push_and_keeps_the_current_release(
+    gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    await create_app(gql, name="shop-staging")
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP)
+    remote = remote_url(git_server, "shop-staging", viewer.token)
+    assert (await git("push", remote, "main", cwd=tree)).code == 0
+
+    await commit(tree, {"Procfile": "web: ./bin/web\nrelease: echo cannot migrate; exit 4\n"}, message="Bad migration")
+    pushed = await git("push", remote, "main", cwd=tree)
+
+    assert pushed.code != 0
+    assert pushed.remote_lines[-2:] == [
+        "       cannot migrate",
+        " !     Release v2 failed: release command exited with status 4",
+    ]
+    current = await Release.get(app__name="shop-staging", is_current=True)
+    assert current.version == 1

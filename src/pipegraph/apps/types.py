@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pipegraph.builds.types import BuildType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
+    from pipegraph.sources.types import AppComparisonType
 
 RELEASES = Keyset.by_number("release")
 BUILDS = Keyset.by_number("build")
@@ -188,3 +189,13 @@ class AppType(relay.Node):
         from pipegraph.builds.service import app_buildpacks
 
         return await app_buildpacks(self.id)
+
+    @strawberry.field(
+        description="What differs between this app's deployed commit and another app's, from their git history."
+    )
+    async def compare(
+        self, info: strawberry.Info[Context, None], with_: Annotated[str, strawberry.argument(name="with")]
+    ) -> Annotated[AppComparisonType, strawberry.lazy("pipegraph.sources.types")]:
+        from pipegraph.sources.types import compare_apps
+
+        return await compare_apps(info, self.model, with_)

@@ -21,6 +21,8 @@ from pipegraph.builds.models import Build
 from pipegraph.core import signing
 from pipegraph.core.errors import DomainError
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.releases.log import follow_release_log
+from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.sources import service as sources
 from pipegraph.sources.hook import RESULT_PREFIX
@@ -113,4 +115,18 @@ async def _follow(streams: StreamHub, build_id: int) -> AsyncIterator[str]:
     async for line in follow_build_log(streams, build_id):
         yield line + "\n"
     build = await Build.get(id=build_id)
+    release = await Release.get_or_none(id=build.release_id) if build.release_id else None
+    if release is None:
+        yield f"{RESULT_PREFIX}{build.status.value}\n"
+        return
+    if release.status == ReleaseStatus.PENDING:
+        # The push waits for its release phase, as Heroku's does: a deploy that fails there is not a success.
+        yield "-----> Running release command...\n"
+        async for line in follow_release_log(streams, release.id):
+            yield f"       {line}\n"
+        await release.refresh_from_db()
+    if release.status == ReleaseStatus.FAILED:
+        yield f" !     Release v{release.version} failed: {release.error_message}\n"
+        yield f"{RESULT_PREFIX}failed\n"
+        return
     yield f"{RESULT_PREFIX}{build.status.value}\n"

@@ -1,0 +1,52 @@
+"""`app { compare(with:) }`: what differs between two apps' deployed code, from their own git repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.build_scene import PROCFILE_APP
+from tests.conftest import Actor, GraphQLClient
+from tests.factories import create_app
+from tests.git_scene import commit, git, remote_url, work_tree
+
+COMPARE = """
+query($app: String!, $with: String!) {
+  app(name: $app) { compare(with: $with) { commit withCommit ahead behind commits(first: 10) { sha message author } } }
+}"""
+
+
+async def test_compare_counts_and_lists_the_commits_between_two_deployed_apps(
+    gql: GraphQLClient, viewer: Actor, git_server: str, tmp_path: Path
+) -> None:
+    # given production running an older commit than staging, each pushed to its own app
+    await create_app(gql, name="shop-staging")
+    await create_app(gql, name="shop-prod")
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP, message="Add checkout")
+    old = (await git("rev-parse", "HEAD", cwd=tree)).output.strip()
+    assert (await git("push", remote_url(git_server, "shop-prod", viewer.token), "main", cwd=tree)).code == 0
+    second = await commit(tree, {"README": "coupons"}, message="Add coupons")
+    third = await commit(tree, {"README": "coupons, fixed"}, message="Fix coupons")
+    assert (await git("push", remote_url(git_server, "shop-staging", viewer.token), "main", cwd=tree)).code == 0
+
+    # when each is compared with the other
+    forward = (await gql(COMPARE, {"app": "shop-staging", "with": "shop-prod"}))["app"]["compare"]
+    backward = (await gql(COMPARE, {"app": "shop-prod", "with": "shop-staging"}))["app"]["compare"]
+
+    # then staging is two commits ahead, and prod two behind with nothing of its own
+    assert (forward["commit"], forward["withCommit"], forward["ahead"], forward["behind"]) == (third, old, 2, 0)
+    assert forward["commits"] == [
+        {"sha": third, "message": "Fix coupons", "author": "Ada <ada@example.com>"},
+        {"sha": second, "message": "Add coupons", "author": "Ada <ada@example.com>"},
+    ]
+    assert (backward["ahead"], backward["behind"], backward["commits"]) == (0, 2, [])
+
+
+async def test_an_app_without_a_deployed_commit_cannot_be_compared_and_says_so(gql: GraphQLClient) -> None:
+    await create_app(gql, name="shop-staging")
+    await create_app(gql, name="shop-prod")
+
+    body = await gql.raw(COMPARE, {"app": "shop-staging", "with": "shop-prod"})
+    missing = await gql.raw(COMPARE, {"app": "shop-staging", "with": "nope-app"})
+
+    assert body["errors"][0]["message"] == "app shop-staging has no current release built from a git commit"
+    assert missing["errors"][0]["message"] == "app nope-app not found"
