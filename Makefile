@@ -45,6 +45,7 @@ migrations: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/graph_read.py
 	@if [ -f bench/promote.py ]; then $(BIN)/python bench/promote.py; fi
+	$(BIN)/python bench/build.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
