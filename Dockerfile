@@ -9,6 +9,9 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/pipegraph --sh
     && mkdir -p /var/lib/pipegraph \
     && chown pipegraph:pipegraph /var/lib/pipegraph
 WORKDIR /srv/pipegraph
+# git: `git push` deploys go through `git http-backend`, and workers clone git buildpacks.
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workers ./workers

@@ -16,9 +16,9 @@ from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.reconciler import reconcile_builds
 from pipegraph.releases.models import Release
 from pipegraph.settings import Settings
-from tests.build_scene import PROCFILE_APP, source_tarball, write_buildpack
-from tests.conftest import GraphQLClient
-from tests.factories import create_app
+from tests.support.build_scene import PROCFILE_APP, source_tarball, write_buildpack
+from tests.support.clients import GraphQLClient
+from tests.support.factories import create_app
 from tests.test_builds_api import CREATE_BUILD, SET_BUILDPACKS, _source
 from tests.test_promotion_recovery import _arq_pool, _until, _worker_process
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.build_scene import PROCFILE_APP
-from tests.conftest import Actor, GraphQLClient
-from tests.factories import create_app
-from tests.git_scene import commit, git, remote_url, work_tree
+from tests.support.build_scene import PROCFILE_APP
+from tests.support.clients import Actor, GraphQLClient
+from tests.support.factories import create_app
+from tests.support.git_scene import commit, git, remote_url, work_tree
 
 COMPARE = """
 query($app: String!, $with: String!) {

@@ -194,7 +194,7 @@ class AppType(relay.Node):
         description="What differs between this app's deployed commit and another app's, from their git history."
     )
     async def compare(
-        self, info: strawberry.Info[Context, None], with_: Annotated[str, strawberry.argument(name="with")]
+        self, info: Info, with_: Annotated[str, strawberry.argument(name="with")]
     ) -> Annotated[AppComparisonType, strawberry.lazy("pipegraph.sources.types")]:
         from pipegraph.sources.types import compare_apps
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from pipegraph.access.checks import authorized_app
-from pipegraph.api.context import Context
+from pipegraph.api.context import Info
 from pipegraph.apps.models import App
 from pipegraph.core.errors import ClientError, DomainError
 from pipegraph.sources.history import History, compare
@@ -35,7 +35,7 @@ class AppComparisonType:
         ]
 
 
-async def compare_apps(info: strawberry.Info[Context, None], app: App, other_reference: str) -> AppComparisonType:
+async def compare_apps(info: Info, app: App, other_reference: str) -> AppComparisonType:
     """A query field, so a refusal is a GraphQL error naming what is wrong (an app not seen reads as not found)."""
     try:
         other = await authorized_app(info.context.access, other_reference, "gitClone", field="with")
