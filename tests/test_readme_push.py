@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.factories import create_app
+from tests.support.git_scene import git_env
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -28,17 +28,7 @@ async def test_the_readme_first_deploy_works_as_written(
 ) -> None:
     script, shown = _first_deploy()
     await create_app(gql, name="shop-staging")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "TOKEN": viewer.token,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": "Ada",
-        "GIT_AUTHOR_EMAIL": "ada@example.com",
-        "GIT_COMMITTER_NAME": "Ada",
-        "GIT_COMMITTER_EMAIL": "ada@example.com",
-    }
+    env = {**git_env(tmp_path), "TOKEN": viewer.token}
     process = await asyncio.create_subprocess_shell(
         "set -e\n" + script.replace("127.0.0.1:8000", git_server),
         cwd=tmp_path,

@@ -21,11 +21,11 @@ class GitResult:
         ]
 
 
-async def git(*args: str, cwd: Path) -> GitResult:
-    """Run git without blocking the event loop that serves the API it talks to."""
-    env = {
+def git_env(home: Path) -> dict[str, str]:
+    """Git as a newcomer runs it: no system or user configuration, no prompts, a fixed author."""
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
+        "HOME": str(home),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_AUTHOR_NAME": "Ada",
@@ -33,6 +33,11 @@ async def git(*args: str, cwd: Path) -> GitResult:
         "GIT_COMMITTER_NAME": "Ada",
         "GIT_COMMITTER_EMAIL": "ada@example.com",
     }
+
+
+async def git(*args: str, cwd: Path) -> GitResult:
+    """Run git without blocking the event loop that serves the API it talks to."""
+    env = git_env(cwd)
     process = await asyncio.create_subprocess_exec(
         "git", *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
