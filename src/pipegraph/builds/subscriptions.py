@@ -11,7 +11,7 @@ from pipegraph.builds.loaders import build_by_id
 from pipegraph.builds.log import follow_build_log
 from pipegraph.builds.types import BuildLogLineType
 from pipegraph.core.errors import NotFound
-from pipegraph.promotions.subscriptions import _int_id, stream_hub
+from pipegraph.promotions.subscriptions import _int_id, lines_while_visible, stream_hub
 
 
 @strawberry.type
@@ -23,12 +23,8 @@ class BuildSubscriptions:
         row = await info.context.loaders[build_by_id].load(build)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("build", build, field="buildId")  # as for one that does not exist
-        app_id = row.app_id
-        number = 0
-        async for line in follow_build_log(hub, build):
-            # Rights as they are now: a collaborator removed meanwhile sees no more.
-            info.context.refresh()
-            if app_id not in await sees_apps(info, [app_id]):
-                raise NotFound("build", build, field="buildId")
-            number += 1
+        lines = follow_build_log(hub, build)
+        async for number, line in lines_while_visible(
+            info, lines, app_id=row.app_id, what="build", row_id=build, field="buildId"
+        ):
             yield BuildLogLineType(number=number, text=line)
