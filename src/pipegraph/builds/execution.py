@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import shutil
 import tarfile
 import tempfile
 from collections.abc import AsyncIterator
@@ -66,7 +68,10 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
     if build.attempts > 1:
         await log.line(f"-----> Building again (attempt {build.attempts}): the previous worker stopped")
     try:
-        with tempfile.TemporaryDirectory(prefix="pipegraph-build-") as workdir:
+        # Beside the caches, on the same file system: the app's cache moves in and out by a rename.
+        work_root = runtime.settings.build_cache_dir / "work"
+        work_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as workdir:
             release = await _build(build, runtime, log, Path(workdir))
     except LostClaim:
         return await Build.get(id=build.id), []
@@ -89,19 +94,20 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
         checksum=build.source_checksum,
         into=workdir,
     )
-    build_dir = await asyncio.to_thread(
-        extract_archive, tarball, workdir / "build", what="source tarball", max_bytes=settings.source_max_bytes
+    root = await asyncio.to_thread(
+        extract_archive, tarball, workdir / "source", what="source tarball", max_bytes=settings.source_max_bytes
     )
+    workspace = workdir / "workspace"
+    workspace.mkdir()
+    build_dir = workspace / "build"
+    await asyncio.to_thread(os.rename, root, build_dir)
     references = build.buildpacks or await app_buildpacks(app.id)
     fetcher = BuildpackFetcher(
         settings.build_cache_dir, max_bytes=settings.source_max_bytes, timeout=settings.fetch_timeout
     )
     buildpacks = tuple([await fetcher.resolve(reference) for reference in references or DEFAULT_BUILDPACKS])
-    cache_dir = settings.build_cache_dir / "apps" / str(app.id)
-    cache_dir.mkdir(parents=True, exist_ok=True)
     request = BuildRequest(
-        build_dir=build_dir,
-        cache_dir=cache_dir,
+        workspace=workspace,
         buildpacks=buildpacks,
         explicit=bool(references),
         config_vars={str(key): str(value) for key, value in app.config_vars.items()},
@@ -109,7 +115,12 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
         source_version=build.source_version,
         timeout=settings.build_timeout,
     )
-    result = await runtime.build_runner.run(request, log.line)
+    app_cache = settings.build_cache_dir / "apps" / str(app.id)
+    await asyncio.to_thread(_move_cache, app_cache, request.cache_dir)
+    try:
+        result = await runtime.build_runner.run(request, log.line)
+    finally:
+        await asyncio.to_thread(_move_cache, request.cache_dir, app_cache)
     await Build.filter(id=build.id).update(buildpacks_used=result.buildpacks_used)
     if result.error_message is not None:
         raise DomainError(ErrorCode.BUILD_FAILED, result.error_message)
@@ -155,6 +166,19 @@ async def _fail(build: Build, log: BuildLog, message: str) -> Build:
     )
     await log.end(BuildStatus.FAILED)
     return await Build.get(id=build.id)
+
+
+def _move_cache(source: Path, target: Path) -> None:
+    """The app's build cache moves into a build's workspace and back out after it: a build writes only inside its
+    workspace, and two builds of one app at once never share a cache folder (the second starts without one)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except FileNotFoundError:
+        target.mkdir(exist_ok=True)  # no cache yet, or another build of the app has it
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)  # a newer cache came back meanwhile: keep this build's
+        os.rename(source, target)
 
 
 def _pack(build_dir: Path, blob: Path) -> tuple[str, int]:

@@ -7,7 +7,6 @@ Packing the slug and releasing it stay with the caller.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,8 +30,11 @@ class Buildpack:
 
 @dataclass(frozen=True)
 class BuildRequest:
-    build_dir: Path
-    cache_dir: Path
+    """`workspace` is the one folder the buildpacks may write: BUILD_DIR (`build/`, the source, becoming the slug)
+    and CACHE_DIR (`cache/`) are in it, and ENV_DIR and HOME are made in it; a sandbox binds it alone, writable,
+    beside the buildpacks read-only."""
+
+    workspace: Path
     buildpacks: tuple[Buildpack, ...]
     # A list chosen by the user runs whole, each buildpack must detect; the defaults: the first that detects.
     explicit: bool
@@ -40,6 +42,14 @@ class BuildRequest:
     stack: str
     source_version: str | None
     timeout: float
+
+    @property
+    def build_dir(self) -> Path:
+        return self.workspace / "build"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.workspace / "cache"
 
 
 @dataclass
@@ -63,34 +73,33 @@ class LocalBuildRunner:
 
     async def run(self, request: BuildRequest, on_line: OnLine) -> BuildResult:
         result = BuildResult()
-        with tempfile.TemporaryDirectory(prefix="pipegraph-build-env-") as scratch:
-            step = _Steps(self.commands, request, Path(scratch), on_line)
-            try:
-                await on_line(f"-----> Building on the {request.stack} stack")
-                chosen = await step.choose_buildpacks()
-                defaults: dict[str, str] = {}
-                for buildpack, language in chosen:
-                    result.buildpacks_used.append(buildpack.name)
-                    await on_line(f"-----> {language} app detected")
-                    await step.compile(buildpack, language)
-                    defaults.update(await step.release(buildpack))
-                result.process_types = await step.process_types(defaults)
-            except BuildFailed as failure:
-                result.error_message = str(failure)
-                await on_line(f" !     {failure}")
+        step = _Steps(self.commands, request, on_line)
+        try:
+            await on_line(f"-----> Building on the {request.stack} stack")
+            chosen = await step.choose_buildpacks()
+            defaults: dict[str, str] = {}
+            for buildpack, language in chosen:
+                result.buildpacks_used.append(buildpack.name)
+                await on_line(f"-----> {language} app detected")
+                await step.compile(buildpack, language)
+                defaults.update(await step.release(buildpack))
+            result.process_types = await step.process_types(defaults)
+        except BuildFailed as failure:
+            result.error_message = str(failure)
+            await on_line(f" !     {failure}")
         return result
 
 
 class _Steps:
-    def __init__(self, commands: CommandRunner, request: BuildRequest, scratch: Path, on_line: OnLine) -> None:
+    def __init__(self, commands: CommandRunner, request: BuildRequest, on_line: OnLine) -> None:
         self.commands, self.request, self.on_line = commands, request, on_line
         self.deadline = time.monotonic() + request.timeout
-        self.env_dir = scratch / "env"
+        self.env_dir = request.workspace / "env"
         self.env_dir.mkdir()
         # Heroku's ENV_DIR: one file per config var, named after it, holding its value.
         for key, value in request.config_vars.items():
             (self.env_dir / key).write_text(str(value))
-        self.home = scratch / "home"
+        self.home = request.workspace / "home"
         self.home.mkdir()
 
     def _env(self) -> dict[str, str]:
