@@ -10,11 +10,12 @@ from pipegraph.builds.runner import NO_DETECT
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.sources.repos import repo_path
-from tests.support.build_scene import PROCFILE_APP
+from tests.support.build_scene import PROCFILE_APP, write_buildpack
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.factories import create_app
 from tests.support.git_scene import commit, git, remote_url, work_tree
 from tests.support.promotion_scene import SET_CONFIG_VARS
+from tests.test_builds_api import SET_BUILDPACKS
 
 
 async def _refs(settings: Settings, app: str) -> str:
@@ -54,7 +55,7 @@ async def test_a_push_to_main_builds_streams_the_output_and_releases(
     assert await _refs(settings, "shop-staging") == f"refs/heads/main {sha}\n"
 
 
-async def test_a_failing_compile_rejects_the_push_and_keeps_the_current_release(
+async def test_a_push_nothing_detects_is_rejected_and_keeps_the_current_release(
     gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
 ) -> None:
     # given an app released once by a push
@@ -114,3 +115,24 @@ async def test_a_failing_release_phase_fails_the_push_and_keeps_the_current_rele
     ]
     current = await Release.get(app__name="shop-staging", is_current=True)
     assert current.version == 1
+
+
+async def test_a_failing_compile_rejects_the_push_with_the_buildpacks_output(
+    gql: GraphQLClient, viewer: Actor, git_server: str, settings: Settings, tmp_path: Path
+) -> None:
+    # given an app whose buildpack fails to compile
+    await create_app(gql, name="shop-staging")
+    pack = write_buildpack(tmp_path / "bp", compile='echo "-----> Installing gems"; echo "gem not found" >&2; exit 1')
+    await gql(SET_BUILDPACKS, {"input": {"app": "shop-staging", "buildpacks": [str(pack)]}})
+    tree = await work_tree(tmp_path / "shop", PROCFILE_APP)
+
+    pushed = await git("push", remote_url(git_server, "shop-staging", viewer.token), "main", cwd=tree)
+
+    # then the push is rejected with the compile's own lines, and nothing is released or stored
+    assert pushed.code != 0
+    lines = pushed.remote_lines
+    assert lines.index("-----> Installing gems") < lines.index("gem not found")
+    assert " !     Push rejected, failed to compile Shell app (exit status 1)." in lines
+    assert "! [remote rejected] main -> main (pre-receive hook declined)" in pushed.output
+    assert not await Release.exists()
+    assert await _refs(settings, "shop-staging") == ""
