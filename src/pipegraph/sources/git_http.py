@@ -25,6 +25,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, NotFound
 from pipegraph.jobs.runtime import build_job_timeout
 from pipegraph.settings import Settings
+from pipegraph.sources import hook
 from pipegraph.sources.push import PUSH_PATH, push_grant
 from pipegraph.sources.repos import ensure_repo, git_env
 
@@ -104,6 +105,7 @@ def _push_env(request: Request, settings: Settings, app: App, viewer: User) -> d
     return {
         "PIPEGRAPH_PUSH_URL": base + PUSH_PATH,
         "PIPEGRAPH_PYTHON": sys.executable,
+        "PIPEGRAPH_HOOK": hook.__file__,
         **push_grant(settings, app_id=app.id, user_id=viewer.id, ttl=build_job_timeout(settings) + 600),
     }
 

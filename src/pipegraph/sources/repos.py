@@ -12,11 +12,11 @@ from pathlib import Path
 # same repository works under any API replica, whatever its paths.
 PRE_RECEIVE = """#!/bin/sh
 # Installed by pipegraph: builds the pushed commit and streams the build back into the push.
-if [ -z "$PIPEGRAPH_PUSH_URL" ] || [ -z "$PIPEGRAPH_PYTHON" ]; then
+if [ -z "$PIPEGRAPH_PUSH_URL" ] || [ -z "$PIPEGRAPH_PYTHON" ] || [ -z "$PIPEGRAPH_HOOK" ]; then
     echo " !     Push through pipegraph's /git/<app>.git URL." >&2
     exit 1
 fi
-exec "$PIPEGRAPH_PYTHON" -m pipegraph.sources.hook
+exec "$PIPEGRAPH_PYTHON" -I -S "$PIPEGRAPH_HOOK"
 """
 
 
@@ -40,6 +40,7 @@ def ensure_repo(repo_root: Path, app_id: int) -> Path:
     """The app's bare repository, made on first use (in a temporary folder, then renamed: never half made)."""
     path = repo_path(repo_root, app_id)
     if path.exists():
+        _install_hook(path)
         return path
     repo_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".init-", dir=repo_root))
@@ -52,9 +53,7 @@ def ensure_repo(repo_root: Path, app_id: int) -> Path:
         )
         for key, value in (("http.receivepack", "true"), ("receive.denyDeletes", "true")):
             subprocess.run(["git", "-C", str(staging), "config", key, value], env=git_env(), check=True)
-        hook = staging / "hooks" / "pre-receive"
-        hook.write_text(PRE_RECEIVE)
-        hook.chmod(0o755)
+        _install_hook(staging)
         try:
             os.rename(staging, path)
         except OSError:
@@ -63,3 +62,19 @@ def ensure_repo(repo_root: Path, app_id: int) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+def _install_hook(repo: Path) -> None:
+    """Write the hook when it is missing or from an older pipegraph (renamed into place: git never runs half of it)."""
+    hook = repo / "hooks" / "pre-receive"
+    try:
+        if hook.read_text() == PRE_RECEIVE:
+            return
+    except FileNotFoundError:
+        pass
+    hook.parent.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=hook.parent, prefix=".pre-receive-")
+    with os.fdopen(fd, "w") as out:
+        out.write(PRE_RECEIVE)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, hook)
