@@ -1,8 +1,9 @@
 """Build benchmark: `git push` of a small Procfile app to a SUCCEEDED release, against the floor of the same work.
 
-    python bench/build.py
+    python bench/build.py                                   # SQLite
+    BENCH_BUILD_DATABASE_URL=postgres://…/db python bench/build.py    # PostgreSQL: its public schema is DROPPED
 
-Self-contained: SQLite and an embedded redis-server in a temporary folder, one `pipegraph serve` and two
+Self-contained by default: SQLite and an embedded redis-server in a temporary folder, one `pipegraph serve` and two
 `pipegraph worker` processes, the real git client pushing over HTTP. Ratios are printed, never asserted.
 
 - push / floor: the median push (git's pack, http-backend, the hook's archive and POST, a build job with the
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from pipegraph.accounts.service import create_token, get_or_create_user
@@ -129,8 +131,21 @@ async def _wait_healthy(port: int) -> None:
     raise RuntimeError("pipegraph serve did not start")
 
 
+async def _database(scratch: Path) -> str:
+    url = os.environ.get("BENCH_BUILD_DATABASE_URL")
+    if not url:
+        return f"sqlite://{scratch / 'bench.sqlite3'}"
+    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+    return url
+
+
 async def run(scratch: Path, redis_url: str) -> None:
-    database_url = f"sqlite://{scratch / 'bench.sqlite3'}"
+    database_url = await _database(scratch)
+    print(f"database: {database_url.split(':', 1)[0]}")
     await migrate(database_url)
     await close_db()
     await init_db(database_url)
