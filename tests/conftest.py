@@ -5,6 +5,7 @@ Given / when / then in the tests; the API is exercised through the real ASGI app
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -149,6 +150,13 @@ def jobs(settings: Settings) -> JobRunner:
 @pytest.fixture
 async def live_server(settings: Settings) -> AsyncIterator[str]:
     """The real app served by uvicorn on a free local port, in this event loop: WebSockets need a real server."""
+    async with serve_app(settings) as host:
+        yield host
+
+
+@contextlib.asynccontextmanager
+async def serve_app(settings: Settings) -> AsyncIterator[str]:
+    """As `live_server`, for a test that needs the app under settings of its own."""
     import asyncio
     import socket
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from pipegraph.builds.models import Build
+from pipegraph.settings import Settings
 from pipegraph.sources.models import Source
+from tests.conftest import serve_app
 from tests.support.build_scene import PROCFILE_APP
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.factories import create_app
@@ -80,3 +84,18 @@ async def test_an_app_the_token_cannot_see_is_not_found(gql: GraphQLClient, git_
         dumb = await http.get(f"http://{git_server}/git/shop-staging.git/HEAD", auth=("git", stranger.token))
     assert (response.status_code, response.text) == (404, "app shop-staging not found")
     assert dumb.status_code == 404
+
+
+async def test_a_push_larger_than_the_source_limit_is_refused_and_stores_nothing(
+    gql: GraphQLClient, viewer: Actor, settings: Settings, tmp_path: Path
+) -> None:
+    await create_app(gql, name="shop-staging")
+    # Random bytes do not compress: the pack is larger than the limit below.
+    tree = await work_tree(tmp_path / "shop", {**PROCFILE_APP, "blob.bin": os.urandom(64 * 1024).hex()})
+    small = replace(settings, source_max_bytes=16 * 1024)
+    async with serve_app(small) as host:
+        pushed = await git("push", remote_url(host, "shop-staging", viewer.token), "main", cwd=tree)
+
+    assert pushed.code != 0
+    assert "pack exceeds maximum allowed size" in pushed.output
+    assert await _nothing_stored()

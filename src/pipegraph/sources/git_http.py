@@ -87,6 +87,10 @@ def _cgi_env(request: Request, settings: Settings, app: App, path: str, viewer: 
         CONTENT_TYPE=request.headers.get("content-type", ""),
         REMOTE_USER=viewer.email,
         REMOTE_ADDR=request.client.host if request.client else "",
+        # A push's pack is bounded like any source: receive-pack refuses a larger one before storing it.
+        GIT_CONFIG_COUNT="1",
+        GIT_CONFIG_KEY_0="receive.maxInputSize",
+        GIT_CONFIG_VALUE_0=str(settings.source_max_bytes),
     )
     for header, variable in (
         ("content-length", "CONTENT_LENGTH"),
