@@ -9,6 +9,8 @@ Self-contained by default: SQLite and an embedded redis-server in a temporary fo
 - push / floor: the median push (git's pack, http-backend, the hook's archive and POST, a build job with the
   built-in procfile buildpack, the slug packed, stored and released) against the floor of the same work by hand in
   one process: `git archive | tar -x`, a sha256 of the archive, one INSERT. Aim: within 3x.
+- push / plain push: the same against `git push` of the same commits to a bare repository with no hook over
+  file:// (git's own cost, which no server can go below).
 - 8 at once / 1: eight pushes to eight apps started together on two workers, against one push. Aim: within 2x.
 """
 
@@ -176,14 +178,19 @@ async def run(scratch: Path, redis_url: str) -> None:
 
         one = await _tree(scratch / "one")
         await _push(one, remote("bench-one"))  # warm-up: the built-in buildpack is written once, imports load
-        pushes, floors = [], []
+        bare = scratch / "plain.git"
+        await _git(scratch, "init", "--quiet", "--bare", str(bare))
+        await _push(one, f"file://{bare}")
+        pushes, floors, plains = [], [], []
         for number in range(1, ROUNDS + 1):
             await _commit(one, number)
             pushes.append(await _push(one, remote("bench-one")))
+            plains.append(await _push(one, f"file://{bare}"))
             floors.append(await asyncio.to_thread(_floor, one, scratch, number))
-        push, floor = statistics.median(pushes), statistics.median(floors)
+        push, floor, plain = statistics.median(pushes), statistics.median(floors), statistics.median(plains)
         print(f"git push -> SUCCEEDED release (median of {ROUNDS}, 2 workers)")
         print(f"  push {push * 1000:.0f} ms  floor {floor * 1000:.1f} ms  push/floor ratio {push / floor:.1f}")
+        print(f"  plain git push {plain * 1000:.0f} ms  push/plain push ratio {push / plain:.1f}")
 
         trees = [await _tree(scratch / f"par-{n}") for n in range(PARALLEL)]
         started = time.perf_counter()

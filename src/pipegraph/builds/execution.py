@@ -121,7 +121,7 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
         result = await runtime.build_runner.run(request, log.line)
     finally:
         await asyncio.to_thread(_move_cache, request.cache_dir, app_cache)
-    await Build.filter(id=build.id).update(buildpacks_used=result.buildpacks_used)
+    build.buildpacks_used = result.buildpacks_used  # saved with the outcome, in the same statement
     if result.error_message is not None:
         raise DomainError(ErrorCode.BUILD_FAILED, result.error_message)
     await log.line("-----> Compressing...")
@@ -130,13 +130,19 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
     await log.line(f"       Done: {_human(size)}")
     if await runtime.slug_store.verify(digest) != digest:  # content-addressed: the same bytes are stored once
         await runtime.slug_store.put(_chunks(blob), expected_digest=digest, max_bytes=settings.slug_max_bytes)
-    release = await _succeed(build, app, digest=digest, size=size, process_types=result.process_types)
-    await log.line(f"-----> Launching... done, v{release.version}")
-    await Build.filter(id=build.id).update(output=log.text)
+    release = await _succeed(build, app, log, digest=digest, size=size, process_types=result.process_types)
+    await log.line(_launched(release))
     return release
 
 
-async def _succeed(build: Build, app: App, *, digest: str, size: int, process_types: dict[str, str]) -> Release:
+def _launched(release: Release) -> str:
+    return f"-----> Launching... done, v{release.version}"
+
+
+async def _succeed(
+    build: Build, app: App, log: BuildLog, *, digest: str, size: int, process_types: dict[str, str]
+) -> Release:
+    """The slug, the release and the build's outcome (its output with the launch line) in one transaction."""
     now = utcnow()
     async with in_transaction():
         # Still this attempt's build? Ends it in the same statement, so two attempts never both release.
@@ -156,13 +162,23 @@ async def _succeed(build: Build, app: App, *, digest: str, size: int, process_ty
             uploaded_at=now,
         )
         release = await add_release_locked(app_id=app.id, slug=slug, description="", user_id=build.created_by_id)
-        await Build.filter(id=build.id).update(slug_id=slug.id, release_id=release.id)
+        await Build.filter(id=build.id).update(
+            slug_id=slug.id,
+            release_id=release.id,
+            buildpacks_used=build.buildpacks_used,
+            output="\n".join([*log.lines, _launched(release)]),
+        )
     return release
 
 
 async def _fail(build: Build, log: BuildLog, message: str) -> Build:
     await Build.filter(id=build.id, status=BuildStatus.BUILDING, attempts=build.attempts).update(
-        status=BuildStatus.FAILED, error_message=message, output=log.text, lease_expires_at=None, updated_at=utcnow()
+        status=BuildStatus.FAILED,
+        error_message=message,
+        output=log.text,
+        buildpacks_used=build.buildpacks_used,
+        lease_expires_at=None,
+        updated_at=utcnow(),
     )
     await log.end(BuildStatus.FAILED)
     return await Build.get(id=build.id)

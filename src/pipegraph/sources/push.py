@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
@@ -86,24 +87,23 @@ async def receive_push(request: Request) -> Response:
     if streams is None:
         return PlainTextResponse("git push needs Redis to follow the build, and none is configured", status_code=503)
     try:
-        source = await sources.store_source(
-            app=app,
-            user=user,
-            chunks=request.stream(),
-            store=LocalSourceStore(settings.source_dir),
-            max_bytes=settings.source_max_bytes,
-        )
-        build, jobs = await builds.create_build(
-            settings=settings,
-            app=app,
-            user=user,
-            # The hook reached this API by its own address: a name for the source that this server answers to.
-            source_url=sources.get_url(replace(settings, public_url=settings.public_url or _origin(request)), source),
-            checksum=source.checksum,
-            version=request.headers.get("x-pipegraph-commit"),
-            buildpacks=None,
-            description=_subject(request),
-        )
+        store = LocalSourceStore(settings.source_dir)
+        # The hook reached this API by its own address: a name for the source that this server answers to.
+        here = replace(settings, public_url=settings.public_url or _origin(request))
+        digest, size = await store.put(request.stream(), max_bytes=settings.source_max_bytes)
+        # Both rows in one transaction, written once the archive is stored and checked.
+        async with in_transaction():
+            source = await sources.record_source(app=app, user=user, digest=digest, size=size)
+            build, jobs = await builds.create_build(
+                settings=settings,
+                app=app,
+                user=user,
+                source_url=sources.get_url(here, source),
+                checksum=source.checksum,
+                version=request.headers.get("x-pipegraph-commit"),
+                buildpacks=None,
+                description=_subject(request),
+            )
     except DomainError as error:
         return PlainTextResponse(error.message, status_code=400)
     queue: JobQueue = request.app.state.jobs

@@ -77,11 +77,8 @@ async def receive_blob(
     return source
 
 
-async def store_source(
-    *, app: App, user: User | None, chunks: AsyncIterator[bytes], store: LocalSourceStore, max_bytes: int
-) -> Source:
-    """A source whose bytes are at hand (a pushed commit's archive): stored first, recorded after."""
-    digest, size = await store.put(chunks, max_bytes=max_bytes)
+async def record_source(*, app: App, user: User | None, digest: str, size: int) -> Source:
+    """A source whose bytes are already in the store (a pushed commit's archive, put there by the push)."""
     return await Source.create(
         app=app,
         created_by_id=user.id if user else None,
