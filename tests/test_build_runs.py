@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from pipegraph.apps.models import App
@@ -116,3 +117,46 @@ async def test_compile_gets_build_cache_and_env_dirs_and_the_cache_survives_betw
     slug = await Slug.get(id=second.slug_id)
     assert slug.process_types == {"web": "./serve"}
     assert (await Release.get(id=second.release_id)).version == 2
+
+
+async def test_a_compile_past_the_time_limit_fails_and_its_process_group_is_killed(
+    gql: GraphQLClient, settings: Settings, tmp_path: Path
+) -> None:
+    # given a build time limit of 1 s and a compile that leaves a child behind and never ends
+    await create_app(gql, name="shop-staging")
+    pid_file = tmp_path / "child.pid"
+    pack = write_buildpack(tmp_path / "bp", compile=f"sleep 60 & echo $! > {pid_file}; echo started; wait")
+    quick = replace(settings, build_timeout=1.0)
+
+    build = await _build(quick, JobRunner(quick), app="shop-staging", files=PROCFILE_APP, buildpacks=[str(pack)])
+
+    # then the build failed saying so, and nothing it started outlived it
+    assert build.status == BuildStatus.FAILED
+    assert build.error_message == f"Build timed out after 1s, during {pack} bin/compile"
+    assert "started" in build.output.splitlines()
+    assert not _alive(int(pid_file.read_text()))
+    assert not await Release.exists()
+
+
+async def test_buildpacks_see_the_app_config_only_in_env_dir_and_nothing_of_the_worker(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, tmp_path: Path
+) -> None:
+    await create_app(gql, name="shop-staging")
+    await gql(SET_CONFIG_VARS, {"input": {"app": "shop-staging", "vars": {"MODE": "staging"}}})
+    pack = write_buildpack(tmp_path / "bp", compile='env | sort; echo "env_dir: $(ls "$3")"')
+
+    build = await _build(settings, jobs, app="shop-staging", files=PROCFILE_APP, buildpacks=[str(pack)])
+
+    assert build.status == BuildStatus.SUCCEEDED, build.output
+    names = {line.split("=", 1)[0] for line in build.output.splitlines() if "=" in line and " " not in line}
+    assert names <= {"PATH", "HOME", "STACK", "LANG", "SOURCE_VERSION", "PWD", "SHLVL", "_", "OLDPWD"}, names
+    assert "MODE" not in names
+    assert "env_dir: MODE" in build.output.splitlines()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
