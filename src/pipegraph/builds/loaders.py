@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
-
 from strawberry.dataloader import DataLoader
 
 from pipegraph.builds.models import Build
-from pipegraph.core.loaders import loader, one_by
+from pipegraph.core.loaders import PageKey, loader, newest_first_pages, one_by
 
-
-class BuildPageKey(NamedTuple):
-    app_id: int
-    limit: int  # the page size plus one, to tell whether a next page exists
-    before_id: int | None  # keyset cursor: builds older than this one
+# An app's id, the rows to fetch (the page size plus one) and the build id to stay below.
+BuildPageKey = PageKey
 
 
 @loader
@@ -24,15 +18,5 @@ def build_by_id() -> DataLoader[int, Build | None]:
 
 @loader
 def build_pages() -> DataLoader[BuildPageKey, list[Build]]:
-    """Newest-first builds of an app: one statement per app asked (builds are listed one app at a time)."""
-
-    async def load(keys: Sequence[BuildPageKey]) -> list[list[Build]]:
-        pages: list[list[Build]] = []
-        for key in keys:
-            query = Build.filter(app_id=key.app_id).order_by("-id")
-            if key.before_id is not None:
-                query = query.filter(id__lt=key.before_id)
-            pages.append(await query.limit(key.limit) if key.limit else [])
-        return pages
-
-    return DataLoader(load_fn=load)
+    """Newest-first builds for many apps at once: one statement per distinct (page size, cursor)."""
+    return newest_first_pages(Build, parent="app_id", order="id")
