@@ -221,9 +221,12 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             server = uvicorn.Server(uvicorn.Config(create_app(settings, manage_db=False), host=host, port=port))
+            base = settings.public_url or f"http://{host}:{port}"
+            scheme, _, rest = base.partition("://")
             click.echo(
-                f"\npipegraph is running\n  GraphiQL:  {settings.public_url or f'http://{host}:{port}'}/graphql\n"
+                f"\npipegraph is running\n  GraphiQL:  {base}/graphql\n"
                 f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'
+                f"  git push:  git remote add pipegraph {scheme}://git:{token}@{rest}/git/<app>.git\n"
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,
             )
