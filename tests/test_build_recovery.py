@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 from datetime import timedelta
@@ -19,6 +18,7 @@ from pipegraph.settings import Settings
 from tests.support.build_scene import PROCFILE_APP, source_tarball, write_buildpack
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
+from tests.support.processes import gone, processes_running
 from tests.test_builds_api import CREATE_BUILD, SET_BUILDPACKS, _source
 from tests.test_promotion_recovery import _arq_pool, _until, _worker_process
 
@@ -28,14 +28,10 @@ LATER = timedelta(hours=2)  # the reconciler's "now", past every lease
 async def test_a_worker_killed_mid_compile_is_retried_and_releases_once(
     gql: GraphQLClient, settings: Settings, tmp_path: Path
 ) -> None:
-    # given a build whose first compile hangs (recording its pid) and whose second one passes
+    # given a build whose compile hangs
     await create_app(gql, name="shop-staging")
-    started, pid_file = tmp_path / "started", tmp_path / "compile.pid"
-    compile = (
-        f'if [ -f {started} ]; then echo "second attempt"; exit 0; fi\n'
-        f'touch {started}; echo "first attempt"; sleep 60 & echo $! > {pid_file}; wait'
-    )
-    pack = write_buildpack(tmp_path / "bp", compile=compile)
+    marker = f"{60 + os.getpid() % 1000 / 1000:.3f}"  # an argument no other process on the host has
+    pack = write_buildpack(tmp_path / "bp", compile=f'echo "first attempt"; sleep {marker}')
     await gql(SET_BUILDPACKS, {"input": {"app": "shop-staging", "buildpacks": [str(pack)]}})
     url, _ = await _source(gql, app="shop-staging", data=source_tarball(PROCFILE_APP))
     created = await gql(CREATE_BUILD, {"input": {"app": "shop-staging", "sourceBlob": {"url": url}}})
@@ -45,14 +41,17 @@ async def test_a_worker_killed_mid_compile_is_retried_and_releases_once(
     # when a separate worker process is SIGKILLed in the middle of compile
     worker = _worker_process(settings)
     try:
-        await _until(lambda: _exists(pid_file), "compile running in the worker process")
+        await _until(lambda: _running(marker), "compile running in the worker process")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        with contextlib.suppress(ProcessLookupError, ValueError, FileNotFoundError):
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the orphan the dead worker left behind
     await build.refresh_from_db()
     assert build.status == BuildStatus.BUILDING
+    # then its sandbox died with it: nothing of the build goes on running
+    assert await gone(marker)
+
+    # and once the buildpack is fixed (a new attempt copies it afresh)
+    write_buildpack(tmp_path / "bp", compile='echo "second attempt"')
 
     # and the reconciler runs past the lease, and a fresh worker takes it
     pool = await _arq_pool(settings)
@@ -76,8 +75,8 @@ async def test_a_worker_killed_mid_compile_is_retried_and_releases_once(
     assert [release.id for release in await Release.all()] == [build.release_id]
 
 
-async def _exists(path: Path) -> bool:
-    return path.exists()  # noqa: ASYNC240 - one stat of a test file
+async def _running(argument: str) -> bool:
+    return bool(processes_running(argument))
 
 
 async def test_a_build_whose_worker_died_on_every_attempt_is_failed_not_left_building(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.support.build_scene import PROCFILE_APP, source_tarball, stored_sourc
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
 from tests.support.jobs import JobRunner
+from tests.support.processes import gone
 from tests.support.promotion_scene import SET_CONFIG_VARS
 
 
@@ -124,8 +126,8 @@ async def test_a_compile_past_the_time_limit_fails_and_its_process_group_is_kill
 ) -> None:
     # given a build time limit of 1 s and a compile that leaves a child behind and never ends
     await create_app(gql, name="shop-staging")
-    pid_file = tmp_path / "child.pid"
-    pack = write_buildpack(tmp_path / "bp", compile=f"sleep 60 & echo $! > {pid_file}; echo started; wait")
+    marker = f"{60 + os.getpid() % 1000 / 1000:.3f}"  # an argument no other process on the host has
+    pack = write_buildpack(tmp_path / "bp", compile=f"sleep {marker} & echo started; wait")
     quick = replace(settings, build_timeout=1.0)
 
     build = await _build(quick, JobRunner(quick), app="shop-staging", files=PROCFILE_APP, buildpacks=[str(pack)])
@@ -134,7 +136,7 @@ async def test_a_compile_past_the_time_limit_fails_and_its_process_group_is_kill
     assert build.status == BuildStatus.FAILED
     assert build.error_message == f"Build timed out after 1s, during {pack} bin/compile"
     assert "started" in build.output.splitlines()
-    assert not _alive(int(pid_file.read_text()))
+    assert await gone(marker)
     assert not await Release.exists()
 
 
@@ -152,11 +154,3 @@ async def test_buildpacks_see_the_app_config_only_in_env_dir_and_nothing_of_the_
     assert names <= {"PATH", "HOME", "STACK", "LANG", "SOURCE_VERSION", "PWD", "SHLVL", "_", "OLDPWD"}, names
     assert "MODE" not in names
     assert "env_dir: MODE" in build.output.splitlines()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"

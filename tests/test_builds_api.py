@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pipegraph.builds.execution import BUILD_WORKSPACES
 from pipegraph.builds.models import Build
 from pipegraph.settings import Settings
 from pipegraph.sources.models import Source
@@ -136,8 +137,8 @@ async def test_build_log_streams_the_output_live_then_ends(
 ) -> None:
     # given a build whose compile prints, pauses, then prints again
     await create_app(gql, name="shop-staging")
-    gate = tmp_path / "gate"
-    compile = f'echo "-----> Installing"; while [ ! -f {gate} ]; do sleep 0.05; done; echo "       done"'
+    # The gate is in the build's own folder, the one folder of the host its sandbox sees.
+    compile = 'echo "-----> Installing"; while [ ! -f gate ]; do sleep 0.05; done; echo "       done"'
     pack = write_buildpack(tmp_path / "bp", compile=compile)
     await gql(SET_BUILDPACKS, {"input": {"app": "shop-staging", "buildpacks": [str(pack)]}})
     url, _ = await _source(gql, app="shop-staging", data=source_tarball(PROCFILE_APP))
@@ -149,7 +150,7 @@ async def test_build_log_streams_the_output_live_then_ends(
     async for data in subscribe(git_server, BUILD_LOG, {"id": build_id}, protocol=protocol, init_payload=init):
         lines.append(data["buildLog"]["text"])
         if lines[-1] == "-----> Installing":
-            await asyncio.to_thread(gate.touch)
+            await asyncio.to_thread(_open_gate)
 
     # then every line arrived in order and the stream ended with the build
     assert lines[0] == "-----> Building on the heroku-24 stack"
@@ -160,3 +161,9 @@ async def test_build_log_streams_the_output_live_then_ends(
         async for data in subscribe(git_server, BUILD_LOG, {"id": build_id}, protocol=protocol, init_payload=init)
     ]
     assert late == lines
+
+
+def _open_gate() -> None:
+    # Every build folder there is: one a killed worker left behind (swept only later) is harmless to touch.
+    for build_dir in BUILD_WORKSPACES.root.glob(f"{BUILD_WORKSPACES.prefix}*/workspace/build"):
+        (build_dir / "gate").touch()

@@ -7,11 +7,15 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
+from pipegraph.builds.commands import SandboxCommands
+from pipegraph.builds.execution import BUILD_WORKSPACES
+from pipegraph.builds.runner import LocalBuildRunner
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import close_db, init_db, with_pool_size
 from pipegraph.jobs.runtime import Runtime, build_job_timeout, job_timeout_seconds
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
+from pipegraph.sandbox.host import WARNING
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from workers import cron, jobs  # noqa: F401 - importing them binds the job functions and schedules the cron jobs
@@ -29,12 +33,18 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not ctx.get("db_ready"):
         await init_db(with_pool_size(settings.database_url, MAX_JOBS + 2))
         ctx["owns_db"] = True
+    release_runner = LocalProcessRunner.from_settings(settings)
+    sandbox = release_runner.sandbox  # one sandbox for every command from an app: release phases and buildpacks
     ctx["runtime"] = Runtime(
         settings=settings,
         slug_store=LocalSlugStore(settings.slug_dir),  # one per process: its blob hash cache serves every job
-        runner=LocalProcessRunner.from_settings(settings),
+        runner=release_runner,
         redis=ctx["redis"],  # arq's own pool: events need no second connection
+        build_runner=LocalBuildRunner(
+            SandboxCommands(sandbox, settings.sandbox.limits), warning=None if sandbox.isolated else WARNING
+        ),
     )
+    BUILD_WORKSPACES.sweep()  # build folders a killed worker left behind
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ import hashlib
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,17 +25,21 @@ from pipegraph.builds.buildpacks import DEFAULT_BUILDPACKS, BuildpackFetcher
 from pipegraph.builds.fetch import fetch_source
 from pipegraph.builds.log import BuildLog
 from pipegraph.builds.models import Build, BuildStatus
-from pipegraph.builds.runner import BuildRequest
+from pipegraph.builds.runner import Buildpack, BuildRequest
 from pipegraph.builds.service import app_buildpacks
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime, build_lease_seconds
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import add_release_locked, release_job
+from pipegraph.sandbox import Workspaces
+from pipegraph.sandbox.workspace import remove_tree
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import validate_tarball
 from pipegraph.sources.archive import extract_archive
 from pipegraph.sources.store import LocalSourceStore
+
+BUILD_WORKSPACES = Workspaces("pipegraph-build-")
 
 
 class LostClaim(Exception):
@@ -68,11 +71,9 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
     if build.attempts > 1:
         await log.line(f"-----> Building again (attempt {build.attempts}): the previous worker stopped")
     try:
-        # Beside the caches, on the same file system: the app's cache moves in and out by a rename.
-        work_root = runtime.settings.build_cache_dir / "work"
-        work_root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="build-", dir=work_root) as workdir:
-            release = await _build(build, runtime, log, Path(workdir))
+        # Traversable by the sandbox's user, locked while in use, swept at worker start when a killed worker left it.
+        with BUILD_WORKSPACES.new() as workdir:
+            release = await _build(build, runtime, log, workdir)
     except LostClaim:
         return await Build.get(id=build.id), []
     except DomainError as error:
@@ -105,7 +106,9 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
     fetcher = BuildpackFetcher(
         settings.build_cache_dir, max_bytes=settings.source_max_bytes, timeout=settings.fetch_timeout
     )
-    buildpacks = tuple([await fetcher.resolve(reference) for reference in references or DEFAULT_BUILDPACKS])
+    resolved = [await fetcher.resolve(reference) for reference in references or DEFAULT_BUILDPACKS]
+    # Copies the sandbox's user can read, whatever the folders they came from allow: bound read-only into it.
+    buildpacks = tuple(await asyncio.to_thread(_readable_copies, resolved, workdir / "buildpacks"))
     request = BuildRequest(
         workspace=workspace,
         buildpacks=buildpacks,
@@ -188,13 +191,28 @@ def _move_cache(source: Path, target: Path) -> None:
     """The app's build cache moves into a build's workspace and back out after it: a build writes only inside its
     workspace, and two builds of one app at once never share a cache folder (the second starts without one)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(source, target)
-    except FileNotFoundError:
+    if not source.is_dir():
         target.mkdir(exist_ok=True)  # no cache yet, or another build of the app has it
-    except OSError:
-        shutil.rmtree(target, ignore_errors=True)  # a newer cache came back meanwhile: keep this build's
-        os.rename(source, target)
+        return
+    if target.exists():
+        remove_tree(target)  # a newer cache came back meanwhile: keep this build's
+    shutil.move(source, target)  # a rename on one file system, a copy across two
+
+
+def _readable_copies(buildpacks: list[Buildpack], into: Path) -> list[Buildpack]:
+    copies = []
+    for index, buildpack in enumerate(buildpacks):
+        copy = into / str(index)
+        shutil.copytree(buildpack.path, copy, symlinks=True)
+        for folder, _, files in os.walk(copy):
+            os.chmod(folder, 0o755)
+            for name in files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
+        copies.append(Buildpack(name=buildpack.name, path=copy))
+    into.chmod(0o755)
+    return copies
 
 
 def _pack(build_dir: Path, blob: Path) -> tuple[str, int]:

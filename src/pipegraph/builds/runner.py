@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from pipegraph.builds.commands import CommandOutcome, CommandRunner, LocalCommandRunner, OnLine
+from pipegraph.builds.commands import CommandOutcome, CommandRunner, OnLine
 from pipegraph.builds.procfile import parse_release_output, read_procfile
 from pipegraph.core.errors import DomainError
 
@@ -68,13 +68,18 @@ class BuildFailed(Exception):
 
 
 class LocalBuildRunner:
-    def __init__(self, commands: CommandRunner | None = None) -> None:
-        self.commands = commands or LocalCommandRunner()
+    """Runs a build's buildpacks on this worker, each command through `commands` (the sandbox)."""
+
+    def __init__(self, commands: CommandRunner, *, warning: str | None = None) -> None:
+        self.commands = commands
+        self.warning = warning  # said once at the top of every build, when commands run unsandboxed
 
     async def run(self, request: BuildRequest, on_line: OnLine) -> BuildResult:
         result = BuildResult()
         step = _Steps(self.commands, request, on_line)
         try:
+            if self.warning:
+                await on_line(self.warning)
             await on_line(f"-----> Building on the {request.stack} stack")
             chosen = await step.choose_buildpacks()
             defaults: dict[str, str] = {}
@@ -94,25 +99,31 @@ class _Steps:
     def __init__(self, commands: CommandRunner, request: BuildRequest, on_line: OnLine) -> None:
         self.commands, self.request, self.on_line = commands, request, on_line
         self.deadline = time.monotonic() + request.timeout
-        self.env_dir = request.workspace / "env"
-        self.env_dir.mkdir()
+        env_dir = request.workspace / "env"
+        env_dir.mkdir()
         # Heroku's ENV_DIR: one file per config var, named after it, holding its value.
         for key, value in request.config_vars.items():
-            (self.env_dir / key).write_text(str(value))
-        self.home = request.workspace / "home"
-        self.home.mkdir()
+            (env_dir / key).write_text(str(value))
+        (request.workspace / "home").mkdir()
+        # The folders as the commands see them (inside a sandbox they live elsewhere than on the host).
+        inside = commands.workspace_path(request.workspace)
+        self.build_dir, self.cache_dir = f"{inside}/build", f"{inside}/cache"
+        self.env_dir, self.home = f"{inside}/env", f"{inside}/home"
 
     def _env(self) -> dict[str, str]:
-        env = {"PATH": DEFAULT_PATH, "HOME": str(self.home), "STACK": self.request.stack, "LANG": "C.UTF-8"}
+        env = {"PATH": DEFAULT_PATH, "HOME": self.home, "STACK": self.request.stack, "LANG": "C.UTF-8"}
         if self.request.source_version:
             env["SOURCE_VERSION"] = self.request.source_version
         return env
 
     async def _run(self, buildpack: Buildpack, script: str, args: list[str], on_line: OnLine) -> CommandOutcome:
         remaining = self.deadline - time.monotonic()
+        index = self.request.buildpacks.index(buildpack)
         outcome = await self.commands.run(
-            [str(buildpack.path / "bin" / script), *args],
-            cwd=self.request.build_dir,
+            [f"{self.commands.buildpack_path(index, buildpack.path)}/bin/{script}", *args],
+            workspace=self.request.workspace,
+            build_dir=self.build_dir,
+            buildpacks=[pack.path for pack in self.request.buildpacks],
             env=self._env(),
             time_limit=remaining,
             on_line=on_line,
@@ -129,7 +140,7 @@ class _Steps:
         async def keep(line: str) -> None:
             lines.append(line)
 
-        outcome = await self._run(buildpack, "detect", [str(self.request.build_dir)], keep)
+        outcome = await self._run(buildpack, "detect", [self.build_dir], keep)
         if outcome.exit_code != 0:
             return None
         return (lines[0].strip() if lines else "") or buildpack.name
@@ -151,7 +162,7 @@ class _Steps:
         raise BuildFailed(NO_DETECT)
 
     async def compile(self, buildpack: Buildpack, language: str) -> None:
-        args = [str(self.request.build_dir), str(self.request.cache_dir), str(self.env_dir)]
+        args = [self.build_dir, self.cache_dir, self.env_dir]
         outcome = await self._run(buildpack, "compile", args, self.on_line)
         if outcome.exit_code != 0:
             raise BuildFailed(f"Push rejected, failed to compile {language} app (exit status {outcome.exit_code}).")
@@ -164,7 +175,7 @@ class _Steps:
         async def keep(line: str) -> None:
             lines.append(line)
 
-        outcome = await self._run(buildpack, "release", [str(self.request.build_dir)], keep)
+        outcome = await self._run(buildpack, "release", [self.build_dir], keep)
         if outcome.exit_code != 0:
             raise BuildFailed(f"buildpack {buildpack.name}: bin/release exited with status {outcome.exit_code}")
         return parse_release_output("\n".join(lines))

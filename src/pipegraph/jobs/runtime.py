@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from pipegraph.builds.runner import BuildRunner, LocalBuildRunner
+from pipegraph.builds.runner import BuildRunner
 from pipegraph.releases.phase import ReleasePhaseRunner
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import SlugStore
@@ -18,7 +18,7 @@ class Runtime:
     slug_store: SlugStore
     runner: ReleasePhaseRunner
     redis: Redis  # arq's own pool in a worker: events and log lines are published on it
-    build_runner: BuildRunner = field(default_factory=LocalBuildRunner)
+    build_runner: BuildRunner
 
 
 # Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
