@@ -14,7 +14,7 @@ from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
-from tests.support.build_scene import PROCFILE_APP, source_tarball, stored_source, write_buildpack
+from tests.support.build_scene import PROCFILE_APP, output_lines, source_tarball, stored_source, write_buildpack
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
 from tests.support.jobs import JobRunner
@@ -47,7 +47,7 @@ async def test_an_app_with_a_procfile_builds_with_the_builtin_buildpack_and_rele
 
     assert build.status == BuildStatus.SUCCEEDED, build.output
     assert build.buildpacks_used == ["procfile"]
-    lines = build.output.splitlines()
+    lines = output_lines(build.output)
     assert lines[:3] == [
         "-----> Building on the heroku-24 stack",
         "-----> Determining which buildpack to use for this app",
@@ -73,7 +73,7 @@ async def test_no_buildpack_detecting_fails_with_herokus_words_and_releases_noth
 
     assert build.status == BuildStatus.FAILED
     assert build.error_message == NO_DETECT
-    assert build.output.splitlines()[-1] == f" !     {NO_DETECT}"
+    assert output_lines(build.output)[-1] == f" !     {NO_DETECT}"
     assert (build.slug_id, build.release_id) == (None, None)
     assert not await Slug.exists()
     assert not await Release.exists()
@@ -89,7 +89,7 @@ async def test_a_failing_compile_fails_the_build_with_its_output(
 
     assert build.status == BuildStatus.FAILED
     assert build.error_message == "Push rejected, failed to compile Shell app (exit status 3)."
-    assert build.output.splitlines()[1:4] == ["-----> Shell app detected", "-----> Installing", "boom"]
+    assert output_lines(build.output)[1:4] == ["-----> Shell app detected", "-----> Installing", "boom"]
     assert not await Release.exists()
 
 
@@ -112,9 +112,9 @@ async def test_compile_gets_build_cache_and_env_dirs_and_the_cache_survives_betw
     second = await _build(settings, jobs, app="shop-staging", files={"main.sh": "echo"})
 
     assert (first.status, second.status) == (BuildStatus.SUCCEEDED, BuildStatus.SUCCEEDED)
-    assert "mode=staging" in first.output.splitlines()
-    assert "cache miss" in first.output.splitlines()
-    assert "cache hit: installed" in second.output.splitlines()
+    assert "mode=staging" in output_lines(first.output)
+    assert "cache miss" in output_lines(first.output)
+    assert "cache hit: installed" in output_lines(second.output)
     # No Procfile: the buildpack's default process types are the slug's.
     slug = await Slug.get(id=second.slug_id)
     assert slug.process_types == {"web": "./serve"}
@@ -135,7 +135,7 @@ async def test_a_compile_past_the_time_limit_fails_and_its_process_group_is_kill
     # then the build failed saying so, and nothing it started outlived it
     assert build.status == BuildStatus.FAILED
     assert build.error_message == f"Build timed out after 1s, during {pack} bin/compile"
-    assert "started" in build.output.splitlines()
+    assert "started" in output_lines(build.output)
     assert await gone(marker)
     assert not await Release.exists()
 
@@ -150,7 +150,7 @@ async def test_buildpacks_see_the_app_config_only_in_env_dir_and_nothing_of_the_
     build = await _build(settings, jobs, app="shop-staging", files=PROCFILE_APP, buildpacks=[str(pack)])
 
     assert build.status == BuildStatus.SUCCEEDED, build.output
-    names = {line.split("=", 1)[0] for line in build.output.splitlines() if "=" in line and " " not in line}
+    names = {line.split("=", 1)[0] for line in output_lines(build.output) if "=" in line and " " not in line}
     assert names <= {"PATH", "HOME", "STACK", "LANG", "SOURCE_VERSION", "PWD", "SHLVL", "_", "OLDPWD"}, names
     assert "MODE" not in names
-    assert "env_dir: MODE" in build.output.splitlines()
+    assert "env_dir: MODE" in output_lines(build.output)

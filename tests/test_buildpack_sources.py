@@ -22,7 +22,7 @@ from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
-from tests.support.build_scene import PROCFILE_APP, hostile_tarball, source_tarball, write_buildpack
+from tests.support.build_scene import PROCFILE_APP, hostile_tarball, output_lines, source_tarball, write_buildpack
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
 from tests.support.git_scene import git, work_tree
@@ -96,7 +96,7 @@ async def test_a_tgz_buildpack_and_a_git_buildpack_are_fetched_once_then_used_fr
     for build in (built, again):
         assert build.status == BuildStatus.SUCCEEDED, build.output
         assert build.buildpacks_used == buildpacks
-        lines = build.output.splitlines()
+        lines = output_lines(build.output)
         assert lines.index("-----> First app detected") < lines.index("from the tgz") < lines.index("from git")
 
 

@@ -6,6 +6,7 @@ import io
 import tarfile
 from pathlib import Path
 
+from pipegraph.sandbox.host import WARNING
 from pipegraph.settings import Settings
 from pipegraph.sources import service as sources
 from pipegraph.sources.models import Source
@@ -76,3 +77,8 @@ async def stored_source(settings: Settings, *, app_id: int, data: bytes) -> str:
     store = LocalSourceStore(settings.source_dir)
     await sources.receive_blob(source, chunks(), store=store, max_bytes=settings.source_max_bytes)
     return sources.get_url(settings, source)
+
+
+def output_lines(output: str) -> list[str]:
+    """A build's lines without the unsandboxed warning, which only a suite run without bubblewrap shows."""
+    return [line for line in output.splitlines() if line != WARNING]

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipegraph.sandbox.host import WARNING
+
 
 @dataclass
 class GitResult:
@@ -17,7 +19,9 @@ class GitResult:
     def remote_lines(self) -> list[str]:
         """What the server printed into the push, without git's `remote: ` prefix."""
         return [
-            line.removeprefix("remote: ").rstrip() for line in self.output.splitlines() if line.startswith("remote:")
+            line.removeprefix("remote: ").rstrip()
+            for line in self.output.splitlines()
+            if line.startswith("remote:") and WARNING not in line  # said only where bubblewrap cannot run
         ]
 
 
