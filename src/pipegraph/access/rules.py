@@ -122,8 +122,8 @@ VISIBILITY: dict[str, str] = {
     "Team": "its admins, members and collaborators",
     # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.
     "User": (
-        "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on or "
-        "released to, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
+        "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on, "
+        "released to or built, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
         "pipeline's admins and members, for those granted access to it"
     ),
 }
