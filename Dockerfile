@@ -8,10 +8,10 @@ COPY web ./
 RUN npm run build
 
 FROM python:3.11-slim
-# bubblewrap: the sandbox every app command runs in (a worker refuses to start without it); git: builds will fetch
-# sources; prlimit comes with util-linux, already in the base image.
+# bubblewrap: the sandbox every app command runs in (a worker refuses to start without it); git: `git push` deploys go
+# through `git http-backend`, and workers clone git buildpacks; prlimit comes with util-linux, in the base image.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap git \
+    && apt-get install -y --no-install-recommends bubblewrap git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 # pipegraph never runs as root: app commands then start from an unprivileged user, inside their own namespaces.
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/pipegraph --shell /usr/sbin/nologin pipegraph \

@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/graph_read.py
 	@if [ -f bench/promote.py ]; then $(BIN)/python bench/promote.py; fi
 	$(BIN)/python bench/releases_burst.py
+	$(BIN)/python bench/build.py
 
 ## Generated GraphQL requests (schemathesis) against a live `pipegraph dev`: fails on any server error.
 ## A fixed budget and seed; more with `make fuzz ARGS="--examples 200 --seed 7"`.

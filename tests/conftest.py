@@ -5,6 +5,7 @@ Given / when / then in the tests; the API is exercised through the real ASGI app
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -155,6 +156,13 @@ def jobs(settings: Settings) -> JobRunner:
 @pytest.fixture
 async def live_server(settings: Settings) -> AsyncIterator[str]:
     """The real app served by uvicorn on a free local port, in this event loop: WebSockets need a real server."""
+    async with serve_app(settings) as host:
+        yield host
+
+
+@contextlib.asynccontextmanager
+async def serve_app(settings: Settings) -> AsyncIterator[str]:
+    """As `live_server`, for a test that needs the app under settings of its own."""
     import asyncio
     import socket
 
@@ -217,3 +225,12 @@ async def browser_page(browser: Any, live_server: str) -> AsyncIterator[BrowserP
         yield BrowserPage(page=page, base_url=f"http://{live_server}", blocked=blocked)
     finally:
         await context.close()
+
+
+@pytest.fixture
+async def git_server(live_server: str, settings: Settings) -> AsyncIterator[str]:
+    """A live API with an in-process worker beside it: a push's build runs while the push waits for it."""
+    from workers.runner import in_process_worker
+
+    async with in_process_worker(settings):
+        yield live_server

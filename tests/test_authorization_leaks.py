@@ -109,6 +109,7 @@ async def _scene() -> Scene:
         "App": gid("App", ids["p-dev"]),
         "Pipeline": gid("Pipeline", pipeline_id),
         "Slug": gid("Slug", ids["p-dev/slug"]),
+        "Build": gid("Build", ids["p-dev/build"]),
         "Release": gid("Release", ids["p-staging/v1"]),
         "Promotion": gid("Promotion", promotion.id),
         "PromotionTarget": gid("PromotionTarget", targets[0].id),

@@ -128,6 +128,14 @@ MUTATIONS: dict[str, MutationScenario] = {
     "createRelease": MutationScenario(
         _static(lambda w, s: {"app": f"{s}-dev", "slug": w.gid("Slug", f"{s}-dev/slug")}), (app("createRelease"),)
     ),
+    "createSource": MutationScenario(_static(lambda w, s: {"app": f"{s}-dev"}), (app("createSource"),)),
+    "createBuild": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "sourceBlob": {"url": "https://example.com/source.tgz"}}),
+        (app("createBuild"),),
+    ),
+    "setBuildpacks": MutationScenario(
+        _static(lambda w, s: {"app": f"{s}-dev", "buildpacks": ["procfile"]}), (app("setBuildpacks"),)
+    ),
     "rollback": MutationScenario(_static(lambda w, s: {"app": f"{s}-staging", "version": 1}), (app("rollback"),)),
     # To the next stage by default: view on the source, then deploy on each target, before anything is written.
     "promote": MutationScenario(_static(lambda w, s: {"source": f"{s}-staging"}), (app("promote"), app("promoteInto"))),
@@ -331,6 +339,14 @@ QUERIES: dict[str, QueryScenario] = {
         lambda w, s: {},
         lambda data: _names(data["pipelines"]),
         lambda profile, side, w, actor: seen_pipelines(profile),
+    ),
+    "build": QueryScenario(
+        "query($id: ID!) { build(id: $id) { sourceBlob { url } } }",
+        lambda w, s: {"id": w.gid("Build", f"{s}-dev/build")},
+        lambda data: data["build"],
+        lambda profile, side, w, actor: (
+            {"sourceBlob": {"url": "https://example.com/source.tgz"}} if profile.permissions_on(side) else None
+        ),
     ),
     "node": QueryScenario(
         "query($id: ID!) { node(id: $id) { ... on App { name } } }",

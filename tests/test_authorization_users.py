@@ -22,6 +22,7 @@ from strawberry import relay
 from pipegraph.access.rules import PipelineRight
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.builds.models import Build
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, PipelineTransfer, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -54,6 +55,7 @@ MET: dict[str, Met] = {
     "stranger": Met(),
     "bystander": Met(),
     "releaser": Met(apps=frozenset({"p-staging"})),
+    "builder": Met(apps=frozenset({"p-staging"})),
     "promoter": Met(pipelines=frozenset({"p-line"})),
     "transferrer": Met(pipelines=frozenset({"p-line"})),
     "former-owner": Met(pipelines=frozenset({"p-line"})),
@@ -108,12 +110,15 @@ async def _scene() -> Scene:
     world = await build_world()
     ids = world.ids
     users = {name: actor.user for name, actor in world.actors.items()} | {"bystander": world.bystander}
-    for name in ("releaser", "promoter", "transferrer", "former-owner", "grantee"):
+    for name in ("releaser", "builder", "promoter", "transferrer", "former-owner", "grantee"):
         users[name] = await User.create(email=f"{name}@example.com")
     await Release.create(
         app_id=ids["p-staging"], version=2, status=ReleaseStatus.SUCCEEDED, is_current=False,
         slug_id=ids["p-staging/slug"], description="v2", created_by=users["releaser"],
     )  # fmt: skip
+    await Build.create(
+        app_id=ids["p-staging"], source_url="https://example.com/source.tgz", created_by=users["builder"]
+    )
     await Promotion.create(
         pipeline_id=ids["p-line"], source_app_id=ids["p-staging"], source_release_id=ids["p-staging/v1"],
         created_by=users["promoter"], status=PromotionStatus.COMPLETED,
@@ -202,6 +207,9 @@ USER_FIELDS: dict[str, str] = {
       pipelines(first: 100) { edges { node { promotions(first: 100) { edges { node {
         sourceRelease { createdBy { email } } targets { release { createdBy { email } } }
       } } } } } }
+    }""",
+    "Build.createdBy": """{
+      apps(first: 100) { edges { node { builds(first: 100) { edges { node { createdBy { email } } } } } } }
     }""",
     "TeamMember.user": "{ viewer { teams { members { user { email } } } } }",
 }

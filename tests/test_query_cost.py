@@ -43,6 +43,7 @@ PIPELINES_GRAPH = """
             name
             currentRelease { version slug { commit } }
             releases(first: 10) { edges { node { version } } }
+            builds(first: 5) { edges { node { status } } }
           }
         }
       }

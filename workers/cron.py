@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+from pipegraph.builds.reconciler import reconcile_builds
 from pipegraph.promotions.recovery import reconcile
 from workers.registry import JobContext, every
 
@@ -16,6 +18,12 @@ INCOMING_MAX_AGE = 24 * 3600
 @every(second={0, 15, 30, 45}, run_at_startup=True, timeout=60)
 async def reconcile_lost_jobs(ctx: JobContext) -> int:
     return await reconcile(ctx.redis)
+
+
+# Between the promotion reconciler's runs: a build left BUILDING by a dead worker is retried, or failed.
+@every(second={5, 20, 35, 50}, run_at_startup=True, timeout=60)
+async def reconcile_lost_builds(ctx: JobContext) -> int:
+    return await reconcile_builds(ctx.redis, now=datetime.now(UTC))
 
 
 @every(minute=17, run_at_startup=False)

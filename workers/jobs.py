@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 from arq import Retry
 
+from pipegraph.builds.execution import run_build
+from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import database_unavailable
+from pipegraph.jobs.queue import enqueue_all
 from pipegraph.promotions.execution import process_target, target_of_release
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.releases.execution import EarlierReleasePending, run_release
@@ -51,3 +54,11 @@ async def run_release_job(ctx: JobContext, release_id: int) -> str:
         except EarlierReleasePending:
             return f"release {release_id}: waits for an earlier release of its app, whose end wakes it"
     return f"release {release_id}: {release.status.value if release else 'gone'}"
+
+
+# A build is retried by the reconciler (a fresh, counted attempt), never blindly by arq.
+@job(RUN_BUILD, max_tries=1)
+async def run_build_job(ctx: JobContext, build_id: int) -> str:
+    build, then = await run_build(build_id, ctx.runtime)
+    await enqueue_all(ctx.redis, then)
+    return f"build {build_id}: {build.status.value if build else 'gone'}"

@@ -5,7 +5,7 @@ A job function takes a typed `JobContext` and its row id; arq's untyped context 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +82,18 @@ def _for_arq(function: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
     return run
 
 
-def arq_functions(job_timeout: float) -> list[Function]:
+def arq_functions(job_timeout: float, timeouts: Mapping[str, float] | None = None) -> list[Function]:
+    """`timeouts`: a longer limit for the kinds that need one (a build), by kind name."""
+    limits = timeouts or {}
     # keep_result=0: a finished job frees its id at once, so the reconciler can enqueue a lost row again.
     return [
-        func(_for_arq(bound.function), name=name, timeout=job_timeout, keep_result=0, max_tries=bound.max_tries)
+        func(
+            _for_arq(bound.function),
+            name=name,
+            timeout=limits.get(name, job_timeout),
+            keep_result=0,
+            max_tries=bound.max_tries,
+        )
         for name, bound in _jobs.items()
     ]
 

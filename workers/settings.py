@@ -7,10 +7,15 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
+from pipegraph.builds.commands import SandboxCommands
+from pipegraph.builds.execution import BUILD_WORKSPACES
+from pipegraph.builds.runner import LocalBuildRunner
+from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import close_db, init_db
-from pipegraph.jobs.runtime import Runtime, job_timeout_seconds
+from pipegraph.jobs.runtime import Runtime, build_job_timeout, job_timeout_seconds
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
+from pipegraph.sandbox.host import WARNING
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from workers import cron, jobs  # noqa: F401 - importing them binds the job functions and schedules the cron jobs
@@ -28,12 +33,18 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not ctx.get("db_ready"):
         await init_db(settings.database_url, pool_size=settings.db_pool_size)
         ctx["owns_db"] = True
+    release_runner = LocalProcessRunner.from_settings(settings)
+    sandbox = release_runner.sandbox  # one sandbox for every command from an app: release phases and buildpacks
     ctx["runtime"] = Runtime(
         settings=settings,
         slug_store=LocalSlugStore(settings.slug_dir),  # one per process: its blob hash cache serves every job
-        runner=LocalProcessRunner.from_settings(settings),
+        runner=release_runner,
         redis=ctx["redis"],  # arq's own pool: events need no second connection
+        build_runner=LocalBuildRunner(
+            SandboxCommands(sandbox, settings.sandbox.limits), warning=None if sandbox.isolated else WARNING
+        ),
     )
+    BUILD_WORKSPACES.sweep()  # build folders a killed worker left behind
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -41,14 +52,14 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await close_db()
 
 
-def options(release_phase_timeout: float) -> dict[str, Any]:
-    """arq's worker options for a release phase timeout: the one place both the process and the in-process worker
-    take them from."""
+def options(release_phase_timeout: float, build_timeout: float | None = None) -> dict[str, Any]:
+    """arq's worker options for a release phase timeout (and a build job's, `build_job_timeout`): the one place both
+    the process and the in-process worker take them from."""
     # A job may only be cut off after the release phase's own timeout could fire: that one kills the process group
     # and records a clear error, an arq timeout would leave the target RUNNING until the reconciler.
     timeout = job_timeout_seconds(release_phase_timeout)
     return {
-        "functions": arq_functions(timeout),
+        "functions": arq_functions(timeout, {RUN_BUILD.name: build_timeout or _build_job_timeout()}),
         "cron_jobs": arq_cron_jobs(),
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -71,6 +82,11 @@ def _redis() -> RedisSettings:
 def _release_phase_timeout() -> float:
     # Read directly: Settings.from_env() may write a secret into the data folder, not something an import should do.
     return float(os.environ.get("PIPEGRAPH_RELEASE_PHASE_TIMEOUT", "30"))
+
+
+def _build_job_timeout() -> float:
+    # The same way: only the build settings, read from the environment.
+    return build_job_timeout(Settings.from_env({**os.environ, "PIPEGRAPH_SECRET_KEY": "not-needed-here"}))
 
 
 _OPTIONS = options(_release_phase_timeout())

@@ -232,9 +232,11 @@ async def _dev(host: str, port: int, demo: bool) -> None:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
             server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=settings.max_body_bytes))
+            scheme, _, rest = base_url.partition("://")
             click.echo(
                 f"\npipegraph is running\n  dashboard: {dashboard}\n  GraphiQL:  {base_url}/graphql\n"
                 f'  token:     {token}\n  header:    {{"Authorization": "Bearer {token}"}}\n'
+                f"  git push:  git remote add pipegraph {scheme}://git:{token}@{rest}/git/<app>.git\n"
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,
             )

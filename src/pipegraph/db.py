@@ -22,6 +22,8 @@ MODEL_MODULES = [
     "pipegraph.pipelines.models",
     "pipegraph.teams.models",
     "pipegraph.promotions.models",
+    "pipegraph.sources.models",
+    "pipegraph.builds.models",
 ]
 
 

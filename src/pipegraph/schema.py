@@ -27,6 +27,9 @@ from pipegraph.api.metrics import ObserveOperations
 from pipegraph.api.text import TextArguments
 from pipegraph.apps.mutations import AppCollaboratorMutations, AppMutations
 from pipegraph.apps.queries import AppQueries
+from pipegraph.builds.mutations import BuildMutations
+from pipegraph.builds.queries import BuildQueries
+from pipegraph.builds.subscriptions import BuildSubscriptions
 from pipegraph.core.relay import node_by_id
 from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
@@ -39,7 +42,7 @@ from pipegraph.slugs.mutations import SlugMutations
 from pipegraph.teams.mutations import TeamMutations
 
 
-class Queries(AccountQueries, AppQueries, PipelineQueries):
+class Queries(AccountQueries, AppQueries, PipelineQueries, BuildQueries):
     pass
 
 
@@ -72,6 +75,7 @@ class Mutation(
     PipelineAccessMutations,
     ReviewAppMutations,
     PipelineOwnershipMutations,
+    BuildMutations,
 ):
     pass
 
@@ -79,7 +83,7 @@ class Mutation(
 @strawberry.type(
     description="Live news over WebSocket (graphql-transport-ws or graphql-ws), authenticated in connection_init."
 )
-class Subscription(PromotionSubscriptions):
+class Subscription(PromotionSubscriptions, BuildSubscriptions):
     pass
 
 

@@ -41,6 +41,9 @@ class Settings:
     # under the server's max_connections (100 by default), or everything else gets "too many clients".
     db_pool_size: int
     web_dir: Path  # the dashboard's and GraphiQL's built assets (web/dist, `make web`)
+    build_timeout: float  # a whole build: every buildpack's detect, compile and release
+    source_max_bytes: int  # a source tarball, compressed, and each buildpack download
+    fetch_timeout: float  # fetching a source or a buildpack over the network, or cloning one
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
@@ -67,12 +70,29 @@ class Settings:
             upload_url_ttl=int(env.get("PIPEGRAPH_UPLOAD_URL_TTL", "3600")),
             db_pool_size=_positive(env, "PIPEGRAPH_DB_POOL_SIZE", "10"),
             web_dir=Path(env.get("PIPEGRAPH_WEB_DIR") or _SOURCE_WEB_DIR).resolve(),
+            build_timeout=float(env.get("PIPEGRAPH_BUILD_TIMEOUT", "900")),
+            source_max_bytes=int(env.get("PIPEGRAPH_SOURCE_MAX_BYTES", str(200 * 1024 * 1024))),
+            fetch_timeout=float(env.get("PIPEGRAPH_FETCH_TIMEOUT", "60")),
             sandbox=SandboxSettings.from_env(env),
         )
 
     @property
     def slug_dir(self) -> Path:
         return self.data_dir / "slugs"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.data_dir / "sources"
+
+    @property
+    def repo_dir(self) -> Path:
+        """One bare git repository per app, shared by the API replicas like the slug store."""
+        return self.data_dir / "repos"
+
+    @property
+    def build_cache_dir(self) -> Path:
+        """Per-app build caches and fetched buildpacks, kept between builds."""
+        return self.data_dir / "cache"
 
 
 def _positive(env: Mapping[str, str], name: str, default: str) -> int:

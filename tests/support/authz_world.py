@@ -19,6 +19,7 @@ from pipegraph.access.rules import ALL_PERMISSIONS, TEAM_ROLE_APP_PERMISSIONS, P
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import hash_token
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
@@ -132,6 +133,10 @@ async def build_world() -> World:
                     commit="c0ffee", uploaded_at=uploaded,
                 )  # fmt: skip
                 world.ids[f"{app.name}/slug"] = slug.id
+                build = await Build.create(
+                    app=app, source_url="https://example.com/source.tgz", status=BuildStatus.SUCCEEDED, slug=slug
+                )
+                world.ids[f"{app.name}/build"] = build.id
                 if suffix in ("dev", "staging"):
                     release = await Release.create(
                         app=app, version=1, status=ReleaseStatus.SUCCEEDED, is_current=True, slug=slug,

@@ -80,6 +80,11 @@ RULES: dict[str, Rule] = {
     "rollback": Rule(app=Permission.DEPLOY),
     "promote": Rule(app=Permission.VIEW, note="view on the source; deploy on every target (promoteInto)"),
     "promoteInto": Rule(app=Permission.DEPLOY),
+    "createSource": Rule(app=Permission.DEPLOY),
+    "createBuild": Rule(app=Permission.DEPLOY),
+    "setBuildpacks": Rule(app=Permission.DEPLOY),
+    "gitPush": Rule(app=Permission.DEPLOY, note="`git push` to /git/<app>.git: builds and releases main or master"),
+    "gitClone": Rule(app=Permission.VIEW, note="`git clone` of /git/<app>.git"),
     "addAppCollaborator": Rule(app=Permission.MANAGE),
     "removeAppCollaborator": Rule(app=Permission.MANAGE),
     # Pipelines and couplings
@@ -112,13 +117,13 @@ RULES: dict[str, Rule] = {
 VISIBILITY: dict[str, str] = {
     "App": "its personal owner, admins and members of its team, and its collaborators",
     "Pipeline": "its personal owner, admins and members of its team, and whoever sees one of its apps",
-    "Release, Slug": "whoever sees their app",
+    "Release, Slug, Build": "whoever sees their app",
     "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",
     "Team": "its admins, members and collaborators",
     # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.
     "User": (
-        "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on or "
-        "released to, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
+        "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on, "
+        "released to or built, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
         "pipeline's admins and members, for those granted access to it"
     ),
 }

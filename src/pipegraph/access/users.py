@@ -1,6 +1,6 @@
 """Which users a viewer sees: the people they meet through something they see (VISIBILITY["User"]).
 
-As on Heroku, whoever sees an app sees its owner, its collaborators and who released to it, and whoever sees a
+As on Heroku, whoever sees an app sees its owner, its collaborators and who released to or built it, and whoever sees a
 pipeline sees its owner, who promoted in it and who took part in its transfers. Every field that returns a user
 shows one of these through an object the viewer already sees, so `node(id:)` and nested fields agree by this rule
 alone. Each relation is one statement, asked only about the users no earlier one showed.
@@ -15,6 +15,7 @@ from tortoise.expressions import Q, Subquery
 
 from pipegraph.access.policy import Access
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.builds.models import Build
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineTransfer
 from pipegraph.promotions.models import Promotion
 from pipegraph.releases.models import Release
@@ -43,6 +44,11 @@ async def _app_collaborators(access: Access, users: set[int]) -> Iterable[Any]:
 async def _releasers(access: Access, users: set[int]) -> Iterable[Any]:
     apps = Subquery(App.filter(await access.visible_apps()).values("id"))
     return await Release.filter(created_by_id__in=users, app_id__in=apps).values_list("created_by_id", flat=True)
+
+
+async def _builders(access: Access, users: set[int]) -> Iterable[Any]:
+    apps = Subquery(App.filter(await access.visible_apps()).values("id"))
+    return await Build.filter(created_by_id__in=users, app_id__in=apps).values_list("created_by_id", flat=True)
 
 
 async def _pipeline_owners(access: Access, users: set[int]) -> Iterable[Any]:
@@ -80,6 +86,7 @@ RELATIONS: tuple[Relation, ...] = (
     _app_owners,
     _app_collaborators,
     _releasers,
+    _builders,
     _pipeline_owners,
     _promoters,
     _transfer_parties,

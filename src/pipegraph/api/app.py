@@ -32,6 +32,9 @@ from pipegraph.schema import build_schema
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore, SlugStore
 from pipegraph.slugs.upload import put_slug_blob
+from pipegraph.sources.git_http import git_http
+from pipegraph.sources.push import PUSH_PATH, receive_push
+from pipegraph.sources.upload import put_source_blob
 from pipegraph.streams.hub import StreamHub
 
 
@@ -127,6 +130,9 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         routes=[
             *operator_routes(settings),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
+            Route("/sources/{source_id}/blob", put_source_blob, methods=["PUT"]),
+            Route("/git/{repo}/{path:path}", git_http, methods=["GET", "POST"]),
+            Route(PUSH_PATH, receive_push, methods=["POST"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route("/login", web.login, methods=["GET"]),
@@ -145,4 +151,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.settings = settings
     app.state.slug_store = slug_store
     app.state.jobs = jobs
+    app.state.streams = streams
     return app

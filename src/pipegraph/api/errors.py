@@ -91,5 +91,12 @@ describe_values(
         ErrorCode.AUTO_JOIN_NOT_AVAILABLE: "Auto-join is for team pipelines only.",
         ErrorCode.PERMISSIONS_STATIC: "A Heroku Team's auto-join permissions are fixed.",
         ErrorCode.NO_PIPELINE_ACCESS: "The pipeline's access does not allow this.",
+        ErrorCode.INVALID_BUILDPACK: "Not a buildpack: a local folder, a .tgz URL or a git URL, with bin/detect.",
+        ErrorCode.INVALID_SOURCE: "The source could not be fetched, or is not a tar.gz of a source tree.",
+        ErrorCode.SOURCE_NOT_UPLOADED: "The source's tarball was never uploaded.",
+        ErrorCode.SOURCE_ALREADY_UPLOADED: "The source's tarball was uploaded already: sources are immutable.",
+        ErrorCode.SOURCE_TOO_LARGE: "The source is larger than the server accepts.",
+        ErrorCode.NO_GIT_HISTORY: "An app has no git history to compare: it was never built from git.",
+        ErrorCode.BUILD_FAILED: "The build failed; its output says why.",
     },
 )

@@ -24,10 +24,13 @@ from pipegraph.releases.loaders import ReleasePageKey, current_release_by_app, r
 from pipegraph.releases.models import Release
 
 if TYPE_CHECKING:
+    from pipegraph.builds.types import BuildType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
+    from pipegraph.sources.types import AppComparisonType
 
 RELEASES = Keyset.by_number("release")
+BUILDS = Keyset.by_number("build")
 
 PermissionEnum = strawberry.enum(
     Permission, name="Permission", description="Heroku's app permissions; on the pipeline access tab, what they allow."
@@ -173,6 +176,38 @@ class AppType(relay.Node):
             key=lambda release: release.version,
             node_of=ReleaseType.from_model,
         )
+
+    @strawberry.field(description="Builds, newest first.")
+    async def builds(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Annotated[BuildType, strawberry.lazy("pipegraph.builds.types")]]:
+        from pipegraph.builds.loaders import BuildPageKey, build_pages
+        from pipegraph.builds.types import BuildType
+
+        async def fetch(limit: int, before: int | None) -> list[Any]:
+            return await info.context.loaders[build_pages].load(BuildPageKey(self.id, limit, before))
+
+        return await keyset_page(
+            BUILDS, first=first, after=after, fetch=fetch, key=lambda build: build.id, node_of=BuildType.from_model
+        )
+
+    @strawberry.field(description="The app's buildpacks, in order (setBuildpacks); empty: detected per build.")
+    async def buildpacks(self) -> list[str]:
+        from pipegraph.builds.service import app_buildpacks
+
+        return await app_buildpacks(self.id)
+
+    @strawberry.field(
+        description="What differs between this app's deployed commit and another app's, from their git history."
+    )
+    async def compare(
+        self,
+        info: Info,
+        with_: Annotated[str, strawberry.argument(name="with", description="The other app: name or global ID.")],
+    ) -> Annotated[AppComparisonType, strawberry.lazy("pipegraph.sources.types")]:
+        from pipegraph.sources.types import compare_apps
+
+        return await compare_apps(info, self.model, with_)
 
 
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).

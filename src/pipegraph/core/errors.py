@@ -41,6 +41,13 @@ class ErrorCode(Enum):
     AUTO_JOIN_NOT_AVAILABLE = "auto_join_not_available"
     PERMISSIONS_STATIC = "permissions_static"
     NO_PIPELINE_ACCESS = "no_pipeline_access"
+    INVALID_BUILDPACK = "invalid_buildpack"
+    INVALID_SOURCE = "invalid_source"
+    SOURCE_NOT_UPLOADED = "source_not_uploaded"
+    SOURCE_ALREADY_UPLOADED = "source_already_uploaded"
+    SOURCE_TOO_LARGE = "source_too_large"
+    NO_GIT_HISTORY = "no_git_history"
+    BUILD_FAILED = "build_failed"
 
 
 class DomainError(Exception):

@@ -7,8 +7,9 @@ new domain adds loaders without touching it. Never a module-level DataLoader: it
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
@@ -79,3 +80,46 @@ class Loaders:
         if built is None:
             built = self._built[declared] = declared.build()
         return cast("DataLoader[K, V]", built)
+
+
+class PageKey(NamedTuple):
+    """A page of one parent's children, newest first: `limit` rows (the page size plus one, to tell whether a next
+    page exists) whose order value is below `before` (the keyset cursor), if set."""
+
+    parent_id: int
+    limit: int
+    before: int | None
+
+
+def newest_first_pages(model: type[M], *, parent: str, order: str) -> DataLoader[PageKey, list[M]]:
+    """Pages of many parents' children (an app's releases, its builds) in one windowed statement per page shape."""
+    table = model._meta.db_table
+
+    def sql(parent_ids: Sequence[int], limit: int, before: int | None) -> str:
+        # Only integers are interpolated (typed and converted here), so the statement stays injection-free while
+        # keeping one statement for any number of parents; ROW_NUMBER() works on SQLite 3.25+ and PostgreSQL alike.
+        ids = ",".join(str(int(parent_id)) for parent_id in parent_ids)
+        below = f" AND {order} < {int(before)}" if before is not None else ""
+        return (
+            f"SELECT * FROM {table} WHERE id IN ("
+            " SELECT id FROM ("
+            f"  SELECT id, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order} DESC) AS position"
+            f"  FROM {table} WHERE {parent} IN ({ids}){below}"
+            f" ) ranked WHERE position <= {int(limit)}"
+            f") ORDER BY {parent}, {order} DESC"
+        )
+
+    async def load(keys: Sequence[PageKey]) -> list[list[M]]:
+        by_shape: dict[tuple[int, int | None], set[int]] = defaultdict(set)
+        for key in keys:
+            by_shape[(key.limit, key.before)].add(key.parent_id)
+        pages: dict[PageKey, list[M]] = defaultdict(list)
+        for (limit, before), parent_ids in by_shape.items():
+            if limit == 0:
+                continue
+            rows: list[M] = await model.raw(sql(sorted(parent_ids), limit, before))
+            for row in rows:
+                pages[PageKey(getattr(row, parent), limit, before)].append(row)
+        return [pages.get(key, []) for key in keys]
+
+    return DataLoader(load_fn=load)

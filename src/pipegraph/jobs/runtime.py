@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
+from pipegraph.builds.runner import BuildRunner
 from pipegraph.releases.phase import ReleasePhaseRunner
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import SlugStore
@@ -17,6 +18,7 @@ class Runtime:
     slug_store: SlugStore
     runner: ReleasePhaseRunner
     redis: ArqRedis  # arq's own pool in a worker: events and log lines are published, wake-ups enqueued on it
+    build_runner: BuildRunner
 
 
 # Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
@@ -43,3 +45,13 @@ def lease_seconds(release_phase_timeout: float) -> float:
     """How long a RUNNING target may go without finishing before its worker is presumed dead: longer than any job
     may run, so a live worker is never presumed dead."""
     return job_timeout_seconds(release_phase_timeout) + 30
+
+
+def build_job_timeout(settings: Settings) -> float:
+    """Fetching the source and the buildpacks, the buildpacks' own time limit, then packing and storing the slug."""
+    return settings.build_timeout + 2 * settings.fetch_timeout + JOB_OVERHEAD_SECONDS
+
+
+def build_lease_seconds(settings: Settings) -> float:
+    """A BUILDING build untouched this long lost its worker: longer than its job may run."""
+    return build_job_timeout(settings) + 30

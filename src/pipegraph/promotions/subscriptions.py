@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated
 
 import strawberry
@@ -38,6 +38,20 @@ def _int_id(id: relay.GlobalID, type_name: str, *, field: str) -> int:
     if key == NO_ROW_ID:  # a key no row can have (too long, not ASCII digits): as for one that does not exist
         raise NotFound(type_name.lower(), id.node_id, field=field)
     return key
+
+
+async def lines_while_visible(
+    info: Info, lines: AsyncIterator[str], *, app_id: int, what: str, row_id: int, field: str
+) -> AsyncIterator[tuple[int, str]]:
+    """A log's lines, numbered from 1, for as long as the viewer still sees its app (rights read again before each:
+    a collaborator removed meanwhile sees no more)."""
+    number = 0
+    async for line in lines:
+        info.context.refresh()
+        if app_id not in await sees_apps(info, [app_id]):
+            raise NotFound(what, row_id, field=field)
+        number += 1
+        yield number, line
 
 
 @strawberry.type
@@ -96,11 +110,8 @@ class PromotionSubscriptions:
         row = await info.context.loaders[release_by_id].load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
-        app_id = row.app_id
-        number = 0
-        async for line in follow_release_log(hub, release):
-            info.context.refresh()
-            if app_id not in await sees_apps(info, [app_id]):
-                raise NotFound("release", release, field="releaseId")
-            number += 1
+        lines = follow_release_log(hub, release)
+        async for number, line in lines_while_visible(
+            info, lines, app_id=row.app_id, what="release", row_id=release, field="releaseId"
+        ):
             yield ReleaseLogLineType(number=number, text=line)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 
 from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
+from pipegraph.core import signing
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.text import validate_text
 from pipegraph.slugs.models import Slug
@@ -18,6 +16,7 @@ from pipegraph.slugs.store import SlugStore
 
 CHECKSUM_PATTERN = re.compile(r"^SHA256:([0-9a-fA-F]{64})$")
 PROCESS_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
+UPLOAD_PURPOSE = "slug-upload"
 
 
 def normalize_checksum(checksum: str) -> str:
@@ -79,23 +78,13 @@ async def create_slug(
     )
 
 
-def _signature(secret_key: str, slug_id: int, expires: int) -> str:
-    return hmac.new(secret_key.encode(), f"slug-upload:{slug_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-
 def upload_url(*, public_url: str, secret_key: str, slug_id: int, ttl: int) -> str:
     """A URL that lets whoever holds it PUT this slug's blob once, until it expires: no token needed."""
-    expires = int(time.time()) + ttl
-    return f"{public_url}/slugs/{slug_id}/blob?expires={expires}&signature={_signature(secret_key, slug_id, expires)}"
+    return f"{public_url}/slugs/{slug_id}/blob?{signing.signed_query(secret_key, UPLOAD_PURPOSE, slug_id, ttl)}"
 
 
 def verify_upload_signature(*, secret_key: str, slug_id: int, expires: str, signature: str) -> bool:
-    try:
-        expiry = int(expires)
-    except ValueError:
-        return False
-    expected = _signature(secret_key, slug_id, expiry)
-    return expiry >= time.time() and hmac.compare_digest(expected, signature)
+    return signing.verify(secret_key, UPLOAD_PURPOSE, slug_id, expires=expires, signature_given=signature)
 
 
 async def receive_blob(slug: Slug, chunks: AsyncIterator[bytes], *, store: SlugStore, max_bytes: int) -> Slug:

@@ -75,7 +75,7 @@ class LocalSlugStore:
         fd, tmp_name = tempfile.mkstemp(dir=incoming, suffix=".part")
         tmp = Path(tmp_name)
         try:
-            size, digest = await _receive(fd, chunks, max_bytes=max_bytes)
+            size, digest = await receive_to_file(fd, chunks, max_bytes=max_bytes)
             if digest != expected_digest:
                 raise DomainError(
                     ErrorCode.CHECKSUM_MISMATCH,
@@ -92,14 +92,22 @@ class LocalSlugStore:
             tmp.unlink(missing_ok=True)  # noqa: ASYNC240 - a local unlink, gone already after os.replace
 
 
-async def _receive(fd: int, chunks: AsyncIterator[bytes], *, max_bytes: int) -> tuple[int, str]:
+async def receive_to_file(
+    fd: int,
+    chunks: AsyncIterator[bytes],
+    *,
+    max_bytes: int,
+    what: str = "slug",
+    too_large: ErrorCode = ErrorCode.SLUG_TOO_LARGE,
+) -> tuple[int, str]:
+    """Write `chunks` to `fd` (closing it), refusing more than `max_bytes`; returns the size and SHA-256 hex."""
     hasher = hashlib.sha256()
     size = 0
     with os.fdopen(fd, "wb") as out:
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
-                raise DomainError(ErrorCode.SLUG_TOO_LARGE, f"slug is larger than the limit of {max_bytes} bytes")
+                raise DomainError(too_large, f"{what} is larger than the limit of {max_bytes} bytes")
             hasher.update(chunk)
             out.write(chunk)
         out.flush()

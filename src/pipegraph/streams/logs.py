@@ -5,10 +5,16 @@ A release phase's log is `RELEASE_LOG`; another log (a build's) is one more `Top
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipegraph.streams.publish import Topic
+
+if TYPE_CHECKING:
+    from pipegraph.streams.hub import StreamHub
+
+QUIET_STREAM_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -35,3 +41,45 @@ def log_event(fields: Mapping[str, str]) -> LogEvent:
 
 
 RELEASE_LOG: Topic[LogEvent] = Topic("release", "log", log_event)
+BUILD_LOG: Topic[LogEvent] = Topic("build", "log", log_event)
+
+
+@dataclass(frozen=True)
+class SavedLog:
+    """What the database says of a log's row: whether it ended, and its lines kept so far."""
+
+    ended: bool
+    text: str
+
+
+async def follow_log(
+    hub: StreamHub,
+    topic: Topic[LogEvent],
+    row_id: int,
+    saved: Callable[[], Awaitable[SavedLog]],
+    *,
+    quiet_ms: int = QUIET_STREAM_MS,
+) -> AsyncIterator[str]:
+    """The saved lines once the row ended; else its whole stream (it holds only this row's lines) until the end
+    marker. A quiet stream whose row has ended was lost (a Redis restart): the saved lines give the rest."""
+    log = await saved()
+    if log.ended:
+        for line in log.text.splitlines():
+            yield line
+        return
+    async with hub.follow(topic, row_id, from_start=True) as follower:
+        sent = 0
+        while True:
+            events = await follower.read(block_ms=quiet_ms)
+            for event in events:
+                if isinstance(event, LogEnd):
+                    return
+                sent += 1
+                yield event.text
+            if events:
+                continue
+            log = await saved()
+            if log.ended:
+                for line in log.text.splitlines()[sent:]:
+                    yield line
+                return

@@ -5,7 +5,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('pipegraph', '0003_teams_and_access')]
+    dependencies = [('pipegraph', '0005_builds')]
 
     initial = False
 
