@@ -19,8 +19,9 @@ from tests.support.build_scene import PROCFILE_APP, source_tarball, write_buildp
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
 from tests.support.processes import gone, processes_running
+from tests.support.servers import until, worker_process
 from tests.test_builds_api import CREATE_BUILD, SET_BUILDPACKS, _source
-from tests.test_promotion_recovery import _arq_pool, _until, _worker_process
+from tests.test_promotion_recovery import _arq_pool
 
 LATER = timedelta(hours=2)  # the reconciler's "now", past every lease
 
@@ -39,9 +40,9 @@ async def test_a_worker_killed_mid_compile_is_retried_and_releases_once(
     build = await Build.get()
 
     # when a separate worker process is SIGKILLed in the middle of compile
-    worker = _worker_process(settings)
+    worker = worker_process(settings, tmp_path / "worker.log")
     try:
-        await _until(lambda: _running(marker), "compile running in the worker process")
+        await until(lambda: _running(marker), "compile running in the worker process")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
@@ -66,7 +67,7 @@ async def test_a_worker_killed_mid_compile_is_retried_and_releases_once(
             await build.refresh_from_db()
             return build.status.terminal
 
-        await _until(finished, "the build finishing after the takeover")
+        await until(finished, "the build finishing after the takeover")
 
     # then the build succeeded on its second attempt, with exactly one release
     await build.refresh_from_db()
