@@ -7,12 +7,12 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
+from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.builds.loaders import build_by_id
 from pipegraph.builds.log import follow_build_log
 from pipegraph.builds.types import BuildLogLineType
 from pipegraph.core.errors import NotFound
-from pipegraph.promotions.subscriptions import _int_id, lines_while_visible, stream_hub
 
 
 @strawberry.type
@@ -23,7 +23,7 @@ class BuildSubscriptions:
         info: Info,
         build_id: Annotated[relay.GlobalID, strawberry.argument(description="The build's global ID.")],
     ) -> AsyncGenerator[BuildLogLineType, None]:
-        build = _int_id(build_id, "Build", field="buildId")
+        build = row_key(build_id, "Build", field="buildId")
         hub = stream_hub(info)
         row = await info.context.loaders[build_by_id].load(build)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):

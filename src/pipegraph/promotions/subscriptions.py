@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
+from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
-from pipegraph.core.errors import ClientError, NotFound
-from pipegraph.core.relay import NO_ROW_ID, db_id, get_by_reference
+from pipegraph.core.errors import NotFound
+from pipegraph.core.relay import get_by_reference
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import sees_pipeline
 from pipegraph.promotions.loaders import promotion_by_id
@@ -20,38 +21,6 @@ from pipegraph.promotions.types import PipelineEventType, PromotionProgressType,
 from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
-from pipegraph.streams.hub import StreamHub
-
-
-def stream_hub(info: Info) -> StreamHub:
-    if info.context.viewer is None:
-        raise ClientError("not authenticated: send the token in connection_init")
-    if info.context.streams is None:
-        raise ClientError("subscriptions need Redis, and this server has none configured")
-    return info.context.streams
-
-
-def _int_id(id: relay.GlobalID, type_name: str, *, field: str) -> int:
-    if id.type_name != type_name:
-        raise ClientError(f"{id} is not the ID of a {type_name}")
-    key = db_id(id.node_id)
-    if key == NO_ROW_ID:  # a key no row can have (too long, not ASCII digits): as for one that does not exist
-        raise NotFound(type_name.lower(), id.node_id, field=field)
-    return key
-
-
-async def lines_while_visible(
-    info: Info, lines: AsyncIterator[str], *, app_id: int, what: str, row_id: int, field: str
-) -> AsyncIterator[tuple[int, str]]:
-    """A log's lines, numbered from 1, for as long as the viewer still sees its app (rights read again before each:
-    a collaborator removed meanwhile sees no more)."""
-    number = 0
-    async for line in lines:
-        info.context.refresh()
-        if app_id not in await sees_apps(info, [app_id]):
-            raise NotFound(what, row_id, field=field)
-        number += 1
-        yield number, line
 
 
 @strawberry.type
@@ -62,7 +31,7 @@ class PromotionSubscriptions:
     async def promotion_progress(
         self, info: Info, id: Annotated[relay.GlobalID, strawberry.argument(description="The promotion's global ID.")]
     ) -> AsyncGenerator[PromotionProgressType, None]:
-        promotion_id = _int_id(id, "Promotion", field="id")
+        promotion_id = row_key(id, "Promotion", field="id")
         hub = stream_hub(info)
         promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
         if promotion is None or not await sees_promotion(info, promotion):
@@ -105,7 +74,7 @@ class PromotionSubscriptions:
         info: Info,
         release_id: Annotated[relay.GlobalID, strawberry.argument(description="The release's global ID.")],
     ) -> AsyncGenerator[ReleaseLogLineType, None]:
-        release = _int_id(release_id, "Release", field="releaseId")
+        release = row_key(release_id, "Release", field="releaseId")
         hub = stream_hub(info)
         row = await info.context.loaders[release_by_id].load(release)
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
