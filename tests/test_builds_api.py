@@ -151,7 +151,7 @@ async def test_build_log_streams_the_output_live_then_ends(
     async for data in subscribe(git_server, BUILD_LOG, {"id": build_id}, protocol=protocol, init_payload=init):
         if data["buildLog"]["text"] != WARNING:  # shown only where bubblewrap cannot run
             lines.append(data["buildLog"]["text"])
-        if lines[-1] == "-----> Installing":
+        if lines and lines[-1] == "-----> Installing":
             await asyncio.to_thread(_open_gate)
 
     # then every line arrived in order and the stream ended with the build
