@@ -65,14 +65,26 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
-def worker() -> None:
-    from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
-    from workers.process import run
+@click.option("--check", is_flag=True, help="Only check that a worker has checked in recently: exit 0 if so, 1 if not.")
+def worker(check: bool) -> None:
+    from pipegraph.logs import configure_logging
 
-    if not os.environ.get("REDIS_URL"):
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
         raise click.UsageError(
             "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
         )
+    if check:
+        from workers.process import check_health
+
+        healthy, line = asyncio.run(check_health(redis_url))
+        click.echo(line, err=not healthy)
+        sys.exit(0 if healthy else 1)
+
+    from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
+    from workers.process import run
+
+    configure_logging()
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 
@@ -186,6 +198,9 @@ def dev(host: str, port: int, demo: bool) -> None:
     # redis-server behind: turn it into Ctrl-C, so both leave through the same clean-up (uvicorn hands a signal it
     # caught back to the handler it found, this one, once the server has stopped).
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+    from pipegraph.logs import configure_logging
+
+    configure_logging()  # readable lines on a terminal, JSON when run under a supervisor
     asyncio.run(_dev(host, port, demo))
 
 
@@ -231,7 +246,9 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
-            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=settings.max_body_bytes))
+            server = uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_config=None, ws_max_size=settings.max_body_bytes)
+            )
             scheme, _, rest = base_url.partition("://")
             click.echo(
                 f"\npipegraph is running\n  dashboard: {dashboard}\n  GraphiQL:  {base_url}/graphql\n"
