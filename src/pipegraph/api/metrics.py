@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
@@ -149,15 +150,14 @@ async def _queue_families(redis_url: str | None) -> list[Metric]:
     if redis_url:
         from arq.constants import default_queue_name
 
+        async def read(redis: Redis) -> tuple[int, list[tuple[bytes, float]], list[Metric]]:
+            # One after the other on one connection: a timeout cancels one call, and leaves no other running.
+            size = await redis.zcard(default_queue_name)
+            oldest = await redis.zrange(default_queue_name, 0, 0, withscores=True)
+            return size, oldest, await read_families(redis)
+
         async with redis_client(redis_url) as redis:
-            size, oldest, from_workers = await asyncio.wait_for(
-                asyncio.gather(
-                    redis.zcard(default_queue_name),
-                    redis.zrange(default_queue_name, 0, 0, withscores=True),
-                    read_families(redis),
-                ),
-                CHECK_TIMEOUT,
-            )
+            size, oldest, from_workers = await asyncio.wait_for(read(redis), CHECK_TIMEOUT)
         depth.add_metric([], size)
         # A job's score is the time (ms) it is due: enqueued, or deferred to.
         due_ms = oldest[0][1] if oldest else time.time() * 1000

@@ -1,8 +1,12 @@
 """Histograms the workers observe and the API's /metrics exposes, kept in Redis between the two.
 
 A worker's own registry would be lost with it and is not what a scrape of the API reads, so each observation is
-added to one Redis hash per metric and label value: a count per bucket (cumulative, as Prometheus wants them), the
-count and the sum. Every worker adds to the same hash, and every API replica reports the same shared figures.
+added to one Redis hash per metric: for each label value, a count per bucket (cumulative, as Prometheus wants them),
+the count and the sum. The fields are fixed by the buckets and label values, so the hash stays small however many
+observations are added; every worker adds to the same hash, and every API replica reports the same shared figures.
+
+One observation is one Lua call and one scrape one HGETALL per metric: no client-side pipeline, so a scrape or a job
+cancelled mid-way leaves no half-used connection behind.
 """
 
 from __future__ import annotations
@@ -17,17 +21,29 @@ KEY_PREFIX = "pipegraph:metrics:"
 # Release phases and builds take seconds to minutes, up to their timeouts.
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
+# KEYS[1]: the hash; ARGV[1]: the seconds; ARGV[2..]: the fields to add 1 to (the buckets it falls in and the count).
+_OBSERVE = """
+for i = 3, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+redis.call('HINCRBYFLOAT', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class SharedHistogram:
     name: str
     documentation: str
     label: str
-    values: tuple[str, ...]  # the label's values, fixed so a scrape lists them all (and keys stay bounded)
+    values: tuple[str, ...]  # the label's values, fixed so a scrape lists them all (and the hash stays bounded)
     buckets: tuple[float, ...] = DURATION_BUCKETS
 
-    def key(self, value: str) -> str:
-        return f"{KEY_PREFIX}{self.name}:{value}"
+    @property
+    def key(self) -> str:
+        return KEY_PREFIX + self.name
+
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        return (*self.buckets, math.inf)
 
 
 RELEASE_PHASE_DURATION = SharedHistogram(
@@ -45,40 +61,35 @@ BUILD_DURATION = SharedHistogram(
 SHARED_HISTOGRAMS = (RELEASE_PHASE_DURATION, BUILD_DURATION)
 
 
-def _bucket_field(bound: float) -> str:
-    return "+Inf" if math.isinf(bound) else repr(bound)
+def _field(value: str, part: float | str) -> str:
+    if isinstance(part, float):
+        part = "+Inf" if math.isinf(part) else repr(part)
+    return f"{value}|{part}"
 
 
 async def observe(redis: Redis, histogram: SharedHistogram, value: str, seconds: float) -> None:
-    """Add one observation; a single MULTI so a scrape never sees a bucket counted without the total."""
+    """Add one observation, atomically: a scrape never sees a bucket counted without the total."""
     if value not in histogram.values:
         raise ValueError(f"{histogram.name}: {value!r} is not one of {histogram.values}")
-    async with redis.pipeline(transaction=True) as pipe:
-        key = histogram.key(value)
-        for bound in (*histogram.buckets, math.inf):
-            if seconds <= bound:
-                pipe.hincrby(key, _bucket_field(bound), 1)
-        pipe.hincrby(key, "count", 1)
-        pipe.hincrbyfloat(key, "sum", seconds)
-        await pipe.execute()
+    fields = [_field(value, bound) for bound in histogram.bounds if seconds <= bound]
+    await redis.eval(  # type: ignore[misc]  # redis-py types eval as sync-or-async
+        _OBSERVE, 1, histogram.key, repr(float(seconds)), _field(value, "sum"), _field(value, "count"), *fields
+    )
 
 
 async def read_families(redis: Redis) -> list[Metric]:
     """The shared histograms as they stand, for a scrape (zeros for a label value nothing was observed under)."""
     families: list[Metric] = []
     for histogram in SHARED_HISTOGRAMS:
+        stored = await redis.hgetall(histogram.key)  # type: ignore[misc]
+        counts = {_text(field): float(_text(number)) for field, number in stored.items()}
         family = HistogramMetricFamily(histogram.name, histogram.documentation, labels=[histogram.label])
-        async with redis.pipeline(transaction=False) as pipe:
-            for value in histogram.values:
-                pipe.hgetall(histogram.key(value))
-            stored = await pipe.execute()
-        for value, fields in zip(histogram.values, stored, strict=True):
-            counts = {_text(field): _text(number) for field, number in fields.items()}
+        for value in histogram.values:
             buckets = [
-                (_bucket_field(bound), float(counts.get(_bucket_field(bound), 0)))
-                for bound in (*histogram.buckets, math.inf)
+                (_field(value, bound).partition("|")[2], counts.get(_field(value, bound), 0.0))
+                for bound in histogram.bounds
             ]
-            family.add_metric([value], buckets, sum_value=float(counts.get("sum", 0)))
+            family.add_metric([value], buckets, sum_value=counts.get(_field(value, "sum"), 0.0))
         families.append(family)
     return families
 
