@@ -5,16 +5,21 @@ lag) reach the API's /metrics."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import math
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from pipegraph.api.worker_metrics import RELEASE_PHASE_DURATION, observe, read_families
+from pipegraph.logs import configure_logging, stop_logging
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.settings import Settings
@@ -26,7 +31,7 @@ from tests.support.promotion_scene import deploy_release_script, promote, shop_p
 from tests.support.servers import PIPEGRAPH, pipegraph_environment, stop_process, until, worker_process
 from tests.support.ws_client import TRANSPORT_WS, subscribe
 from tests.test_builds_api import _create_build, _source
-from tests.test_operator_endpoints import metered, sample, scrape  # noqa: F401 - metered: the fixture
+from tests.test_operator_endpoints import log_lines, metered, sample, scrape  # noqa: F401 - fixtures
 
 
 def _check(settings: Settings, **env: str) -> subprocess.CompletedProcess[str]:
@@ -43,8 +48,21 @@ def _key(promotion_id: str) -> int:
     return int(base64.b64decode(promotion_id).decode().split(":")[1])
 
 
-async def test_a_worker_process_logs_json_lines_naming_its_job_target_and_promotion(
-    gql: GraphQLClient, settings: Settings, tmp_path: Path
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}") from None
+    return lines
+
+
+async def test_one_promotion_is_followed_from_the_api_through_the_worker_json_lines(
+    gql: GraphQLClient,
+    settings: Settings,
+    tmp_path: Path,
+    log_lines: io.StringIO,  # noqa: F811 - the fixture imported above
 ) -> None:
     # given a real `pipegraph worker`, its output going to a file (no terminal: JSON)
     log = tmp_path / "worker.log"
@@ -62,8 +80,18 @@ async def test_a_worker_process_logs_json_lines_naming_its_job_target_and_promot
     finally:
         stop_process(process)
 
-    # then every line is JSON, and each target's job logged with its job id, kind, target and promotion
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    # then the API's line for the promote mutation names the promotion
+    [api_line] = [
+        line
+        for line in _json_lines(log_lines.getvalue())
+        if line["logger"] == "pipegraph.graphql" and "promotion_id" in line
+    ]
+    assert api_line["promotion_id"] == promotion
+    assert api_line["request_id"]
+    assert api_line["outcome"] == "ok"
+
+    # and every line of the worker is JSON, each target's job logging with its job id, kind, target and promotion
+    lines = _json_lines(log.read_text())
     done = {
         line["target_id"]: line
         for line in lines
@@ -74,14 +102,47 @@ async def test_a_worker_process_logs_json_lines_naming_its_job_target_and_promot
     for line in done.values():
         assert line["promotion_id"] == promotion
         assert line["job_id"]
+        assert line["job_try"] >= 1
         assert line["level"] == "info"
+        assert line["logger"] == "workers.registry"
+    # and the release each target's job ran is logged under the same promotion
+    assert {line["promotion_id"] for line in lines if line.get("target_id") in done} == {promotion}
+
+
+async def test_configuring_logs_replaces_its_own_handler_and_leaves_others_alone(
+    caplog: pytest.LogCaptureFixture, jobs: JobRunner
+) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+
+    # when the in-process worker runs jobs, nothing about the process's logging changes
+    await jobs.drain()
+    assert (root.handlers, root.level) == (handlers, level)
+
+    # when logging is configured twice (as `pipegraph dev` then a re-run might)
+    first, second = io.StringIO(), io.StringIO()
+    configure_logging(stream=first)
+    handler = configure_logging(stream=second)
+    try:
+        # then one handler of ours is on the root logger, pytest's are still there, and lines go once, to the second
+        assert root.handlers == [*handlers, handler]
+        with caplog.at_level(logging.INFO, logger="pipegraph.test"):
+            logging.getLogger("pipegraph.test").info("once")
+        assert first.getvalue() == ""
+        [line] = _json_lines(second.getvalue())
+        assert line["message"] == "once"
+        assert [r.message for r in caplog.records if r.name == "pipegraph.test"] == ["once"]
+    finally:
+        stop_logging(handler)
+        root.setLevel(level)
+    assert root.handlers == handlers
 
 
 async def test_worker_check_exits_zero_only_while_a_worker_checks_in(settings: Settings, tmp_path: Path) -> None:
     # given no worker: unhealthy, saying why
     missing = _check(settings)
     assert missing.returncode == 1
-    assert missing.stderr.strip() == "unhealthy: no worker has checked in recently"
+    assert missing.stderr.startswith("unhealthy: worker failing: no worker has checked in recently"), missing.stderr
 
     # when a worker runs, it is healthy (arq writes its health on its first poll)
     process = worker_process(settings, tmp_path / "worker.log")
@@ -105,7 +166,13 @@ async def test_worker_check_says_when_redis_does_not_answer(settings: Settings) 
 
     result = _check(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     assert result.returncode == 1
-    assert result.stderr.startswith("unhealthy: Redis does not answer: "), result.stderr
+    assert result.stderr.startswith("unhealthy: redis failing: "), result.stderr
+
+
+async def test_worker_check_says_when_the_database_does_not_answer(settings: Settings, tmp_path: Path) -> None:
+    result = _check(replace(settings, database_url=f"sqlite://{tmp_path / 'gone.sqlite3'}"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("unhealthy: there is no database file at "), result.stderr
 
 
 async def test_shared_histograms_add_up_across_observations(settings: Settings) -> None:

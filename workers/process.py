@@ -18,8 +18,6 @@ from arq.worker import get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from pipegraph.api.health import CHECK_TIMEOUT, WORKER_HEALTH_KEY, redis_client
-
 logger = logging.getLogger(__name__)
 
 # What an unreachable, restarting or still-loading Redis raises (BusyLoadingError is a ConnectionError).
@@ -54,20 +52,6 @@ class Worker(ArqWorker):
             await super().run_job(job_id, score)
         except REDIS_AWAY as error:
             logger.warning("job %s could not be started or recorded as done while Redis was away: %s", job_id, error)
-
-
-async def check_health(redis_url: str) -> tuple[bool, str]:
-    """Whether a worker has checked in recently (arq's health-check key, written each `health_check_interval` and
-    expiring just after), and one line saying so: what `pipegraph worker --check` prints."""
-    try:
-        async with redis_client(redis_url) as redis:
-            seen = await asyncio.wait_for(redis.get(WORKER_HEALTH_KEY), CHECK_TIMEOUT)
-    except Exception as error:
-        return False, f"unhealthy: Redis does not answer: {' '.join(str(error).split()) or type(error).__name__}"
-    if seen is None:
-        return False, "unhealthy: no worker has checked in recently"
-    text = seen.decode() if isinstance(seen, bytes) else str(seen)
-    return True, f"healthy: {text}"
 
 
 def run(settings_cls: type) -> None:

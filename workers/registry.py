@@ -90,14 +90,16 @@ def _for_arq(function: Callable[..., Awaitable[Any]], kind: str) -> WorkerCorout
 
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         context = JobContext(runtime=ctx["runtime"], redis=ctx["redis"], job_id=ctx["job_id"], job_try=ctx["job_try"])
-        # Every line logged while this job runs says which job it is and for which row. arq runs each job in its
-        # own task, whose copy of the context this changes and nothing else.
-        fields: dict[str, Any] = {"job_id": context.job_id, "job_kind": kind}
+        # Every line logged while this job runs (arq's own about it included) says which job it is and for which
+        # row. arq runs each job in its own task, whose copy of the context this changes and nothing else.
+        fields: dict[str, Any] = {"job_id": context.job_id, "job_kind": kind, "job_try": context.job_try}
         if row_field and args:
             fields[row_field] = args[0]
         log_context(**fields)
         result = await function(context, *args)
-        logger.info("%s done: %s", kind, result)
+        # A cron run that found nothing to do (every 15 s) is not worth an operator's line.
+        quiet = kind.startswith("cron:") and not result
+        logger.log(logging.DEBUG if quiet else logging.INFO, "%s done: %s", kind, result)
         return result
 
     return run

@@ -65,27 +65,49 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
-@click.option("--check", is_flag=True, help="Only check that a worker has checked in recently: exit 0 if so, 1 if not.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check, as a container health check: exit 0 when the database and Redis answer and a worker has "
+    "checked in recently, 1 (saying what fails) otherwise.",
+)
 def worker(check: bool) -> None:
+    import logging
+
     from pipegraph.logs import configure_logging
 
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
             "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
         )
     if check:
-        from workers.process import check_health
-
-        healthy, line = asyncio.run(check_health(redis_url))
-        click.echo(line, err=not healthy)
-        sys.exit(0 if healthy else 1)
+        _check_worker(Settings.from_env())
 
     from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
     from workers.process import run
 
-    configure_logging()
+    configure_logging()  # JSON lines off a terminal, each naming the job it was written in (workers/registry.py)
+    logging.captureWarnings(True)  # a warning is a line like any other, not free text among the JSON
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
+
+
+def _check_worker(settings: Settings) -> None:
+    """`pipegraph worker --check`: one line, `healthy: …` on stdout or `unhealthy: …` on stderr, and the exit status."""
+    from pipegraph.api.health import OK, check_redis_and_worker
+    from pipegraph.startup import StartupError
+
+    try:
+        check_database(settings.database_url, shown_as=_redact(settings.database_url))
+    except StartupError as error:
+        click.echo(f"unhealthy: {error.message}", err=True)
+        sys.exit(1)
+    checks = asyncio.run(check_redis_and_worker(settings.redis_url))
+    failing = [f"{name} {state}" for name, state in checks.items() if state != OK]
+    if failing:
+        click.echo(f"unhealthy: {'; '.join(failing)}", err=True)
+        sys.exit(1)
+    click.echo("healthy: the database and Redis answer and a worker has checked in recently")
+    sys.exit(0)
 
 
 @main.command("export-schema", help="Print the GraphQL schema (SDL); `make schema` writes it to schema.graphql.")
