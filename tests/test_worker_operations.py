@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,12 @@ def _key(promotion_id: str) -> int:
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
     lines = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines()):
         try:
             lines.append(json.loads(line))
         except ValueError:
-            raise AssertionError(f"not a JSON line: {line!r}") from None
+            rest = "\n".join(text.splitlines()[number : number + 40])
+            raise AssertionError(f"not a JSON line: {line!r}, in:\n{rest}") from None
     return lines
 
 
@@ -77,8 +79,17 @@ async def test_one_promotion_is_followed_from_the_api_through_the_worker_json_li
             return (await Promotion.get(id=promotion)).status == PromotionStatus.COMPLETED
 
         await until(completed, "the promotion completing", seconds=90)
+        targets = await PromotionTarget.filter(promotion_id=promotion).values_list("id", flat=True)
+
+        async def both_jobs_done() -> bool:
+            # each job's last line follows its target's completion: wait for it before stopping the worker
+            written = log.read_text()
+            return all(f'"{PROMOTE_TARGET.name} done: target {target}:' in written for target in targets)
+
+        await until(both_jobs_done, "each target's job logging that it is done", seconds=90)
     finally:
         stop_process(process)
+    assert process.returncode == 0  # stopped by SIGTERM, cleanly (a job cut off while starting included)
 
     # then the API's line for the promote mutation names the promotion
     [api_line] = [
@@ -97,7 +108,6 @@ async def test_one_promotion_is_followed_from_the_api_through_the_worker_json_li
         for line in lines
         if line.get("job_kind") == PROMOTE_TARGET.name and str(line["message"]).startswith(PROMOTE_TARGET.name)
     }
-    targets = await PromotionTarget.filter(promotion_id=promotion).values_list("id", flat=True)
     assert sorted(done) == sorted(targets), lines
     for line in done.values():
         assert line["promotion_id"] == promotion
@@ -259,3 +269,29 @@ async def test_build_durations_reach_metrics(
     assert figures[sample("pipegraph_build_duration_seconds_count", outcome="succeeded")] == 1
     assert figures[sample("pipegraph_build_duration_seconds_count", outcome="failed")] == 0
     assert figures[sample("pipegraph_build_duration_seconds_sum", outcome="succeeded")] > 0
+
+
+def test_warnings_and_errors_python_reports_itself_are_json_lines_too() -> None:
+    # given a process set up as `pipegraph worker` sets itself up, that warns and drops an object whose __del__ fails
+    script = """
+import gc, warnings
+from pipegraph.logs import capture_stray_output, configure_logging
+configure_logging()
+capture_stray_output()
+warnings.warn("careful", UserWarning)
+class Broken:
+    def __del__(self):
+        raise RuntimeError("collected badly")
+Broken()
+gc.collect()
+raise SystemError("the end")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+    # and then stops on an exception: all three reach stderr as JSON lines, not free text
+    assert result.returncode == 1, result.stderr
+    lines = _json_lines(result.stderr)
+    assert [line["logger"] for line in lines] == ["py.warnings", "pipegraph.unraisable", "pipegraph.uncaught"]
+    assert "careful" in str(lines[0]["message"])
+    assert "collected badly" in str(lines[1]["exception"])
+    assert "the end" in str(lines[2]["exception"])

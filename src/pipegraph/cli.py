@@ -53,11 +53,12 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
-    from pipegraph.logs import configure_logging
+    from pipegraph.logs import capture_stray_output, configure_logging
 
     settings = Settings.from_env()
     check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
     configure_logging()
+    capture_stray_output()
     # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal). ws_max_size: a WebSocket
     # message has the same limit as a request body.
     app = create_app(settings)
@@ -72,9 +73,7 @@ def serve(host: str, port: int) -> None:
     "checked in recently, 1 (saying what fails) otherwise.",
 )
 def worker(check: bool) -> None:
-    import logging
-
-    from pipegraph.logs import configure_logging
+    from pipegraph.logs import capture_stray_output, configure_logging
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
@@ -87,7 +86,7 @@ def worker(check: bool) -> None:
     from workers.process import run
 
     configure_logging()  # JSON lines off a terminal, each naming the job it was written in (workers/registry.py)
-    logging.captureWarnings(True)  # a warning is a line like any other, not free text among the JSON
+    capture_stray_output()
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 

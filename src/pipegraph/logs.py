@@ -10,6 +10,7 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import IO, Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -88,6 +89,30 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+
+
+def capture_stray_output() -> None:
+    """Send warnings, exceptions Python can only report (a connection collected unclosed, say) and the one that stops
+    the process through logging, so that every line a process writes is one of ours: JSON off a terminal. For a
+    process's entry point only."""
+    logging.captureWarnings(True)
+
+    def log_unraisable(unraisable: Any) -> None:
+        error = unraisable.exc_value
+        logging.getLogger("pipegraph.unraisable").warning(
+            "%s: %r",
+            unraisable.err_msg or "Exception ignored in",
+            unraisable.object,
+            exc_info=(type(error), error, unraisable.exc_traceback) if error is not None else None,
+        )
+
+    def log_uncaught(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
+        logging.getLogger("pipegraph.uncaught").critical(
+            "the process stops: %r", error, exc_info=(kind, error, traceback)
+        )
+
+    sys.unraisablehook = log_unraisable
+    sys.excepthook = log_uncaught
 
 
 def stop_logging(handler: logging.Handler) -> None:
