@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import httpx
@@ -15,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from workers.runner import in_process_worker
 
 from pipegraph.api.app import create_app
-from pipegraph.logs import configure_logging
+from pipegraph.logs import configure_logging, stop_logging
 from pipegraph.settings import Settings
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.jobs import JobRunner
@@ -27,15 +28,22 @@ from tests.test_document_limits import doubling_fragments
 WHO = "query Who { viewer { email } }"
 
 
-async def client_for(settings: Settings) -> httpx.AsyncClient:
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, manage_db=False)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    # With the app's lifespan, as the `client` fixture: without it the app's Redis clients (the job queue, event
+    # publishing) are never closed, and their sockets, collected in some later test, fail it or write a stray line.
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        yield http
 
 
 @pytest.fixture
 async def metered(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API with PIPEGRAPH_METRICS=true."""
-    async with await client_for(replace(settings, metrics=True)) as http:
+    async with client_for(replace(settings, metrics=True)) as http:
         yield http
 
 
@@ -99,7 +107,9 @@ async def test_readyz_is_503_until_a_worker_has_checked_in(client: httpx.AsyncCl
 
 async def test_readyz_says_redis_is_down(settings: Settings) -> None:
     # given an API whose Redis is gone (nothing listens on its port)
-    async with await client_for(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")) as http:
+    # (without the app's lifespan, which would wait for that Redis; nothing the app opens can reach it to leak)
+    app = create_app(replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"), manage_db=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         # when it is probed
         response = await http.get("/readyz")
 
@@ -208,13 +218,13 @@ async def test_open_subscriptions_are_counted_while_they_last(
 def log_lines() -> Iterator[io.StringIO]:
     """The process's logging as `pipegraph serve` sets it up (JSON lines), restored afterwards."""
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    level = root.level
     stream = io.StringIO()
-    configure_logging(stream=stream)  # a StringIO is no terminal: JSON
+    handler = configure_logging(stream=stream)  # a StringIO is no terminal: JSON
     try:
         yield stream
     finally:
-        root.handlers[:] = handlers
+        stop_logging(handler)
         root.setLevel(level)
 
 

@@ -14,7 +14,9 @@ from pipegraph.builds.execution import run_build
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import database_unavailable
 from pipegraph.jobs.queue import enqueue_all
+from pipegraph.logs import log_context
 from pipegraph.promotions.execution import process_target, target_of_release
+from pipegraph.promotions.models import PromotionTarget
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.service import RUN_RELEASE
@@ -38,6 +40,8 @@ def _again_once_the_database_is_back() -> Iterator[None]:
 @job(PROMOTE_TARGET)
 async def promote_target(ctx: JobContext, target_id: int) -> str:
     with _again_once_the_database_is_back():
+        # The promotion's id on every line of its targets' jobs: one promotion is followed through all of them.
+        log_context(promotion_id=await PromotionTarget.get_or_none(id=target_id).values_list("promotion_id", flat=True))
         target = await process_target(target_id, ctx.runtime)
     return f"target {target_id}: {target.status.value if target else 'held by another worker, waiting, or done'}"
 

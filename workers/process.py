@@ -53,6 +53,14 @@ class Worker(ArqWorker):
         except REDIS_AWAY as error:
             logger.warning("job %s could not be started or recorded as done while Redis was away: %s", job_id, error)
 
+    async def close(self) -> None:
+        # A stop signal cancels the running jobs; one cut off while it was still starting (talking to Redis) ends in
+        # CancelledError, which arq's close() would re-raise, so the process would end with a traceback and status 1.
+        # The job itself is not lost: its row is still due, and the reconciler enqueues it again.
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        await super().close()
+
 
 def run(settings_cls: type) -> None:
     """Run the worker `settings_cls` describes, as `arq.worker.run_worker` does, until a signal stops it."""

@@ -5,6 +5,8 @@ A job function takes a typed `JobContext` and its row id; arq's untyped context 
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,9 @@ from arq.worker import Function, func
 
 from pipegraph.jobs.queue import JobKind
 from pipegraph.jobs.runtime import Runtime
+from pipegraph.logs import log_context
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,28 @@ def bound_kinds() -> set[str]:
     return set(_jobs)
 
 
-def _for_arq(function: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+def _row_field(function: Callable[..., Awaitable[Any]]) -> str | None:
+    # A job's row id is named by its parameter (`target_id`, `release_id`): the same name the API's lines use.
+    parameters = list(inspect.signature(function).parameters)
+    return parameters[1] if len(parameters) > 1 else None
+
+
+def _for_arq(function: Callable[..., Awaitable[Any]], kind: str) -> WorkerCoroutine:
+    row_field = _row_field(function)
+
     async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
         context = JobContext(runtime=ctx["runtime"], redis=ctx["redis"], job_id=ctx["job_id"], job_try=ctx["job_try"])
-        return await function(context, *args)
+        # Every line logged while this job runs (arq's own about it included) says which job it is and for which
+        # row. arq runs each job in its own task, whose copy of the context this changes and nothing else.
+        fields: dict[str, Any] = {"job_id": context.job_id, "job_kind": kind, "job_try": context.job_try}
+        if row_field and args:
+            fields[row_field] = args[0]
+        log_context(**fields)
+        result = await function(context, *args)
+        # A cron run that found nothing to do (every 15 s) is not worth an operator's line.
+        quiet = kind.startswith("cron:") and not result
+        logger.log(logging.DEBUG if quiet else logging.INFO, "%s done: %s", kind, result)
+        return result
 
     return run
 
@@ -88,7 +111,7 @@ def arq_functions(job_timeout: float, timeouts: Mapping[str, float] | None = Non
     # keep_result=0: a finished job frees its id at once, so the reconciler can enqueue a lost row again.
     return [
         func(
-            _for_arq(bound.function),
+            _for_arq(bound.function, name),
             name=name,
             timeout=limits.get(name, job_timeout),
             keep_result=0,
@@ -100,6 +123,10 @@ def arq_functions(job_timeout: float, timeouts: Mapping[str, float] | None = Non
 
 def arq_cron_jobs() -> list[CronJob]:
     return [
-        cron(_for_arq(scheduled.function), name=f"cron:{scheduled.function.__name__}", **scheduled.schedule)
+        cron(
+            _for_arq(scheduled.function, f"cron:{scheduled.function.__name__}"),
+            name=f"cron:{scheduled.function.__name__}",
+            **scheduled.schedule,
+        )
         for scheduled in _crons
     ]

@@ -19,6 +19,7 @@ from pipegraph.sandbox.host import WARNING
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from workers import cron, jobs  # noqa: F401 - importing them binds the job functions and schedules the cron jobs
+from workers.observed import TimedBuildRunner, TimedRunner
 from workers.registry import arq_cron_jobs, arq_functions
 
 # 50 ms between polls of the queue: a promotion's jobs start within a blink, at ~20 cheap Redis calls a second.
@@ -38,10 +39,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["runtime"] = Runtime(
         settings=settings,
         slug_store=LocalSlugStore(settings.slug_dir),  # one per process: its blob hash cache serves every job
-        runner=release_runner,
+        runner=TimedRunner(release_runner, ctx["redis"]),
         redis=ctx["redis"],  # arq's own pool: events need no second connection
-        build_runner=LocalBuildRunner(
-            SandboxCommands(sandbox, settings.sandbox.limits), warning=None if sandbox.isolated else WARNING
+        build_runner=TimedBuildRunner(
+            LocalBuildRunner(
+                SandboxCommands(sandbox, settings.sandbox.limits), warning=None if sandbox.isolated else WARNING
+            ),
+            ctx["redis"],
         ),
     )
     BUILD_WORKSPACES.sweep()  # build folders a killed worker left behind

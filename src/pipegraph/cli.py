@@ -53,11 +53,12 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
-    from pipegraph.logs import configure_logging
+    from pipegraph.logs import capture_stray_output, configure_logging
 
     settings = Settings.from_env()
     check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
     configure_logging()
+    capture_stray_output()
     # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal). ws_max_size: a WebSocket
     # message has the same limit as a request body.
     app = create_app(settings)
@@ -65,15 +66,47 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
-def worker() -> None:
-    from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
-    from workers.process import run
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check, as a container health check: exit 0 when the database and Redis answer and a worker has "
+    "checked in recently, 1 (saying what fails) otherwise.",
+)
+def worker(check: bool) -> None:
+    from pipegraph.logs import capture_stray_output, configure_logging
 
     if not os.environ.get("REDIS_URL"):
         raise click.UsageError(
             "pipegraph worker needs REDIS_URL (the embedded Redis lives only inside `pipegraph dev`)"
         )
+    if check:
+        _check_worker(Settings.from_env())
+
+    from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
+    from workers.process import run
+
+    configure_logging()  # JSON lines off a terminal, each naming the job it was written in (workers/registry.py)
+    capture_stray_output()
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
+
+
+def _check_worker(settings: Settings) -> None:
+    """`pipegraph worker --check`: one line, `healthy: …` on stdout or `unhealthy: …` on stderr, and the exit status."""
+    from pipegraph.api.health import OK, check_redis_and_worker
+    from pipegraph.startup import StartupError
+
+    try:
+        check_database(settings.database_url, shown_as=_redact(settings.database_url))
+    except StartupError as error:
+        click.echo(f"unhealthy: {error.message}", err=True)
+        sys.exit(1)
+    checks = asyncio.run(check_redis_and_worker(settings.redis_url))
+    failing = [f"{name} {state}" for name, state in checks.items() if state != OK]
+    if failing:
+        click.echo(f"unhealthy: {'; '.join(failing)}", err=True)
+        sys.exit(1)
+    click.echo("healthy: the database and Redis answer and a worker has checked in recently")
+    sys.exit(0)
 
 
 @main.command("export-schema", help="Print the GraphQL schema (SDL); `make schema` writes it to schema.graphql.")
@@ -186,6 +219,9 @@ def dev(host: str, port: int, demo: bool) -> None:
     # redis-server behind: turn it into Ctrl-C, so both leave through the same clean-up (uvicorn hands a signal it
     # caught back to the handler it found, this one, once the server has stopped).
     signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+    from pipegraph.logs import configure_logging
+
+    configure_logging()  # readable lines on a terminal, JSON when run under a supervisor
     asyncio.run(_dev(host, port, demo))
 
 
@@ -231,7 +267,9 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
-            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, ws_max_size=settings.max_body_bytes))
+            server = uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_config=None, ws_max_size=settings.max_body_bytes)
+            )
             scheme, _, rest = base_url.partition("://")
             click.echo(
                 f"\npipegraph is running\n  dashboard: {dashboard}\n  GraphiQL:  {base_url}/graphql\n"

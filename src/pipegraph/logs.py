@@ -10,6 +10,7 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import IO, Any
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -63,22 +64,61 @@ class TextFormatter(logging.Formatter):
         return f"{text}  {extra}" if extra else text
 
 
+class _PipegraphHandler(logging.StreamHandler[IO[str]]):
+    """The one handler `configure_logging` installs: known by its class, so configuring again replaces it."""
+
+
 def configure_logging(
     *, stream: IO[str] | None = None, json_lines: bool | None = None, level: int = logging.INFO
-) -> None:
-    """Send every logger's records to `stream` (stderr): JSON lines unless it is a terminal (or `json_lines` says)."""
+) -> logging.Handler:
+    """Send every logger's records to `stream` (stderr): JSON lines unless it is a terminal (or `json_lines` says).
+
+    For a process's entry point (`pipegraph serve`, `worker`, `dev`), never on import. Idempotent: a second call
+    replaces the handler of the first rather than adding one, and handlers others installed (pytest's) are left in
+    place. Returns the handler, for `stop_logging`."""
     stream = stream or sys.stderr
     as_json = not stream.isatty() if json_lines is None else json_lines
-    handler = logging.StreamHandler(stream)
+    handler = _PipegraphHandler(stream)
     handler.addFilter(ContextFilter())
     handler.setFormatter(
         JSONFormatter() if as_json else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
-    for previous in list(root.handlers):
-        root.removeHandler(previous)
+    for previous in [each for each in root.handlers if isinstance(each, _PipegraphHandler)]:
+        stop_logging(previous)
     root.addHandler(handler)
     root.setLevel(level)
+    return handler
+
+
+def capture_stray_output() -> None:
+    """Send warnings, exceptions Python can only report (a connection collected unclosed, say) and the one that stops
+    the process through logging, so that every line a process writes is one of ours: JSON off a terminal. For a
+    process's entry point only."""
+    logging.captureWarnings(True)
+
+    def log_unraisable(unraisable: Any) -> None:
+        error = unraisable.exc_value
+        logging.getLogger("pipegraph.unraisable").warning(
+            "%s: %r",
+            unraisable.err_msg or "Exception ignored in",
+            unraisable.object,
+            exc_info=(type(error), error, unraisable.exc_traceback) if error is not None else None,
+        )
+
+    def log_uncaught(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
+        logging.getLogger("pipegraph.uncaught").critical(
+            "the process stops: %r", error, exc_info=(kind, error, traceback)
+        )
+
+    sys.unraisablehook = log_unraisable
+    sys.excepthook = log_uncaught
+
+
+def stop_logging(handler: logging.Handler) -> None:
+    """Take a handler `configure_logging` installed off the root logger again, and close it."""
+    logging.getLogger().removeHandler(handler)
+    handler.close()
 
 
 class RequestIds:

@@ -2,7 +2,8 @@
 
 Operations are counted in this process by an extension of the schema; promotions and targets by status come from
 the database and the job queue from arq's Redis sorted set when /metrics is scraped, so every API replica reports
-the same shared state and nothing is kept that could drift from it.
+the same shared state and nothing is kept that could drift from it. What the workers time (release phases) they add
+to Redis (api/worker_metrics.py), read here too; the lag of events to subscribers is timed where they are delivered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
@@ -23,9 +25,11 @@ from strawberry.types.graphql import OperationType
 from tortoise.functions import Count
 
 from pipegraph.api.health import CHECK_TIMEOUT, redis_client
+from pipegraph.api.worker_metrics import read_families
 from pipegraph.logs import log_context
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
 from pipegraph.settings import Settings
+from pipegraph.streams.hub import EVENT_LAG
 
 logger = logging.getLogger("pipegraph.graphql")
 
@@ -146,24 +150,26 @@ async def _queue_families(redis_url: str | None) -> list[Metric]:
     if redis_url:
         from arq.constants import default_queue_name
 
+        async def read(redis: Redis) -> tuple[int, list[tuple[bytes, float]], list[Metric]]:
+            # One after the other on one connection: a timeout cancels one call, and leaves no other running.
+            size = await redis.zcard(default_queue_name)
+            oldest = await redis.zrange(default_queue_name, 0, 0, withscores=True)
+            return size, oldest, await read_families(redis)
+
         async with redis_client(redis_url) as redis:
-            size, oldest = await asyncio.wait_for(
-                asyncio.gather(
-                    redis.zcard(default_queue_name), redis.zrange(default_queue_name, 0, 0, withscores=True)
-                ),
-                CHECK_TIMEOUT,
-            )
+            size, oldest, from_workers = await asyncio.wait_for(read(redis), CHECK_TIMEOUT)
         depth.add_metric([], size)
         # A job's score is the time (ms) it is due: enqueued, or deferred to.
         due_ms = oldest[0][1] if oldest else time.time() * 1000
         age.add_metric([], max(0.0, time.time() - due_ms / 1000))
+        return [depth, age, *from_workers]
     return [depth, age]
 
 
 async def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     registry = CollectorRegistry(auto_describe=False)
-    for collector in (OPERATIONS, DURATION, OPEN_SUBSCRIPTIONS):
+    for collector in (OPERATIONS, DURATION, OPEN_SUBSCRIPTIONS, EVENT_LAG):
         registry.register(collector)
     read = [_database_families(), _queue_families(settings.redis_url)]
     families: list[Metric] = []

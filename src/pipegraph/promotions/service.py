@@ -12,6 +12,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.relay import get_by_reference
 from pipegraph.jobs.queue import Job, JobKind
+from pipegraph.logs import log_context
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -138,4 +139,7 @@ async def promote(
             created_by_id=user.id if user else None,
         )
         rows = [await PromotionTarget.create(promotion_id=promotion.id, app_id=app.id) for app in targets]
+    # The request's line carries the promotion's id, as do its targets' jobs' (workers/jobs.py): one promotion is
+    # followed from the API through the workers.
+    log_context(promotion_id=promotion.id)
     return promotion, [target_job(row.id) for row in rows]

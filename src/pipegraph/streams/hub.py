@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Generic
 
+from prometheus_client import Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -23,6 +25,13 @@ logger = logging.getLogger(__name__)
 READ_BLOCK_MS = 1_000
 Queue = asyncio.Queue[list[StreamEntry]]  # one per subscriber: the batches its stream's reader delivers
 RECONNECT_DELAY_SECONDS = 0.5
+# In no global registry: /metrics (api/metrics.py) assembles its own at each scrape.
+EVENT_LAG = Histogram(
+    "pipegraph_event_lag_seconds",
+    "Time from a worker writing an event to its delivery to a subscriber (by the stream entry id's clock)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=None,
+)
 
 
 def _entry_key(entry_id: str) -> tuple[int, int]:
@@ -83,6 +92,10 @@ class StreamFollower(Generic[E]):
             batch = await asyncio.wait_for(self.queue.get(), timeout=block_ms / 1000)
         except TimeoutError:
             return []
+        # Only live deliveries are timed: a backlog read on joining is old by design, not late.
+        now_ms = time.time() * 1000
+        for entry_id, _ in batch:
+            EVENT_LAG.observe(max(0.0, now_ms - _entry_key(entry_id)[0]) / 1000)
         return self._after_position(batch)
 
     def _after_position(self, entries: list[StreamEntry]) -> list[E]:
