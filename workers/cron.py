@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipegraph.builds.reconciler import reconcile_builds
+from pipegraph.ci.reconciler import reconcile_test_runs
 from pipegraph.promotions.recovery import reconcile
 from workers.registry import JobContext, every
 
@@ -24,6 +25,12 @@ async def reconcile_lost_jobs(ctx: JobContext) -> int:
 @every(second={5, 20, 35, 50}, run_at_startup=True, timeout=60)
 async def reconcile_lost_builds(ctx: JobContext) -> int:
     return await reconcile_builds(ctx.redis, now=datetime.now(UTC))
+
+
+# And test nodes: rerun once, or ERRORED; a run is never left going for ever.
+@every(second={10, 25, 40, 55}, run_at_startup=True, timeout=60)
+async def reconcile_lost_test_runs(ctx: JobContext) -> int:
+    return await reconcile_test_runs(ctx.redis, now=datetime.now(UTC))
 
 
 @every(minute=17, run_at_startup=False)

@@ -12,6 +12,9 @@ from arq import Retry
 
 from pipegraph.builds.execution import run_build
 from pipegraph.builds.service import RUN_BUILD
+from pipegraph.ci.execution import run_test_node
+from pipegraph.ci.reporting import report_test_run
+from pipegraph.ci.service import REPORT_TEST_RUN, RUN_TEST_NODE
 from pipegraph.db import database_unavailable
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.logs import log_context
@@ -66,3 +69,17 @@ async def run_build_job(ctx: JobContext, build_id: int) -> str:
     build, then = await run_build(build_id, ctx.runtime)
     await enqueue_all(ctx.redis, then)
     return f"build {build_id}: {build.status.value if build else 'gone'}"
+
+
+# A test node, like a build, is retried by the reconciler (a fresh, counted attempt), never blindly by arq.
+@job(RUN_TEST_NODE, max_tries=1)
+async def run_test_node_job(ctx: JobContext, node_id: int) -> str:
+    node, then = await run_test_node(node_id, ctx.runtime)
+    await enqueue_all(ctx.redis, then)
+    return f"test node {node_id}: {node.status.value if node else 'gone'}"
+
+
+@job(REPORT_TEST_RUN)
+async def report_test_run_job(ctx: JobContext, run_id: int) -> str:
+    with _again_once_the_database_is_back():
+        return f"test run {run_id}: {await report_test_run(run_id, ctx.runtime.settings)}"

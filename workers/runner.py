@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pipegraph.jobs.runtime import build_job_timeout
+from pipegraph.jobs.runtime import build_job_timeout, test_job_timeout
 from pipegraph.redis import redis_settings
 from pipegraph.settings import Settings
 from workers.process import Worker
@@ -21,7 +21,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     return Worker(
         **{
             # Derived from these settings, not the environment WorkerSettings was imported under.
-            **options(settings.release_phase_timeout, build_job_timeout(settings)),
+            **options(settings.release_phase_timeout, build_job_timeout(settings), test_job_timeout(settings)),
             "redis_settings": redis_settings(settings.redis_url),
             # The API already opened the database in this process and owns the signal handlers.
             "ctx": {"settings": settings, "db_ready": True},

@@ -11,8 +11,11 @@ from pipegraph.builds.commands import SandboxCommands
 from pipegraph.builds.execution import BUILD_WORKSPACES
 from pipegraph.builds.runner import LocalBuildRunner
 from pipegraph.builds.service import RUN_BUILD
+from pipegraph.ci.execution import TEST_WORKSPACES
+from pipegraph.ci.runner import LocalTestRunner
+from pipegraph.ci.service import RUN_TEST_NODE
 from pipegraph.db import close_db, init_db
-from pipegraph.jobs.runtime import Runtime, build_job_timeout, job_timeout_seconds
+from pipegraph.jobs.runtime import Runtime, build_job_timeout, job_timeout_seconds, test_job_timeout
 from pipegraph.redis import redis_settings
 from pipegraph.releases.phase import LocalProcessRunner
 from pipegraph.sandbox.host import WARNING
@@ -35,20 +38,20 @@ async def startup(ctx: dict[str, Any]) -> None:
         await init_db(settings.database_url, pool_size=settings.db_pool_size)
         ctx["owns_db"] = True
     release_runner = LocalProcessRunner.from_settings(settings)
-    sandbox = release_runner.sandbox  # one sandbox for every command from an app: release phases and buildpacks
+    sandbox = release_runner.sandbox  # one sandbox for every command from an app: release phases, builds, tests
+    commands = SandboxCommands(sandbox, settings.sandbox.limits)
+    build_runner = LocalBuildRunner(commands, warning=None if sandbox.isolated else WARNING)
     ctx["runtime"] = Runtime(
         settings=settings,
         slug_store=LocalSlugStore(settings.slug_dir),  # one per process: its blob hash cache serves every job
         runner=TimedRunner(release_runner, ctx["redis"]),
         redis=ctx["redis"],  # arq's own pool: events need no second connection
-        build_runner=TimedBuildRunner(
-            LocalBuildRunner(
-                SandboxCommands(sandbox, settings.sandbox.limits), warning=None if sandbox.isolated else WARNING
-            ),
-            ctx["redis"],
-        ),
+        # Test runs build through the plain runner: build durations in /metrics stay those of deploys.
+        build_runner=TimedBuildRunner(build_runner, ctx["redis"]),
+        test_runner=LocalTestRunner(build_runner, commands),
     )
-    BUILD_WORKSPACES.sweep()  # build folders a killed worker left behind
+    BUILD_WORKSPACES.sweep()  # build and test folders a killed worker left behind
+    TEST_WORKSPACES.sweep()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -56,14 +59,22 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await close_db()
 
 
-def options(release_phase_timeout: float, build_timeout: float | None = None) -> dict[str, Any]:
+def options(
+    release_phase_timeout: float, build_timeout: float | None = None, test_timeout: float | None = None
+) -> dict[str, Any]:
     """arq's worker options for a release phase timeout (and a build job's, `build_job_timeout`): the one place both
     the process and the in-process worker take them from."""
     # A job may only be cut off after the release phase's own timeout could fire: that one kills the process group
     # and records a clear error, an arq timeout would leave the target RUNNING until the reconciler.
     timeout = job_timeout_seconds(release_phase_timeout)
     return {
-        "functions": arq_functions(timeout, {RUN_BUILD.name: build_timeout or _build_job_timeout()}),
+        "functions": arq_functions(
+            timeout,
+            {
+                RUN_BUILD.name: build_timeout or _build_job_timeout(),
+                RUN_TEST_NODE.name: test_timeout or _test_job_timeout(),
+            },
+        ),
         "cron_jobs": arq_cron_jobs(),
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -91,6 +102,10 @@ def _release_phase_timeout() -> float:
 def _build_job_timeout() -> float:
     # The same way: only the build settings, read from the environment.
     return build_job_timeout(Settings.from_env({**os.environ, "PIPEGRAPH_SECRET_KEY": "not-needed-here"}))
+
+
+def _test_job_timeout() -> float:
+    return test_job_timeout(Settings.from_env({**os.environ, "PIPEGRAPH_SECRET_KEY": "not-needed-here"}))
 
 
 _OPTIONS = options(_release_phase_timeout())

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "pipegraph.promotions.models",
     "pipegraph.sources.models",
     "pipegraph.builds.models",
+    "pipegraph.ci.models",
 ]
 
 

@@ -30,6 +30,8 @@ from pipegraph.apps.queries import AppQueries
 from pipegraph.builds.mutations import BuildMutations
 from pipegraph.builds.queries import BuildQueries
 from pipegraph.builds.subscriptions import BuildSubscriptions
+from pipegraph.ci.mutations import CiMutations
+from pipegraph.ci.subscriptions import CiSubscriptions
 from pipegraph.core.relay import node_by_id
 from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
@@ -76,6 +78,7 @@ class Mutation(
     ReviewAppMutations,
     PipelineOwnershipMutations,
     BuildMutations,
+    CiMutations,
 ):
     pass
 
@@ -83,7 +86,7 @@ class Mutation(
 @strawberry.type(
     description="Live news over WebSocket (graphql-transport-ws or graphql-ws), authenticated in connection_init."
 )
-class Subscription(PromotionSubscriptions, BuildSubscriptions):
+class Subscription(PromotionSubscriptions, BuildSubscriptions, CiSubscriptions):
     pass
 
 

@@ -44,6 +44,8 @@ class Settings:
     build_timeout: float  # a whole build: every buildpack's detect, compile and release
     source_max_bytes: int  # a source tarball, compressed, and each buildpack download
     fetch_timeout: float  # fetching a source or a buildpack over the network, or cloning one
+    # A whole test run: its build, scripts.test-setup and scripts.test; past it the run is ERRORED.
+    test_run_timeout: float = 3600.0
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
 
     @classmethod
@@ -73,6 +75,7 @@ class Settings:
             build_timeout=float(env.get("PIPEGRAPH_BUILD_TIMEOUT", "900")),
             source_max_bytes=int(env.get("PIPEGRAPH_SOURCE_MAX_BYTES", str(200 * 1024 * 1024))),
             fetch_timeout=float(env.get("PIPEGRAPH_FETCH_TIMEOUT", "60")),
+            test_run_timeout=float(env.get("PIPEGRAPH_TEST_RUN_TIMEOUT", "3600")),
             sandbox=SandboxSettings.from_env(env),
         )
 

@@ -103,6 +103,12 @@ RULES: dict[str, Rule] = {
     "createEphemeralApp": Rule(
         note="a pipeline admin or member, or pipeline access allowing create review / CI apps (EPHEMERAL_CAPABILITIES)"
     ),
+    # CI: the seed's table (EPHEMERAL_CAPABILITIES) for anyone but pipeline admins
+    "enableCi": Rule(note="a pipeline admin, or pipeline access allowing enable ci (manage only)"),
+    "disableCi": Rule(note="as enableCi"),
+    "createTestRun": Rule(note="a pipeline admin or member, or pipeline access allowing create ci apps"),
+    "cancelTestRun": Rule(note="a pipeline admin, or pipeline access allowing cancel ci runs (manage only)"),
+    "setStageConfigVars": Rule(note="a pipeline admin or member, or pipeline access allowing edit config vars"),
     # Teams
     "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),
     "addTeamMember": Rule(team=TeamRight.ADMIN),
@@ -118,6 +124,7 @@ VISIBILITY: dict[str, str] = {
     "App": "its personal owner, admins and members of its team, and its collaborators",
     "Pipeline": "its personal owner, admins and members of its team, and whoever sees one of its apps",
     "Release, Slug, Build": "whoever sees their app",
+    "TestRun": "whoever sees its pipeline (the seed's View tests: any pipeline permission)",
     "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",
     "Team": "its admins, members and collaborators",
     # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.

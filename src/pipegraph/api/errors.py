@@ -98,5 +98,8 @@ describe_values(
         ErrorCode.SOURCE_TOO_LARGE: "The source is larger than the server accepts.",
         ErrorCode.NO_GIT_HISTORY: "An app has no git history to compare: it was never built from git.",
         ErrorCode.BUILD_FAILED: "The build failed; its output says why.",
+        ErrorCode.CI_NOT_ENABLED: "The pipeline does not have CI turned on (enableCi).",
+        ErrorCode.COMMIT_NOT_FOUND: "No repository of the pipeline has that branch or commit.",
+        ErrorCode.TEST_RUN_FINISHED: "The test run already ended.",
     },
 )

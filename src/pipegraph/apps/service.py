@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -42,7 +43,7 @@ async def create_app(*, owner: User, name: str, stack: str | None, default_stack
         raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name") from None
 
 
-def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
+def validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
     validated: dict[str, str | None] = {}
     for key, value in changes.items():
         if not CONFIG_KEY_PATTERN.fullmatch(key):
@@ -73,19 +74,24 @@ def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
     return validated
 
 
+def applied(current: Mapping[str, Any], validated: Mapping[str, str | None]) -> dict[str, Any]:
+    """`current` with validated changes made: a None value unsets its var."""
+    merged = dict(current)
+    for key, value in validated.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
 async def set_config_vars(app: App, changes: Mapping[str, object]) -> App:
     """Set the given vars; a null value unsets one. All or nothing: one bad var changes nothing."""
-    validated = _validated_changes(changes)
+    validated = validated_changes(changes)
     async with in_transaction():
         # Locked read-modify-write: two concurrent edits of different vars must both survive.
         locked = await App.select_for_update().get(id=app.id)
-        merged = dict(locked.config_vars)
-        for key, value in validated.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        locked.config_vars = merged
+        locked.config_vars = applied(locked.config_vars, validated)
         await locked.save(update_fields=["config_vars", "updated_at"])
     return locked
 

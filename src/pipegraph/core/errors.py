@@ -48,6 +48,9 @@ class ErrorCode(Enum):
     SOURCE_TOO_LARGE = "source_too_large"
     NO_GIT_HISTORY = "no_git_history"
     BUILD_FAILED = "build_failed"
+    CI_NOT_ENABLED = "ci_not_enabled"
+    COMMIT_NOT_FOUND = "commit_not_found"
+    TEST_RUN_FINISHED = "test_run_finished"
 
 
 class DomainError(Exception):

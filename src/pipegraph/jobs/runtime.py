@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from arq.connections import ArqRedis
 
 from pipegraph.builds.runner import BuildRunner
+from pipegraph.ci.runner import TestRunner
 from pipegraph.releases.phase import ReleasePhaseRunner
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import SlugStore
@@ -19,6 +20,7 @@ class Runtime:
     runner: ReleasePhaseRunner
     redis: ArqRedis  # arq's own pool in a worker: events and log lines are published, wake-ups enqueued on it
     build_runner: BuildRunner
+    test_runner: TestRunner
 
 
 # Copying a slug record, verifying its blob's sha256 and extracting it come on top of the release phase itself.
@@ -55,3 +57,13 @@ def build_job_timeout(settings: Settings) -> float:
 def build_lease_seconds(settings: Settings) -> float:
     """A BUILDING build untouched this long lost its worker: longer than its job may run."""
     return build_job_timeout(settings) + 30
+
+
+def test_job_timeout(settings: Settings) -> float:
+    """Fetching the commit's tree and the buildpacks, then the run's own time limit (build, setup and test)."""
+    return settings.test_run_timeout + 2 * settings.fetch_timeout + JOB_OVERHEAD_SECONDS
+
+
+def test_lease_seconds(settings: Settings) -> float:
+    """A test node untouched this long lost its worker: longer than its job may run."""
+    return test_job_timeout(settings) + 30

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
@@ -13,6 +13,7 @@ from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
+from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType, CollaboratorType
@@ -29,6 +30,7 @@ from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import TeamKind
 
 if TYPE_CHECKING:
+    from pipegraph.ci.types import PipelineCiType, TestRunType
     from pipegraph.promotions.types import PromotionType
 
 PipelineRightEnum = strawberry.enum(
@@ -55,6 +57,12 @@ async def sees_pipeline(info: Info, pipeline: Pipeline) -> bool:
     """Whether the viewer sees `pipeline`; its apps come from the loader the nested fields use too."""
     couplings = await _couplings(info, pipeline.id)
     return await checks.sees_pipeline(info.context.access, pipeline, [coupling.app for coupling in couplings])
+
+
+async def sees_pipeline_of(info: Info, row: Any) -> bool:
+    """Whether the viewer sees the pipeline of `row` (a promotion, a test run): what shows such rows."""
+    pipeline = await info.context.loaders[pipeline_by_id].load(row.pipeline_id)
+    return pipeline is not None and await sees_pipeline(info, pipeline)
 
 
 async def _seen_pipelines(info: Info, pipelines: list[Pipeline]) -> list[int]:
@@ -167,6 +175,45 @@ class PipelineType(relay.Node):
         from pipegraph.promotions.queries import pipeline_promotions
 
         return await pipeline_promotions(info, self.id, first, after)
+
+    @strawberry.field(description="Whether its pushes are tested (enableCi), and how.")
+    async def ci(self, info: Info) -> Annotated[PipelineCiType, strawberry.lazy("pipegraph.ci.types")]:
+        from pipegraph.ci.loaders import ci_by_pipeline
+        from pipegraph.ci.types import PipelineCiType
+
+        return PipelineCiType.from_model(await info.context.loaders[ci_by_pipeline].load(self.id))
+
+    @strawberry.field(description="Its CI test runs, newest first.")
+    async def test_runs(
+        self, info: Info, first: First = None, after: After = None
+    ) -> relay.Connection[Annotated[TestRunType, strawberry.lazy("pipegraph.ci.types")]]:
+        from pipegraph.ci.types import pipeline_test_runs
+
+        return await pipeline_test_runs(info, self.id, first, after)
+
+    @strawberry.field(description="One test run by its number; null when there is none.")
+    async def test_run(
+        self, number: Annotated[int, strawberry.argument(description="The run's number in this pipeline.")]
+    ) -> Annotated[TestRunType, strawberry.lazy("pipegraph.ci.types")] | None:
+        from pipegraph.ci.models import TestRun
+        from pipegraph.ci.types import TestRunType
+
+        run = await TestRun.get_or_none(pipeline_id=self.id, number=number)
+        return TestRunType.from_model(run) if run else None
+
+    @strawberry.field(description="Config vars of its TEST (CI) or REVIEW apps; null unless the viewer may edit them.")
+    async def stage_config_vars(
+        self, info: Info, stage: Annotated[Stage, strawberry.argument(description="TEST or REVIEW.")]
+    ) -> JSON | None:
+        from pipegraph.access.rules import EphemeralAction
+        from pipegraph.ci.service import require_ci, stage_config_vars
+        from pipegraph.core.errors import DomainError
+
+        try:
+            await require_ci(info.context.access, self.model, EphemeralAction.EDIT_CONFIG_VARS)
+        except DomainError:
+            return None
+        return cast(JSON, await stage_config_vars(self.id, Stage(stage)))
 
     @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
     async def apps(self, info: Info) -> list[AppType]:

@@ -7,7 +7,7 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
@@ -72,23 +72,3 @@ async def follow_promotion(
 async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
     """Tell pages showing the promotion's pipeline that it started or completed (after the change committed)."""
     await PIPELINE_EVENTS.publish(redis, promotion.pipeline_id, PromotionChanged(promotion.id))
-
-
-async def follow_pipeline(
-    hub: StreamHub, pipeline_id: int, *, quiet_ms: int = QUIET_STREAM_MS
-) -> AsyncGenerator[int, None]:
-    """The ids of the pipeline's unfinished promotions, then of each one that starts or completes, for as long as it
-    is followed. An id may come twice for one change (pending at the start and news in the stream): callers drop
-    what they already showed.
-
-    Publishing never fails a job, so a page that must never miss a completion also reads the list again now and then
-    (the dashboard does).
-    """
-    async with hub.follow(PIPELINE_EVENTS, pipeline_id) as follower:  # before the read: nothing falls in between
-        pending = Promotion.filter(pipeline_id=pipeline_id, status=PromotionStatus.PENDING).order_by("id")
-        ids: list[int] = await pending.values_list("id", flat=True)  # type: ignore[assignment]
-        for promotion_id in ids:
-            yield promotion_id
-        while True:
-            for event in await follower.read(block_ms=quiet_ms):
-                yield event.promotion_id

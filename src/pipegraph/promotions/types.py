@@ -20,6 +20,7 @@ from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.types import ReleaseType
 
 if TYPE_CHECKING:
+    from pipegraph.ci.types import TestRunType
     from pipegraph.pipelines.types import PipelineType
 
 PromotionStatusEnum = strawberry.enum(
@@ -48,10 +49,9 @@ async def _release(info: Info, release_id: int | None) -> ReleaseType | None:
 
 async def sees_promotion(info: Info, promotion: Promotion) -> bool:
     """A promotion shows to whoever sees its pipeline."""
-    from pipegraph.pipelines.types import sees_pipeline
+    from pipegraph.pipelines.types import sees_pipeline_of
 
-    pipeline = await info.context.loaders[pipeline_by_id].load(promotion.pipeline_id)
-    return pipeline is not None and await sees_pipeline(info, pipeline)
+    return await sees_pipeline_of(info, promotion)
 
 
 async def _seen_promotions(info: Info, promotions: list[Promotion]) -> list[int]:
@@ -175,7 +175,12 @@ class PromotionProgressType:
 
 @strawberry.type(name="PipelineEvent", description="News of a pipeline: one of its promotions started or completed.")
 class PipelineEventType:
-    promotion: PromotionType = strawberry.field(description="The promotion, as it is now.")
+    promotion: PromotionType | None = strawberry.field(
+        default=None, description="The promotion that started or completed, as it is now; null for other news."
+    )
+    test_run: Annotated[TestRunType, strawberry.lazy("pipegraph.ci.types")] | None = strawberry.field(
+        default=None, description="The test run whose status changed, as it is now; null for other news."
+    )
 
 
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).

@@ -46,7 +46,7 @@ def main() -> int:
             )
     if len(updates) > 1:
         return refuse("push main or master, not both at once")
-    _, new, _ = updates[0]
+    _, new, ref = updates[0]
     if new == ZERO:
         return refuse("the deployed branch cannot be deleted")
     archive = subprocess.run(["git", "archive", "--format=tar.gz", new], capture_output=True, check=False)
@@ -60,6 +60,7 @@ def main() -> int:
         "X-Pipegraph-Push-Expires": os.environ["PIPEGRAPH_PUSH_EXPIRES"],
         "X-Pipegraph-Push-Signature": os.environ["PIPEGRAPH_PUSH_SIGNATURE"],
         "X-Pipegraph-Commit": new,
+        "X-Pipegraph-Branch": ref.removeprefix("refs/heads/"),
         "X-Pipegraph-Commit-Subject": subject.stdout.decode(errors="replace").strip().encode().hex(),
     }
     try:

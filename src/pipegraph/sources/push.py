@@ -19,14 +19,18 @@ from pipegraph.apps.models import App
 from pipegraph.builds import service as builds
 from pipegraph.builds.log import follow_build_log
 from pipegraph.builds.models import Build
+from pipegraph.ci import service as ci
+from pipegraph.ci.commits import Commit
+from pipegraph.ci.models import TestRun
 from pipegraph.core import signing
 from pipegraph.core.errors import DomainError
-from pipegraph.jobs.queue import JobQueue
+from pipegraph.jobs.queue import Job, JobQueue
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.sources import service as sources
 from pipegraph.sources.hook import RESULT_PREFIX
+from pipegraph.sources.models import Source
 from pipegraph.sources.store import LocalSourceStore
 from pipegraph.streams.hub import StreamHub
 
@@ -104,11 +108,28 @@ async def receive_push(request: Request) -> Response:
                 buildpacks=None,
                 description=_subject(request),
             )
+        # With CI on for the app's pipeline, the push is tested too (the run uses the same stored tree).
+        runs = await _test_run(app, user, source, request)
     except DomainError as error:
         return PlainTextResponse(error.message, status_code=400)
     queue: JobQueue = request.app.state.jobs
-    await queue.enqueue(jobs)
+    await queue.enqueue(jobs + [job for _, job_list in runs for job in job_list])
+    for run, _ in runs:
+        await ci.announce(streams.redis, run)
     return StreamingResponse(_follow(streams, build.id), media_type="text/plain")
+
+
+async def _test_run(app: App, user: User, source: Source, request: Request) -> list[tuple[TestRun, list[Job]]]:
+    pipeline = await ci.ci_pipeline_of(app)
+    sha = request.headers.get("x-pipegraph-commit")
+    if pipeline is None or not sha:
+        return []
+    branch = request.headers.get("x-pipegraph-branch") or "main"
+    commit = Commit(sha=sha, branch=branch, message=_subject(request))
+    run, superseded, jobs = await ci.start_test_run(
+        pipeline=pipeline, commit=commit, source_app=app, source=source, actor=user
+    )
+    return [(run, jobs), *((old, []) for old in superseded)]
 
 
 async def _follow(streams: StreamHub, build_id: int) -> AsyncIterator[str]:

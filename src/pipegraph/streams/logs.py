@@ -42,6 +42,7 @@ def log_event(fields: Mapping[str, str]) -> LogEvent:
 
 RELEASE_LOG: Topic[LogEvent] = Topic("release", "log", log_event)
 BUILD_LOG: Topic[LogEvent] = Topic("build", "log", log_event)
+TEST_LOG: Topic[LogEvent] = Topic("test-node", "log", log_event)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+import strawberry
+from strawberry import relay
+
+from pipegraph.access.checks import authorized_pipeline
+from pipegraph.access.rules import EphemeralAction
+from pipegraph.api.context import Info
+from pipegraph.api.mutations import Payload, mutation
+from pipegraph.api.scalars import JSON
+from pipegraph.ci import service
+from pipegraph.ci.commits import find_commit
+from pipegraph.ci.models import TestRun
+from pipegraph.ci.types import PipelineCiType, TestRunType, sees_test_run
+from pipegraph.core.errors import DomainError, ErrorCode, NotFound
+from pipegraph.core.relay import NO_ROW_ID, db_id
+from pipegraph.core.text import validate_text
+from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.pipelines.types import PipelineType
+
+
+async def _ci_pipeline(info: Info, reference: str, operation: str, action: EphemeralAction) -> Pipeline:
+    access = info.context.access
+
+    async def may(pipeline: Pipeline) -> None:
+        await service.require_ci(access, pipeline, action)
+
+    return await authorized_pipeline(access, reference, operation, check=may)
+
+
+@strawberry.input(description="Parameters for enableCi.")
+class EnableCiInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    cancel_superseded_runs: bool | None = strawberry.field(
+        default=None, description="Whether a newer push to a branch cancels its older runs (default: true)."
+    )
+
+
+@strawberry.input(description="Parameters for disableCi.")
+class DisableCiInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+
+
+@strawberry.type(description="The result of enableCi or disableCi.")
+class CiPayload(Payload):
+    pipeline: PipelineType | None = strawberry.field(default=None, description="The pipeline.")
+    ci: PipelineCiType | None = strawberry.field(default=None, description="Its CI settings now.")
+
+
+@strawberry.input(description="Parameters for createTestRun: a branch, or a commit, of the pipeline's repositories.")
+class CreateTestRunInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    branch: str | None = strawberry.field(default=None, description="Test the commit this branch points at.")
+    commit: str | None = strawberry.field(default=None, description="Test this commit (a full or abbreviated sha).")
+
+
+@strawberry.type(description="The result of createTestRun.")
+class CreateTestRunPayload(Payload):
+    test_run: TestRunType | None = strawberry.field(default=None, description="The new run, PENDING.")
+
+
+@strawberry.input(description="Parameters for cancelTestRun.")
+class CancelTestRunInput:
+    id: relay.GlobalID = strawberry.field(description="The test run's global ID.")
+
+
+@strawberry.type(description="The result of cancelTestRun.")
+class CancelTestRunPayload(Payload):
+    test_run: TestRunType | None = strawberry.field(default=None, description="The run, CANCELLED.")
+
+
+@strawberry.input(description="Parameters for setStageConfigVars.")
+class SetStageConfigVarsInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    stage: Stage = strawberry.field(description="TEST (CI runs) or REVIEW (review apps).")
+    vars: JSON = strawberry.field(description="Config vars to set; a null value unsets one.")
+
+
+@strawberry.type(description="The result of setStageConfigVars.")
+class SetStageConfigVarsPayload(Payload):
+    config_vars: JSON | None = strawberry.field(default=None, description="The stage's config vars now.")
+
+
+@strawberry.type
+class CiMutations:
+    @mutation(description="Test every push to the pipeline's repositories (Heroku's `Enable CI`: manage only).")
+    async def enable_ci(
+        self, info: Info, input: Annotated[EnableCiInput, strawberry.argument(description="Parameters for enableCi.")]
+    ) -> CiPayload:
+        pipeline = await _ci_pipeline(info, input.pipeline, "enableCi", EphemeralAction.ENABLE_CI)
+        row = await service.set_ci(pipeline, enabled=True, cancel_superseded=input.cancel_superseded_runs)
+        return CiPayload(pipeline=PipelineType.from_model(pipeline), ci=PipelineCiType.from_model(row))
+
+    @mutation(description="Stop testing pushes; runs already started go on (manage only).")
+    async def disable_ci(
+        self,
+        info: Info,
+        input: Annotated[DisableCiInput, strawberry.argument(description="Parameters for disableCi.")],
+    ) -> CiPayload:
+        pipeline = await _ci_pipeline(info, input.pipeline, "disableCi", EphemeralAction.ENABLE_CI)
+        row = await service.set_ci(pipeline, enabled=False)
+        return CiPayload(pipeline=PipelineType.from_model(pipeline), ci=PipelineCiType.from_model(row))
+
+    @mutation(description="Test a branch or a commit now; answers at once, PENDING.")
+    async def create_test_run(
+        self,
+        info: Info,
+        input: Annotated[CreateTestRunInput, strawberry.argument(description="Parameters for createTestRun.")],
+    ) -> CreateTestRunPayload:
+        pipeline = await _ci_pipeline(info, input.pipeline, "createTestRun", EphemeralAction.CREATE_CI_APPS)
+        if (input.branch is None) == (input.commit is None):
+            raise DomainError(ErrorCode.INVALID, "name a branch or a commit, one of the two", field="branch")
+        branch = validate_text(input.branch, what="branch", field="branch", max_length=255) if input.branch else None
+        commit = validate_text(input.commit, what="commit", field="commit", max_length=64) if input.commit else None
+        ci = await service.ci_settings(pipeline.id)
+        if ci is None or not ci.enabled:
+            raise DomainError(
+                ErrorCode.CI_NOT_ENABLED,
+                f"pipeline {pipeline.name} does not have CI on: enableCi first",
+                field="pipeline",
+            )
+        found = await find_commit(info.context.settings.repo_dir, pipeline, branch=branch, sha=commit)
+        if found is None:
+            what = f"branch {branch}" if branch else f"commit {commit}"
+            raise DomainError(
+                ErrorCode.COMMIT_NOT_FOUND,
+                f"no repository of pipeline {pipeline.name} has {what}: push it to one of its apps first",
+                field="branch" if branch else "commit",
+            )
+        run, superseded, jobs = await service.start_test_run(
+            pipeline=pipeline, commit=found[0], source_app=found[1], source=None, actor=info.context.viewer
+        )
+        await info.context.enqueue(jobs)
+        redis = info.context.streams.redis if info.context.streams else None
+        for changed in [*superseded, run]:
+            await service.announce(redis, changed)
+        return CreateTestRunPayload(test_run=TestRunType.from_model(run))
+
+    @mutation(description="Stop a test run: its processes are killed (Heroku's `Cancel CI runs`: manage only).")
+    async def cancel_test_run(
+        self,
+        info: Info,
+        input: Annotated[CancelTestRunInput, strawberry.argument(description="Parameters for cancelTestRun.")],
+    ) -> CancelTestRunPayload:
+        key = db_id(input.id.node_id) if input.id.type_name == "TestRun" else NO_ROW_ID
+        run = await TestRun.get_or_none(id=key) if key != NO_ROW_ID else None
+        if run is None or not await sees_test_run(info, run):
+            raise NotFound("test run", input.id, field="id")
+        pipeline = await Pipeline.get(id=run.pipeline_id)
+        await service.require_ci(info.context.access, pipeline, EphemeralAction.CANCEL_CI_RUNS, field="id")
+        run, jobs = await service.cancel_test_run(run, by=info.context.viewer)
+        await info.context.enqueue(jobs)
+        await service.announce(info.context.streams.redis if info.context.streams else None, run)
+        return CancelTestRunPayload(test_run=TestRunType.from_model(run))
+
+    @mutation(description="Set config vars of the pipeline's TEST (CI) or REVIEW apps; a null value unsets one.")
+    async def set_stage_config_vars(
+        self,
+        info: Info,
+        input: Annotated[
+            SetStageConfigVarsInput, strawberry.argument(description="Parameters for setStageConfigVars.")
+        ],
+    ) -> SetStageConfigVarsPayload:
+        pipeline = await _ci_pipeline(info, input.pipeline, "setStageConfigVars", EphemeralAction.EDIT_CONFIG_VARS)
+        if not isinstance(input.vars, dict):
+            raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of names to values", field="vars")
+        return SetStageConfigVarsPayload(
+            config_vars=cast(JSON, await service.set_stage_config_vars(pipeline, Stage(input.stage), input.vars))
+        )
