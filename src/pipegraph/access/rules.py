@@ -124,7 +124,7 @@ VISIBILITY: dict[str, str] = {
     "App": "its personal owner, admins and members of its team, and its collaborators",
     "Pipeline": "its personal owner, admins and members of its team, and whoever sees one of its apps",
     "Release, Slug, Build": "whoever sees their app",
-    "TestRun": "whoever sees its pipeline (the seed's View tests: any pipeline permission)",
+    "TestRun": "whoever sees its pipeline, or holds any pipeline access on it (the seed's View tests)",
     "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",
     "Team": "its admins, members and collaborators",
     # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.

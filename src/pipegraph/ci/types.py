@@ -14,6 +14,7 @@ from pipegraph.apps.loaders import app_by_id
 from pipegraph.ci.loaders import nodes_by_run, test_run_by_id
 from pipegraph.ci.models import PipelineCi, TestNode, TestRun, TestRunStatus
 from pipegraph.core.enums import describe_values
+from pipegraph.pipelines.access_tab import pipeline_permissions
 from pipegraph.pipelines.loaders import pipeline_by_id
 
 if TYPE_CHECKING:
@@ -27,10 +28,14 @@ TEST_RUNS = Keyset.by_number("test-run")
 
 
 async def sees_test_run(info: Info, run: TestRun) -> bool:
-    """A test run shows to whoever sees its pipeline (the seed's "View tests": any pipeline permission)."""
+    """A test run shows to whoever sees its pipeline, and to whoever holds any pipeline-level permission on it (the
+    seed's "View tests": view, deploy, operate or manage)."""
     from pipegraph.pipelines.types import sees_pipeline_of
 
-    return await sees_pipeline_of(info, run)
+    if await sees_pipeline_of(info, run):
+        return True
+    pipeline = await info.context.loaders[pipeline_by_id].load(run.pipeline_id)
+    return pipeline is not None and bool(await pipeline_permissions(pipeline, info.context.viewer))
 
 
 async def _seen_test_runs(info: Info, runs: list[TestRun]) -> list[int]:
