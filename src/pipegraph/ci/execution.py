@@ -32,7 +32,7 @@ from pipegraph.ci.models import TERMINAL, UNFINISHED, TestNode, TestRun, TestRun
 from pipegraph.ci.runner import TestRequest, TestResult
 from pipegraph.ci.service import announce, report_job, run_buildpacks, stage_config_vars, utcnow
 from pipegraph.core.errors import DomainError, ErrorCode
-from pipegraph.jobs.queue import Job
+from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime, test_lease_seconds
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
@@ -211,8 +211,7 @@ async def _work(node: TestNode, run: TestRun, runtime: Runtime, log: TestLog, wo
     )
 
     async def on_phase(status: TestRunStatus) -> None:
-        for job in await _told(runtime, await _advance(node, status)):
-            await runtime.redis.enqueue_job(job.kind.name, job.row_id, _job_id=job.job_id)
+        await enqueue_all(runtime.redis, await _told(runtime, await _advance(node, status)))
 
     return await runtime.test_runner.run(request, log.line, on_phase)
 
