@@ -32,6 +32,7 @@ from pipegraph.ci.models import TERMINAL, UNFINISHED, TestNode, TestRun, TestRun
 from pipegraph.ci.runner import TestRequest, TestResult
 from pipegraph.ci.service import announce, report_job, run_buildpacks, stage_config_vars, utcnow
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.db import database_unavailable
 from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime, test_lease_seconds
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
@@ -119,6 +120,14 @@ async def run_test_node(node_id: int, runtime: Runtime) -> tuple[TestNode | None
         return await TestNode.get(id=node.id), jobs
     except (DomainError, AppJsonError) as error:
         message = error.message if isinstance(error, DomainError) else str(error)
+        await log.line(f" !     {message}")
+        result = TestResult(TestRunStatus.ERRORED, message=message)
+    except Exception as error:
+        if database_unavailable(error):
+            raise  # nothing can be recorded now: the reconciler reruns the node once the lease passed
+        # A crash of ours (a full disk, a tool missing) ends the run now, rather than at the end of its lease.
+        logger.exception("test node %s crashed", node.id)
+        message = f"the test run could not go on: {type(error).__name__}: {error}"
         await log.line(f" !     {message}")
         result = TestResult(TestRunStatus.ERRORED, message=message)
     return await _finish(node, run, result, runtime, log, jobs)
