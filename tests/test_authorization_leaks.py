@@ -17,6 +17,7 @@ from strawberry import relay
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.models import ApiToken
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.ci.models import TestRun
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -99,6 +100,7 @@ async def _scene() -> Scene:
                 sequence=3,
             )  # fmt: skip
         )
+    test_run = await TestRun.create(pipeline_id=pipeline_id, number=1, commit_sha="a" * 40, commit_branch="main")
     prod_viewer = await make_actor("prod-viewer@example.com")
     await AppCollaborator.create(app_id=ids["p-prod"], user=prod_viewer.user, permissions=[Permission.VIEW.value])
 
@@ -116,6 +118,7 @@ async def _scene() -> Scene:
         "User": gid("User", owner.id),
         "Team": gid("Team", ids["crew"]),
         "ApiToken": gid("ApiToken", (await ApiToken.get(user=owner)).id),
+        "TestRun": gid("TestRun", test_run.id),
     }
     return Scene(world=world, prod_viewer=prod_viewer, nodes=nodes)
 
@@ -194,7 +197,7 @@ async def test_seeing_one_app_shows_its_pipeline_but_no_other_app_of_it(
     }
     # and the nodes of what it cannot see are null: the source release, the other target, the owner's team and token
     for node_type, node_id in scene.nodes.items():
-        if node_type in ("Pipeline", "Promotion", "PromotionTarget", "User"):
+        if node_type in ("Pipeline", "Promotion", "PromotionTarget", "TestRun", "User"):
             continue  # these it does see (the owner of p-prod, as on Heroku: see test_authorization_users.py)
         assert await viewer(NODE, {"id": node_id}) == {"node": None}, node_type
 

@@ -20,6 +20,7 @@ from strawberry import relay
 from pipegraph.access.rules import RULES, PipelineRight
 from pipegraph.accounts.service import create_token
 from pipegraph.apps.models import AppCollaborator
+from pipegraph.ci.models import PipelineCi, TestNode, TestRun
 from pipegraph.pipelines.models import PipelineAccessGrant
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
@@ -38,6 +39,7 @@ from tests.support.authz_world import (
     build_world,
     snapshot,
 )
+from tests.support.ci_scene import commit_in_repository
 
 SDL = graphql.build_schema(schema.as_str())
 assert SDL.mutation_type is not None
@@ -105,6 +107,22 @@ def _new_owner(world: World, side: str) -> dict[str, Any]:
     # Heroku's rules: a person's pipeline to a team they are in; a team's pipeline to one of its members.
     new_owner = {"team": SOLO_TEAM} if side == PERSONAL else {"user": "team-member@example.com"}
     return {"pipeline": f"{side}-line", "newOwner": new_owner}
+
+
+async def _ci_on(world: World, side: str, actor: str) -> dict[str, Any]:
+    """CI on for the side's pipeline, and a commit on main of its development app."""
+    assert world.repo_root is not None
+    await PipelineCi.create(pipeline_id=world.ids[f"{side}-line"], enabled=True)
+    await commit_in_repository(world.repo_root, world.ids[f"{side}-dev"])
+    return {"pipeline": f"{side}-line", "branch": "main"}
+
+
+async def _a_test_run(world: World, side: str, actor: str) -> dict[str, Any]:
+    run = await TestRun.create(
+        pipeline_id=world.ids[f"{side}-line"], number=1, commit_sha="a" * 40, commit_branch="main"
+    )
+    await TestNode.create(test_run_id=run.id)
+    return {"id": str(relay.GlobalID("TestRun", str(run.id)))}
 
 
 async def _bystander_in_team(world: World, side: str, actor: str) -> dict[str, Any]:
@@ -190,6 +208,26 @@ MUTATIONS: dict[str, MutationScenario] = {
         (Check("pipeline", "createEphemeralApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
     ),
     "transferPipeline": MutationScenario(_static(_new_owner), (pipeline("transferPipeline"),)),
+    # CI: pipeline admins do everything; members start runs and set TEST config vars; the world grants no pipeline
+    # access, and its team's auto-join gives members view, deploy and operate (no manage)
+    "enableCi": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line"}),
+        (Check("pipeline", "enableCi", pipeline_right=PipelineRight.ADMIN),),
+    ),
+    "disableCi": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line"}),
+        (Check("pipeline", "disableCi", pipeline_right=PipelineRight.ADMIN),),
+    ),
+    "createTestRun": MutationScenario(
+        _ci_on, (Check("pipeline", "createTestRun", pipeline_right=PipelineRight.MEMBER),)
+    ),
+    "cancelTestRun": MutationScenario(
+        _a_test_run, (Check("pipeline", "cancelTestRun", pipeline_right=PipelineRight.ADMIN),)
+    ),
+    "setStageConfigVars": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "stage": "TEST", "vars": {"TOKEN": "t"}}),
+        (Check("pipeline", "setStageConfigVars", pipeline_right=PipelineRight.MEMBER),),
+    ),
     "transferAppsToPipelineOwner": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("transferAppsToPipelineOwner"),)
     ),
@@ -261,6 +299,7 @@ async def test_mutation_is_allowed_or_refused_as_the_rules_say(
         pytest.fail(f"{field} is no longer a mutation: drop its scenario")
     # given the world, and the input of a call that succeeds for whoever may make it
     world = await build_world()
+    world.repo_root = settings.repo_dir
     side = PROFILES[actor].side if actor != ANONYMOUS else PERSONAL
     variables = {"input": await scenario.input(world, side, actor)}
     before = await snapshot()

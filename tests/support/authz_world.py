@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tortoise.connection import connections
@@ -85,6 +86,7 @@ class World:
     actors: dict[str, Actor]
     bystander: User  # someone with no part in anything, for mutations that name a second user
     ids: dict[str, int] = field(default_factory=dict)  # object name → primary key
+    repo_root: Path | None = None  # the apps' git repositories (settings.repo_dir), for scenarios that need a commit
 
     def gid(self, type_name: str, name: str) -> str:
         from strawberry import relay

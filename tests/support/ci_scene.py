@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 from pipegraph.ci.models import TestRun, TestRunStatus
+from pipegraph.sources.repos import ensure_repo, git_env
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, create_pipeline
 from tests.support.git_scene import commit, git, remote_url, work_tree
@@ -108,6 +110,27 @@ async def run_reaches(number: int, *statuses: TestRunStatus, pipeline: str = "sh
 
     await until(reached, f"test run #{number} {', '.join(sorted(wanted))}", seconds=seconds)
     return await TestRun.get(pipeline__name=pipeline, number=number)
+
+
+async def commit_in_repository(repo_root: Path, app_id: int, *, branch: str = "main") -> str:
+    """A commit (of an empty tree) on `branch` of the app's bare repository, written with git's plumbing as a push
+    would leave it, without a server."""
+    repo = await asyncio.to_thread(ensure_repo, repo_root, app_id)
+    env = {**git_env(), "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.com"}
+
+    async def run(*args: str, stdin: bytes = b"") -> str:
+        process = await asyncio.create_subprocess_exec(
+            "git", *args, cwd=repo, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await process.communicate(stdin)
+        assert process.returncode == 0, args
+        return out.decode().strip()
+
+    tree = await run("mktree")
+    sha = await run("commit-tree", tree, "-m", "First version")
+    await run("update-ref", f"refs/heads/{branch}", sha)
+    return sha
 
 
 def codes(payload: dict[str, Any]) -> list[str]:
