@@ -23,6 +23,7 @@ from pipegraph.access.rules import PipelineRight
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build
+from pipegraph.ci.models import TestRun
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, PipelineTransfer, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -57,6 +58,7 @@ MET: dict[str, Met] = {
     "releaser": Met(apps=frozenset({"p-staging"})),
     "builder": Met(apps=frozenset({"p-staging"})),
     "promoter": Met(pipelines=frozenset({"p-line"})),
+    "tester": Met(pipelines=frozenset({"p-line"})),
     "transferrer": Met(pipelines=frozenset({"p-line"})),
     "former-owner": Met(pipelines=frozenset({"p-line"})),
     "grantee": Met(member_pipelines=frozenset({"p-line"})),
@@ -110,7 +112,7 @@ async def _scene() -> Scene:
     world = await build_world()
     ids = world.ids
     users = {name: actor.user for name, actor in world.actors.items()} | {"bystander": world.bystander}
-    for name in ("releaser", "builder", "promoter", "transferrer", "former-owner", "grantee"):
+    for name in ("releaser", "builder", "promoter", "tester", "transferrer", "former-owner", "grantee"):
         users[name] = await User.create(email=f"{name}@example.com")
     await Release.create(
         app_id=ids["p-staging"], version=2, status=ReleaseStatus.SUCCEEDED, is_current=False,
@@ -123,6 +125,9 @@ async def _scene() -> Scene:
         pipeline_id=ids["p-line"], source_app_id=ids["p-staging"], source_release_id=ids["p-staging/v1"],
         created_by=users["promoter"], status=PromotionStatus.COMPLETED,
     )  # fmt: skip
+    await TestRun.create(
+        pipeline_id=ids["p-line"], number=1, commit_sha="a" * 40, commit_branch="main", actor=users["tester"]
+    )
     await PipelineTransfer.create(
         pipeline_id=ids["p-line"], previous_owner_user=users["former-owner"], new_owner_user=users["owner"],
         transferred_by=users["transferrer"],
@@ -207,6 +212,9 @@ USER_FIELDS: dict[str, str] = {
       pipelines(first: 100) { edges { node { promotions(first: 100) { edges { node {
         sourceRelease { createdBy { email } } targets { release { createdBy { email } } }
       } } } } } }
+    }""",
+    "TestRun.actor": """{
+      pipelines(first: 100) { edges { node { testRuns(first: 100) { edges { node { actor { email } } } } } } }
     }""",
     "Build.createdBy": """{
       apps(first: 100) { edges { node { builds(first: 100) { edges { node { createdBy { email } } } } } } }

@@ -130,8 +130,8 @@ VISIBILITY: dict[str, str] = {
     # As on Heroku, the people one meets through what one sees; `node(id:)` and every field returning a user agree.
     "User": (
         "the viewer; whoever shares a team with them; whoever sees an app they own personally, collaborate on, "
-        "released to or built, or a pipeline they own personally, promoted in or were party to a transfer of; and a "
-        "pipeline's admins and members, for those granted access to it"
+        "released to or built, or a pipeline they own personally, promoted or started a test run in, or were party "
+        "to a transfer of; and a pipeline's admins and members, for those granted access to it"
     ),
 }
 

@@ -1,9 +1,9 @@
 """Which users a viewer sees: the people they meet through something they see (VISIBILITY["User"]).
 
 As on Heroku, whoever sees an app sees its owner, its collaborators and who released to or built it, and whoever sees a
-pipeline sees its owner, who promoted in it and who took part in its transfers. Every field that returns a user
-shows one of these through an object the viewer already sees, so `node(id:)` and nested fields agree by this rule
-alone. Each relation is one statement, asked only about the users no earlier one showed.
+pipeline sees its owner, who promoted or started a test run in it and who took part in its transfers. Every field
+that returns a user shows one of these through an object the viewer already sees, so `node(id:)` and nested fields
+agree by this rule alone. Each relation is one statement, asked only about the users no earlier one showed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from tortoise.expressions import Q, Subquery
 from pipegraph.access.policy import Access
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build
+from pipegraph.ci.models import TestRun
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineTransfer
 from pipegraph.promotions.models import Promotion
 from pipegraph.releases.models import Release
@@ -64,6 +65,11 @@ async def _promoters(access: Access, users: set[int]) -> Iterable[Any]:
     )
 
 
+async def _testers(access: Access, users: set[int]) -> Iterable[Any]:
+    pipelines = Subquery(Pipeline.filter(await access.visible_pipelines()).values("id"))
+    return await TestRun.filter(actor_id__in=users, pipeline_id__in=pipelines).values_list("actor_id", flat=True)
+
+
 async def _transfer_parties(access: Access, users: set[int]) -> Iterable[Any]:
     pipelines = Subquery(Pipeline.filter(await access.visible_pipelines()).values("id"))
     parties = Q(transferred_by_id__in=users) | Q(previous_owner_user_id__in=users) | Q(new_owner_user_id__in=users)
@@ -89,6 +95,7 @@ RELATIONS: tuple[Relation, ...] = (
     _builders,
     _pipeline_owners,
     _promoters,
+    _testers,
     _transfer_parties,
     _grantees,
 )

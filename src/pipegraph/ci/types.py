@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.checks import sees_users
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Info
@@ -115,9 +116,11 @@ class TestRunType(relay.Node):
 
     @strawberry.field(description="Who started it: the pusher, or who asked for it.")
     async def actor(self, info: Info) -> UserType | None:
-        if self.model.actor_id is None:
+        actor_id = self.model.actor_id
+        # One who sees the run through pipeline access alone may not see its pipeline, where its actor is met.
+        if actor_id is None or actor_id not in await sees_users(info.context.access, [actor_id]):
             return None
-        user = await info.context.loaders[user_by_id].load(self.model.actor_id)
+        user = await info.context.loaders[user_by_id].load(actor_id)
         return UserType.from_model(user) if user else None
 
     @strawberry.field(description="Its nodes, by index.")
