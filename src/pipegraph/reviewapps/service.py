@@ -14,6 +14,7 @@ from pipegraph.apps.service import create_app
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.pipelines.access_tab import auto_join_permissions, owning_team, pipeline_permissions
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
+from pipegraph.pipelines.stage_config import cancel_deletion
 from pipegraph.teams.models import TeamMembership, TeamRole
 
 
@@ -29,9 +30,11 @@ _KIND_ACTION = {
 }
 
 
-async def require_create_ephemeral(access: Access, pipeline: Pipeline, kind: EphemeralKind) -> None:
+async def require_create_ephemeral(
+    access: Access, pipeline: Pipeline, kind: EphemeralKind, *, operation: str = "createEphemeralApp"
+) -> None:
     """Pipeline admins and members may; anyone else needs pipeline access allowing it (the seed's table)."""
-    await access.require("createEphemeralApp", pipeline=pipeline)
+    await access.require(operation, pipeline=pipeline)
     rights = await access.pipeline_rights(pipeline, await access.pipeline_apps(pipeline))
     if PipelineRight.MEMBER in rights:
         return
@@ -70,4 +73,5 @@ async def create_ephemeral_app(pipeline: Pipeline, *, name: str, kind: Ephemeral
                 for user_id, permissions in given.items()
             ]
         )
+    await cancel_deletion(pipeline.id)
     return app
