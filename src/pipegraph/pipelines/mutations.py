@@ -11,6 +11,7 @@ from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.api.scalars import JSON
+from pipegraph.api.text import TEXT_ERROR_CODE
 from pipegraph.apps.types import AppType
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.pipelines import access_tab, ownership, service, stage_config
@@ -93,7 +94,10 @@ class PipelineAppPayload(Payload):
 class SetStageConfigVarsInput:
     pipeline: str = strawberry.field(description=PIPELINE_HELP)
     stage: str = strawberry.field(description="REVIEW or TEST (any case).")
-    vars: JSON = strawberry.field(description="Names to values; a null value removes that var.")
+    vars: JSON = strawberry.field(
+        description="Names to values; a null value removes that var.",
+        metadata={TEXT_ERROR_CODE: ErrorCode.INVALID_CONFIG_VAR},
+    )
 
 
 @strawberry.type(description="The result of setStageConfigVars.")
