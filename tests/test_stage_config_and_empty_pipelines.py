@@ -15,10 +15,19 @@ mutation($input: SetStageConfigVarsInput!) {
   setStageConfigVars(input: $input) { vars userErrors { field code message } }
 }"""
 READ = """
-query { pipeline(name: "shop") { scheduledDeletionAt review: stageConfigVars(stage: REVIEW) test: stageConfigVars(stage: TEST) } }
-"""
-REMOVE = 'mutation { removeAppFromPipeline(input: {app: "shop-staging"}) { pipeline { scheduledDeletionAt } userErrors { code } } }'
-ADD = 'mutation { addAppToPipeline(input: {pipeline: "shop", app: "shop-staging", stage: "staging"}) { userErrors { code } } }'
+query {
+  pipeline(name: "shop") {
+    scheduledDeletionAt review: stageConfigVars(stage: REVIEW) test: stageConfigVars(stage: TEST)
+  }
+}"""
+REMOVE = """
+mutation {
+  removeAppFromPipeline(input: {app: "shop-staging"}) { pipeline { scheduledDeletionAt } userErrors { code } }
+}"""
+ADD = """
+mutation {
+  addAppToPipeline(input: {pipeline: "shop", app: "shop-staging", stage: "staging"}) { userErrors { code } }
+}"""
 
 
 async def _pipeline(gql: GraphQLClient) -> None:

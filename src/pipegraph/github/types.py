@@ -8,10 +8,8 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
-from pipegraph.apps.loaders import app_by_id
-from pipegraph.apps.types import AppType, sees_apps
-from pipegraph.builds.loaders import build_by_id
-from pipegraph.builds.types import BuildType
+from pipegraph.apps.types import AppType, visible_app
+from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
 from pipegraph.github.models import (
     AutomaticDeploy,
@@ -95,17 +93,11 @@ class DeployType:
 
     @strawberry.field(description="The app deployed to; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
-        if self.model.app_id not in await sees_apps(info, [self.model.app_id]):
-            return None
-        app = await info.context.loaders[app_by_id].load(self.model.app_id)
-        return AppType.from_model(app) if app else None
+        return await visible_app(info, self.model.app_id)
 
     @strawberry.field(description="Its build, once it started; null if the viewer cannot see its app.")
     async def build(self, info: Info) -> BuildType | None:
-        if self.model.build_id is None or self.model.app_id not in await sees_apps(info, [self.model.app_id]):
-            return None
-        build = await info.context.loaders[build_by_id].load(self.model.build_id)
-        return BuildType.from_model(build) if build else None
+        return await visible_build(info, self.model.app_id, self.model.build_id)
 
 
 describe_values(

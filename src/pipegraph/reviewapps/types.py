@@ -8,10 +8,8 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
-from pipegraph.apps.loaders import app_by_id
-from pipegraph.apps.types import AppType, sees_apps
-from pipegraph.builds.loaders import build_by_id
-from pipegraph.builds.types import BuildType
+from pipegraph.apps.types import AppType, sees_apps, visible_app
+from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
 from pipegraph.reviewapps.service import EphemeralKind
@@ -86,33 +84,22 @@ class ReviewAppType:
 
     @strawberry.field(description="Its app, while it has one; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
-        app_id = self.model.app_id
-        if app_id is None or app_id not in await sees_apps(info, [app_id]):
-            return None
-        app = await info.context.loaders[app_by_id].load(app_id)
-        return AppType.from_model(app) if app else None
+        return await visible_app(info, self.model.app_id)
 
     @strawberry.field(description="Its latest build (the build log is its output); null if its app is not seen.")
     async def build(self, info: Info) -> BuildType | None:
-        if self.model.build_id is None or self.model.app_id is None:
-            return None
-        if self.model.app_id not in await sees_apps(info, [self.model.app_id]):
-            return None
-        build = await info.context.loaders[build_by_id].load(self.model.build_id)
-        return BuildType.from_model(build) if build else None
+        return await visible_build(info, self.model.app_id, self.model.build_id)
 
     @strawberry.field(description="What app.json's scripts.postdeploy printed, once it ran (only on the first deploy).")
     async def postdeploy_output(self, info: Info) -> str | None:
-        return await self._seen(info, self.model.postdeploy_output)
+        app_id = self.model.app_id
+        return (
+            self.model.postdeploy_output if app_id is not None and app_id in await sees_apps(info, [app_id]) else None
+        )
 
     @strawberry.field(description="What app.json's scripts.pr-predestroy printed before the app was destroyed.")
     def predestroy_output(self) -> str | None:
         return self.model.predestroy_output
-
-    async def _seen(self, info: Info, value: str | None) -> str | None:
-        if self.model.app_id is None or self.model.app_id not in await sees_apps(info, [self.model.app_id]):
-            return None
-        return value
 
 
 describe_values(
