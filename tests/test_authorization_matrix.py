@@ -22,7 +22,7 @@ from pipegraph.accounts.service import create_token
 from pipegraph.apps.models import AppCollaborator
 from pipegraph.github.models import RepositoryConnection
 from pipegraph.pipelines.models import PipelineAccessGrant
-from pipegraph.reviewapps.models import ReviewAppConfig
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
 from tests.support.authz_world import (
@@ -136,6 +136,14 @@ async def _review_apps_enabled(world: World, side: str, actor: str) -> dict[str,
     return {"pipeline": f"{side}-line", "pullRequest": 7}
 
 
+async def _review_app_exists(world: World, side: str, actor: str) -> dict[str, Any]:
+    variables = await _review_apps_enabled(world, side, actor)
+    await ReviewApp.create(
+        pipeline_id=world.ids[f"{side}-line"], pr_number=7, app_name=f"{side}-pr-7", branch="b", head_sha="a" * 40
+    )
+    return variables
+
+
 # Keyed by mutation field; "field:variant" for a second way of calling the same field.
 MUTATIONS: dict[str, MutationScenario] = {
     "createApp": MutationScenario(_static(lambda w, s: {"name": "brand-new"})),
@@ -239,6 +247,10 @@ MUTATIONS: dict[str, MutationScenario] = {
     "createReviewApp": MutationScenario(
         _review_apps_enabled,
         (Check("pipeline", "createReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+    ),
+    "deleteReviewApp": MutationScenario(
+        _review_app_exists,
+        (Check("pipeline", "deleteReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
     ),
     "setStageConfigVars": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line", "stage": "REVIEW", "vars": {"A": "1"}}),

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pipegraph.api.app import create_app
+from pipegraph.github.client import post_commit_status
 from pipegraph.settings import Settings
 from tests.conftest import github_settings
 from tests.support.clients import Actor, GraphQLClient
@@ -174,3 +175,27 @@ async def test_a_github_app_authenticates_as_its_installation_on_the_repository(
     assert lookup.authorization.startswith("bearer ")  # the app's JWT
     assert github.requests("POST", f"/app/installations/{github.installation_id}/access_tokens")
     assert github.requests("GET", "/tarball/")[0].authorization == "token ghs_installation"
+
+
+async def test_a_commit_status_is_posted_through_the_seam_ci_uses(settings: Settings, github: FakeGitHub) -> None:
+    configured = github_settings(settings, github)
+
+    await post_commit_status(
+        configured.github,
+        "octo-org/shop",
+        "b" * 40,
+        state="pending",
+        context="continuous-integration/pipegraph",
+        description="Test run #1 is running",
+        target_url="http://testserver/pipelines/shop",
+    )
+
+    [sent] = github.requests("POST", "/statuses/")
+    assert sent.path == f"/repos/octo-org/shop/statuses/{'b' * 40}"
+    assert sent.body == {
+        "state": "pending",
+        "context": "continuous-integration/pipegraph",
+        "description": "Test run #1 is running",
+        "target_url": "http://testserver/pipelines/shop",
+    }
+    assert sent.authorization == "token ghp_test"

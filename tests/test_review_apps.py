@@ -11,7 +11,7 @@ from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp
-from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload
+from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload, status_payload
 from tests.support.jobs import JobRunner
 
 APP_JSON = {
@@ -205,3 +205,44 @@ async def test_two_deliveries_for_one_pull_request_at_once_make_one_review_app(g
     assert review["status"] == "CREATED", review["message"]
     assert len(review["app"]["releases"]["edges"]) == 1
     assert await App.filter(name__startswith="shop-pr-").count() == 1
+
+
+DELETE_REVIEW_APP = """
+mutation($input: DeleteReviewAppInput!) {
+  deleteReviewApp(input: $input) { reviewApp { status } userErrors { code message } }
+}"""
+
+
+async def test_with_wait_for_ci_a_review_app_waits_for_ci_then_builds(github_scene: GitHubScene) -> None:
+    await _ready(github_scene, waitForCi=True)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    github_scene.github.set_status(sha, "ci/test", "pending")
+
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 6, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+    [waiting] = await github_scene.review_apps()
+    github_scene.github.set_status(sha, "ci/test", "success")
+    await github_scene.deliver("status", status_payload(sha, "success"))
+    await github_scene.jobs.drain()
+
+    assert waiting["status"] == "PENDING"
+    assert "waiting for CI" in waiting["message"]
+    assert waiting["app"] is None
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "CREATED"
+
+
+async def test_delete_review_app_destroys_it_by_hand(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 11, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+
+    deleted = await github_scene.gql(DELETE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 11}})
+    await github_scene.jobs.drain()
+
+    assert deleted["deleteReviewApp"] == {"reviewApp": {"status": "DELETING"}, "userErrors": []}
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "DELETED"
+    assert review["message"] == "destroyed: deleted by hand"
+    assert not await App.exists(name="shop-pr-11")

@@ -112,6 +112,9 @@ RULES: dict[str, Rule] = {
     "createReviewApp": Rule(
         note="as createEphemeralApp: a pipeline admin or member, or access allowing create review apps"
     ),
+    "deleteReviewApp": Rule(
+        note="a pipeline admin or member, or pipeline access allowing delete review apps (EPHEMERAL_CAPABILITIES)"
+    ),
     "setStageConfigVars": Rule(pipeline=PipelineRight.MEMBER, note="REVIEW or TEST: what new review and CI apps get"),
     # Teams
     "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),

@@ -245,3 +245,29 @@ def _describe(error: Exception) -> str:
     if isinstance(error, GitHubException) and getattr(error, "status_code", None) is not None:
         return f"HTTP {int(error.status_code)} {error}".strip()  # type: ignore[attr-defined]
     return str(error) or type(error).__name__
+
+
+async def post_commit_status(
+    settings: GitHubSettings,
+    full_name: str,
+    sha: str,
+    *,
+    state: str,
+    context: str,
+    description: str = "",
+    target_url: str | None = None,
+) -> None:
+    """Post one commit status on `full_name`@`sha` (CI reports `continuous-integration/pipegraph` this way);
+    GitHubUnavailable when GitHub is not configured or refuses."""
+    async with GitHubClient.for_repository(settings, full_name) as github:
+        await github.post_commit_status(
+            sha, state=state, context=context, description=description, target_url=target_url
+        )
+
+
+async def fetch_commit_tarball(
+    settings: GitHubSettings, full_name: str, sha: str, into: Path, *, max_bytes: int
+) -> Path:
+    """GitHub's tar.gz of `full_name`@`sha` written to the file `into` (one top-level folder, as GitHub makes them)."""
+    async with GitHubClient.for_repository(settings, full_name) as github:
+        return await github.commit_tarball(sha, into, max_bytes=max_bytes)

@@ -217,6 +217,18 @@ async def create_review_app_by_hand(
     return await request_review_app(config, pr_number=pr_number, user=user)
 
 
+async def delete_review_app(pipeline: Pipeline, pr_number: int) -> tuple[ReviewApp, list[Job]]:
+    """deleteReviewApp: destroy it now, as closing its pull request would."""
+    row = await ReviewApp.get_or_none(pipeline_id=pipeline.id, pr_number=pr_number, status__in=ACTIVE)
+    if row is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND, f"pull request #{pr_number} has no review app in {pipeline.name}", field="pullRequest"
+        )
+    await ReviewApp.filter(id=row.id).update(status=ReviewAppStatus.DELETING, message="deleted by hand")
+    await row.refresh_from_db()
+    return row, [destroy_job(row.id)]
+
+
 async def _announce(runtime: Runtime, row: ReviewApp) -> None:
     await announce(runtime.redis, row.pipeline_id, NewsKind.REVIEW_APP, row.id)
 

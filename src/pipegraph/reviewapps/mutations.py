@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from pipegraph.access.checks import authorized_pipeline
+from pipegraph.access.rules import EphemeralAction
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
@@ -59,13 +60,19 @@ class CreateReviewAppInput:
     pull_request: int = strawberry.field(description="The pull request's number.")
 
 
+@strawberry.input(description="A pull request whose review app to destroy now.")
+class DeleteReviewAppInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pull_request: int = strawberry.field(description="The pull request's number.")
+
+
 @strawberry.type(description="The result of enableReviewApps.")
 class EnableReviewAppsPayload(Payload):
     pipeline: PipelineType | None = strawberry.field(default=None, description="The pipeline; null if refused.")
     config: ReviewAppConfigType | None = strawberry.field(default=None, description="The review-app config set.")
 
 
-@strawberry.type(description="The result of createReviewApp: the review app is made by a worker.")
+@strawberry.type(description="The result of createReviewApp or deleteReviewApp: a worker does the work.")
 class CreateReviewAppPayload(Payload):
     review_app: ReviewAppType | None = strawberry.field(default=None, description="The review app; null if refused.")
 
@@ -121,9 +128,31 @@ class ReviewAppMutations:
         access = info.context.access
 
         async def may_create(pipeline: Pipeline) -> None:
-            await service.require_create_ephemeral(access, pipeline, EphemeralKind.REVIEW, operation="createReviewApp")
+            await service.require_ephemeral_action(
+                access, pipeline, EphemeralAction.CREATE_REVIEW_APPS, operation="createReviewApp"
+            )
 
         pipeline = await authorized_pipeline(access, input.pipeline, "createReviewApp", check=may_create)
         row, jobs = await lifecycle.create_review_app_by_hand(pipeline, input.pull_request, user=info.context.viewer)
+        await info.context.enqueue(jobs)
+        return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))
+
+    @mutation(
+        description="Destroy a review app now (scripts.pr-predestroy runs first), as closing its pull request does."
+    )
+    async def delete_review_app(
+        self,
+        info: Info,
+        input: Annotated[DeleteReviewAppInput, strawberry.argument(description="Parameters for deleteReviewApp.")],
+    ) -> CreateReviewAppPayload:
+        access = info.context.access
+
+        async def may_delete(pipeline: Pipeline) -> None:
+            await service.require_ephemeral_action(
+                access, pipeline, EphemeralAction.DELETE_REVIEW_APPS, operation="deleteReviewApp"
+            )
+
+        pipeline = await authorized_pipeline(access, input.pipeline, "deleteReviewApp", check=may_delete)
+        row, jobs = await lifecycle.delete_review_app(pipeline, input.pull_request)
         await info.context.enqueue(jobs)
         return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))

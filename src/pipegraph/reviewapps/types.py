@@ -7,7 +7,9 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.rules import EphemeralAction, ephemeral_allows
 from pipegraph.api.context import Info
+from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, sees_apps, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
@@ -86,9 +88,17 @@ class ReviewAppType:
     async def app(self, info: Info) -> AppType | None:
         return await visible_app(info, self.model.app_id)
 
-    @strawberry.field(description="Its latest build (the build log is its output); null if its app is not seen.")
+    @strawberry.field(
+        description="Its latest build (the build log is its output); null unless the viewer may see build "
+        "information of the app (deploy, operate or manage on it: the seed's table)."
+    )
     async def build(self, info: Info) -> BuildType | None:
-        return await visible_build(info, self.model.app_id, self.model.build_id)
+        app_id = self.model.app_id
+        app = await info.context.loaders[app_by_id].load(app_id) if app_id is not None else None
+        permissions = await info.context.access.app_permissions(app) if app is not None else frozenset()
+        if not ephemeral_allows(permissions, EphemeralAction.SEE_BUILD_INFORMATION):
+            return None
+        return await visible_build(info, app_id, self.model.build_id)
 
     @strawberry.field(description="What app.json's scripts.postdeploy printed, once it ran (only on the first deploy).")
     async def postdeploy_output(self, info: Info) -> str | None:
