@@ -77,6 +77,16 @@ class CreateReviewAppPayload(Payload):
     review_app: ReviewAppType | None = strawberry.field(default=None, description="The review app; null if refused.")
 
 
+async def _pipeline_allowing(info: Info, reference: str, action: EphemeralAction, operation: str) -> Pipeline:
+    """The pipeline, if the viewer may do `action` on its review apps (the seed's pipeline-access table)."""
+    access = info.context.access
+
+    async def may(pipeline: Pipeline) -> None:
+        await service.require_ephemeral_action(access, pipeline, action, operation=operation)
+
+    return await authorized_pipeline(access, reference, operation, check=may)
+
+
 @strawberry.type
 class ReviewAppMutations:
     @mutation(
@@ -125,14 +135,7 @@ class ReviewAppMutations:
         info: Info,
         input: Annotated[CreateReviewAppInput, strawberry.argument(description="Parameters for createReviewApp.")],
     ) -> CreateReviewAppPayload:
-        access = info.context.access
-
-        async def may_create(pipeline: Pipeline) -> None:
-            await service.require_ephemeral_action(
-                access, pipeline, EphemeralAction.CREATE_REVIEW_APPS, operation="createReviewApp"
-            )
-
-        pipeline = await authorized_pipeline(access, input.pipeline, "createReviewApp", check=may_create)
+        pipeline = await _pipeline_allowing(info, input.pipeline, EphemeralAction.CREATE_REVIEW_APPS, "createReviewApp")
         row, jobs = await lifecycle.create_review_app_by_hand(pipeline, input.pull_request, user=info.context.viewer)
         await info.context.enqueue(jobs)
         return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))
@@ -145,14 +148,7 @@ class ReviewAppMutations:
         info: Info,
         input: Annotated[DeleteReviewAppInput, strawberry.argument(description="Parameters for deleteReviewApp.")],
     ) -> CreateReviewAppPayload:
-        access = info.context.access
-
-        async def may_delete(pipeline: Pipeline) -> None:
-            await service.require_ephemeral_action(
-                access, pipeline, EphemeralAction.DELETE_REVIEW_APPS, operation="deleteReviewApp"
-            )
-
-        pipeline = await authorized_pipeline(access, input.pipeline, "deleteReviewApp", check=may_delete)
+        pipeline = await _pipeline_allowing(info, input.pipeline, EphemeralAction.DELETE_REVIEW_APPS, "deleteReviewApp")
         row, jobs = await lifecycle.delete_review_app(pipeline, input.pull_request)
         await info.context.enqueue(jobs)
         return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))
