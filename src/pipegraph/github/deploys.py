@@ -161,7 +161,7 @@ async def advance_deploy(deploy_id: int, runtime: Runtime) -> list[Job]:
             build, jobs = await build_source(
                 settings, app=app, source=source, sha=sha, description=subject, user_id=deploy.created_by_id
             )
-            deployment_id = await _start_deployment(github, sha, app.name)
+            deployment_id = await start_deployment(github, sha, app.name)
     except DomainError as error:
         await _set(deploy, runtime, DeployStatus.FAILED, error.message)
         return []
@@ -177,7 +177,7 @@ async def advance_deploy(deploy_id: int, runtime: Runtime) -> list[Job]:
     return jobs
 
 
-async def _start_deployment(github: GitHubClient, sha: str, environment: str, *, transient: bool = False) -> int | None:
+async def start_deployment(github: GitHubClient, sha: str, environment: str, *, transient: bool = False) -> int | None:
     """A GitHub deployment, in progress; None when GitHub would not take it (the deploy goes on regardless)."""
     try:
         deployment_id = await github.create_deployment(sha, environment=environment, transient=transient)

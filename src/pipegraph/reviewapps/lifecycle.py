@@ -24,7 +24,7 @@ from pipegraph.builds.models import Build
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
 from pipegraph.github.client import GitHubClient, GitHubUnavailable
-from pipegraph.github.deploys import _start_deployment, build_outcome, report_outcome
+from pipegraph.github.deploys import build_outcome, report_outcome, start_deployment
 from pipegraph.github.events import GitHubEvent, Handled, ci_sha, on_ci_status, on_pull_request
 from pipegraph.github.service import connection_of, require_connection
 from pipegraph.github.tarballs import build_source, fetch_commit_source
@@ -333,7 +333,7 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
         user_id=row.created_by_id,
         buildpacks=spec.buildpacks or None,
     )
-    deployment_id = await _start_deployment(github, sha, app.name, transient=True)
+    deployment_id = await start_deployment(github, sha, app.name, transient=True)
     await ReviewApp.filter(id=row.id).update(build_id=build.id, app_json=document, github_deployment_id=deployment_id)
     await announce(runtime.redis, pipeline.id, NewsKind.BUILD, build.id)
     return jobs
