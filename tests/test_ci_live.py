@@ -17,7 +17,9 @@ from tests.support.ws_client import TRANSPORT_WS, SubscriptionError, subscribe
 
 EVENTS = """
 subscription($pipeline: String!) {
-  pipelineEvents(pipeline: $pipeline) { promotion { id } testRun { number status commitBranch } }
+  pipelineEvents(pipeline: $pipeline, kinds: [TEST_RUN]) {
+    kind promotion { id } testRun { number status commitBranch }
+  }
 }"""
 PATIENCE_SECONDS = 30
 
@@ -75,7 +77,7 @@ async def test_pipeline_events_carry_a_runs_status_changes(
     async with asyncio.timeout(PATIENCE_SECONDS):
         event = (await first)["pipelineEvents"]
         while True:
-            assert event["promotion"] is None
+            assert (event["kind"], event["promotion"]) == ("TEST_RUN", None)
             assert (event["testRun"]["number"], event["testRun"]["commitBranch"]) == (1, "main")
             seen.append(event["testRun"]["status"])
             if seen[-1] == "RUNNING":

@@ -15,8 +15,9 @@ from pipegraph.ci.commits import Commit
 from pipegraph.ci.execution import utcnow
 from pipegraph.ci.models import TestNode, TestRun, TestRunStatus
 from pipegraph.ci.reconciler import reconcile_test_runs
-from pipegraph.ci.service import set_ci, set_stage_config_vars, start_test_run
-from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.ci.service import set_ci, start_test_run
+from pipegraph.pipelines.models import Pipeline
+from pipegraph.pipelines.stage_config import set_stage_config_vars
 from pipegraph.settings import Settings
 from pipegraph.sources.models import Source
 from tests.support.build_scene import source_tarball, stored_source
@@ -55,7 +56,7 @@ async def test_a_worker_killed_mid_test_is_rerun_by_the_reconciler(
     # given a run whose tests hang on their first attempt
     run = await _run_of_a_stored_tree(gql, settings)
     marker = f"{600 + os.getpid() % 1000 / 1000:.3f}"
-    await set_stage_config_vars(await Pipeline.get(id=run.pipeline_id), Stage.TEST, {"NAP": marker})
+    await set_stage_config_vars(await Pipeline.get(id=run.pipeline_id), "TEST", {"NAP": marker})
     pool = await _arq_pool(settings)
     try:
         # the lost enqueue is found by the reconciler
@@ -78,7 +79,7 @@ async def test_a_worker_killed_mid_test_is_rerun_by_the_reconciler(
                 os.kill(pid, signal.SIGKILL)
 
         # and once the reconciler runs past the lease, a fresh worker runs it again from the start
-        await set_stage_config_vars(await Pipeline.get(id=run.pipeline_id), Stage.TEST, {"NAP": "0"})
+        await set_stage_config_vars(await Pipeline.get(id=run.pipeline_id), "TEST", {"NAP": "0"})
         assert await reconcile_test_runs(pool, now=utcnow() + LATER) == 1
     finally:
         await pool.aclose()

@@ -34,7 +34,7 @@ async def test_a_push_is_tested_with_app_json_the_test_config_vars_and_the_commi
     configured = await gql(
         SET_STAGE_CONFIG_VARS, {"input": {"pipeline": "shop", "stage": "TEST", "vars": {"SECRET": "s3"}}}
     )
-    assert configured["setStageConfigVars"]["configVars"] == {"SECRET": "s3"}
+    assert configured["setStageConfigVars"]["vars"] == {"SECRET": "s3"}
     body = (
         'echo "tests on $HEROKU_TEST_RUN_BRANCH at $HEROKU_TEST_RUN_COMMIT_VERSION CI=$CI $RAILS_ENV $GREETING $SECRET"'
     )

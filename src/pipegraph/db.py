@@ -25,6 +25,8 @@ MODEL_MODULES = [
     "pipegraph.sources.models",
     "pipegraph.builds.models",
     "pipegraph.ci.models",
+    "pipegraph.github.models",
+    "pipegraph.reviewapps.models",
 ]
 
 

@@ -33,6 +33,8 @@ from pipegraph.builds.subscriptions import BuildSubscriptions
 from pipegraph.ci.mutations import CiMutations
 from pipegraph.ci.subscriptions import CiSubscriptions
 from pipegraph.core.relay import node_by_id
+from pipegraph.github.mutations import GitHubMutations
+from pipegraph.pipelines.events import PipelineSubscriptions
 from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
 from pipegraph.promotions.mutations import PromotionMutations
@@ -78,6 +80,7 @@ class Mutation(
     ReviewAppMutations,
     PipelineOwnershipMutations,
     BuildMutations,
+    GitHubMutations,
     CiMutations,
 ):
     pass
@@ -86,7 +89,7 @@ class Mutation(
 @strawberry.type(
     description="Live news over WebSocket (graphql-transport-ws or graphql-ws), authenticated in connection_init."
 )
-class Subscription(PromotionSubscriptions, BuildSubscriptions, CiSubscriptions):
+class Subscription(PromotionSubscriptions, PipelineSubscriptions, BuildSubscriptions, CiSubscriptions):
     pass
 
 

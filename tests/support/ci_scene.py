@@ -36,7 +36,7 @@ mutation($input: CancelTestRunInput!) {
 
 SET_STAGE_CONFIG_VARS = """
 mutation($input: SetStageConfigVarsInput!) {
-  setStageConfigVars(input: $input) { configVars userErrors { field message code } }
+  setStageConfigVars(input: $input) { vars userErrors { field message code } }
 }"""
 
 TEST_RUNS = """

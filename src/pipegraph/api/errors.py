@@ -101,5 +101,9 @@ describe_values(
         ErrorCode.CI_NOT_ENABLED: "The pipeline does not have CI turned on (enableCi).",
         ErrorCode.COMMIT_NOT_FOUND: "No repository of the pipeline has that branch or commit.",
         ErrorCode.TEST_RUN_FINISHED: "The test run already ended.",
+        ErrorCode.GITHUB_UNAVAILABLE: "GitHub is not configured here, refused, or could not be reached.",
+        ErrorCode.NOT_CONNECTED: "The pipeline is not connected to a GitHub repository.",
+        ErrorCode.INVALID_REPOSITORY: "Not a GitHub repository name of the form owner/name.",
+        ErrorCode.REVIEW_APPS_NOT_ENABLED: "Review apps are not enabled on the pipeline (enableReviewApps).",
     },
 )

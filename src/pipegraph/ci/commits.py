@@ -1,8 +1,6 @@
-"""Where a test run's commit comes from: the seam GitHub plugs into.
-
-A `CommitSource` names a commit (by branch or sha) and hands over its tree as a tar.gz. Without GitHub the commits are
-those pushed to the pipeline's apps (`/git/<app>.git`, the bare repositories of `sources/repos.py`); a pipeline
-connected to GitHub gets GitHub's (the GitHub sync's client: the tarball of a commit), behind the same protocol.
+"""Where a test run's commit comes from: the pipeline's GitHub repository when it is connected to one (its branches
+and GitHub's tarball of a commit), else the commits pushed to the pipeline's apps (`/git/<app>.git`, the bare
+repositories of `sources/repos.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +12,10 @@ from pathlib import Path
 from typing import Protocol
 
 from pipegraph.apps.models import App
+from pipegraph.github.client import GitHubClient, fetch_commit_tarball
+from pipegraph.github.service import connection_of
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.settings import Settings
 from pipegraph.sources.repos import git_env, repo_path
 
 _SHA = re.compile(r"[0-9a-f]{4,64}")
@@ -94,29 +95,58 @@ class AppRepository:
         return target
 
 
-async def pipeline_repositories(repo_root: Path, pipeline: Pipeline) -> list[AppRepository]:
-    """The pipeline's own apps' repositories (ephemeral ones hold no pushes), development first."""
+async def pipeline_apps(pipeline: Pipeline) -> list[App]:
+    """The pipeline's own apps (ephemeral ones hold no pushes), development first: where commits are looked for, and
+    the first of them is the app whose buildpacks build a commit that came from GitHub."""
     couplings = await PipelineCoupling.filter(pipeline_id=pipeline.id).select_related("app")
     apps = [c for c in couplings if c.stage in _STAGE_ORDER and not c.app.ephemeral]
     apps.sort(key=lambda c: (_STAGE_ORDER.index(Stage(c.stage)), c.app.name))
-    return [AppRepository(repo_root, coupling.app) for coupling in apps]
+    return [coupling.app for coupling in apps]
+
+
+class GitHubRepository:
+    """The commits of a connected GitHub repository, through the GitHub sync's client."""
+
+    def __init__(self, settings: Settings, full_name: str) -> None:
+        self.settings, self.full_name = settings, full_name
+
+    async def resolve(self, *, branch: str | None, sha: str | None) -> Commit | None:
+        async with GitHubClient.for_repository(self.settings.github, self.full_name) as github:
+            found, subject = await github.branch_head(branch or sha or "")
+        return Commit(sha=found, branch=branch or found[:7], message=subject or None)
+
+    async def archive(self, sha: str, into: Path) -> Path:
+        return await fetch_commit_tarball(
+            self.settings.github, self.full_name, sha, into / "commit.tar.gz", max_bytes=self.settings.source_max_bytes
+        )
+
+
+@dataclass(frozen=True)
+class FoundCommit:
+    commit: Commit
+    app: App | None  # whose repository (or, for GitHub, whose buildpacks) the run uses
+    repository: str | None  # the GitHub repository, when it came from there
 
 
 async def find_commit(
-    repo_root: Path, pipeline: Pipeline, *, branch: str | None, sha: str | None
-) -> tuple[Commit, App] | None:
-    """The commit in the first of the pipeline's repositories that has it, and that repository's app.
-
-    GITHUB SEAM: a pipeline connected to a GitHub repository resolves through the GitHub client instead (its
-    branches and commits), with the coupled app linked to that repository as the app whose buildpacks build it.
-    """
-    for repository in await pipeline_repositories(repo_root, pipeline):
-        commit = await repository.resolve(branch=branch, sha=sha)
+    settings: Settings, pipeline: Pipeline, *, branch: str | None, sha: str | None
+) -> FoundCommit | None:
+    """The commit in the pipeline's GitHub repository when it is connected to one (GitHubUnavailable when GitHub
+    does not know it), else in the first of its apps' repositories that has it."""
+    apps = await pipeline_apps(pipeline)
+    connection = await connection_of(pipeline.id)
+    if connection is not None:
+        commit = await GitHubRepository(settings, connection.full_name).resolve(branch=branch, sha=sha)
+        return FoundCommit(commit, apps[0] if apps else None, connection.full_name) if commit else None
+    for app in apps:
+        commit = await AppRepository(settings.repo_dir, app).resolve(branch=branch, sha=sha)
         if commit is not None:
-            return commit, repository.app
+            return FoundCommit(commit, app, None)
     return None
 
 
-def commit_source_for(repo_root: Path, app: App) -> CommitSource:
-    """Where a run's tree is fetched from. GITHUB SEAM: a GitHub-started run fetches GitHub's tarball instead."""
-    return AppRepository(repo_root, app)
+def commit_source(settings: Settings, *, repository: str | None, app: App) -> CommitSource:
+    """Where a run's tree comes from: its GitHub repository, or the app's own."""
+    if repository is not None:
+        return GitHubRepository(settings, repository)
+    return AppRepository(settings.repo_dir, app)

@@ -26,16 +26,17 @@ from pipegraph.builds.buildpacks import DEFAULT_BUILDPACKS, BuildpackFetcher
 from pipegraph.builds.execution import _chunks, _readable_copies
 from pipegraph.builds.fetch import fetch_source
 from pipegraph.ci.appjson import AppJsonError, read_test_environment
-from pipegraph.ci.commits import commit_source_for
+from pipegraph.ci.commits import commit_source
 from pipegraph.ci.log import TestLog
 from pipegraph.ci.models import TERMINAL, UNFINISHED, TestNode, TestRun, TestRunStatus
 from pipegraph.ci.runner import TestRequest, TestResult
-from pipegraph.ci.service import announce, report_job, run_buildpacks, stage_config_vars, utcnow
+from pipegraph.ci.service import announce, report_job, run_buildpacks, utcnow
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.db import database_unavailable
 from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime, test_lease_seconds
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.stage_config import stage_config_vars
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
 from pipegraph.sandbox import Workspaces
 from pipegraph.sources import service as sources
@@ -240,18 +241,21 @@ async def _ensure_ci_app(run: TestRun, pipeline: Pipeline, default_stack: str) -
 
 
 async def _tree(run: TestRun, source_app: App | None, runtime: Runtime, workdir: Path) -> Path:
-    """The commit's tree as a tarball: stored once (a push stored it already), fetched from its commit source else."""
+    """The commit's tree as a tarball: stored once (a push stored it already), fetched from its commit source else
+    (the pipeline's GitHub repository, or the app's own)."""
     settings = runtime.settings
     store = LocalSourceStore(settings.source_dir)
     if run.source_id is None:
-        if source_app is None:
+        owner = source_app or (await App.get_or_none(id=run.app_id) if run.app_id else None)
+        if owner is None:
             raise DomainError(ErrorCode.INVALID_SOURCE, f"the repository of commit {run.commit_sha[:8]} is gone")
+        source_of = commit_source(settings, repository=run.repository, app=source_app or owner)
         try:
-            archive = await commit_source_for(settings.repo_dir, source_app).archive(run.commit_sha, workdir)
+            archive = await source_of.archive(run.commit_sha, workdir)
         except LookupError as error:
             raise DomainError(ErrorCode.INVALID_SOURCE, str(error)) from None
         digest, size = await store.put(_chunks(archive), max_bytes=settings.source_max_bytes)
-        source = await sources.record_source(app=source_app, user=None, digest=digest, size=size)
+        source = await sources.record_source(app=owner, user=None, digest=digest, size=size)
         await TestRun.filter(id=run.id).update(source_id=source.id)
         run.source_id = source.id
     source_url = sources.get_url(settings, await Source.get(id=run.source_id))

@@ -8,7 +8,6 @@ a run more, each its own job, with `CI_NODE_INDEX` and `CI_NODE_TOTAL`: the run'
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -60,25 +59,6 @@ class PipelineCi(Model):
         table = "pipeline_ci"
 
 
-class PipelineStageConfig(Model):
-    """Config vars a pipeline gives the ephemeral apps of one stage (Heroku's pipeline-config-var): TEST for CI runs,
-    REVIEW for review apps."""
-
-    id = fields.BigIntField(primary_key=True)
-    pipeline: fields.ForeignKeyRelation[Pipeline] = fields.ForeignKeyField(
-        "pipegraph.Pipeline", related_name="stage_configs", on_delete=fields.CASCADE
-    )
-    stage = fields.CharField(max_length=16)
-    config_vars: dict[str, Any] = fields.JSONField(default=dict)
-    updated_at = fields.DatetimeField(auto_now=True)
-
-    pipeline_id: int
-
-    class Meta:
-        table = "pipeline_stage_config_vars"
-        unique_together = (("pipeline", "stage"),)
-
-
 class TestRun(Model):
     """One commit tested: numbered 1, 2, 3… per pipeline, with no gaps."""
 
@@ -105,6 +85,9 @@ class TestRun(Model):
     source: fields.ForeignKeyNullableRelation[Source] = fields.ForeignKeyField(
         "pipegraph.Source", related_name="test_runs", null=True, on_delete=fields.SET_NULL
     )
+    # The GitHub repository ("owner/name") the commit came from, when it did: its tree is fetched from there, and
+    # the run's statuses are posted to that commit.
+    repository = fields.CharField(max_length=200, null=True)
     # The CI app (an ephemeral app in the TEST stage) while the run goes on; its name stays.
     app: fields.ForeignKeyNullableRelation[App] = fields.ForeignKeyField(
         "pipegraph.App", related_name="ci_runs", null=True, on_delete=fields.SET_NULL

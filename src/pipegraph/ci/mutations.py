@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -9,7 +9,6 @@ from pipegraph.access.checks import authorized_pipeline
 from pipegraph.access.rules import EphemeralAction
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
-from pipegraph.api.scalars import JSON
 from pipegraph.ci import service
 from pipegraph.ci.commits import find_commit
 from pipegraph.ci.models import TestRun
@@ -17,7 +16,7 @@ from pipegraph.ci.types import PipelineCiType, TestRunType, sees_test_run
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.core.text import validate_text
-from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType
 
 
@@ -71,18 +70,6 @@ class CancelTestRunPayload(Payload):
     test_run: TestRunType | None = strawberry.field(default=None, description="The run, CANCELLED.")
 
 
-@strawberry.input(description="Parameters for setStageConfigVars.")
-class SetStageConfigVarsInput:
-    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
-    stage: Stage = strawberry.field(description="TEST (CI runs) or REVIEW (review apps).")
-    vars: JSON = strawberry.field(description="Config vars to set; a null value unsets one.")
-
-
-@strawberry.type(description="The result of setStageConfigVars.")
-class SetStageConfigVarsPayload(Payload):
-    config_vars: JSON | None = strawberry.field(default=None, description="The stage's config vars now.")
-
-
 @strawberry.type
 class CiMutations:
     @mutation(description="Test every push to the pipeline's repositories (Heroku's `Enable CI`: manage only).")
@@ -121,7 +108,7 @@ class CiMutations:
                 f"pipeline {pipeline.name} does not have CI on: enableCi first",
                 field="pipeline",
             )
-        found = await find_commit(info.context.settings.repo_dir, pipeline, branch=branch, sha=commit)
+        found = await find_commit(info.context.settings, pipeline, branch=branch, sha=commit)
         if found is None:
             what = f"branch {branch}" if branch else f"commit {commit}"
             raise DomainError(
@@ -130,7 +117,12 @@ class CiMutations:
                 field="branch" if branch else "commit",
             )
         run, superseded, jobs = await service.start_test_run(
-            pipeline=pipeline, commit=found[0], source_app=found[1], source=None, actor=info.context.viewer
+            pipeline=pipeline,
+            commit=found.commit,
+            source_app=found.app,
+            source=None,
+            actor=info.context.viewer,
+            repository=found.repository,
         )
         await info.context.enqueue(jobs)
         redis = info.context.streams.redis if info.context.streams else None
@@ -154,18 +146,3 @@ class CiMutations:
         await info.context.enqueue(jobs)
         await service.announce(info.context.streams.redis if info.context.streams else None, run)
         return CancelTestRunPayload(test_run=TestRunType.from_model(run))
-
-    @mutation(description="Set config vars of the pipeline's TEST (CI) or REVIEW apps; a null value unsets one.")
-    async def set_stage_config_vars(
-        self,
-        info: Info,
-        input: Annotated[
-            SetStageConfigVarsInput, strawberry.argument(description="Parameters for setStageConfigVars.")
-        ],
-    ) -> SetStageConfigVarsPayload:
-        pipeline = await _ci_pipeline(info, input.pipeline, "setStageConfigVars", EphemeralAction.EDIT_CONFIG_VARS)
-        if not isinstance(input.vars, dict):
-            raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of names to values", field="vars")
-        return SetStageConfigVarsPayload(
-            config_vars=cast(JSON, await service.set_stage_config_vars(pipeline, Stage(input.stage), input.vars))
-        )

@@ -1,4 +1,5 @@
-"""Pipeline CI: the switch, the TEST stage's config vars, starting and cancelling numbered test runs.
+"""Pipeline CI: the switch, starting and cancelling numbered test runs (the TEST stage's config vars are the
+pipeline's: pipelines/stage_config.py).
 
 A run is written PENDING with its node(s) in one transaction; each node is an arq job (execution.py). Who may do what
 is the seed's table for CI (access.rules.EphemeralAction): pipeline admins may do everything; anyone else needs the
@@ -7,7 +8,6 @@ pipeline-level permission the table names ("Enable CI" and "Cancel CI runs": man
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -18,16 +18,16 @@ from pipegraph.access.policy import Access
 from pipegraph.access.rules import EphemeralAction, PipelineRight, ephemeral_allows
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
-from pipegraph.apps.service import applied, validated_changes
 from pipegraph.builds.service import app_buildpacks
 from pipegraph.ci.commits import Commit
-from pipegraph.ci.models import UNFINISHED, PipelineCi, PipelineStageConfig, TestNode, TestRun, TestRunStatus
+from pipegraph.ci.models import UNFINISHED, PipelineCi, TestNode, TestRun, TestRunStatus
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.pipelines.access_tab import pipeline_permissions
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.sources.models import Source
-from pipegraph.streams.pipeline import PIPELINE_EVENTS, TestRunChanged
+from pipegraph.streams.pipeline import NewsKind
+from pipegraph.streams.pipeline import announce as announce_news
 
 RUN_TEST_NODE = JobKind("run_test_node", "test-node")
 REPORT_TEST_RUN = JobKind("report_test_run", "test-report")
@@ -70,7 +70,7 @@ async def require_ci(access: Access, pipeline: Pipeline, action: EphemeralAction
         )
 
 
-# The switch and the TEST stage's config vars -----------------------------------------------------------------------
+# The switch -----------------------------------------------------------------------
 
 
 async def ci_settings(pipeline_id: int) -> PipelineCi | None:
@@ -83,26 +83,6 @@ async def set_ci(pipeline: Pipeline, *, enabled: bool, cancel_superseded: bool |
         defaults["cancel_superseded"] = cancel_superseded
     row, _ = await PipelineCi.update_or_create(defaults=defaults, pipeline_id=pipeline.id)
     return row
-
-
-async def stage_config_vars(pipeline_id: int, stage: Stage) -> dict[str, str]:
-    row = await PipelineStageConfig.get_or_none(pipeline_id=pipeline_id, stage=stage.value)
-    return {str(key): str(value) for key, value in row.config_vars.items()} if row else {}
-
-
-async def set_stage_config_vars(pipeline: Pipeline, stage: Stage, changes: Mapping[str, object]) -> dict[str, str]:
-    """Set the given vars of a stage (TEST or REVIEW); a null value unsets one. All or nothing."""
-    if stage not in (Stage.TEST, Stage.REVIEW):
-        raise DomainError(
-            ErrorCode.INVALID_STAGE, "stage config vars are for the TEST (CI) and REVIEW stages", field="stage"
-        )
-    validated = validated_changes(changes)
-    async with in_transaction():
-        row, _ = await PipelineStageConfig.get_or_create(pipeline_id=pipeline.id, stage=stage.value)
-        locked = await PipelineStageConfig.select_for_update().get(id=row.id)
-        merged = locked.config_vars = applied(locked.config_vars, validated)
-        await locked.save(update_fields=["config_vars", "updated_at"])
-    return {str(key): str(value) for key, value in merged.items()}
 
 
 # Runs ---------------------------------------------------------------------------------------------------------------
@@ -118,7 +98,13 @@ async def ci_pipeline_of(app: App) -> Pipeline | None:
 
 
 async def start_test_run(
-    *, pipeline: Pipeline, commit: Commit, source_app: App | None, source: Source | None, actor: User | None
+    *,
+    pipeline: Pipeline,
+    commit: Commit,
+    source_app: App | None,
+    source: Source | None,
+    actor: User | None,
+    repository: str | None = None,
 ) -> tuple[TestRun, list[TestRun], list[Job]]:
     """A PENDING run numbered next in the pipeline, the older runs of its branch it cancelled (when the pipeline
     says so), and the jobs to enqueue after commit."""
@@ -137,6 +123,7 @@ async def start_test_run(
                     actor_id=actor.id if actor else None,
                     source_app_id=source_app.id if source_app else None,
                     source_id=source.id if source else None,
+                    repository=repository,
                 )
                 node = await TestNode.create(test_run_id=run.id, index=0)
                 superseded: list[TestRun] = []
@@ -184,7 +171,7 @@ async def cancel_test_run(run: TestRun, *, by: User) -> tuple[TestRun, list[Job]
 async def announce(redis: Redis | None, run: TestRun) -> None:
     """Tell pages showing the run's pipeline that it changed (after the change committed)."""
     if redis is not None:
-        await PIPELINE_EVENTS.publish(redis, run.pipeline_id, TestRunChanged(run.id))
+        await announce_news(redis, run.pipeline_id, NewsKind.TEST_RUN, run.id)
 
 
 async def run_buildpacks(run: TestRun) -> list[str]:

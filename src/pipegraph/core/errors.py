@@ -51,6 +51,10 @@ class ErrorCode(Enum):
     CI_NOT_ENABLED = "ci_not_enabled"
     COMMIT_NOT_FOUND = "commit_not_found"
     TEST_RUN_FINISHED = "test_run_finished"
+    GITHUB_UNAVAILABLE = "github_unavailable"
+    NOT_CONNECTED = "not_connected"
+    INVALID_REPOSITORY = "invalid_repository"
+    REVIEW_APPS_NOT_ENABLED = "review_apps_not_enabled"
 
 
 class DomainError(Exception):

@@ -7,14 +7,15 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from redis.asyncio import Redis
 
+from pipegraph.ci.models import UNFINISHED, TestRun
 from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.streams.hub import StreamHub
-from pipegraph.streams.pipeline import PIPELINE_EVENTS, PromotionChanged
+from pipegraph.streams.pipeline import PIPELINE_EVENTS, NewsKind, PipelineNews, PromotionChanged
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted
 
 QUIET_STREAM_MS = 5_000
@@ -72,3 +73,26 @@ async def follow_promotion(
 async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
     """Tell pages showing the promotion's pipeline that it started or completed (after the change committed)."""
     await PIPELINE_EVENTS.publish(redis, promotion.pipeline_id, PromotionChanged(promotion.id))
+
+
+async def follow_pipeline(
+    hub: StreamHub, pipeline_id: int, *, quiet_ms: int = QUIET_STREAM_MS
+) -> AsyncGenerator[PipelineNews, None]:
+    """The pipeline's unfinished promotions and test runs, then each piece of news (a promotion that starts or
+    completes, a review app, build, deploy or test run that changed), for as long as it is followed. News may come
+    twice for one change (unfinished at the start and news in the stream): callers drop what they already showed.
+
+    Publishing never fails a job, so a page that must never miss a completion also reads the list again now and then
+    (the dashboard does).
+    """
+    async with hub.follow(PIPELINE_EVENTS, pipeline_id) as follower:  # before the read: nothing falls in between
+        pending = Promotion.filter(pipeline_id=pipeline_id, status=PromotionStatus.PENDING).order_by("id")
+        ids: list[int] = await pending.values_list("id", flat=True)  # type: ignore[assignment]
+        for promotion_id in ids:
+            yield PipelineNews(NewsKind.PROMOTION, promotion_id)
+        running = TestRun.filter(pipeline_id=pipeline_id, status__in=UNFINISHED).order_by("id")
+        for run_id in await running.values_list("id", flat=True):
+            yield PipelineNews(NewsKind.TEST_RUN, int(run_id))  # type: ignore[call-overload]
+        while True:
+            for event in await follower.read(block_ms=quiet_ms):
+                yield event

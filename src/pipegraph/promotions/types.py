@@ -20,7 +20,6 @@ from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.types import ReleaseType
 
 if TYPE_CHECKING:
-    from pipegraph.ci.types import TestRunType
     from pipegraph.pipelines.types import PipelineType
 
 PromotionStatusEnum = strawberry.enum(
@@ -49,9 +48,10 @@ async def _release(info: Info, release_id: int | None) -> ReleaseType | None:
 
 async def sees_promotion(info: Info, promotion: Promotion) -> bool:
     """A promotion shows to whoever sees its pipeline."""
-    from pipegraph.pipelines.types import sees_pipeline_of
+    from pipegraph.pipelines.types import sees_pipeline
 
-    return await sees_pipeline_of(info, promotion)
+    pipeline = await info.context.loaders[pipeline_by_id].load(promotion.pipeline_id)
+    return pipeline is not None and await sees_pipeline(info, pipeline)
 
 
 async def _seen_promotions(info: Info, promotions: list[Promotion]) -> list[int]:
@@ -171,16 +171,6 @@ class PromotionProgressType:
     @strawberry.field(description="The release made on the target app, once there is one.")
     async def release(self, info: Info) -> ReleaseType | None:
         return await _release(info, self.target.model.release_id)
-
-
-@strawberry.type(name="PipelineEvent", description="News of a pipeline: one of its promotions started or completed.")
-class PipelineEventType:
-    promotion: PromotionType | None = strawberry.field(
-        default=None, description="The promotion that started or completed, as it is now; null for other news."
-    )
-    test_run: Annotated[TestRunType, strawberry.lazy("pipegraph.ci.types")] | None = strawberry.field(
-        default=None, description="The test run whose status changed, as it is now; null for other news."
-    )
 
 
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).

@@ -1,43 +1,52 @@
-"""A pipeline's stream: news that one of its promotions or test runs started, moved on or ended, for pages that show
-the pipeline."""
+"""A pipeline's stream: news that one of its promotions, review apps, builds, deploys or test runs changed, for pages
+that show the pipeline."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+
+from redis.asyncio import Redis
 
 from pipegraph.streams.publish import Topic
 
 
-@dataclass(frozen=True)
-class PromotionChanged:
-    """Only the promotion's id: a subscriber reads the promotion as it then is, with the viewer's rights."""
-
-    promotion_id: int
-
-    def to_fields(self) -> dict[str, str]:
-        return {"promotion_id": str(self.promotion_id)}
+class NewsKind(StrEnum):
+    PROMOTION = "promotion"
+    REVIEW_APP = "review_app"
+    BUILD = "build"
+    DEPLOY = "deploy"
+    TEST_RUN = "test_run"
 
 
 @dataclass(frozen=True)
-class TestRunChanged:
-    """Only the test run's id, read afresh by each subscriber as above."""
+class PipelineNews:
+    """Only what changed and its id: a subscriber reads the row as it then is, with the viewer's rights."""
 
-    __test__ = False
-
-    test_run_id: int
+    kind: NewsKind
+    row_id: int
 
     def to_fields(self) -> dict[str, str]:
-        return {"test_run_id": str(self.test_run_id)}
+        if self.kind == NewsKind.PROMOTION:
+            return {"promotion_id": str(self.row_id)}  # the shape promotions always had on this stream
+        return {"kind": self.kind.value, "id": str(self.row_id)}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> PipelineNews:
+        if "promotion_id" in fields:
+            return cls(NewsKind.PROMOTION, int(fields["promotion_id"]))
+        return cls(NewsKind(fields["kind"]), int(fields["id"]))
 
 
-PipelineNews = PromotionChanged | TestRunChanged
+def PromotionChanged(promotion_id: int) -> PipelineNews:
+    return PipelineNews(NewsKind.PROMOTION, promotion_id)
 
 
-def pipeline_news(fields: Mapping[str, str]) -> PipelineNews:
-    if "test_run_id" in fields:
-        return TestRunChanged(test_run_id=int(fields["test_run_id"]))
-    return PromotionChanged(promotion_id=int(fields["promotion_id"]))
+PIPELINE_EVENTS: Topic[PipelineNews] = Topic("pipeline", "events", PipelineNews.from_fields)
 
 
-PIPELINE_EVENTS: Topic[PipelineNews] = Topic("pipeline", "events", pipeline_news)
+async def announce(redis: Redis, pipeline_id: int | None, kind: NewsKind, row_id: int) -> None:
+    """Tell pages showing the pipeline that a row of it changed (after the change committed); never fails."""
+    if pipeline_id is not None:
+        await PIPELINE_EVENTS.publish(redis, pipeline_id, PipelineNews(kind, row_id))

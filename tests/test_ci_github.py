@@ -1,0 +1,121 @@
+"""Pipeline CI on GitHub, against the local GitHub stand-in: a push event starts a run of GitHub's tarball of the
+commit, each status change is posted to the commit (context pipegraph/ci), and an automatic deploy with waitForCi
+waits for pipegraph's own CI, then deploys (or is skipped when it fails)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipegraph.ci.models import TestRun, TestRunStatus
+from tests.support.ci_scene import CREATE_TEST_RUN, ENABLE_CI, shop_tree
+from tests.support.github_scene import ENABLE_AUTO, REPO, GitHubScene, push_payload
+
+DEPLOYS = """
+query {
+  pipeline(name: "shop") { deploys(first: 10) { sha status message } }
+  app(name: "shop-staging") { releases(first: 5) { edges { node { version slug { commit } } } } }
+}"""
+
+
+async def _ci_on(scene: GitHubScene, *, test_body: str = 'echo "tests pass"') -> str:
+    sha = await scene.setup(files=shop_tree(test_body=test_body))
+    enabled = await scene.gql(ENABLE_CI, {"input": {"pipeline": "shop"}})
+    assert enabled["enableCi"]["userErrors"] == [], enabled
+    return sha
+
+
+async def _push_deployed_after_ci(scene: GitHubScene, *, test_body: str) -> str:
+    """Staging deployed automatically from main once CI passed, CI on, and a push of main worked by the workers."""
+    sha = await _ci_on(scene, test_body=test_body)
+    auto = await scene.gql(ENABLE_AUTO, {"input": {"app": "shop-staging", "branch": "main", "waitForCi": True}})
+    assert auto["enableAutomaticDeploys"]["userErrors"] == []
+    await scene.deliver("push", push_payload("main", sha))
+    await scene.jobs.drain()
+    return sha
+
+
+def _ci_statuses(scene: GitHubScene, sha: str) -> list[dict[str, Any]]:
+    return [
+        sent.body
+        for sent in scene.github.sent
+        if sent.method == "POST" and sent.path.endswith(f"/statuses/{sha}") and sent.body["context"] == "pipegraph/ci"
+    ]
+
+
+async def test_a_push_is_tested_from_githubs_tarball_and_each_change_is_posted_to_the_commit(
+    github_scene: GitHubScene,
+) -> None:
+    # given a pipeline connected to the repository, with CI on
+    sha = await _ci_on(github_scene)
+
+    # when GitHub tells of a push to main, and the workers run
+    await github_scene.deliver("push", push_payload("main", sha, message="Add checkout"))
+    await github_scene.jobs.drain()
+
+    # then run #1 tested that commit, fetched from GitHub, and passed
+    run = await TestRun.get(number=1)
+    assert (run.status, run.commit_sha, run.commit_branch, run.commit_message, run.repository) == (
+        TestRunStatus.SUCCEEDED,
+        sha,
+        "main",
+        "Add checkout",
+        REPO,
+    )
+    assert github_scene.github.requests("GET", f"/tarball/{sha}")
+    # and the commit's pipegraph/ci status went from pending to success, each linking to the run
+    statuses = _ci_statuses(github_scene, sha)
+    assert statuses[0]["state"] == "pending"
+    assert statuses[-1] | {"target_url": None} == {
+        "state": "success",
+        "context": "pipegraph/ci",
+        "description": "#1: the tests passed",
+        "target_url": None,
+    }
+    assert {status["state"] for status in statuses} == {"pending", "success"}
+    assert {status["target_url"] for status in statuses} == {"http://testserver/pipelines/shop/tests/1"}
+    assert github_scene.github.statuses[sha] == [{"context": "pipegraph/ci", "state": "success"}]
+
+
+async def test_a_failing_run_is_a_failure_on_the_commit_and_a_run_by_hand_resolves_the_branch_on_github(
+    github_scene: GitHubScene,
+) -> None:
+    sha = await _ci_on(github_scene, test_body='echo "1 failure"; exit 1')
+
+    started = await github_scene.gql(CREATE_TEST_RUN, {"input": {"pipeline": "shop", "branch": "main"}})
+    await github_scene.jobs.drain()
+
+    assert started["createTestRun"]["testRun"]["commitSha"] == sha
+    assert (await TestRun.get(number=1)).status == TestRunStatus.FAILED
+    assert github_scene.github.statuses[sha] == [{"context": "pipegraph/ci", "state": "failure"}]
+    assert _ci_statuses(github_scene, sha)[-1]["description"] == "#1: the tests failed"
+
+
+async def test_an_automatic_deploy_waiting_for_ci_deploys_once_pipegraphs_own_ci_passed(
+    github_scene: GitHubScene,
+) -> None:
+    # given staging deployed automatically from main, waiting for CI, and CI on
+    # when main is pushed, and the workers run (no other CI reports on the commit)
+    sha = await _push_deployed_after_ci(github_scene, test_body='echo "tests pass"')
+
+    # then the deploy waited for the run, and deployed the commit once its pipegraph/ci status was success
+    state = await github_scene.gql(DEPLOYS)
+    [deploy] = state["pipeline"]["deploys"]
+    assert (deploy["sha"], deploy["status"]) == (sha, "SUCCEEDED")
+    assert [
+        (edge["node"]["version"], edge["node"]["slug"]["commit"]) for edge in state["app"]["releases"]["edges"]
+    ] == [(1, sha)]
+    run = await TestRun.get(number=1)
+    assert run.status == TestRunStatus.SUCCEEDED
+    assert run.finished_at is not None
+
+
+async def test_an_automatic_deploy_waiting_for_ci_is_skipped_when_pipegraphs_own_ci_fails(
+    github_scene: GitHubScene,
+) -> None:
+    await _push_deployed_after_ci(github_scene, test_body="exit 2")
+
+    state = await github_scene.gql(DEPLOYS)
+    [deploy] = state["pipeline"]["deploys"]
+    assert deploy["status"] == "SKIPPED"
+    assert "'pipegraph/ci' is failure" in deploy["message"]
+    assert state["app"]["releases"]["edges"] == []
