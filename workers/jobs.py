@@ -13,11 +13,13 @@ from arq import Retry
 from pipegraph.builds.execution import run_build
 from pipegraph.builds.models import Build
 from pipegraph.builds.service import RUN_BUILD
+from pipegraph.ci import github as ci_on_github  # noqa: F401 - subscribes CI to GitHub pushes
 from pipegraph.ci.execution import run_test_node
 from pipegraph.ci.reporting import report_test_run
 from pipegraph.ci.service import REPORT_TEST_RUN, RUN_TEST_NODE
 from pipegraph.db import database_unavailable
 from pipegraph.github import deploys
+from pipegraph.github.client import GitHubUnavailable
 from pipegraph.github.events import PROCESS_DELIVERY, process_delivery
 from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime
@@ -93,10 +95,18 @@ async def run_test_node_job(ctx: JobContext, node_id: int) -> str:
     return f"test node {node_id}: {node.status.value if node else 'gone'}"
 
 
+REPORT_RETRY_SECONDS = 15
+
+
 @job(REPORT_TEST_RUN)
 async def report_test_run_job(ctx: JobContext, run_id: int) -> str:
     with _again_once_the_database_is_back():
-        return f"test run {run_id}: {await report_test_run(run_id, ctx.runtime.settings)}"
+        try:
+            posted, then = await report_test_run(run_id, ctx.runtime.settings)
+        except GitHubUnavailable as error:
+            raise Retry(defer=REPORT_RETRY_SECONDS) from error  # GitHub away for a moment: tell it again later
+    await enqueue_all(ctx.redis, then)
+    return f"test run {run_id}: {posted}"
 
 
 async def _build_ended(build: Build, runtime: Runtime) -> list[Job]:
