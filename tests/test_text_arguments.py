@@ -77,6 +77,7 @@ async def test_bad_text_in_any_mutation_input_is_a_user_error_that_changes_nothi
 ) -> None:
     # given the world, and the input of a call the owner may make, with NUL put at one string of it
     world = await build_world()
+    world.repo_root = settings.repo_dir
     variables = {"input": _with(await MUTATIONS[field].input(world, PERSONAL, "owner"), case)}
     before = await snapshot()
 
