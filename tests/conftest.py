@@ -234,3 +234,40 @@ async def git_server(live_server: str, settings: Settings) -> AsyncIterator[str]
 
     async with in_process_worker(settings):
         yield live_server
+
+
+# --- GitHub, stood in for by a local server ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def github() -> AsyncIterator[Any]:
+    from tests.support.github_server import fake_github
+
+    async with fake_github() as server:
+        yield server
+
+
+def github_settings(settings: Settings, github: Any, **options: str) -> Settings:
+    from pipegraph.settings import GitHubSettings
+
+    return replace(settings, github=GitHubSettings(api_url=github.url, **({"token": "ghp_test"} | options)))
+
+
+@pytest.fixture
+async def github_scene(settings: Settings, github: Any, viewer: Actor, tmp_path: Path) -> AsyncIterator[Any]:
+    """The API and workers configured with a token for the stand-in GitHub, and a scene to drive them."""
+    from tests.support.github_scene import GitHubScene
+
+    configured = github_settings(settings, github)
+    app = create_app(configured, manage_db=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        yield GitHubScene(
+            gql=GraphQLClient(http, viewer),
+            http=http,
+            github=github,
+            jobs=JobRunner(configured),
+            work=tmp_path / "repo",
+        )

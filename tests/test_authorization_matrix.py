@@ -20,7 +20,9 @@ from strawberry import relay
 from pipegraph.access.rules import RULES, PipelineRight
 from pipegraph.accounts.service import create_token
 from pipegraph.apps.models import AppCollaborator
+from pipegraph.github.models import RepositoryConnection
 from pipegraph.pipelines.models import PipelineAccessGrant
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig
 from pipegraph.schema import schema
 from pipegraph.teams.models import TeamMembership, TeamRole
 from tests.support.authz_world import (
@@ -112,6 +114,36 @@ async def _bystander_in_team(world: World, side: str, actor: str) -> dict[str, A
     return {"team": TEAM_NAME, "user": world.bystander.email}
 
 
+async def _connected(world: World, side: str) -> None:
+    await RepositoryConnection.get_or_create(
+        pipeline_id=world.ids[f"{side}-line"], defaults={"full_name": f"acme/{side}", "webhook_secret": "s"}
+    )
+
+
+def _with_repository(build: Callable[[World, str], dict[str, Any]]) -> Variables:
+    """The side's pipeline connected to a repository first (what these mutations need besides the rights)."""
+
+    async def variables(world: World, side: str, actor: str) -> dict[str, Any]:
+        await _connected(world, side)
+        return build(world, side)
+
+    return variables
+
+
+async def _review_apps_enabled(world: World, side: str, actor: str) -> dict[str, Any]:
+    await _connected(world, side)
+    await ReviewAppConfig.get_or_create(pipeline_id=world.ids[f"{side}-line"], defaults={"base_name": side})
+    return {"pipeline": f"{side}-line", "pullRequest": 7}
+
+
+async def _review_app_exists(world: World, side: str, actor: str) -> dict[str, Any]:
+    variables = await _review_apps_enabled(world, side, actor)
+    await ReviewApp.create(
+        pipeline_id=world.ids[f"{side}-line"], pr_number=7, app_name=f"{side}-pr-7", branch="b", head_sha="a" * 40
+    )
+    return variables
+
+
 # Keyed by mutation field; "field:variant" for a second way of calling the same field.
 MUTATIONS: dict[str, MutationScenario] = {
     "createApp": MutationScenario(_static(lambda w, s: {"name": "brand-new"})),
@@ -196,6 +228,34 @@ MUTATIONS: dict[str, MutationScenario] = {
     # Tokens: each user manages their own (someone else's token is "not found": see the leak tests)
     "createApiToken": MutationScenario(_static(lambda w, s: {"description": "ci"})),
     "revokeApiToken": MutationScenario(_own_second_token),
+    # GitHub
+    "connectRepository": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "repository": "acme/shop"}), (pipeline("connectRepository"),)
+    ),
+    "disconnectRepository": MutationScenario(
+        _with_repository(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("disconnectRepository"),)
+    ),
+    "enableAutomaticDeploys": MutationScenario(
+        _with_repository(lambda w, s: {"app": f"{s}-staging", "branch": "main"}), (app("enableAutomaticDeploys"),)
+    ),
+    "deployBranch": MutationScenario(
+        _with_repository(lambda w, s: {"app": f"{s}-staging", "branch": "main"}), (app("deployBranch"),)
+    ),
+    "enableReviewApps": MutationScenario(
+        _with_repository(lambda w, s: {"pipeline": f"{s}-line", "automatic": True}), (pipeline("enableReviewApps"),)
+    ),
+    "createReviewApp": MutationScenario(
+        _review_apps_enabled,
+        (Check("pipeline", "createReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+    ),
+    "deleteReviewApp": MutationScenario(
+        _review_app_exists,
+        (Check("pipeline", "deleteReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+    ),
+    "setStageConfigVars": MutationScenario(
+        _static(lambda w, s: {"pipeline": f"{s}-line", "stage": "REVIEW", "vars": {"A": "1"}}),
+        (pipeline("setStageConfigVars"),),
+    ),
     "setTeamMemberRole": MutationScenario(
         _static(lambda w, s: {"team": TEAM_NAME, "user": "team-member@example.com", "role": "COLLABORATOR"}),
         (team("setTeamMemberRole"),),

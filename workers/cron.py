@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipegraph.builds.reconciler import reconcile_builds
+from pipegraph.jobs.queue import enqueue_all
+from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
+from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
 from workers.registry import JobContext, every
 
 INCOMING_MAX_AGE = 24 * 3600
@@ -24,6 +27,20 @@ async def reconcile_lost_jobs(ctx: JobContext) -> int:
 @every(second={5, 20, 35, 50}, run_at_startup=True, timeout=60)
 async def reconcile_lost_builds(ctx: JobContext) -> int:
     return await reconcile_builds(ctx.redis, now=datetime.now(UTC))
+
+
+# Review apps with no deploy for their pipeline's staleDays go (Heroku's destroy_stale_apps).
+@every(minute={7, 37}, run_at_startup=False)
+async def reap_stale_apps(ctx: JobContext) -> int:
+    jobs = await reap_stale_review_apps(datetime.now(UTC))
+    await enqueue_all(ctx.redis, jobs)
+    return len(jobs)
+
+
+# Pipelines left empty past their grace period (PIPEGRAPH_EMPTY_PIPELINE_GRACE).
+@every(second={10, 40}, run_at_startup=True, timeout=60)
+async def delete_empty(ctx: JobContext) -> int:
+    return await delete_empty_pipelines(datetime.now(UTC))
 
 
 @every(minute=17, run_at_startup=False)

@@ -11,15 +11,23 @@ from collections.abc import Iterator
 from arq import Retry
 
 from pipegraph.builds.execution import run_build
+from pipegraph.builds.models import Build
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.db import database_unavailable
-from pipegraph.jobs.queue import enqueue_all
+from pipegraph.github import deploys
+from pipegraph.github.events import PROCESS_DELIVERY, process_delivery
+from pipegraph.jobs.queue import Job, enqueue_all
+from pipegraph.jobs.runtime import Runtime
 from pipegraph.logs import log_context
+from pipegraph.pipelines.models import PipelineCoupling
 from pipegraph.promotions.execution import process_target, target_of_release
 from pipegraph.promotions.models import PromotionTarget
 from pipegraph.promotions.service import PROMOTE_TARGET
 from pipegraph.releases.execution import EarlierReleasePending, run_release
+from pipegraph.releases.models import ReleaseStatus
 from pipegraph.releases.service import RUN_RELEASE
+from pipegraph.reviewapps import lifecycle
+from pipegraph.streams.pipeline import NewsKind, announce
 from workers.registry import JobContext, job
 
 # The database away for a moment (a restart, a failover, a network cut): try the job again this much later. Each
@@ -57,6 +65,10 @@ async def run_release_job(ctx: JobContext, release_id: int) -> str:
             release = await run_release(release_id, ctx.runtime)
         except EarlierReleasePending:
             return f"release {release_id}: waits for an earlier release of its app, whose end wakes it"
+        if release is not None and release.status != ReleaseStatus.PENDING:
+            build = await Build.get_or_none(release_id=release.id)
+            if build is not None:
+                await enqueue_all(ctx.redis, await _build_ended(build, ctx.runtime))
     return f"release {release_id}: {release.status.value if release else 'gone'}"
 
 
@@ -64,5 +76,46 @@ async def run_release_job(ctx: JobContext, release_id: int) -> str:
 @job(RUN_BUILD, max_tries=1)
 async def run_build_job(ctx: JobContext, build_id: int) -> str:
     build, then = await run_build(build_id, ctx.runtime)
+    if build is not None:
+        then = then + await _build_ended(build, ctx.runtime)
     await enqueue_all(ctx.redis, then)
     return f"build {build_id}: {build.status.value if build else 'gone'}"
+
+
+async def _build_ended(build: Build, runtime: Runtime) -> list[Job]:
+    """A build, or the release phase of its release, ended: deploys and review apps it was for move on, and pages
+    showing its pipeline hear of it."""
+    coupling = await PipelineCoupling.get_or_none(app_id=build.app_id)
+    await announce(runtime.redis, coupling.pipeline_id if coupling else None, NewsKind.BUILD, build.id)
+    await deploys.after_build(build.id, runtime)
+    return await lifecycle.after_build(build.id, runtime)
+
+
+@job(PROCESS_DELIVERY)
+async def process_github_delivery(ctx: JobContext, delivery_id: int) -> str:
+    with _again_once_the_database_is_back():
+        delivery, then = await process_delivery(delivery_id, ctx.runtime.settings)
+    await enqueue_all(ctx.redis, then)
+    return f"delivery {delivery_id}: {delivery.outcome.value if delivery else 'gone'}"
+
+
+@job(deploys.ADVANCE_DEPLOY)
+async def advance_github_deploy(ctx: JobContext, deploy_id: int) -> str:
+    with _again_once_the_database_is_back():
+        then = await deploys.advance_deploy(deploy_id, ctx.runtime)
+    await enqueue_all(ctx.redis, then)
+    return f"deploy {deploy_id}: {len(then)} job(s) next"
+
+
+@job(lifecycle.WORK_REVIEW_APP, max_tries=1)
+async def work_review_app(ctx: JobContext, review_app_id: int) -> str:
+    then = await lifecycle.work_review_app(review_app_id, ctx.runtime)
+    await enqueue_all(ctx.redis, then)
+    return f"review app {review_app_id}: {len(then)} job(s) next"
+
+
+@job(lifecycle.DESTROY_REVIEW_APP)
+async def destroy_review_app(ctx: JobContext, review_app_id: int) -> str:
+    with _again_once_the_database_is_back():
+        await lifecycle.destroy_review_app(review_app_id, ctx.runtime)
+    return f"review app {review_app_id}: destroyed"

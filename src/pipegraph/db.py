@@ -24,6 +24,8 @@ MODEL_MODULES = [
     "pipegraph.promotions.models",
     "pipegraph.sources.models",
     "pipegraph.builds.models",
+    "pipegraph.github.models",
+    "pipegraph.reviewapps.models",
 ]
 
 

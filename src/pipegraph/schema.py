@@ -31,6 +31,8 @@ from pipegraph.builds.mutations import BuildMutations
 from pipegraph.builds.queries import BuildQueries
 from pipegraph.builds.subscriptions import BuildSubscriptions
 from pipegraph.core.relay import node_by_id
+from pipegraph.github.mutations import GitHubMutations
+from pipegraph.pipelines.events import PipelineSubscriptions
 from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutations, PipelineOwnershipMutations
 from pipegraph.pipelines.queries import PipelineQueries
 from pipegraph.promotions.mutations import PromotionMutations
@@ -76,6 +78,7 @@ class Mutation(
     ReviewAppMutations,
     PipelineOwnershipMutations,
     BuildMutations,
+    GitHubMutations,
 ):
     pass
 
@@ -83,7 +86,7 @@ class Mutation(
 @strawberry.type(
     description="Live news over WebSocket (graphql-transport-ws or graphql-ws), authenticated in connection_init."
 )
-class Subscription(PromotionSubscriptions, BuildSubscriptions):
+class Subscription(PromotionSubscriptions, PipelineSubscriptions, BuildSubscriptions):
     pass
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipegraph.sandbox.config import SandboxSettings
@@ -45,6 +45,9 @@ class Settings:
     source_max_bytes: int  # a source tarball, compressed, and each buildpack download
     fetch_timeout: float  # fetching a source or a buildpack over the network, or cloning one
     sandbox: SandboxSettings = SandboxSettings()  # how commands from apps are isolated (PIPEGRAPH_SANDBOX*)
+    github: GitHubSettings = field(default_factory=lambda: GitHubSettings())
+    # A pipeline whose last app left is deleted this many seconds later, unless an app is added back (Heroku: < 1h).
+    empty_pipeline_grace: float = 3600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +77,8 @@ class Settings:
             source_max_bytes=int(env.get("PIPEGRAPH_SOURCE_MAX_BYTES", str(200 * 1024 * 1024))),
             fetch_timeout=float(env.get("PIPEGRAPH_FETCH_TIMEOUT", "60")),
             sandbox=SandboxSettings.from_env(env),
+            github=GitHubSettings.from_env(env),
+            empty_pipeline_grace=float(env.get("PIPEGRAPH_EMPTY_PIPELINE_GRACE", "3600")),
         )
 
     @property
@@ -93,6 +98,29 @@ class Settings:
     def build_cache_dir(self) -> Path:
         """Per-app build caches and fetched buildpacks, kept between builds."""
         return self.data_dir / "cache"
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    """How pipegraph reaches GitHub: a GitHub App (its installation looked up per repository) or a token."""
+
+    api_url: str = "https://api.github.com"  # GitHub Enterprise Server: https://HOST/api/v3
+    token: str = ""
+    app_id: str = ""
+    app_private_key: str = ""  # PEM text
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> GitHubSettings:
+        return cls(
+            api_url=(env.get("PIPEGRAPH_GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
+            token=env.get("PIPEGRAPH_GITHUB_TOKEN", ""),
+            app_id=env.get("PIPEGRAPH_GITHUB_APP_ID", ""),
+            app_private_key=env.get("PIPEGRAPH_GITHUB_APP_PRIVATE_KEY", "").replace("\\n", "\n"),
+        )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token or (self.app_id and self.app_private_key))
 
 
 def _positive(env: Mapping[str, str], name: str, default: str) -> int:

@@ -103,6 +103,19 @@ RULES: dict[str, Rule] = {
     "createEphemeralApp": Rule(
         note="a pipeline admin or member, or pipeline access allowing create review / CI apps (EPHEMERAL_CAPABILITIES)"
     ),
+    # GitHub: connected repositories, automatic deploys, review apps and stage config vars
+    "connectRepository": Rule(pipeline=PipelineRight.ADMIN),
+    "disconnectRepository": Rule(pipeline=PipelineRight.ADMIN),
+    "enableAutomaticDeploys": Rule(app=Permission.DEPLOY, note="the app's pipeline must be connected"),
+    "deployBranch": Rule(app=Permission.DEPLOY),
+    "enableReviewApps": Rule(pipeline=PipelineRight.ADMIN),
+    "createReviewApp": Rule(
+        note="as createEphemeralApp: a pipeline admin or member, or access allowing create review apps"
+    ),
+    "deleteReviewApp": Rule(
+        note="a pipeline admin or member, or pipeline access allowing delete review apps (EPHEMERAL_CAPABILITIES)"
+    ),
+    "setStageConfigVars": Rule(pipeline=PipelineRight.MEMBER, note="REVIEW or TEST: what new review and CI apps get"),
     # Teams
     "createTeam": Rule(note="anyone signed in; the creator becomes its admin"),
     "addTeamMember": Rule(team=TeamRight.ADMIN),

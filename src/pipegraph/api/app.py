@@ -26,6 +26,8 @@ from pipegraph.api.health import operator_routes
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
+from pipegraph.github.service import WEBHOOK_PATH
+from pipegraph.github.webhooks import receive_webhook
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.logs import RequestIds
 from pipegraph.schema import build_schema
@@ -133,6 +135,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             Route("/sources/{source_id}/blob", put_source_blob, methods=["PUT"]),
             Route("/git/{repo}/{path:path}", git_http, methods=["GET", "POST"]),
             Route(PUSH_PATH, receive_push, methods=["POST"]),
+            Route(WEBHOOK_PATH, receive_webhook, methods=["POST"]),
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             Route("/login", web.login, methods=["GET"]),

@@ -98,5 +98,9 @@ describe_values(
         ErrorCode.SOURCE_TOO_LARGE: "The source is larger than the server accepts.",
         ErrorCode.NO_GIT_HISTORY: "An app has no git history to compare: it was never built from git.",
         ErrorCode.BUILD_FAILED: "The build failed; its output says why.",
+        ErrorCode.GITHUB_UNAVAILABLE: "GitHub is not configured here, refused, or could not be reached.",
+        ErrorCode.NOT_CONNECTED: "The pipeline is not connected to a GitHub repository.",
+        ErrorCode.INVALID_REPOSITORY: "Not a GitHub repository name of the form owner/name.",
+        ErrorCode.REVIEW_APPS_NOT_ENABLED: "Review apps are not enabled on the pipeline (enableReviewApps).",
     },
 )

@@ -42,7 +42,7 @@ async def create_app(*, owner: User, name: str, stack: str | None, default_stack
         raise DomainError(ErrorCode.NAME_TAKEN, f"app name {name!r} is already taken", field="name") from None
 
 
-def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
+def validated_config_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
     validated: dict[str, str | None] = {}
     for key, value in changes.items():
         if not CONFIG_KEY_PATTERN.fullmatch(key):
@@ -75,7 +75,7 @@ def _validated_changes(changes: Mapping[str, object]) -> dict[str, str | None]:
 
 async def set_config_vars(app: App, changes: Mapping[str, object]) -> App:
     """Set the given vars; a null value unsets one. All or nothing: one bad var changes nothing."""
-    validated = _validated_changes(changes)
+    validated = validated_config_changes(changes)
     async with in_transaction():
         # Locked read-modify-write: two concurrent edits of different vars must both survive.
         locked = await App.select_for_update().get(id=app.id)

@@ -55,6 +55,14 @@ async def sees_apps(info: Info, app_ids: Iterable[int]) -> set[int]:
     return {app.id for app in apps if app is not None and await info.context.access.can_view_app(app)}
 
 
+async def visible_app(info: Info, app_id: int | None) -> AppType | None:
+    """The app as a GraphQL object, or None when there is none or the viewer cannot see it."""
+    if app_id is None or app_id not in await sees_apps(info, [app_id]):
+        return None
+    app = await info.context.loaders[app_by_id].load(app_id)
+    return AppType.from_model(app) if app else None
+
+
 async def seen_through_their_app(info: Info, rows: list[R]) -> list[Any]:
     """The keys of the rows whose app the viewer sees."""
     seen = await sees_apps(info, [row.app_id for row in rows])

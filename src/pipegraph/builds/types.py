@@ -11,7 +11,7 @@ from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
-from pipegraph.apps.types import seen_through_their_app
+from pipegraph.apps.types import seen_through_their_app, sees_apps
 from pipegraph.builds.loaders import build_by_id
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.core.enums import describe_values
@@ -116,3 +116,11 @@ describe_values(
         BuildStatus.FAILED: "It made nothing; errorMessage and output say why.",
     },
 )
+
+
+async def visible_build(info: Info, app_id: int | None, build_id: int | None) -> BuildType | None:
+    """A build as a GraphQL object, or None when there is none or the viewer cannot see its app."""
+    if build_id is None or app_id is None or app_id not in await sees_apps(info, [app_id]):
+        return None
+    build = await info.context.loaders[build_by_id].load(build_id)
+    return BuildType.from_model(build) if build else None

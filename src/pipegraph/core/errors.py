@@ -48,6 +48,10 @@ class ErrorCode(Enum):
     SOURCE_TOO_LARGE = "source_too_large"
     NO_GIT_HISTORY = "no_git_history"
     BUILD_FAILED = "build_failed"
+    GITHUB_UNAVAILABLE = "github_unavailable"
+    NOT_CONNECTED = "not_connected"
+    INVALID_REPOSITORY = "invalid_repository"
+    REVIEW_APPS_NOT_ENABLED = "review_apps_not_enabled"
 
 
 class DomainError(Exception):

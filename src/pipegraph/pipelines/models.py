@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -38,6 +39,8 @@ class Pipeline(Model):
     # Auto-join for ephemeral apps: team members get these permissions on review and CI apps created from now on.
     auto_join = fields.BooleanField(default=True)
     auto_join_permissions: list[str] = fields.JSONField(default=default_auto_join_permissions)
+    # Set when its last app left: deleted then unless an app is added back (Heroku deletes empty pipelines).
+    delete_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -120,3 +123,20 @@ class PipelineTransfer(Model):
 
     class Meta:
         table = "pipeline_transfers"
+
+
+# Config vars every new review (or CI) app of the pipeline gets (Heroku's pipeline stage config vars).
+class StageConfigVars(Model):
+    id = fields.BigIntField(primary_key=True)
+    pipeline: fields.ForeignKeyRelation[Pipeline] = fields.ForeignKeyField(
+        "pipegraph.Pipeline", related_name="stage_config_vars", on_delete=fields.CASCADE
+    )
+    stage = fields.CharEnumField(Stage, max_length=16)
+    vars: dict[str, Any] = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    pipeline_id: int
+
+    class Meta:
+        table = "pipeline_stage_config_vars"
+        unique_together = (("pipeline", "stage"),)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -10,8 +10,11 @@ from pipegraph.access.rules import Permission
 from pipegraph.accounts.service import get_user
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
+from pipegraph.api.scalars import JSON
+from pipegraph.api.text import TEXT_ERROR_CODE
 from pipegraph.apps.types import AppType
-from pipegraph.pipelines import access_tab, ownership, service
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.pipelines import access_tab, ownership, service, stage_config
 from pipegraph.pipelines.types import PipelineTransferType, PipelineType
 
 STAGE_HELP = "REVIEW, DEVELOPMENT, STAGING or PRODUCTION (any case)."
@@ -87,6 +90,21 @@ class PipelineAppPayload(Payload):
     app: AppType | None = strawberry.field(default=None, description="The app after the change; null if refused.")
 
 
+@strawberry.input(description="Config vars of a pipeline's stage: what its new review (or CI) apps get.")
+class SetStageConfigVarsInput:
+    pipeline: str = strawberry.field(description=PIPELINE_HELP)
+    stage: str = strawberry.field(description="REVIEW or TEST (any case).")
+    vars: JSON = strawberry.field(
+        description="Names to values; a null value removes that var.",
+        metadata={TEXT_ERROR_CODE: ErrorCode.INVALID_CONFIG_VAR},
+    )
+
+
+@strawberry.type(description="The result of setStageConfigVars.")
+class SetStageConfigVarsPayload(Payload):
+    vars: JSON | None = strawberry.field(default=None, description="The stage's config vars after the change.")
+
+
 @strawberry.type
 class PipelineMutations:
     @mutation(description="Create a pipeline around an existing app, owned by the viewer or a team of theirs.")
@@ -101,6 +119,20 @@ class PipelineMutations:
             owner=info.context.viewer, name=input.name, app=app, stage=input.stage, team=team
         )
         return PipelinePayload(pipeline=PipelineType.from_model(pipeline))
+
+    @mutation(description="Set or remove config vars of a pipeline's REVIEW or TEST stage (Heroku: dashboard only).")
+    async def set_stage_config_vars(
+        self,
+        info: Info,
+        input: Annotated[
+            SetStageConfigVarsInput, strawberry.argument(description="Parameters for setStageConfigVars.")
+        ],
+    ) -> SetStageConfigVarsPayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "setStageConfigVars")
+        if not isinstance(input.vars, dict):
+            raise DomainError(ErrorCode.INVALID_CONFIG_VAR, "vars must be an object of names to values", field="vars")
+        values = await stage_config.set_stage_config_vars(pipeline, input.stage, input.vars)
+        return SetStageConfigVarsPayload(vars=cast(JSON, values))
 
     @mutation(description="Rename a pipeline (its owner or a team admin).")
     async def rename_pipeline(
@@ -143,7 +175,7 @@ class PipelineMutations:
         ],
     ) -> PipelineAppPayload:
         app = await authorized_app(info.context.access, input.app, "removeAppFromPipeline")
-        pipeline = await service.remove_app(app)
+        pipeline = await service.remove_app(app, empty_grace=info.context.settings.empty_pipeline_grace)
         return PipelineAppPayload(pipeline=PipelineType.from_model(pipeline), app=AppType.from_model(app))
 
     @mutation(description="Move an app to another stage of its pipeline.")

@@ -10,6 +10,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.stage_config import cancel_deletion, schedule_if_empty
 from pipegraph.teams.models import Team
 
 # The stages a user may put an app in; TEST is reserved for CI apps.
@@ -104,11 +105,13 @@ async def add_app(pipeline: Pipeline, app: App, stage: str) -> PipelineCoupling:
     chosen = parse_stage(stage)
     await _ensure_loose(app)
     try:
-        return await PipelineCoupling.create(pipeline=pipeline, app=app, stage=chosen)
+        coupling = await PipelineCoupling.create(pipeline=pipeline, app=app, stage=chosen)
     except IntegrityError:  # a concurrent add won: one coupling per app is a database constraint
         raise DomainError(
             ErrorCode.APP_ALREADY_IN_PIPELINE, f"app {app.name} was just added to a pipeline", field="app"
         ) from None
+    await cancel_deletion(pipeline.id)  # an app came back within the grace period of an empty pipeline
+    return coupling
 
 
 async def _coupling_of(app: App) -> PipelineCoupling:
@@ -118,10 +121,13 @@ async def _coupling_of(app: App) -> PipelineCoupling:
     return coupling
 
 
-async def remove_app(app: App) -> Pipeline:
+async def remove_app(app: App, *, empty_grace: float) -> Pipeline:
+    """Take the app out; a pipeline left empty is deleted `empty_grace` seconds later unless an app comes back."""
     coupling = await _coupling_of(app)
     pipeline = await Pipeline.get(id=coupling.pipeline_id)
     await coupling.delete()
+    await schedule_if_empty(pipeline.id, empty_grace)
+    await pipeline.refresh_from_db()
     return pipeline
 
 

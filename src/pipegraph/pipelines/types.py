@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
@@ -13,18 +13,24 @@ from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
+from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
 from pipegraph.apps.types import AppType, CollaboratorType
 from pipegraph.core.enums import describe_values
 from pipegraph.core.loaders import prime_all
 from pipegraph.core.relay import After, First
+from pipegraph.github.models import Deploy, RepositoryConnection, WebhookDelivery
+from pipegraph.github.types import DeployType, RepositoryType, WebhookDeliveryType
 from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTransfer, Stage
 from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
+from pipegraph.pipelines.stage_config import stage_config_vars
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
+from pipegraph.reviewapps.types import ReviewAppConfigType, ReviewAppType
 from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import TeamKind
 
@@ -191,6 +197,61 @@ class PipelineType(relay.Node):
     @strawberry.field(description="Access to its review and CI apps; null unless the viewer owns or is in its team.")
     async def access(self, info: Info) -> PipelineAccessType | None:
         return await _pipeline_access(info, self.model)
+
+    @strawberry.field(description="When it will be deleted, its last app having left; null while it has apps.")
+    def scheduled_deletion_at(self) -> datetime | None:
+        return self.model.delete_at
+
+    @strawberry.field(description="The GitHub repository it is connected to; null when none.")
+    async def repository(self) -> RepositoryType | None:
+        connection = await RepositoryConnection.get_or_none(pipeline_id=self.id)
+        return RepositoryType.from_model(connection) if connection else None
+
+    @strawberry.field(description="How its pull requests get review apps; null until enableReviewApps.")
+    async def review_app_config(self) -> ReviewAppConfigType | None:
+        config = await ReviewAppConfig.get_or_none(pipeline_id=self.id)
+        return ReviewAppConfigType.from_model(config) if config else None
+
+    @strawberry.field(description="Its review apps, by pull request number, newest first; deleted ones too.")
+    async def review_apps(
+        self,
+        deleted: Annotated[bool, strawberry.argument(description="Include DELETED ones.")] = False,
+    ) -> list[ReviewAppType]:
+        rows = ReviewApp.filter(pipeline_id=self.id)
+        if not deleted:
+            rows = rows.exclude(status=ReviewAppStatus.DELETED)
+        return [ReviewAppType.from_model(row) for row in await rows.order_by("-pr_number").limit(MAX_LISTED)]
+
+    @strawberry.field(description="Webhook deliveries from its repository, newest first (its admins and members).")
+    async def deliveries(self, info: Info, first: First = None) -> list[WebhookDeliveryType]:
+        if PipelineRight.MEMBER not in await info.context.access.pipeline_rights(self.model):
+            return []
+        connection = await RepositoryConnection.get_or_none(pipeline_id=self.id)
+        if connection is None:
+            return []
+        rows = await WebhookDelivery.filter(repository=connection.full_name).order_by("-id").limit(_first(first))
+        return [WebhookDeliveryType.from_model(row) for row in rows]
+
+    @strawberry.field(description="Deploys from GitHub to its apps the viewer sees, newest first.")
+    async def deploys(self, info: Info, first: First = None) -> list[DeployType]:
+        apps = await _visible_apps(info, self.id)
+        rows = await Deploy.filter(app_id__in=[app.id for app in apps]).order_by("-id").limit(_first(first))
+        return [DeployType.from_model(row) for row in rows]
+
+    @strawberry.field(description="A stage's config vars (REVIEW or TEST): what its new apps get (admins, members).")
+    async def stage_config_vars(
+        self, info: Info, stage: Annotated[Stage, strawberry.argument(description="REVIEW or TEST.")]
+    ) -> JSON | None:
+        if PipelineRight.MEMBER not in await info.context.access.pipeline_rights(self.model):
+            return None
+        return cast(JSON, await stage_config_vars(self.id, stage))
+
+
+MAX_LISTED = 100
+
+
+def _first(first: int | None) -> int:
+    return max(0, min(first if first is not None else 20, MAX_LISTED))
 
 
 __all__ = ["PipelineAccessType", "PipelineStageType", "PipelineTransferType", "PipelineType", "Stage"]

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.streams.hub import StreamHub
-from pipegraph.streams.pipeline import PIPELINE_EVENTS, PromotionChanged
+from pipegraph.streams.pipeline import PIPELINE_EVENTS, NewsKind, PipelineNews, PromotionChanged
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted
 
 QUIET_STREAM_MS = 5_000
@@ -76,10 +76,10 @@ async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
 
 async def follow_pipeline(
     hub: StreamHub, pipeline_id: int, *, quiet_ms: int = QUIET_STREAM_MS
-) -> AsyncGenerator[int, None]:
-    """The ids of the pipeline's unfinished promotions, then of each one that starts or completes, for as long as it
-    is followed. An id may come twice for one change (pending at the start and news in the stream): callers drop
-    what they already showed.
+) -> AsyncGenerator[PipelineNews, None]:
+    """The pipeline's unfinished promotions, then each piece of news (a promotion that starts or completes, a review
+    app, build or deploy that changed), for as long as it is followed. News may come twice for one change (pending at
+    the start and news in the stream): callers drop what they already showed.
 
     Publishing never fails a job, so a page that must never miss a completion also reads the list again now and then
     (the dashboard does).
@@ -88,7 +88,7 @@ async def follow_pipeline(
         pending = Promotion.filter(pipeline_id=pipeline_id, status=PromotionStatus.PENDING).order_by("id")
         ids: list[int] = await pending.values_list("id", flat=True)  # type: ignore[assignment]
         for promotion_id in ids:
-            yield promotion_id
+            yield PipelineNews(NewsKind.PROMOTION, promotion_id)
         while True:
             for event in await follower.read(block_ms=quiet_ms):
-                yield event.promotion_id
+                yield event

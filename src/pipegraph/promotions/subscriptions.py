@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -11,13 +10,9 @@ from pipegraph.api.context import Info
 from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
-from pipegraph.core.relay import get_by_reference
-from pipegraph.pipelines.models import Pipeline
-from pipegraph.pipelines.types import sees_pipeline
 from pipegraph.promotions.loaders import promotion_by_id
-from pipegraph.promotions.models import PromotionStatus
-from pipegraph.promotions.progress import follow_pipeline, follow_promotion
-from pipegraph.promotions.types import PipelineEventType, PromotionProgressType, PromotionType, sees_promotion
+from pipegraph.promotions.progress import follow_promotion
+from pipegraph.promotions.types import PromotionProgressType, sees_promotion
 from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
@@ -44,29 +39,6 @@ class PromotionSubscriptions:
             if target.app_id not in await sees_apps(info, [target.app_id]):
                 continue
             yield PromotionProgressType.from_model(target)
-
-    @strawberry.subscription(
-        description="News of a pipeline: its unfinished promotions first, then each promotion as it starts and as it "
-        "completes. Never ends by itself."
-    )
-    async def pipeline_events(
-        self, info: Info, pipeline: Annotated[str, strawberry.argument(description="Pipeline name or global ID.")]
-    ) -> AsyncGenerator[PipelineEventType, None]:
-        hub = stream_hub(info)
-        followed = await get_by_reference(Pipeline, pipeline, field="pipeline")
-        if not await sees_pipeline(info, followed):
-            raise NotFound("pipeline", pipeline, field="pipeline")  # as for one that does not exist
-        shown: set[tuple[int, PromotionStatus]] = set()
-        # It never ends by itself: closed explicitly when the client goes, so its stream reader stops with it.
-        async with contextlib.aclosing(follow_pipeline(hub, followed.id)) as news:
-            async for promotion_id in news:
-                info.context.refresh()  # rights and rows as they are now
-                if not await sees_pipeline(info, followed):
-                    raise NotFound("pipeline", pipeline, field="pipeline")
-                promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
-                if promotion is not None and (promotion.id, promotion.status) not in shown:
-                    shown.add((promotion.id, promotion.status))
-                    yield PipelineEventType(promotion=PromotionType.from_model(promotion))
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
     async def release_log(

@@ -173,11 +173,6 @@ class PromotionProgressType:
         return await _release(info, self.target.model.release_id)
 
 
-@strawberry.type(name="PipelineEvent", description="News of a pipeline: one of its promotions started or completed.")
-class PipelineEventType:
-    promotion: PromotionType = strawberry.field(description="The promotion, as it is now.")
-
-
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).
 describe_values(
     PromotionStatus,

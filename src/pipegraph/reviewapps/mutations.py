@@ -7,13 +7,19 @@ from typing import Annotated
 import strawberry
 
 from pipegraph.access.checks import authorized_pipeline
+from pipegraph.access.rules import EphemeralAction
 from pipegraph.api.context import Info
 from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines.models import Pipeline
-from pipegraph.reviewapps import service
+from pipegraph.pipelines.types import PipelineType
+from pipegraph.reviewapps import lifecycle, service
 from pipegraph.reviewapps.service import EphemeralKind
-from pipegraph.reviewapps.types import EphemeralKindEnum  # noqa: F401 - registers EphemeralKind as a GraphQL enum
+from pipegraph.reviewapps.types import (  # noqa: F401 - EphemeralKindEnum registers EphemeralKind as a GraphQL enum
+    EphemeralKindEnum,
+    ReviewAppConfigType,
+    ReviewAppType,
+)
 
 
 @strawberry.input(description="A new review or CI app of a pipeline.")
@@ -28,6 +34,57 @@ class CreateEphemeralAppInput:
 @strawberry.type(description="The result of createEphemeralApp.")
 class CreateEphemeralAppPayload(Payload):
     app: AppType | None = strawberry.field(default=None, description="The new review or CI app; null if refused.")
+
+
+@strawberry.input(description="How a pipeline's pull requests get review apps (Heroku's review-app-config).")
+class EnableReviewAppsInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID; it must be connected to a repository.")
+    automatic: bool = strawberry.field(
+        default=False, description="Pull requests opened or reopened get a review app by themselves (never forks)."
+    )
+    destroy_stale_apps: bool = strawberry.field(
+        default=False, description="Destroy review apps with no deploy for staleDays."
+    )
+    stale_days: int = strawberry.field(default=5, description="Days without a deploy before one is stale (1 to 30).")
+    wait_for_ci: bool = strawberry.field(
+        default=False, description="Build a pull request's commit only once CI succeeded on it."
+    )
+    base_name: str | None = strawberry.field(
+        default=None, description="Review apps are named <baseName>-pr-<number>; default: the pipeline's name."
+    )
+
+
+@strawberry.input(description="A pull request of the pipeline's repository to make a review app for, forks included.")
+class CreateReviewAppInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pull_request: int = strawberry.field(description="The pull request's number.")
+
+
+@strawberry.input(description="A pull request whose review app to destroy now.")
+class DeleteReviewAppInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID.")
+    pull_request: int = strawberry.field(description="The pull request's number.")
+
+
+@strawberry.type(description="The result of enableReviewApps.")
+class EnableReviewAppsPayload(Payload):
+    pipeline: PipelineType | None = strawberry.field(default=None, description="The pipeline; null if refused.")
+    config: ReviewAppConfigType | None = strawberry.field(default=None, description="The review-app config set.")
+
+
+@strawberry.type(description="The result of createReviewApp or deleteReviewApp: a worker does the work.")
+class CreateReviewAppPayload(Payload):
+    review_app: ReviewAppType | None = strawberry.field(default=None, description="The review app; null if refused.")
+
+
+async def _pipeline_allowing(info: Info, reference: str, action: EphemeralAction, operation: str) -> Pipeline:
+    """The pipeline, if the viewer may do `action` on its review apps (the seed's pipeline-access table)."""
+    access = info.context.access
+
+    async def may(pipeline: Pipeline) -> None:
+        await service.require_ephemeral_action(access, pipeline, action, operation=operation)
+
+    return await authorized_pipeline(access, reference, operation, check=may)
 
 
 @strawberry.type
@@ -52,3 +109,46 @@ class ReviewAppMutations:
             pipeline, name=input.name, kind=input.kind, default_stack=info.context.settings.default_stack
         )
         return CreateEphemeralAppPayload(app=AppType.from_model(app))
+
+    @mutation(description="Enable (or change) review apps on a pipeline connected to a repository.")
+    async def enable_review_apps(
+        self,
+        info: Info,
+        input: Annotated[EnableReviewAppsInput, strawberry.argument(description="Parameters for enableReviewApps.")],
+    ) -> EnableReviewAppsPayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "enableReviewApps")
+        config = await lifecycle.enable_review_apps(
+            pipeline,
+            automatic=input.automatic,
+            destroy_stale_apps=input.destroy_stale_apps,
+            stale_days=input.stale_days,
+            wait_for_ci=input.wait_for_ci,
+            base_name=input.base_name,
+        )
+        return EnableReviewAppsPayload(
+            pipeline=PipelineType.from_model(pipeline), config=ReviewAppConfigType.from_model(config)
+        )
+
+    @mutation(description="Make a review app for a pull request by hand (fork pull requests too).")
+    async def create_review_app(
+        self,
+        info: Info,
+        input: Annotated[CreateReviewAppInput, strawberry.argument(description="Parameters for createReviewApp.")],
+    ) -> CreateReviewAppPayload:
+        pipeline = await _pipeline_allowing(info, input.pipeline, EphemeralAction.CREATE_REVIEW_APPS, "createReviewApp")
+        row, jobs = await lifecycle.create_review_app_by_hand(pipeline, input.pull_request, user=info.context.viewer)
+        await info.context.enqueue(jobs)
+        return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))
+
+    @mutation(
+        description="Destroy a review app now (scripts.pr-predestroy runs first), as closing its pull request does."
+    )
+    async def delete_review_app(
+        self,
+        info: Info,
+        input: Annotated[DeleteReviewAppInput, strawberry.argument(description="Parameters for deleteReviewApp.")],
+    ) -> CreateReviewAppPayload:
+        pipeline = await _pipeline_allowing(info, input.pipeline, EphemeralAction.DELETE_REVIEW_APPS, "deleteReviewApp")
+        row, jobs = await lifecycle.delete_review_app(pipeline, input.pull_request)
+        await info.context.enqueue(jobs)
+        return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))

@@ -14,6 +14,7 @@ from pipegraph.apps.service import create_app
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.pipelines.access_tab import auto_join_permissions, owning_team, pipeline_permissions
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
+from pipegraph.pipelines.stage_config import cancel_deletion
 from pipegraph.teams.models import TeamMembership, TeamRole
 
 
@@ -31,18 +32,25 @@ _KIND_ACTION = {
 
 async def require_create_ephemeral(access: Access, pipeline: Pipeline, kind: EphemeralKind) -> None:
     """Pipeline admins and members may; anyone else needs pipeline access allowing it (the seed's table)."""
-    await access.require("createEphemeralApp", pipeline=pipeline)
+    await require_ephemeral_action(access, pipeline, _KIND_ACTION[kind], operation="createEphemeralApp")
+
+
+async def require_ephemeral_action(
+    access: Access, pipeline: Pipeline, action: EphemeralAction, *, operation: str
+) -> None:
+    """Pipeline admins and members may do `action` on the pipeline's review and CI apps; anyone else needs pipeline
+    access allowing it (the seed's table). One who does not even see the pipeline is told it does not exist."""
+    await access.require(operation, pipeline=pipeline)
     rights = await access.pipeline_rights(pipeline, await access.pipeline_apps(pipeline))
     if PipelineRight.MEMBER in rights:
         return
     permissions = await pipeline_permissions(pipeline, access.viewer)
     if not permissions and PipelineRight.VIEW not in rights:
         raise NotFound("pipeline", pipeline.name, field="pipeline")
-    if not ephemeral_allows(permissions, _KIND_ACTION[kind]):
+    if not ephemeral_allows(permissions, action):
         raise DomainError(
             ErrorCode.NO_PIPELINE_ACCESS,
-            f"creating {kind.value} apps in pipeline {pipeline.name} needs pipeline access allowing "
-            f"{_KIND_ACTION[kind].value}",
+            f"{operation} in pipeline {pipeline.name} needs pipeline access allowing {action.value}",
             field="pipeline",
         )
 
@@ -70,4 +78,5 @@ async def create_ephemeral_app(pipeline: Pipeline, *, name: str, kind: Ephemeral
                 for user_id, permissions in given.items()
             ]
         )
+    await cancel_deletion(pipeline.id)
     return app

@@ -1,0 +1,465 @@
+"""Review apps for pull requests: `<baseName>-pr-<N>`, created on `opened`/`reopened` (when automatic, never for
+forks), rebuilt on `synchronize`, destroyed on `closed` after `scripts.pr-predestroy`, reaped when stale.
+
+Each review app is one row per pull request (unique), worked by one job kind that builds its wanted commit
+(`work_review_app`) and one that destroys it (`destroy_review_app`). A build is claimed by a conditional update of
+`building_sha`, so two deliveries for one pull request at once give one app and one build.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from pipegraph.accounts.models import User
+from pipegraph.apps.models import App
+from pipegraph.apps.service import validate_stack
+from pipegraph.builds.models import Build
+from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.names import validate_name
+from pipegraph.github.client import GitHubClient, GitHubUnavailable
+from pipegraph.github.deploys import build_outcome, report_outcome, start_deployment
+from pipegraph.github.events import GitHubEvent, Handled, ci_sha, on_ci_status, on_pull_request
+from pipegraph.github.service import connection_of, require_connection
+from pipegraph.github.tarballs import build_source, fetch_commit_source
+from pipegraph.jobs.queue import Job, JobKind
+from pipegraph.jobs.runtime import Runtime
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.stage_config import schedule_if_empty, stage_config_vars
+from pipegraph.releases.models import Release
+from pipegraph.releases.phase import ReleasePhaseRequest
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
+from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
+from pipegraph.slugs.models import Slug
+from pipegraph.sources.appjson import parse_app_json, read_app_json
+from pipegraph.streams.pipeline import NewsKind, announce
+
+logger = logging.getLogger(__name__)
+
+WORK_REVIEW_APP = JobKind("work_review_app", "review-app")
+DESTROY_REVIEW_APP = JobKind("destroy_review_app", "review-app-destroy")
+ACTIVE = (ReviewAppStatus.PENDING, ReviewAppStatus.CREATING, ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED)
+MAX_BASE_NAME = 20  # "-pr-" and a pull request number of up to 6 digits still fit an app name's 30
+
+
+def review_app_name(base_name: str, pr_number: int) -> str:
+    return f"{base_name}-pr-{pr_number}"
+
+
+async def enable_review_apps(
+    pipeline: Pipeline,
+    *,
+    automatic: bool,
+    destroy_stale_apps: bool,
+    stale_days: int,
+    wait_for_ci: bool,
+    base_name: str | None,
+) -> ReviewAppConfig:
+    await require_connection(pipeline)
+    base = (base_name or pipeline.name)[:MAX_BASE_NAME].rstrip("-")
+    validate_name(f"{base}-pr-1", what="review app")
+    if not 1 <= stale_days <= 30:
+        raise DomainError(ErrorCode.INVALID, "staleDays must be from 1 to 30", field="staleDays")
+    config, _ = await ReviewAppConfig.update_or_create(
+        defaults={
+            "automatic": automatic,
+            "destroy_stale_apps": destroy_stale_apps,
+            "stale_days": stale_days,
+            "wait_for_ci": wait_for_ci,
+            "base_name": base,
+        },
+        pipeline_id=pipeline.id,
+    )
+    return config
+
+
+async def disable_review_apps(pipeline: Pipeline) -> None:
+    await ReviewAppConfig.filter(pipeline_id=pipeline.id).delete()
+
+
+def work_job(review_app_id: int) -> Job:
+    return WORK_REVIEW_APP.job(review_app_id)
+
+
+def destroy_job(review_app_id: int) -> Job:
+    return DESTROY_REVIEW_APP.job(review_app_id)
+
+
+async def request_review_app(
+    config: ReviewAppConfig,
+    *,
+    pr_number: int,
+    branch: str = "",
+    sha: str = "",
+    fork: bool = False,
+    user: User | None = None,
+) -> tuple[ReviewApp, list[Job]]:
+    """The pull request's review app, asked for (again): a new row, or the one it had (reopened, or a redelivery)."""
+    fields: dict[str, Any] = {
+        "branch": branch,
+        "head_sha": sha,
+        "fork": fork,
+        "wait_for_ci": config.wait_for_ci,
+        "app_name": review_app_name(config.base_name, pr_number),
+        "created_by_id": user.id if user else None,
+    }
+    try:
+        async with in_transaction():
+            row = await ReviewApp.create(pipeline_id=config.pipeline_id, pr_number=pr_number, **fields)
+    except IntegrityError:
+        row = await ReviewApp.get(pipeline_id=config.pipeline_id, pr_number=pr_number)
+        if row.status in (ReviewAppStatus.DELETED, ReviewAppStatus.DELETING):
+            # Reopened: a new app from scratch (a DELETING one is taken over once its destruction ends).
+            await ReviewApp.filter(id=row.id, status=ReviewAppStatus.DELETED).update(
+                **fields,
+                status=ReviewAppStatus.PENDING,
+                message="",
+                building_sha=None,
+                build_id=None,
+                postdeploy_ran=False,
+                postdeploy_output=None,
+                predestroy_output=None,
+                app_json={},
+            )
+        elif sha and sha != row.head_sha:
+            await ReviewApp.filter(id=row.id).update(head_sha=sha, branch=branch or row.branch)
+        await row.refresh_from_db()
+    return row, [work_job(row.id)]
+
+
+async def _config_of(pipeline_id: int) -> ReviewAppConfig | None:
+    return await ReviewAppConfig.get_or_none(pipeline_id=pipeline_id)
+
+
+@on_pull_request
+async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
+    pull = event.data.get("pull_request") or {}
+    number = int(event.data.get("number") or pull.get("number") or 0)
+    head, base = pull.get("head") or {}, pull.get("base") or {}
+    head_repo = str((head.get("repo") or {}).get("full_name", "")).lower()
+    fork = (
+        bool((head.get("repo") or {}).get("fork"))
+        or head_repo != str((base.get("repo") or {}).get("full_name", "")).lower()
+    )
+    branch, sha = str(head.get("ref", "")), str(head.get("sha", ""))
+    handled = Handled()
+    notes = []
+    for connection in event.connections:
+        config = await _config_of(connection.pipeline_id)
+        if config is None:
+            notes.append("review apps are not enabled")
+            continue
+        if event.action in ("opened", "reopened"):
+            if fork:
+                notes.append(f"pull request #{number} comes from a fork: create its review app by hand")
+                continue
+            if not config.automatic:
+                notes.append("automatic review apps are off")
+                continue
+            row, jobs = await request_review_app(config, pr_number=number, branch=branch, sha=sha)
+            handled.jobs.extend(jobs)
+            notes.append(f"review app {row.app_name} requested at {sha[:7]}")
+        elif event.action == "synchronize":
+            updated = await ReviewApp.filter(
+                pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
+            ).update(head_sha=sha, branch=branch)
+            if updated:
+                row = await ReviewApp.get(pipeline_id=connection.pipeline_id, pr_number=number)
+                handled.jobs.append(work_job(row.id))
+                notes.append(f"review app {row.app_name} rebuilds at {sha[:7]}")
+        elif event.action == "closed":
+            row_to_go = await ReviewApp.get_or_none(
+                pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
+            )
+            if row_to_go is not None:
+                await ReviewApp.filter(id=row_to_go.id).update(
+                    status=ReviewAppStatus.DELETING, message="pull request closed"
+                )
+                handled.jobs.append(destroy_job(row_to_go.id))
+                notes.append(f"review app {row_to_go.app_name} is destroyed")
+    handled.note = "; ".join(notes)
+    return handled
+
+
+@on_ci_status
+async def recheck_review_apps(event: GitHubEvent) -> Handled:
+    sha = ci_sha(event)
+    if sha is None:
+        return Handled()
+    pipeline_ids = [connection.pipeline_id for connection in event.connections]
+    waiting = await ReviewApp.filter(
+        pipeline_id__in=pipeline_ids, head_sha=sha, wait_for_ci=True, status=ReviewAppStatus.PENDING
+    )
+    jobs = [work_job(row.id) for row in waiting]
+    return Handled(f"{len(jobs)} review app(s) waiting for CI on {sha[:7]} look again" if jobs else "", jobs)
+
+
+async def create_review_app_by_hand(
+    pipeline: Pipeline, pr_number: int, *, user: User | None
+) -> tuple[ReviewApp, list[Job]]:
+    """createReviewApp: any pull request, forks included; the job looks its head up on GitHub."""
+    await require_connection(pipeline)
+    config = await _config_of(pipeline.id)
+    if config is None:
+        raise DomainError(
+            ErrorCode.REVIEW_APPS_NOT_ENABLED,
+            f"review apps are not enabled on pipeline {pipeline.name}: enableReviewApps first",
+            field="pipeline",
+        )
+    if pr_number < 1:
+        raise DomainError(ErrorCode.INVALID, "pullRequest must be a pull request number", field="pullRequest")
+    return await request_review_app(config, pr_number=pr_number, user=user)
+
+
+async def delete_review_app(pipeline: Pipeline, pr_number: int) -> tuple[ReviewApp, list[Job]]:
+    """deleteReviewApp: destroy it now, as closing its pull request would."""
+    row = await ReviewApp.get_or_none(pipeline_id=pipeline.id, pr_number=pr_number, status__in=ACTIVE)
+    if row is None:
+        raise DomainError(
+            ErrorCode.NOT_FOUND, f"pull request #{pr_number} has no review app in {pipeline.name}", field="pullRequest"
+        )
+    await ReviewApp.filter(id=row.id).update(status=ReviewAppStatus.DELETING, message="deleted by hand")
+    await row.refresh_from_db()
+    return row, [destroy_job(row.id)]
+
+
+async def _announce(runtime: Runtime, row: ReviewApp) -> None:
+    await announce(runtime.redis, row.pipeline_id, NewsKind.REVIEW_APP, row.id)
+
+
+async def _set(runtime: Runtime, row: ReviewApp, status: ReviewAppStatus, message: str, **more: object) -> None:
+    await ReviewApp.filter(id=row.id).update(status=status, message=message, **more)
+    await _announce(runtime, row)
+
+
+async def _parent_app_name(pipeline_id: int) -> str | None:
+    for stage in (Stage.STAGING, Stage.DEVELOPMENT, Stage.PRODUCTION):
+        coupling = await PipelineCoupling.filter(pipeline_id=pipeline_id, stage=stage).order_by("id").first()
+        if coupling is not None:
+            return (await App.get(id=coupling.app_id)).name
+    return None
+
+
+def injected_vars(row: ReviewApp, parent: str | None) -> dict[str, str]:
+    values = {"APP_NAME": row.app_name, "BRANCH": row.branch, "PR_NUMBER": str(row.pr_number)}
+    if parent:
+        values["PARENT_APP_NAME"] = parent
+    return {f"{prefix}_{key}": value for prefix in ("HEROKU", "PIPEGRAPH") for key, value in values.items()}
+
+
+async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
+    """Build the review app's wanted commit (creating its app the first time), once CI allows when it must wait."""
+    row = await ReviewApp.get_or_none(id=review_app_id)
+    if row is None or row.status in (ReviewAppStatus.DELETING, ReviewAppStatus.DELETED):
+        return []
+    pipeline = await Pipeline.get(id=row.pipeline_id)
+    connection = await connection_of(pipeline.id)
+    if connection is None:
+        await _set(runtime, row, ReviewAppStatus.ERRORED, "the pipeline is no longer connected to GitHub")
+        return []
+    settings = runtime.settings
+    try:
+        async with GitHubClient.for_repository(settings.github, connection.full_name) as github:
+            if not row.head_sha:
+                pull = await github.pull_request(row.pr_number)
+                await ReviewApp.filter(id=row.id).update(head_sha=pull.sha, branch=pull.branch, fork=pull.fork)
+                await row.refresh_from_db()
+            sha = row.head_sha
+            if row.wait_for_ci:
+                ci = await github.combined_ci(sha)
+                if ci.failed:
+                    await _set(runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}")
+                    return []
+                if not ci.succeeded:
+                    await _set(runtime, row, row.status, f"waiting for CI: {ci.reason}")
+                    return []
+            claimed = await ReviewApp.filter(
+                Q(building_sha__isnull=True) | ~Q(building_sha=sha),
+                id=row.id,
+                status__in=ACTIVE,
+            ).update(status=ReviewAppStatus.CREATING, building_sha=sha, message=f"building {sha[:7]}")
+            if not claimed:
+                return []
+            await _announce(runtime, row)
+            return await _build(row, pipeline, github, sha, runtime)
+    except DomainError as error:
+        await _set(runtime, row, ReviewAppStatus.ERRORED, error.message)
+        return []
+
+
+async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: str, runtime: Runtime) -> list[Job]:
+    settings = runtime.settings
+    app = await App.get_or_none(id=row.app_id) if row.app_id else None
+    creating = app is None
+    if app is None:
+        app = await create_ephemeral_app(
+            pipeline, name=row.app_name, kind=EphemeralKind.REVIEW, default_stack=settings.default_stack
+        )
+        await ReviewApp.filter(id=row.id).update(app_id=app.id)
+    source, tarball = await fetch_commit_source(
+        settings, app=app, full_name=github.full_name, sha=sha, user_id=row.created_by_id
+    )
+    document = read_app_json(tarball) or {}
+    spec = parse_app_json(document, "review")
+    if creating:
+        overrides = {**await stage_config_vars(pipeline.id, Stage.REVIEW)}
+        overrides.update(injected_vars(row, await _parent_app_name(pipeline.id)))
+        values, missing = spec.config(overrides)
+        if missing:
+            await _destroy_app(app)
+            await ReviewApp.filter(id=row.id).update(app_id=None, building_sha=None)
+            names = ", ".join(missing)
+            raise DomainError(
+                ErrorCode.INVALID_CONFIG_VAR,
+                f"app.json requires config var {names} and no value was given: set it with "
+                f"setStageConfigVars(stage: REVIEW) or give it a value in app.json",
+            )
+        app.config_vars = values
+        if spec.stack:
+            app.stack = validate_stack(spec.stack)
+        await app.save(update_fields=["config_vars", "stack", "updated_at"])
+    build, jobs = await build_source(
+        settings,
+        app=app,
+        source=source,
+        sha=sha,
+        description=f"pull request #{row.pr_number}",
+        user_id=row.created_by_id,
+        buildpacks=spec.buildpacks or None,
+    )
+    deployment_id = await start_deployment(github, sha, app.name, transient=True)
+    await ReviewApp.filter(id=row.id).update(build_id=build.id, app_json=document, github_deployment_id=deployment_id)
+    await announce(runtime.redis, pipeline.id, NewsKind.BUILD, build.id)
+    return jobs
+
+
+async def _current_slug_blob(app: App, runtime: Runtime) -> tuple[Slug, Path] | None:
+    release = await Release.filter(app_id=app.id, is_current=True).first()
+    if release is None:
+        return None
+    slug = await Slug.get(id=release.slug_id)
+    if slug.digest is None:
+        return None
+    return slug, runtime.slug_store.path_for(slug.digest)
+
+
+async def run_script(app: App, command: str, runtime: Runtime) -> tuple[bool, str]:
+    """An app.json script, in the sandbox every app command runs in, on the app's current slug with its config."""
+    found = await _current_slug_blob(app, runtime)
+    if found is None:
+        return False, "the app has no current release to run it on"
+    slug, blob = found
+    lines: list[str] = []
+
+    async def keep(line: str) -> None:
+        lines.append(line)
+
+    request = ReleasePhaseRequest(
+        blob=blob,
+        command=command,
+        config_vars={str(k): str(v) for k, v in app.config_vars.items()},
+        stack=app.stack,
+        commit=slug.commit,
+        timeout=runtime.settings.release_phase_timeout,
+    )
+    result = await runtime.runner.run(request, keep)
+    problem = None if result.succeeded else result.error_message(request.timeout)
+    output = "\n".join(result.lines or lines)
+    return problem is None, output if problem is None else f"{output}\n{problem}".strip()
+
+
+async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
+    """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED."""
+    row = await ReviewApp.get_or_none(build_id=build_id)
+    build = await Build.get_or_none(id=build_id)
+    if row is None or build is None or row.status != ReviewAppStatus.CREATING:
+        return []
+    outcome = await build_outcome(build)
+    if outcome is None:
+        return []
+    ok, message = outcome
+    status = ReviewAppStatus.CREATED if ok else ReviewAppStatus.ERRORED
+    more: dict[str, object] = {}
+    if ok:
+        more["last_deployed_at"] = datetime.now(UTC)
+        postdeploy = parse_app_json(row.app_json, "review").scripts.get("postdeploy")
+        app = await App.get_or_none(id=row.app_id) if row.app_id else None
+        if postdeploy and not row.postdeploy_ran and app is not None:
+            done, output = await run_script(app, postdeploy, runtime)
+            more.update(postdeploy_ran=True, postdeploy_output=output)
+            if not done:
+                status, message = ReviewAppStatus.ERRORED, f"postdeploy script failed: {output.splitlines()[-1]}"
+    await _set(runtime, row, status, message, **more)
+    connection = await connection_of(row.pipeline_id)
+    if connection is not None:
+        await report_outcome(
+            connection.full_name,
+            row.github_deployment_id,
+            runtime,
+            ok=status == ReviewAppStatus.CREATED,
+            message=message,
+        )
+    await row.refresh_from_db()
+    if row.head_sha != row.building_sha and row.status in ACTIVE:
+        return [work_job(row.id)]  # a newer commit came while this one built
+    return []
+
+
+async def _destroy_app(app: App) -> None:
+    """The app and everything of it: releases first (they hold their slugs), then the app's own rows cascade, its
+    access rows (collaborators) included."""
+    async with in_transaction():
+        await Build.filter(app_id=app.id).update(release_id=None, slug_id=None)
+        await Release.filter(app_id=app.id).delete()
+        await Slug.filter(app_id=app.id).delete()
+        await app.delete()
+
+
+async def destroy_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
+    """`scripts.pr-predestroy` (when the app.json has one and the app has a release), then the app goes."""
+    row = await ReviewApp.get_or_none(id=review_app_id)
+    if row is None or row.status != ReviewAppStatus.DELETING:
+        return []
+    app = await App.get_or_none(id=row.app_id) if row.app_id else None
+    output = None
+    if app is not None:
+        predestroy = parse_app_json(row.app_json, "review").scripts.get("pr-predestroy")
+        if predestroy:
+            _, output = await run_script(app, predestroy, runtime)
+        await _destroy_app(app)
+    reason = f"destroyed: {row.message}" if row.message else "destroyed"
+    await _set(runtime, row, ReviewAppStatus.DELETED, reason, app_id=None, predestroy_output=output)
+    await schedule_if_empty(row.pipeline_id, runtime.settings.empty_pipeline_grace)
+    if row.github_deployment_id is not None:
+        connection = await connection_of(row.pipeline_id)
+        if connection is not None:
+            try:
+                async with GitHubClient.for_repository(runtime.settings.github, connection.full_name) as github:
+                    await github.post_deployment_status(row.github_deployment_id, state="inactive")
+            except GitHubUnavailable as error:
+                logger.warning("could not mark %s's deployment inactive: %s", row.app_name, error.message)
+    return []
+
+
+async def reap_stale_review_apps(now: datetime) -> list[Job]:
+    """Review apps with no deploy for their pipeline's `staleDays` (where destroying stale apps is on) go."""
+    jobs: list[Job] = []
+    for config in await ReviewAppConfig.filter(destroy_stale_apps=True):
+        cutoff = now - timedelta(days=config.stale_days)
+        stale = await ReviewApp.filter(
+            Q(last_deployed_at__lt=cutoff) | Q(last_deployed_at__isnull=True, created_at__lt=cutoff),
+            pipeline_id=config.pipeline_id,
+            status__in=(ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED),
+        )
+        for row in stale:
+            if await ReviewApp.filter(id=row.id, status=row.status).update(
+                status=ReviewAppStatus.DELETING, message=f"stale: no deploy for {config.stale_days} days"
+            ):
+                jobs.append(destroy_job(row.id))
+    return jobs

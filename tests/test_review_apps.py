@@ -1,0 +1,248 @@
+"""Review apps for pull requests, end to end: webhooks in, arq workers, real builds of `git archive` tarballs served
+by the stand-in GitHub, app.json, stage config vars, postdeploy and pr-predestroy in the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.jobs.queue import JobQueue
+from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
+from pipegraph.reviewapps.models import ReviewApp
+from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload, status_payload
+from tests.support.jobs import JobRunner
+
+APP_JSON = {
+    "name": "shop",
+    "env": {
+        "GREETING": {"value": "hello"},
+        "SECRET_KEY_BASE": {"generator": "secret"},
+        "API_KEY": {"description": "from the pipeline's review config vars", "required": True},
+        "OPTIONAL": {"required": False},
+    },
+    "scripts": {"postdeploy": "echo seeded $HEROKU_APP_NAME", "pr-predestroy": "echo bye from $HEROKU_PR_NUMBER"},
+    "environments": {"review": {"env": {"GREETING": {"value": "hello review"}}}},
+}
+
+SET_STAGE_VARS = """
+mutation($input: SetStageConfigVarsInput!) { setStageConfigVars(input: $input) { vars userErrors { code message } } }
+"""
+
+CREATE_REVIEW_APP = """
+mutation($input: CreateReviewAppInput!) {
+  createReviewApp(input: $input) { reviewApp { prNumber status } userErrors { code message } }
+}"""
+
+
+def _files() -> dict[str, str]:
+    return {**APP_FILES, "app.json": json.dumps(APP_JSON)}
+
+
+async def _ready(scene: GitHubScene, **options: object) -> str:
+    sha = await scene.setup(files=_files())
+    await scene.enable_review_apps(automatic=True, baseName="shop", **options)
+    stage = await scene.gql(
+        SET_STAGE_VARS, {"input": {"pipeline": "shop", "stage": "REVIEW", "vars": {"API_KEY": "k-review"}}}
+    )
+    assert stage["setStageConfigVars"]["userErrors"] == [], stage
+    return sha
+
+
+async def test_opened_creates_a_review_app_with_its_config_and_predictable_name(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "checkout"}, branch="checkout", message="Add checkout")
+
+    response = await github_scene.deliver(
+        "pull_request", pull_request_payload("opened", 12, sha=sha, branch="checkout")
+    )
+    await github_scene.jobs.drain()
+
+    assert response.status_code == 202
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "CREATED", review["message"]
+    assert (review["appName"], review["app"]["name"], review["prNumber"]) == ("shop-pr-12", "shop-pr-12", 12)
+    assert review["headSha"] == sha
+    assert review["build"]["status"] == "SUCCEEDED"
+    config = review["app"]["configVars"]
+    assert config["GREETING"] == "hello review"  # environments.review over the top level
+    assert config["API_KEY"] == "k-review"  # the pipeline's review config vars
+    assert len(config["SECRET_KEY_BASE"]) == 64  # generator: secret
+    assert "OPTIONAL" not in config
+    assert {key: config[key] for key in config if key.startswith(("HEROKU_", "PIPEGRAPH_"))} == {
+        "HEROKU_APP_NAME": "shop-pr-12",
+        "HEROKU_BRANCH": "checkout",
+        "HEROKU_PR_NUMBER": "12",
+        "HEROKU_PARENT_APP_NAME": "shop-staging",
+        "PIPEGRAPH_APP_NAME": "shop-pr-12",
+        "PIPEGRAPH_BRANCH": "checkout",
+        "PIPEGRAPH_PR_NUMBER": "12",
+        "PIPEGRAPH_PARENT_APP_NAME": "shop-staging",
+    }
+    assert "seeded shop-pr-12" in review["postdeployOutput"]
+    # The pull request shows "deployed to shop-pr-12": a deployment, then its success.
+    [deployment] = github_scene.github.posted("/deployments")
+    assert deployment["environment"] == "shop-pr-12"
+    assert deployment["ref"] == sha
+    assert [body["state"] for body in github_scene.github.posted("/statuses")] == [
+        "in_progress",
+        "success",
+    ]
+
+
+async def test_synchronize_rebuilds_with_one_release_more_and_postdeploy_stays_once(
+    github_scene: GitHubScene,
+) -> None:
+    await _ready(github_scene)
+    first = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 5, sha=first, branch="checkout"))
+    await github_scene.jobs.drain()
+    app_id = (await ReviewApp.get(pr_number=5)).app_id
+
+    second = await github_scene.commit({"feature.txt": "v2"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("synchronize", 5, sha=second, branch="checkout"))
+    await github_scene.jobs.drain()
+
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "CREATED"
+    assert review["headSha"] == second
+    assert [edge["node"]["version"] for edge in review["app"]["releases"]["edges"]] == [2, 1]
+    assert (await ReviewApp.get(pr_number=5)).app_id == app_id  # the same app, rebuilt
+    assert review["postdeployOutput"].count("seeded") == 1
+
+
+async def test_closed_runs_predestroy_and_removes_the_app_and_its_access(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 9, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+    app_id = (await ReviewApp.get(pr_number=9)).app_id
+    assert app_id is not None
+
+    await github_scene.deliver(
+        "pull_request", pull_request_payload("closed", 9, sha=sha, branch="checkout", merged=True)
+    )
+    await github_scene.jobs.drain()
+
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "DELETED"
+    assert review["app"] is None
+    assert "bye from 9" in review["predestroyOutput"]
+    assert not await App.exists(id=app_id)
+    assert not await AppCollaborator.exists(app_id=app_id)
+    assert [body["state"] for body in github_scene.github.posted("/statuses")][-1] == "inactive"
+
+
+async def test_a_stale_review_app_is_reaped(github_scene: GitHubScene) -> None:
+    await _ready(github_scene, destroyStaleApps=True, staleDays=2)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 4, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+
+    fresh = await reap_stale_review_apps(datetime.now(UTC))
+    jobs = await reap_stale_review_apps(datetime.now(UTC) + timedelta(days=3))
+    await JobQueue(github_scene.jobs.settings.redis_url).enqueue(jobs)
+    await github_scene.jobs.drain()
+
+    assert fresh == []
+    assert len(jobs) == 1
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "DELETED"
+    assert review["message"] == "destroyed: stale: no deploy for 2 days"
+
+
+async def test_a_fork_pull_request_is_not_automatic_but_can_be_created_by_hand(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "from a fork"}, branch="fork-work")
+
+    await github_scene.deliver(
+        "pull_request", pull_request_payload("opened", 21, sha=sha, branch="fork-work", head_repo="stranger/shop")
+    )
+    await github_scene.jobs.drain()
+    assert await github_scene.review_apps() == []
+
+    github_scene.github.pulls[21] = pull_request_payload(
+        "opened", 21, sha=sha, branch="fork-work", head_repo="stranger/shop"
+    )["pull_request"]
+    created = await github_scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 21}})
+    assert created["createReviewApp"]["userErrors"] == [], created
+    await github_scene.jobs.drain()
+
+    [review] = await github_scene.review_apps()
+    assert (review["status"], review["fork"], review["headSha"]) == ("CREATED", True, sha), review["message"]
+
+
+async def test_a_required_env_var_without_a_value_errors_naming_it(github_scene: GitHubScene) -> None:
+    sha = await github_scene.setup(files=_files())
+    await github_scene.enable_review_apps(automatic=True)  # and no review config vars: API_KEY has no value
+
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 2, sha=sha, branch="main"))
+    await github_scene.jobs.drain()
+
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "ERRORED"
+    assert "API_KEY" in review["message"]
+    assert review["app"] is None
+    assert not await App.exists(name="shop-pr-2")
+
+
+async def test_two_deliveries_for_one_pull_request_at_once_make_one_review_app(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    opened = pull_request_payload("opened", 8, sha=sha, branch="checkout")
+    reopened = pull_request_payload("reopened", 8, sha=sha, branch="checkout")
+
+    answers = await asyncio.gather(
+        github_scene.deliver("pull_request", opened), github_scene.deliver("pull_request", reopened)
+    )
+    # Two workers at once, each taking jobs as they come.
+    second = JobRunner(github_scene.jobs.settings)
+    await asyncio.gather(github_scene.jobs.drain(), second.drain())
+
+    assert [answer.status_code for answer in answers] == [202, 202]
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "CREATED", review["message"]
+    assert len(review["app"]["releases"]["edges"]) == 1
+    assert await App.filter(name__startswith="shop-pr-").count() == 1
+
+
+DELETE_REVIEW_APP = """
+mutation($input: DeleteReviewAppInput!) {
+  deleteReviewApp(input: $input) { reviewApp { status } userErrors { code message } }
+}"""
+
+
+async def test_with_wait_for_ci_a_review_app_waits_for_ci_then_builds(github_scene: GitHubScene) -> None:
+    await _ready(github_scene, waitForCi=True)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    github_scene.github.set_status(sha, "ci/test", "pending")
+
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 6, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+    [waiting] = await github_scene.review_apps()
+    github_scene.github.set_status(sha, "ci/test", "success")
+    await github_scene.deliver("status", status_payload(sha, "success"))
+    await github_scene.jobs.drain()
+
+    assert waiting["status"] == "PENDING"
+    assert "waiting for CI" in waiting["message"]
+    assert waiting["app"] is None
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "CREATED"
+
+
+async def test_delete_review_app_destroys_it_by_hand(github_scene: GitHubScene) -> None:
+    await _ready(github_scene)
+    sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await github_scene.deliver("pull_request", pull_request_payload("opened", 11, sha=sha, branch="checkout"))
+    await github_scene.jobs.drain()
+
+    deleted = await github_scene.gql(DELETE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 11}})
+    await github_scene.jobs.drain()
+
+    assert deleted["deleteReviewApp"] == {"reviewApp": {"status": "DELETING"}, "userErrors": []}
+    [review] = await github_scene.review_apps()
+    assert review["status"] == "DELETED"
+    assert review["message"] == "destroyed: deleted by hand"
+    assert not await App.exists(name="shop-pr-11")
