@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipegraph.client.commands import apps, auth, ci, diff, pipelines, promote, releases, teams
+from pipegraph.client.commands import apps, auth, ci, diff, pipelines, promote, releases, reviewapps, teams
 
 COMMANDS: list[click.Command] = [
     *auth.COMMANDS,
@@ -15,6 +15,7 @@ COMMANDS: list[click.Command] = [
     *releases.COMMANDS,
     *teams.COMMANDS,
     *ci.COMMANDS,
+    *reviewapps.COMMANDS,
 ]
 
 
