@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -124,6 +125,30 @@ def test_cancelling_a_followed_run_ends_it_with_exit_1(scene: Scene) -> None:
     again = scene.live.cli("ci:cancel", str(number), "-p", "shop")
     assert again.returncode == 1
     assert again.stderr.endswith("(TEST_RUN_FINISHED)\n"), again.stderr
+
+
+def test_ctrl_c_leaves_the_run_going_and_says_how_to_follow_it_again(scene: Scene) -> None:
+    # given the hanging tests followed live
+    process, _ = scene.live.start_cli("ci:run", "-p", "shop", "--commit", scene.slow, until="waiting for the database")
+
+    # when the user presses Ctrl-C
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    # then the CLI stops with 130, saying how to follow the run again, and the run goes on
+    assert process.returncode == 130, stderr
+    match = re.search(r"pipegraph ci:info (\d+) -p shop --follow", stderr.split("Stopped following")[-1])
+    assert match, stderr
+    assert "Traceback" not in stderr
+    number = match.group(1)
+    running = json.loads(scene.live.cli("ci:info", number, "-p", "shop", "--json").stdout)
+    assert running["status"] == "RUNNING"
+    # and following it again replays its output from the first line, up to its end
+    scene.live.cli("ci:cancel", number, "-p", "shop")
+    followed = scene.live.cli("ci:info", number, "-p", "shop", "--follow")
+    assert followed.returncode == 1
+    assert "waiting for the database" in followed.stdout.splitlines()
+    assert followed.stdout.endswith(f"! #{number} main:{scene.slow[:7]} cancelled\n")
 
 
 def test_listing_info_last_and_their_json(scene: Scene) -> None:
