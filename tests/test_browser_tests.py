@@ -137,6 +137,25 @@ async def test_a_member_starts_a_run_from_the_page_and_a_viewer_sees_no_controls
     await expect(page.get_by_role("button", name="Cancel test run")).to_have_count(0)
 
 
+async def test_an_admin_turns_ci_on_from_the_tests_tab(browser_page: BrowserPage, gql: GraphQLClient) -> None:
+    # given a pipeline without CI
+    await create_app(gql, name="shop-staging")
+    await create_pipeline(gql, name="shop", app="shop-staging", stage="STAGING")
+    page = browser_page.page
+    await browser_page.sign_in(gql.actor.user)
+    await page.goto(f"{browser_page.base_url}/pipelines/shop/tests")
+    await expect(page.get_by_text("CI is off: pushes to this pipeline are not tested.")).to_be_visible()
+    await expect(page.get_by_role("form", name="Start a test run")).to_have_count(0)
+
+    # when its owner turns CI on
+    await page.get_by_role("button", name="Enable CI").click()
+
+    # then runs can be started from the tab, and the API has CI on
+    await expect(page.get_by_role("form", name="Start a test run")).to_be_visible()
+    await expect(page.get_by_role("button", name="Enable CI")).to_have_count(0)
+    assert (await gql('query { pipeline(name: "shop") { ci { enabled } } }'))["pipeline"]["ci"] == {"enabled": True}
+
+
 async def test_the_review_column_shows_each_review_app_with_its_pull_request_and_status(
     browser_page: BrowserPage, gql: GraphQLClient, jobs: JobRunner
 ) -> None:
@@ -161,6 +180,8 @@ async def test_the_review_column_shows_each_review_app_with_its_pull_request_and
     await expect(pending).to_have_attribute("data-status", "ERRORED", timeout=PATIENCE_MS)
     await expect(pending).to_contain_text("#7")
     await expect(pending).to_contain_text("GitHub is not configured")
+    if AXE_SOURCE:
+        assert await serious_accessibility_violations(page) == []
 
 
 async def test_a_review_app_with_its_app_shows_its_pull_request_on_the_apps_card(
