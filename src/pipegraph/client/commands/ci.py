@@ -21,11 +21,10 @@ from pipegraph.client.commands.base import (
 )
 from pipegraph.client.output import action, emit_json, first_line, header, table, when
 from pipegraph.client.output import fields as show_fields
-from pipegraph.client.progress import reconnecting
+from pipegraph.client.progress import log_lines
 
 INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT, as for pipelines:promote
 LISTED = 15  # Heroku's `ci` shows the latest 15 runs
-TERMINAL = {"SUCCEEDED", "FAILED", "ERRORED", "CANCELLED"}
 # Heroku CI's marks before a run's number.
 ICONS = {"SUCCEEDED": "✓", "FAILED": "✗", "ERRORED": "!", "CANCELLED": "!"}
 
@@ -65,13 +64,9 @@ def follow_hint(pipeline: str, number: int) -> str:
 
 
 async def _stream_output(api: Api, run_id: str) -> None:
-    """The run's lines so far, then each as it is printed, once each across reconnections (which start at line 1)."""
-    shown = 0
-    async for data in api.resume("test_run_log", on_retry=reconnecting, id=run_id):
-        line = data["testRunLog"]
-        if line["number"] > shown:
-            shown = line["number"]
-            click.echo(line["text"])
+    """The run's lines so far, then each as it is printed."""
+    async for text in log_lines(api, "test_run_log", "testRunLog", id=run_id):
+        click.echo(text)
 
 
 def follow(api: Api, pipeline: str, run_id: str, number: int) -> None:
