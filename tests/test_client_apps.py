@@ -97,6 +97,8 @@ def test_releases_list_info_output_and_rollback(live: LiveApi) -> None:
     assert rolled.returncode == 0, rolled.stderr
     assert rolled.stderr.startswith("Rolling back ⬢ rel-app to v1... done\n")
     assert "To undo, run: pipegraph releases:rollback v2 -a rel-app" in rolled.stderr
+    # (releases keep a slug, not config vars: it must not say, as Heroku does, that config vars roll back too)
+    assert "Rollback releases v1's code again; the app's config vars stay as they are now.\n" in rolled.stderr
     assert rolled.stdout.startswith("⬢ rel-app is at v3")
     assert "released" in rolled.stdout  # its release phase, streamed
     # and refusals: a release that does not exist, an app with nothing to roll back to, a version that is not one
