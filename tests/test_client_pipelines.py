@@ -83,12 +83,14 @@ def test_rename_open_remove_and_destroy_with_confirmation(live: LiveApi) -> None
     renamed = live.cli("pipelines:rename", "tmp", "tmp2")
     pipeline_id = json.loads(live.cli("pipelines:info", "tmp2", "--json").stdout)["pipeline"]["id"]
     opened = live.cli("pipelines:open", "tmp2")
+    opened_by_id = live.cli("pipelines:open", pipeline_id)
     removed = live.cli("pipelines:remove", "-a", "web-dev")
     refused = live.cli("pipelines:destroy", "tmp2", input="tmp\n")
     destroyed = live.cli("pipelines:destroy", "tmp2", input="tmp2\n")
 
     assert renamed.stderr == "Renaming tmp pipeline to tmp2... done\n"
-    assert opened.stdout == f"{live.url}/pipelines/{pipeline_id}\n"
+    # the dashboard's address of the pipeline, /pipelines/NAME, however it was named on the command line
+    assert opened.stdout == opened_by_id.stdout == f"{live.url}/pipelines/tmp2\n"
     assert removed.stderr == "Removing ⬢ web-dev... done\n"
     assert refused.returncode == 1
     assert "Error: Confirmation did not match tmp2. Aborted." in refused.stderr
