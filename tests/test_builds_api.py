@@ -103,6 +103,14 @@ async def test_a_source_tarball_escaping_its_folder_is_refused_and_nothing_is_st
     assert not await Build.exists()
 
 
+@pytest.mark.parametrize("source_id", ["²", "9" * 25, "-1", "1x"], ids=["superscript-two", "25-nines", "minus", "x"])
+async def test_an_upload_url_naming_no_possible_source_is_not_found(gql: GraphQLClient, source_id: str) -> None:
+    # "²" passes str.isdigit() but not int(): it must be a 404 like any id no row has, not an internal error
+    answer = await gql.http.put(f"/sources/{source_id}/blob?expires=1&signature=x", content=b"x")
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+
 async def test_bad_build_input_is_refused_with_a_clear_error(gql: GraphQLClient) -> None:
     await create_app(gql, name="shop-staging")
     cases = [

@@ -97,6 +97,8 @@ def test_releases_list_info_output_and_rollback(live: LiveApi) -> None:
     assert rolled.returncode == 0, rolled.stderr
     assert rolled.stderr.startswith("Rolling back ⬢ rel-app to v1... done\n")
     assert "To undo, run: pipegraph releases:rollback v2 -a rel-app" in rolled.stderr
+    # (releases keep a slug, not config vars: it must not say, as Heroku does, that config vars roll back too)
+    assert "Rollback releases v1's code again; the app's config vars stay as they are now.\n" in rolled.stderr
     assert rolled.stdout.startswith("⬢ rel-app is at v3")
     assert "released" in rolled.stdout  # its release phase, streamed
     # and refusals: a release that does not exist, an app with nothing to roll back to, a version that is not one
@@ -133,6 +135,37 @@ def test_git_remote_adds_then_repoints_the_remote(live: LiveApi, tmp_path: Path)
     refused = live.cli("git:remote", "-a", "git-app", cwd=outside)
     assert refused.returncode == 1
     assert refused.stderr.startswith("Error: `git remote add pipegraph ")
+
+
+def test_after_login_and_git_remote_git_push_authenticates_with_the_login_token(live: LiveApi, tmp_path: Path) -> None:
+    # given a user logged in with `pipegraph login` only: no token in the environment, no ~/.netrc for git to read
+    live.create_app("push-app")
+    env = live.cli_env(logged_in=False)
+    assert live.cli("login", "--api", live.url, "--token", live.token, env=env).returncode == 0
+    repo = tmp_path / "push-app"
+    (repo / "bin").mkdir(parents=True)
+    (repo / "Procfile").write_text("web: ./bin/web\n")
+    (repo / "bin" / "web").write_text("#!/bin/sh\necho web\n")
+    git_env = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    for args in (["init", "-q", "--initial-branch=main"], ["add", "-A"], ["commit", "-qm", "First version"]):
+        identity = ["-c", "user.name=Ada", "-c", "user.email=ada@example.com"]
+        subprocess.run(["git", *identity, *args], cwd=repo, env=git_env, check=True, timeout=60)
+    assert live.cli("git:remote", "-a", "push-app", cwd=repo, env=env).returncode == 0
+
+    # when they push
+    pushed = subprocess.run(
+        ["git", "push", "pipegraph", "main"], cwd=repo, env=git_env, capture_output=True, text=True, timeout=120
+    )
+
+    # then git asked `pipegraph git:credentials`, which answered with the login's token: the push built and released
+    assert pushed.returncode == 0, pushed.stderr
+    assert "remote: -----> Launching... done, v1" in pushed.stderr
+    # and the helper says nothing about another host, nor to anything but `get`
+    other_host = live.cli("git:credentials", "get", input="protocol=https\nhost=example.com\n\n", env=env)
+    assert (other_host.returncode, other_host.stdout) == (0, "")
+    host = live.url.split("://", 1)[1]
+    erase = live.cli("git:credentials", "erase", input=f"protocol=http\nhost={host}\n\n", env=env)
+    assert (erase.returncode, erase.stdout) == (0, "")
 
 
 def test_teams_members_and_access(live: LiveApi) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.build_scene import PROCFILE_APP
 from tests.support.client_scene import LiveApi, start_dev
+from tests.support.git_scene import commit, git, remote_url, work_tree
 
 PIPELINE_OWNER = "query($n: String!) { pipeline(name: $n) { owner { ... on Team { name } ... on User { email } } } }"
 
@@ -79,12 +83,14 @@ def test_rename_open_remove_and_destroy_with_confirmation(live: LiveApi) -> None
     renamed = live.cli("pipelines:rename", "tmp", "tmp2")
     pipeline_id = json.loads(live.cli("pipelines:info", "tmp2", "--json").stdout)["pipeline"]["id"]
     opened = live.cli("pipelines:open", "tmp2")
+    opened_by_id = live.cli("pipelines:open", pipeline_id)
     removed = live.cli("pipelines:remove", "-a", "web-dev")
     refused = live.cli("pipelines:destroy", "tmp2", input="tmp\n")
     destroyed = live.cli("pipelines:destroy", "tmp2", input="tmp2\n")
 
     assert renamed.stderr == "Renaming tmp pipeline to tmp2... done\n"
-    assert opened.stdout == f"{live.url}/pipelines/{pipeline_id}\n"
+    # the dashboard's address of the pipeline, /pipelines/NAME, however it was named on the command line
+    assert opened.stdout == opened_by_id.stdout == f"{live.url}/pipelines/tmp2\n"
     assert removed.stderr == "Removing ⬢ web-dev... done\n"
     assert refused.returncode == 1
     assert "Error: Confirmation did not match tmp2. Aborted." in refused.stderr
@@ -153,3 +159,40 @@ def test_diff_tells_ahead_and_up_to_date_from_the_release_history(live: LiveApi)
     )
     live.create_app("loose-app")
     assert "does not seem to be a part of any pipeline" in live.cli("pipelines:diff", "-a", "loose-app").stderr
+
+
+def test_diff_reads_the_git_history_of_pushed_commits(live: LiveApi, tmp_path: Path) -> None:
+    # given staging deployed by git push and promoted to production, then two more commits pushed to staging
+    live.pipeline("gitty", {"gitty-staging": "staging", "gitty-prod": "production"})
+    host = live.url.removeprefix("http://")
+    staging, production = (remote_url(host, app, live.token) for app in ("gitty-staging", "gitty-prod"))
+    tree = asyncio.run(work_tree(tmp_path / "gitty", PROCFILE_APP))
+    assert asyncio.run(git("push", staging, "main", cwd=tree)).code == 0
+    assert live.cli("pipelines:promote", "-a", "gitty-staging").returncode == 0
+    for message in ("Add checkout", "Fix totals\n\nwith a body"):
+        asyncio.run(commit(tree, {"README": message}, message=message))
+    assert asyncio.run(git("push", staging, "main", cwd=tree)).code == 0
+
+    # when staging is compared with production
+    ahead = live.cli("pipelines:diff", "-a", "gitty-staging")
+    shape = json.loads(live.cli("pipelines:diff", "-a", "gitty-staging", "--json").stdout)
+
+    # then git's history answers: both commits, oldest first, with their git author and first line
+    assert ahead.returncode == 0, ahead.stderr
+    lines = ahead.stdout.splitlines()
+    assert lines[0] == "=== ⬢ gitty-staging is ahead of ⬢ gitty-prod by 2 commits"
+    assert [line.rsplit("  ", 1)[-1] for line in lines[2:4]] == ["Add checkout", "Fix totals"]
+    assert "Ada <ada@example.com>" in lines[2]
+    assert "release history" not in ahead.stderr
+    row = shape["downstream"][0]
+    assert (row["status"], row["ahead"], row["behind"], row["basis"]) == ("ahead", 2, 0, "git")
+
+    # and once production runs a commit of its own on the first one, the two have diverged
+    assert asyncio.run(git("checkout", "--quiet", "-b", "hotfix", "HEAD~2", cwd=tree)).code == 0
+    asyncio.run(commit(tree, {"HOTFIX": "1"}, message="Hotfix"))
+    assert asyncio.run(git("push", production, "hotfix:main", cwd=tree)).code == 0
+    diverged = live.cli("pipelines:diff", "-a", "gitty-staging").stdout.splitlines()
+    assert diverged[0] == (
+        "=== ⬢ gitty-staging and ⬢ gitty-prod have diverged: ⬢ gitty-staging has 2 commits that ⬢ gitty-prod has "
+        "not, and ⬢ gitty-prod 1 commit that ⬢ gitty-staging has not"
+    )

@@ -92,8 +92,10 @@ def test_ctrl_c_leaves_the_promotion_running_and_says_how_to_follow_it_again(liv
     assert "Traceback" not in stderr
     promotion_id = match.group(1)
     # and the promotion is still running, then completes by itself: following it again ends with its outcome
+    # (looked at again by a new process: on a loaded machine the 3 s release phase may be over by then, so "still
+    # running" is not asserted as a state of that moment; that it completes without the CLI following it is)
     running = json.loads(live.cli("pipelines:promotion", promotion_id, "--json").stdout)
-    assert running["status"] == "PENDING"
+    assert running["status"] in {"PENDING", "COMPLETED"}
     followed = live.cli("pipelines:promotion", promotion_id, "--follow")
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout.endswith("slow-prod: succeeded\n")

@@ -95,6 +95,27 @@ def dev_demo(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
                 process.stdout.close()
 
 
+def test_dev_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    # given a port something else listens on
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+        env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+
+        # when pipegraph dev is asked to serve on it
+        ran = subprocess.run(
+            [PIPEGRAPH, "dev", "--port", str(port)], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    # then it says why in one line and exits 1, with no "running" banner, and nothing was started or written
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert "pipegraph is running" not in ran.stdout
+    assert not (tmp_path / "data").exists()
+
+
 def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path: Path) -> None:
     # given a fresh data folder and no database or Redis configured
     port = free_port()

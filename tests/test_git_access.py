@@ -7,10 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
 
 from pipegraph.builds.models import Build
 from pipegraph.settings import Settings
 from pipegraph.sources.models import Source
+from pipegraph.sources.push import PUSH_PATH
 from tests.conftest import serve_app
 from tests.support.build_scene import PROCFILE_APP
 from tests.support.clients import Actor, GraphQLClient, make_actor
@@ -98,4 +100,19 @@ async def test_a_push_larger_than_the_source_limit_is_refused_and_stores_nothing
 
     assert pushed.code != 0
     assert "pack exceeds maximum allowed size" in pushed.output
+    assert await _nothing_stored()
+
+
+@pytest.mark.parametrize("key", ["²", "9" * 25, ""], ids=["superscript-two", "25-nines", "missing"])
+async def test_the_hooks_push_endpoint_refuses_a_grant_naming_no_possible_row(gql: GraphQLClient, key: str) -> None:
+    # given a request to the pre-receive hook's endpoint whose grant names an id no row can have ("²" is the byte
+    # 0xB2, which HTTP carries in a header and Starlette reads as latin-1; str.isdigit() says yes to it)
+    raw = key.encode("latin-1")
+    headers = {"x-pipegraph-push-app": raw, "x-pipegraph-push-user": raw, "x-pipegraph-push-signature": b"x"}
+
+    # when it is posted
+    answer = await gql.http.post(PUSH_PATH, headers=headers, content=b"")
+
+    # then it is refused as any grant that does not verify, not answered with an internal error
+    assert answer.status_code == 403
     assert await _nothing_stored()

@@ -104,6 +104,7 @@ async def test_a_failing_release_phase_fails_the_push_and_keeps_the_current_rele
     tree = await work_tree(tmp_path / "shop", PROCFILE_APP)
     remote = remote_url(git_server, "shop-staging", viewer.token)
     assert (await git("push", remote, "main", cwd=tree)).code == 0
+    refs_before = await _refs(settings, "shop-staging")
 
     await commit(tree, {"Procfile": "web: ./bin/web\nrelease: echo cannot migrate; exit 4\n"}, message="Bad migration")
     pushed = await git("push", remote, "main", cwd=tree)
@@ -115,6 +116,10 @@ async def test_a_failing_release_phase_fails_the_push_and_keeps_the_current_rele
     ]
     current = await Release.get(app__name="shop-staging", is_current=True)
     assert current.version == 1
+    # and, as the README says: the branch is not updated, and the failed release stays in the history
+    assert await _refs(settings, "shop-staging") == refs_before
+    failed = await Release.get(app__name="shop-staging", version=2)
+    assert (failed.status, failed.is_current) == (ReleaseStatus.FAILED, False)
 
 
 async def test_a_failing_compile_rejects_the_push_with_the_buildpacks_output(

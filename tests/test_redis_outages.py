@@ -199,3 +199,24 @@ def _one_worker(settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen
         yield process
     finally:
         stop_process(process)
+
+
+async def test_a_worker_stopped_while_redis_is_away_exits_cleanly(
+    settings: Settings, redis_server: RedisServer, workers: list[Any], tmp_path: Path
+) -> None:
+    # given worker processes that have checked in, then lost Redis
+    await until(lambda: _logged(tmp_path, "Starting worker"), "both workers starting", seconds=60)
+    redis_server.stop()
+    await until(lambda: _logged(tmp_path, "Redis is unreachable"), "a worker noticing Redis is away", seconds=60)
+
+    # when they are stopped as systemd or Docker stops them
+    for process in workers:
+        process.terminate()
+
+    # then each ends with status 0 and says why it left its health check behind, with no traceback
+    assert [process.wait(timeout=30) for process in workers] == [0, 0], _worker_logs(tmp_path)
+    assert "Traceback" not in _worker_logs(tmp_path)
+
+
+async def _logged(tmp_path: Path, text: str) -> bool:
+    return _worker_logs(tmp_path).count(text) >= 2

@@ -17,11 +17,16 @@ from arq.worker import Worker as ArqWorker
 from arq.worker import get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 logger = logging.getLogger(__name__)
 
 # What an unreachable, restarting or still-loading Redis raises (BusyLoadingError is a ConnectionError).
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
+# redis-py turns a connection lost while a pipeline watches a key into WatchError ("A ConnectionError occurred on while
+# watching"). arq handles the WatchError of a key that changed inside start_jobs, so one reaching the poll loop is an
+# outage: a Redis stop that fell between a job's WATCH and its EXEC once ended a worker process.
+POLL_REDIS_AWAY = (*REDIS_AWAY, WatchError)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -36,7 +41,7 @@ class Worker(ArqWorker):
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
-        except REDIS_AWAY as error:
+        except POLL_REDIS_AWAY as error:
             if not self.backoff:
                 logger.warning("Redis is unreachable, polling again until it answers: %s", error)
             self.backoff = min(max(self.backoff * 2, FIRST_BACKOFF_SECONDS), MAX_BACKOFF_SECONDS)
@@ -59,7 +64,16 @@ class Worker(ArqWorker):
         # The job itself is not lost: its row is still due, and the reconciler enqueues it again.
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks.clear()
-        await super().close()
+        try:
+            await super().close()
+        except REDIS_AWAY as error:
+            # Stopped while Redis is away: arq's close() failed removing its health-check key (which expires by itself)
+            # before closing our resources and its pool, so that is done here.
+            logger.warning("the worker stops while Redis is away: %s", error)
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+            await self.pool.close(close_connection_pool=True)
+            self._pool = None
 
 
 def run(settings_cls: type) -> None:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -222,7 +223,17 @@ def dev(host: str, port: int, demo: bool) -> None:
     from pipegraph.logs import configure_logging
 
     configure_logging()  # readable lines on a terminal, JSON when run under a supervisor
-    asyncio.run(_dev(host, port, demo))
+    asyncio.run(_dev(host, _listen(host, port), demo))
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts: a port in use is one line and exit 1, instead of a banner
+    saying "pipegraph is running" followed by uvicorn's bind error (and an embedded Redis started for nothing)."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)  # without create_server's added address
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @contextlib.asynccontextmanager
@@ -239,7 +250,7 @@ async def _redis_url(settings: Settings) -> AsyncIterator[str]:
         embedded.stop()
 
 
-async def _dev(host: str, port: int, demo: bool) -> None:
+async def _dev(host: str, listening: socket.socket, demo: bool) -> None:
     import dataclasses
 
     import uvicorn
@@ -250,6 +261,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
     from pipegraph.db import migrate as run_migrations
     from pipegraph.devtools import dev_login_url, dev_token, seed_demo
 
+    port = listening.getsockname()[1]  # the one bound (--port 0 picks a free one)
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if "PIPEGRAPH_SANDBOX" not in os.environ:
@@ -267,7 +279,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
-            server = uvicorn.Server(
+            server = uvicorn.Server(  # host and port only for its "running on" line: it serves `listening`
                 uvicorn.Config(app, host=host, port=port, log_config=None, ws_max_size=settings.max_body_bytes)
             )
             scheme, _, rest = base_url.partition("://")
@@ -279,7 +291,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
                 err=False,
             )
             async with in_process_worker(settings):
-                await server.serve()
+                await server.serve(sockets=[listening])
         finally:
             await close_db()
 

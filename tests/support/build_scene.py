@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from pipegraph.settings import Settings
 from pipegraph.sources import service as sources
 from pipegraph.sources.models import Source
 from pipegraph.sources.store import LocalSourceStore
+from tests.support.tarballs import entry, tarball
 
 PROCFILE_APP = {
     "Procfile": "web: ./bin/web\nrelease: echo migrating $MODE\n",
@@ -36,35 +36,20 @@ def write_buildpack(
 
 def source_tarball(files: dict[str, str], *, top: str | None = None) -> bytes:
     """A tar.gz of a source tree, optionally under one top-level folder as GitHub's archives are."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in files.items():
-            data = content.encode()
-            info = tarfile.TarInfo(f"{top}/{name}" if top else name)
-            info.size = len(data)
-            info.mode = 0o755
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tarball(files, root=f"{top}/" if top else "")
+
+
+# The one entry of each kind that escapes the folder an archive is extracted into.
+_ESCAPES = {
+    "dotdot": entry("../evil"),
+    "absolute": entry("/tmp/evil"),
+    "symlink": entry("escape", kind=tarfile.SYMTYPE, link="../../../etc/passwd"),
+}
 
 
 def hostile_tarball(kind: str) -> bytes:
     """A tarball with one entry escaping the folder it is extracted into."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        ok = tarfile.TarInfo("Procfile")
-        ok.size = len(b"web: true\n")
-        tar.addfile(ok, io.BytesIO(b"web: true\n"))
-        if kind == "symlink":
-            link = tarfile.TarInfo("escape")
-            link.type = tarfile.SYMTYPE
-            link.linkname = "../../../etc/passwd"
-            tar.addfile(link)
-        else:
-            name = {"dotdot": "../evil", "absolute": "/tmp/evil"}[kind]
-            info = tarfile.TarInfo(name)
-            info.size = 4
-            tar.addfile(info, io.BytesIO(b"evil"))
-    return buffer.getvalue()
+    return tarball({"Procfile": "web: true\n"}, root="", entries=[_ESCAPES[kind]])
 
 
 async def stored_source(settings: Settings, *, app_id: int, data: bytes) -> str:

@@ -24,6 +24,7 @@ from pipegraph.ci.commits import Commit
 from pipegraph.ci.models import TestRun
 from pipegraph.core import signing
 from pipegraph.core.errors import DomainError
+from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.jobs.queue import Job, JobQueue
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -54,17 +55,18 @@ def push_grant(settings: Settings, *, app_id: int, user_id: int, ttl: float) -> 
 
 def _granted(settings: Settings, request: Request) -> tuple[int, int] | None:
     headers = request.headers
-    app, user = headers.get("x-pipegraph-push-app", ""), headers.get("x-pipegraph-push-user", "")
-    if not app.isdigit() or not user.isdigit():
+    # The bounded parse every id goes through: str.isdigit() lets "²" (a latin-1 header byte) through to int().
+    app, user = db_id(headers.get("x-pipegraph-push-app", "")), db_id(headers.get("x-pipegraph-push-user", ""))
+    if NO_ROW_ID in (app, user):
         return None
     ok = signing.verify(
         settings.secret_key,
-        _purpose(int(user)),
-        int(app),
+        _purpose(user),
+        app,
         expires=headers.get("x-pipegraph-push-expires", ""),
         signature_given=headers.get("x-pipegraph-push-signature", ""),
     )
-    return (int(app), int(user)) if ok else None
+    return (app, user) if ok else None
 
 
 def _origin(request: Request) -> str:

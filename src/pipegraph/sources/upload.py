@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.settings import Settings
 from pipegraph.sources import service
 from pipegraph.sources.models import Source
@@ -20,10 +21,10 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 async def put_source_blob(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
-    raw_id = request.path_params["source_id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    # The bounded parse every id goes through: str.isdigit() lets "²" through to int(), a 500.
+    source_id = db_id(request.path_params["source_id"])
+    if source_id == NO_ROW_ID:
         return _error(404, "not_found", "no such source")
-    source_id = int(raw_id)
     if not service.verify_upload(
         settings,
         source_id,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
+import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
+from pipegraph.client import config
 from pipegraph.client.api import ApiError
 from pipegraph.client.commands.base import app, app_option, command, connect, json_option, nodes
 from pipegraph.client.output import action, app_label, emit_json, header, owner_label, table, when
@@ -139,7 +143,9 @@ def config_unset(keys: tuple[str, ...], app_name: str) -> None:
     "Add (or repoint) a git remote pushing to the app's builds.",
     "pipegraph git:remote -a shop-staging",
     "pipegraph git:remote -a shop-staging -r staging",
-    details="Run it inside your git repository; the remote is <API URL>/git/<app>.git, served by the API.",
+    details="Run it inside your git repository; the remote is <API URL>/git/<app>.git, served by the API. The "
+    "repository's git is also told to ask `pipegraph git:credentials` for the API's credentials, so `git push` "
+    "authenticates with your login's token (Heroku's CLI does it through ~/.netrc).",
 )
 @app_option
 @click.option("-r", "--remote", default="pipegraph", show_default=True, help="The git remote's name.")
@@ -149,7 +155,32 @@ def git_remote(app_name: str, remote: str) -> None:
     url = f"{api.base_url}/git/{name}.git"
     exists = _git("remote", "get-url", remote, check=False).returncode == 0
     _git("remote", "set-url" if exists else "add", remote, url)
+    # Without it git has no token: `pipegraph login` keeps its own in a file git does not read. The path of this very
+    # program, so the helper works from a virtualenv that is not on PATH; "!" makes git run it through the shell.
+    helper = f"!{shlex.quote(os.path.abspath(sys.argv[0]))} git:credentials"
+    _git("config", "--replace-all", f"credential.{api.base_url}/git/.helper", helper)
     click.echo(f"set git remote {remote} to {url}")
+
+
+@command(
+    "git:credentials",
+    "A git credential helper: answers git's `get` with the API token, for the API's host only.",
+    "pipegraph git:credentials get",
+    details="git:remote sets it up; git runs it, with the request on stdin (git-credential(1)). Other operations "
+    "(store, erase) and other hosts get no answer, so git falls back to its other helpers.",
+)
+@click.argument("operation")
+def git_credentials(operation: str) -> None:
+    if operation != "get":
+        return
+    asked = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
+    try:
+        credentials = config.load()
+    except click.ClickException:
+        return  # not logged in: say nothing, git asks its other helpers or the terminal
+    api = urlsplit(credentials.api_url)
+    if (asked.get("protocol"), asked.get("host")) == (api.scheme, api.netloc):
+        click.echo(f"username=git\npassword={credentials.token}")
 
 
 def _git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -162,4 +193,4 @@ def _git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return result
 
 
-COMMANDS = [apps_list, apps_create, apps_info, config_show, config_set, config_unset, git_remote]
+COMMANDS = [apps_list, apps_create, apps_info, config_show, config_set, config_unset, git_remote, git_credentials]

@@ -1,8 +1,9 @@
-"""pipelines:diff: how far an app is ahead of (or behind) its downstream apps, from pipegraph's own release history.
+"""pipelines:diff: how far an app is ahead of (or behind) its downstream apps, and by which commits (no GitHub).
 
-Until the API can compare two commits itself, the only commits pipegraph knows are those of the slugs released to each
-app. So the diff walks the source's release history back from its current release to the commit the downstream app
-runs (ahead), or the other way round (behind); commits that were never released to either app are not counted, and the
+From git history first: the API's `compare` walks the apps' own repositories (what `git push` deployed), so every
+commit counts, with its author and message. Where that cannot answer (a release from a tarball or a slug, whose
+commit pipegraph's repositories do not hold), from the release history instead: the commits of the slugs released to
+each app, walked back from the current release; commits never released to either app are not counted there, and the
 output says so.
 """
 
@@ -12,12 +13,14 @@ from typing import Any
 
 import click
 
-from pipegraph.client.api import ApiError
+from pipegraph.client.api import Api, ApiError
 from pipegraph.client.commands.base import app, app_option, command, connect, json_option
 from pipegraph.client.output import app_label, emit_json, first_line, header, table, when
 
 NEXT_STAGE = {"DEVELOPMENT": "STAGING", "STAGING": "PRODUCTION"}
 BASIS = "release history: commits of the slugs released to each app (the last 100 releases of each)"
+GIT = "git"
+RELEASES = "releases"
 
 
 def _released_commits(releases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -63,7 +66,8 @@ def _compare(source: list[dict[str, Any]], downstream: list[dict[str, Any]]) -> 
 
 
 def diff(app_name: str) -> dict[str, Any]:
-    found = app(connect(), "pipeline_diff", app_name)
+    api = connect()
+    found = app(api, "pipeline_diff", app_name)
     name = found["name"]
     if found["pipeline"] is None:
         raise ApiError(f"This app ({name}) does not seem to be a part of any pipeline", "APP_NOT_IN_PIPELINE")
@@ -77,33 +81,71 @@ def diff(app_name: str) -> dict[str, Any]:
         raise ApiError(f"No release was found for {name}, unable to diff", "NO_SUCCEEDED_RELEASE")
     rows = []
     for target in targets:
-        history = _released_commits(target["releases"]["edges"])
-        status, commits = _compare(source, history)
-        rows.append(
-            {
+        row = _git_compare(api, name, target["name"])
+        if row is None:
+            history = _released_commits(target["releases"]["edges"])
+            status, commits = _compare(source, history)
+            row = {
                 "app": target["name"],
                 "commit": history[0]["sha"] if history else None,
                 "status": status,
                 "commits": commits,
+                "basis": RELEASES,
             }
-        )
+        rows.append(row)
     return {
         "app": name,
         "pipeline": found["pipeline"]["name"],
         "commit": source[0]["sha"],
-        "basis": BASIS,
+        "basis": f"{GIT} history where both apps run a pushed commit, else {BASIS}",
         "downstream": rows,
     }
+
+
+def _git_compare(api: Api, name: str, other: str) -> dict[str, Any] | None:
+    """The row from the apps' git history, or None where it cannot tell (a commit its repositories do not hold)."""
+    try:
+        compared = api.query("app_compare", name=name, **{"with": other})["app"]["compare"]
+    except ApiError as error:
+        if error.code == "BAD_USER_INPUT":  # no git commit to compare: the release history may still tell
+            return None
+        raise
+    ahead, behind = compared["ahead"], compared["behind"]
+    status = "diverged" if ahead and behind else "ahead" if ahead else "behind" if behind else "up-to-date"
+    commits = compared["commits"]
+    if status == "behind":  # the commits it lacks are the ones the other app is ahead by
+        commits = api.query("app_compare", name=other, **{"with": name})["app"]["compare"]["commits"]
+    return {
+        "app": other,
+        "commit": compared["withCommit"],
+        "status": status,
+        "ahead": ahead,
+        "behind": behind,
+        # oldest first, as Heroku lists them
+        "commits": [{**commit, "message": first_line(commit["message"])} for commit in reversed(commits)],
+        "basis": GIT,
+    }
+
+
+def _commits(count: int) -> str:
+    return f"{count} commit" if count == 1 else f"{count} commits"
 
 
 def _print(result: dict[str, Any]) -> None:
     source = app_label(result["app"])
     for row in result["downstream"]:
         other = app_label(row["app"])
-        count = len(row["commits"])
-        plural = "commit" if count == 1 else "commits"
-        if row["status"] in {"ahead", "behind"}:
-            header(f"{source} is {row['status']} of {other} by {count} {plural}")
+        # git's counts where git answered (the list stops at 100), else the commits the release history holds
+        count = row.get("behind" if row["status"] == "behind" else "ahead") or len(row["commits"])
+        if row["status"] in {"ahead", "behind", "diverged"}:
+            if row["status"] == "diverged":
+                header(
+                    f"{source} and {other} have diverged: {source} has {_commits(row['ahead'])} that {other} has "
+                    f"not, and {other} {_commits(row['behind'])} that {source} has not"
+                )
+            else:
+                relation = "ahead of" if row["status"] == "ahead" else "behind"
+                header(f"{source} is {relation} {other} by {_commits(count)}")
             table(
                 ["sha", "date", "author", "message"],
                 [[(c["sha"] or "")[:7], when(c["date"]), c["author"] or "-", c["message"]] for c in row["commits"]],
@@ -120,7 +162,8 @@ def _print(result: dict[str, Any]) -> None:
                 "that neither's release history relates: pipegraph cannot tell which is ahead"
             )
         click.echo()
-    click.echo(f"Compared by {BASIS}; commits never released to either app are not counted.", err=True)
+    if any(row["basis"] == RELEASES for row in result["downstream"]):
+        click.echo(f"Compared by {BASIS}; commits never released to either app are not counted.", err=True)
 
 
 @command(

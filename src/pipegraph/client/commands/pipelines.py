@@ -199,7 +199,8 @@ def pipelines_transfer(owner: str, pipeline: str, confirm: str | None) -> None:
 @click.argument("pipeline")
 def pipelines_open(pipeline: str) -> None:
     api = connect()
-    url = f"{api.base_url}/pipelines/{_pipeline(api, pipeline)['id']}"
+    # By name: the dashboard's address is /pipelines/NAME (an ID there names no pipeline). Names need no quoting.
+    url = f"{api.base_url}/pipelines/{_pipeline(api, pipeline)['name']}"
     click.echo(f"Opening {url}...", err=True)
     click.echo(url)
     if on_terminal():

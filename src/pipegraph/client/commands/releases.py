@@ -167,7 +167,8 @@ def releases_rollback(version: str | None, app_name: str) -> None:
         made = api.mutate("rollback", app=app_name, version=target)["release"]
     click.echo(f"{app_label(app_name)} is at v{made['version']} ({made['description']})")
     click.echo(
-        "Rollback affects code and config vars; it doesn't add or remove addons.\n"
+        # Not Heroku's "affects code and config vars": a pipegraph release keeps its slug, not the config vars.
+        f"Rollback releases v{target}'s code again; the app's config vars stay as they are now.\n"
         f"To undo, run: pipegraph releases:rollback v{made['version'] - 1} -a {app_name}",
         err=True,
     )
