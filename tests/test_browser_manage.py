@@ -4,13 +4,11 @@ those the API would let use them, with the API's own words when it refuses."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
-from tests.support.browser import BrowserPage
+from tests.support.browser import AXE_SOURCE, PHONE, BrowserPage, serious_accessibility_violations
 from tests.support.clients import GraphQLClient, make_actor
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
@@ -110,23 +108,6 @@ async def test_controls_show_only_where_the_viewer_may_use_them(
     dialog = page.get_by_role("dialog")
     await dialog.get_by_role("button", name=re.compile("Promote to")).click()
     await expect(dialog.get_by_role("alert")).to_have_text(message)
-
-
-AXE = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-# Evaluated through the DevTools protocol, which the pages' script-src 'self' policy does not apply to.
-AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
-PHONE = {"width": 390, "height": 844}
-
-
-async def serious_accessibility_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it stands (labels, names, contrast, roles…)."""
-    await page.evaluate(AXE_SOURCE)
-    results = await page.evaluate("async () => (await axe.run(document)).violations")
-    return [
-        f"{violation['id']}: {violation['help']} ({len(violation['nodes'])}x)"
-        for violation in results
-        if violation["impact"] in {"serious", "critical"}
-    ]
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])

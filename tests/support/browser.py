@@ -50,3 +50,26 @@ class BrowserPage:
 
     async def sign_in(self, user: User) -> None:
         await self.page.goto(f"{self.base_url}/login?token={await create_login_link_token(user)}")
+
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Evaluated through the DevTools protocol, which the pages' script-src 'self' policy does not apply to.
+AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
+PHONE = {"width": 390, "height": 844}
+
+
+async def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands (labels, names, contrast, roles…)."""
+    await page.evaluate(AXE_SOURCE)
+    results = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{violation['id']}: {violation['help']} ({len(violation['nodes'])}x)"
+        for violation in results
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
+async def sideways_overflow(page: Any) -> int:
+    """How many pixels the page is wider than its window (0 or less: nothing overflows sideways)."""
+    overflow: int = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    return overflow

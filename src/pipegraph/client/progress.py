@@ -123,14 +123,20 @@ def reconnecting(lost: ConnectionLost) -> None:
     click.echo(f"{lost.message}; reconnecting...", err=True)
 
 
-async def release_log(api: Api, release_id: str) -> AsyncIterator[str]:
-    """A release phase's lines as they come, each once, across reconnections (which start again from line 1)."""
+async def log_lines(api: Api, operation: str, field: str, **variables: Any) -> AsyncIterator[str]:
+    """A log subscription's lines (`{number text}` under `field`) as they come, each once, across reconnections
+    (which start again from line 1)."""
     shown = 0
-    async for data in api.resume("release_log", on_retry=reconnecting, releaseId=release_id):
-        line = data["releaseLog"]
+    async for data in api.resume(operation, on_retry=reconnecting, **variables):
+        line = data[field]
         if line["number"] > shown:
             shown = line["number"]
             yield line["text"]
+
+
+def release_log(api: Api, release_id: str) -> AsyncIterator[str]:
+    """A release phase's lines as they come."""
+    return log_lines(api, "release_log", "releaseLog", releaseId=release_id)
 
 
 def report(outcome: dict[str, dict[str, Any]]) -> bool:

@@ -29,7 +29,7 @@ function SignIn() {
 
 function Routes({ location }: { location: URL }) {
   const parts = location.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === "pipelines" && parts[1]) return <PipelinePage name={parts[1]} tab={parts[2] ?? "overview"} />;
+  if (parts[0] === "pipelines" && parts[1]) return <PipelinePage name={parts[1]} tab={parts[2] ?? "overview"} detail={parts[3]} />;
   if (parts[0] === "apps" && parts[1]) return <AppReleases name={parts[1]} />;
   if (parts.length) {
     return (

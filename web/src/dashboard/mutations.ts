@@ -182,3 +182,45 @@ export const AutoJoinMutation = graphql(`
     }
   }
 `);
+
+export const CreateTestRunMutation = graphql(`
+  mutation CreateTestRun($input: CreateTestRunInput!) {
+    createTestRun(input: $input) {
+      testRun {
+        id
+        number
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);
+
+export const CancelTestRunMutation = graphql(`
+  mutation CancelTestRun($input: CancelTestRunInput!) {
+    cancelTestRun(input: $input) {
+      testRun {
+        id
+        status
+        message
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);
+
+export const EnableCiMutation = graphql(`
+  mutation EnableCi($input: EnableCiInput!) {
+    enableCi(input: $input) {
+      ci {
+        enabled
+      }
+      userErrors {
+        ...UserErrorFields
+      }
+    }
+  }
+`);

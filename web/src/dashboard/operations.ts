@@ -95,6 +95,18 @@ export const PipelineOverviewQuery = graphql(`
       foreignApps {
         id
       }
+      reviewApps {
+        id
+        prNumber
+        branch
+        appName
+        status
+        message
+        app {
+          id
+          name
+        }
+      }
       stages {
         name
         apps {
@@ -285,6 +297,99 @@ export const PipelineAdminQuery = graphql(`
             email
           }
         }
+      }
+    }
+  }
+`);
+
+export const TestRunFields = graphql(`
+  fragment TestRunFields on TestRun {
+    id
+    number
+    status
+    commitBranch
+    commitSha
+    commitMessage
+    message
+    createdAt
+    startedAt
+    finishedAt
+    actor {
+      id
+      email
+    }
+  }
+`);
+
+export const PipelineTestRunsQuery = graphql(`
+  query PipelineTestRuns($name: String!) {
+    pipeline(name: $name) {
+      id
+      name
+      viewerRights
+      ci {
+        enabled
+      }
+      testRuns(first: 50) {
+        edges {
+          node {
+            ...TestRunFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const PipelineTestRunQuery = graphql(`
+  query PipelineTestRun($name: String!, $number: Int!) {
+    pipeline(name: $name) {
+      id
+      name
+      viewerRights
+      testRun(number: $number) {
+        ...TestRunFields
+        appName
+        nodes {
+          index
+          status
+          exitCode
+          message
+        }
+      }
+    }
+  }
+`);
+
+export const TestRunLogSubscription = graphql(`
+  subscription TestRunLog($id: ID!) {
+    testRunLog(id: $id) {
+      number
+      text
+    }
+  }
+`);
+
+export const TestRunEventsSubscription = graphql(`
+  subscription TestRunEvents($pipeline: String!) {
+    pipelineEvents(pipeline: $pipeline, kinds: [TEST_RUN]) {
+      kind
+      testRun {
+        id
+        number
+        status
+      }
+    }
+  }
+`);
+
+export const ReviewAppEventsSubscription = graphql(`
+  subscription ReviewAppEvents($pipeline: String!) {
+    pipelineEvents(pipeline: $pipeline, kinds: [REVIEW_APP]) {
+      kind
+      reviewApp {
+        id
+        status
       }
     }
   }

@@ -2,6 +2,7 @@ import type { PipelineOverviewQuery as OverviewData, Stage } from "../gql/graphq
 
 export type Overview = NonNullable<OverviewData["pipeline"]>;
 export type CardApp = Overview["stages"][number]["apps"][number];
+export type ReviewAppSummary = Overview["reviewApps"][number];
 export type LooseApp = OverviewData["looseApps"]["edges"][number]["node"];
 
 export const STAGE_ORDER: Stage[] = ["REVIEW", "DEVELOPMENT", "STAGING", "PRODUCTION"];

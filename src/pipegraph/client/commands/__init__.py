@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pipegraph.client.commands import apps, auth, diff, pipelines, promote, releases, teams
+from pipegraph.client.commands import apps, auth, ci, diff, pipelines, promote, releases, reviewapps, teams
 
 COMMANDS: list[click.Command] = [
     *auth.COMMANDS,
@@ -14,6 +14,8 @@ COMMANDS: list[click.Command] = [
     *apps.COMMANDS,
     *releases.COMMANDS,
     *teams.COMMANDS,
+    *ci.COMMANDS,
+    *reviewapps.COMMANDS,
 ]
 
 

@@ -27,6 +27,14 @@ def app_option(func: F) -> F:
     )
 
 
+def pipeline_options(func: F) -> F:
+    """`-p PIPELINE` or `-a APP` (its app's pipeline), as Heroku's `ci` takes either."""
+    func = click.option("-a", "--app", "app_name", metavar="APP", help="An app of the pipeline (name or global ID).")(
+        func
+    )
+    return click.option("-p", "--pipeline", metavar="PIPELINE", help="The pipeline (name or global ID).")(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(func)
 
@@ -58,6 +66,35 @@ def nodes(api: Api, operation: str, field: str, **variables: Any) -> Iterator[di
         if not connection["pageInfo"]["hasNextPage"]:
             return
         after = connection["pageInfo"]["endCursor"]
+
+
+# Heroku's rule for app and pipeline names; anything else given for a pipeline is taken as its global ID.
+NAME = re.compile(r"[a-z][a-z0-9-]{2,29}")
+
+
+def pipeline_key(reference: str) -> dict[str, str]:
+    """`pipeline(name:)` or `pipeline(id:)`'s variables for a name or a global ID, as Heroku takes a name or a UUID."""
+    return {"name": reference} if NAME.fullmatch(reference) else {"id": reference}
+
+
+def which_pipeline(api: Api, pipeline: str | None, app_name: str | None) -> dict[str, str]:
+    """The variables naming the pipeline given with -p, or the pipeline of the app given with -a."""
+    if pipeline:
+        return pipeline_key(pipeline)
+    if not app_name:
+        raise click.UsageError("name a pipeline with -p PIPELINE, or one of its apps with -a APP")
+    found = app(api, "app_pipeline", app_name)
+    if found["pipeline"] is None:
+        raise ApiError(f"This app ({found['name']}) does not seem to be a part of any pipeline", "APP_NOT_IN_PIPELINE")
+    return {"id": found["pipeline"]["id"]}
+
+
+def pipeline_of(api: Api, operation: str, key: dict[str, str], **variables: Any) -> dict[str, Any]:
+    """`pipeline(name: | id:)` through `operation`; a pipeline not seen is not found, under the name it was given."""
+    found: dict[str, Any] | None = api.query(operation, **key, **variables)["pipeline"]
+    if found is None:
+        raise not_found("pipeline", next(iter(key.values())))
+    return found
 
 
 _VERSION = re.compile(r"v?([0-9]{1,9})")

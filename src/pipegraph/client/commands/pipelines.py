@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
 from pipegraph.client.api import Api, ApiError
-from pipegraph.client.commands.base import app_option, command, connect, json_option, nodes, not_found
+from pipegraph.client.commands.base import app_option, command, connect, json_option, nodes, pipeline_key, pipeline_of
 from pipegraph.client.output import action, app_label, emit_json, header, on_terminal, owner_label, table
 
 # `heroku pipelines:info` lists apps in this order of stages, then by name.
 STAGE_ORDER = ["DEVELOPMENT", "REVIEW", "TEST", "STAGING", "PRODUCTION"]
-# Heroku's rule for app and pipeline names; anything else given for a pipeline is taken as its global ID.
-NAME = re.compile(r"[a-z][a-z0-9-]{2,29}")
 STAGE_CHOICE = click.Choice(["review", "development", "staging", "production"], case_sensitive=False)
 
 
 def _pipeline(api: Api, name: str) -> dict[str, Any]:
     """A pipeline by name, or by global ID (anything no name can be), as Heroku takes a name or a UUID."""
-    key = {"name": name} if NAME.fullmatch(name) else {"id": name}
-    found: dict[str, Any] | None = api.query("pipeline_info", **key)["pipeline"]
-    if found is None:
-        raise not_found("pipeline", name)
-    return found
+    return pipeline_of(api, "pipeline_info", pipeline_key(name))
 
 
 def _apps_by_stage(pipeline: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ import type { Stage } from "../../gql/graphql";
 import { useAction } from "../actions";
 import { ago, exact, ownerName, shortCommit, titleCase } from "../format";
 import { MoveAppToStageMutation, RemoveAppFromPipelineMutation } from "../mutations";
-import { differsFromNext, nextStage, STAGE_ORDER, type CardApp, type Overview } from "../pipeline";
+import { differsFromNext, nextStage, STAGE_ORDER, type CardApp, type Overview, type ReviewAppSummary } from "../pipeline";
 import { Link } from "../router";
 import { Refusal } from "./Refusal";
 
@@ -13,6 +13,8 @@ type Props = {
   stage: Stage;
   app: CardApp;
   foreign: boolean;
+  /** The review app this app is, if it is one: its pull request shows on the card. */
+  reviewApp?: ReviewAppSummary;
   onPromote: (app: CardApp) => void;
   onChanged: () => void;
 };
@@ -81,7 +83,7 @@ function CardMenu({ app, stage, onChanged }: { app: CardApp; stage: Stage; onCha
   );
 }
 
-export function AppCard({ pipeline, stage, app, foreign, onPromote, onChanged }: Props) {
+export function AppCard({ pipeline, stage, app, foreign, reviewApp, onPromote, onChanged }: Props) {
   const differs = differsFromNext(pipeline, stage, app);
   const next = nextStage(stage);
   const others = pipeline.stages.flatMap((candidate) => candidate.apps).filter((other) => other.id !== app.id);
@@ -95,6 +97,11 @@ export function AppCard({ pipeline, stage, app, foreign, onPromote, onChanged }:
         {app.viewerPermissions.includes("MANAGE") && <CardMenu app={app} stage={stage} onChanged={onChanged} />}
       </header>
       <div className="badges">
+        {reviewApp && (
+          <span className="badge" data-review-app={reviewApp.prNumber} data-status={reviewApp.status}>
+            PR #{reviewApp.prNumber} · {reviewApp.status.toLowerCase()}
+          </span>
+        )}
         {differs === true && next && <span className="badge badge-diff">Differs from {next.toLowerCase()}</span>}
         {differs === false && next && <span className="badge badge-same">Same code as {next.toLowerCase()}</span>}
         {foreign && (

@@ -7,6 +7,7 @@ import { AppCard } from "../components/AppCard";
 import { PromoteDialog } from "../components/PromoteDialog";
 import { ActivePromotions, usePromotions } from "../components/Promotions";
 import { Refusal } from "../components/Refusal";
+import { ReviewApps } from "../components/ReviewApps";
 import { ownerName, titleCase } from "../format";
 import { AddAppToPipelineMutation } from "../mutations";
 import { PipelineOverviewQuery } from "../operations";
@@ -15,13 +16,18 @@ import { Link, navigate, useLocation } from "../router";
 import { PipelineAccess } from "./PipelineAccess";
 import { PipelineHistory } from "./PipelineHistory";
 import { PipelineSettings } from "./PipelineSettings";
+import { PipelineTests } from "./PipelineTests";
+import { TestRunPage } from "./TestRunPage";
 
 const TABS = [
   ["overview", "Overview"],
   ["history", "History"],
+  ["tests", "Tests"],
   ["access", "Access"],
   ["settings", "Settings"],
 ] as const;
+
+const RUN_NUMBER = /^[1-9][0-9]{0,8}$/;
 
 /** "+ Add app" beside a stage: apps outside any pipeline that the viewer manages. */
 function AddApp({ pipeline, stage, apps, onAdded }: { pipeline: string; stage: Stage; apps: LooseApp[]; onAdded: () => void }) {
@@ -65,6 +71,11 @@ function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseA
   const { rows, loaded, refetch: refetchPromotions } = usePromotions(pipeline.name);
   const [source, setSource] = useState<CardApp | null>(null);
   const foreign = new Set(pipeline.foreignApps.map((app) => app.id));
+  // A review app whose app has a card in the review column shows its pull request there; the others are listed.
+  const reviewAppOf = new Map(pipeline.reviewApps.map((review) => [review.appName, review]));
+  const carded = new Set(
+    pipeline.stages.find((stage) => stage.name === "REVIEW")?.apps.map((app) => app.name).filter((name) => reviewAppOf.has(name)),
+  );
   const addable = looseApps.filter((app) => app.viewerPermissions.includes("MANAGE"));
   const isMember = pipeline.viewerRights.includes("MEMBER");
   const onDone = useCallback(() => {
@@ -89,6 +100,13 @@ function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseA
               <h2 id={`stage-${stageName}`}>
                 {stageName === "REVIEW" ? "Review apps" : titleCase(stageName)} <span className="count">{apps.length}</span>
               </h2>
+              {stageName === "REVIEW" && (
+                <ReviewApps
+                  pipeline={pipeline.name}
+                  apps={pipeline.reviewApps.filter((review) => !carded.has(review.appName))}
+                  onChange={refetch}
+                />
+              )}
               {apps.map((app) => (
                 <AppCard
                   key={app.id}
@@ -96,6 +114,7 @@ function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseA
                   stage={stageName}
                   app={app}
                   foreign={foreign.has(app.id)}
+                  reviewApp={stageName === "REVIEW" ? reviewAppOf.get(app.name) : undefined}
                   onPromote={setSource}
                   onChanged={refetch}
                 />
@@ -112,7 +131,7 @@ function Overview({ pipeline, looseApps, refetch }: { pipeline: Overview; looseA
   );
 }
 
-export function PipelinePage({ name, tab }: { name: string; tab: string }) {
+export function PipelinePage({ name, tab, detail }: { name: string; tab: string; detail?: string }) {
   const [{ data, error }, refetchQuery] = useQuery({ query: PipelineOverviewQuery, variables: { name } });
   const refetch = useCallback(() => refetchQuery({ requestPolicy: "network-only" }), [refetchQuery]);
   if (error) return <p role="alert" className="page refusal">{error.message}</p>;
@@ -147,6 +166,16 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
       </nav>
       {tab === "overview" && <Overview pipeline={pipeline} looseApps={data.looseApps.edges.map((e) => e.node)} refetch={refetch} />}
       {tab === "history" && <PipelineHistory name={pipeline.name} />}
+      {tab === "tests" && !detail && <PipelineTests name={pipeline.name} />}
+      {tab === "tests" &&
+        detail &&
+        (RUN_NUMBER.test(detail) ? (
+          <TestRunPage pipeline={pipeline.name} number={Number(detail)} />
+        ) : (
+          <p>
+            No test run {detail}. <Link to={`${base}/tests`}>All test runs</Link>
+          </p>
+        ))}
       {tab === "access" && <PipelineAccess name={pipeline.name} />}
       {tab === "settings" && <PipelineSettings name={pipeline.name} onChanged={refetch} />}
     </main>
