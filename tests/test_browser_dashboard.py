@@ -19,7 +19,9 @@ from workers.runner import in_process_worker
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
 from pipegraph.testing.seed import SMALL, commit_of, seed_graph
+from tests.support import git_scene
 from tests.support.browser import BrowserPage
+from tests.support.build_scene import PROCFILE_APP
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
@@ -205,3 +207,29 @@ async def test_an_open_page_sees_a_promotion_started_through_the_api(
         for app in ("shop-admin", "shop-prod-eu"):
             await expect(target(page, app)).to_have_attribute("data-status", "SUCCEEDED", timeout=PATIENCE_MS)
     await expect(page.get_by_role("article", name="shop-prod-eu")).to_contain_text("v2")
+
+
+async def test_a_card_counts_the_commits_it_runs_ahead_of_the_next_stage_from_git(
+    browser_page: BrowserPage, gql: GraphQLClient, git_server: str, tmp_path: Path
+) -> None:
+    # given production pushed from one commit and staging from two commits later, each with `git push`
+    await shop_pipeline(gql, production=("shop-prod",))
+    tree = await git_scene.work_tree(tmp_path / "shop", PROCFILE_APP, message="Add checkout")
+    await _push(git_server, gql, tree, app="shop-prod")
+    await git_scene.commit(tree, {"README": "coupons"}, message="Add coupons")
+    await git_scene.commit(tree, {"README": "coupons, fixed"}, message="Fix coupons")
+    await _push(git_server, gql, tree, app="shop-staging")
+
+    # when the pipeline's overview is opened
+    page = await open_overview(browser_page, gql.actor)
+
+    # then staging's card says how far ahead of production it is, its commits in the badge's title
+    badge = page.get_by_role("article", name="shop-staging").get_by_text("Differs from production")
+    await expect(badge).to_have_text("Differs from production: 2 commits ahead", timeout=PATIENCE_MS)
+    await expect(badge).to_have_attribute("title", re.compile(r"^[0-9a-f]{7} Fix coupons\n[0-9a-f]{7} Add coupons$"))
+    assert browser_page.blocked == []
+
+
+async def _push(git_server: str, gql: GraphQLClient, tree: Path, *, app: str) -> None:
+    remote = git_scene.remote_url(git_server, app, gql.actor.token)
+    assert (await git_scene.git("push", remote, "main", cwd=tree)).code == 0

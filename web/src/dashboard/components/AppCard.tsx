@@ -1,10 +1,21 @@
 import { useState } from "react";
+import { useQuery } from "urql";
 
 import type { Stage } from "../../gql/graphql";
 import { useAction } from "../actions";
 import { ago, exact, ownerName, shortCommit, titleCase } from "../format";
 import { MoveAppToStageMutation, RemoveAppFromPipelineMutation } from "../mutations";
-import { differsFromNext, nextStage, STAGE_ORDER, type CardApp, type Overview, type ReviewAppSummary } from "../pipeline";
+import { AppCompareQuery } from "../operations";
+import {
+  aheadBehind,
+  differingDownstreamApp,
+  differsFromNext,
+  nextStage,
+  STAGE_ORDER,
+  type CardApp,
+  type Overview,
+  type ReviewAppSummary,
+} from "../pipeline";
 import { Link } from "../router";
 import { Refusal } from "./Refusal";
 
@@ -40,6 +51,26 @@ function ReleaseLines({ app }: { app: CardApp }) {
         {release.createdBy ? ` by ${release.createdBy.email}` : ""}
       </dd>
     </dl>
+  );
+}
+
+/** "Differs from production: 2 commits ahead", counted by the API from the apps' git history, with the newest
+ * commits in its title. Where either app was never built from git, the API cannot count and the badge stays plain. */
+function DiffBadge({ app, next, downstream }: { app: string; next: Stage; downstream: string | null }) {
+  const [result] = useQuery({
+    query: AppCompareQuery,
+    variables: { app, with: downstream ?? "" },
+    pause: !downstream,
+    requestPolicy: "cache-and-network",
+  });
+  const compare = result.data?.app?.compare;
+  const counted = compare ? aheadBehind(compare.ahead, compare.behind) : "";
+  const title = compare?.commits.map((commit) => `${shortCommit(commit.sha)} ${commit.message}`).join("\n");
+  return (
+    <span className="badge badge-diff" title={title || undefined}>
+      Differs from {next.toLowerCase()}
+      {counted ? `: ${counted}` : ""}
+    </span>
   );
 }
 
@@ -102,7 +133,14 @@ export function AppCard({ pipeline, stage, app, foreign, reviewApp, onPromote, o
             PR #{reviewApp.prNumber} · {reviewApp.status.toLowerCase()}
           </span>
         )}
-        {differs === true && next && <span className="badge badge-diff">Differs from {next.toLowerCase()}</span>}
+        {differs === true && next && (
+          <DiffBadge
+            key={app.currentRelease?.slug.commit}
+            app={app.name}
+            next={next}
+            downstream={differingDownstreamApp(pipeline, stage, app)}
+          />
+        )}
         {differs === false && next && <span className="badge badge-same">Same code as {next.toLowerCase()}</span>}
         {foreign && (
           <span className="badge badge-foreign" title="Not owned by the pipeline owner">
