@@ -8,9 +8,11 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
-from pipegraph.apps.types import AppType, visible_app
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.types import AppType, seen_through_their_app, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
+from pipegraph.github.loaders import deploy_by_id
 from pipegraph.github.models import (
     AutomaticDeploy,
     DeliveryOutcome,
@@ -68,8 +70,8 @@ class AutomaticDeployType:
 
 
 @strawberry.type(name="Deploy", description="A deploy of a branch's commit from GitHub, automatic or by hand.")
-class DeployType:
-    id: strawberry.ID = strawberry.field(description="The deploy's global ID.")
+class DeployType(relay.Node):
+    id: relay.NodeID[int]
     branch: str = strawberry.field(description="The branch deployed.")
     sha: str | None = strawberry.field(description="The commit; null until a manual deploy resolved its branch.")
     status: DeployStatus = strawberry.field(description="Where it stands.")
@@ -81,7 +83,7 @@ class DeployType:
     @classmethod
     def from_model(cls, row: Deploy) -> DeployType:
         return cls(
-            id=strawberry.ID(relay.to_base64("Deploy", row.id)),
+            id=row.id,
             branch=row.branch,
             sha=row.sha,
             status=row.status,
@@ -90,6 +92,9 @@ class DeployType:
             updated_at=row.updated_at,
             model=row,
         )
+
+    # Shown where it is listed (`pipeline { deploys }`): to whoever sees its app.
+    resolve_nodes = resolve_visible(deploy_by_id, seen_through_their_app)
 
     @strawberry.field(description="The app deployed to; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
