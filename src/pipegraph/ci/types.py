@@ -12,9 +12,10 @@ from pipegraph.accounts.types import UserType
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.apps.loaders import app_by_id
-from pipegraph.ci.loaders import nodes_by_run, test_run_by_id
+from pipegraph.ci.loaders import nodes_by_run, test_run_by_id, test_run_by_number, test_run_pages
 from pipegraph.ci.models import PipelineCi, TestNode, TestRun, TestRunStatus
 from pipegraph.core.enums import describe_values
+from pipegraph.core.loaders import PageKey, prime_all
 from pipegraph.pipelines.access_tab import pipeline_permissions
 from pipegraph.pipelines.loaders import pipeline_by_id
 
@@ -156,15 +157,19 @@ async def pipeline_test_runs(
     info: Info, pipeline_id: int, first: int | None, after: str | None
 ) -> relay.Connection[TestRunType]:
     async def fetch(limit: int, below: int | None) -> list[TestRun]:
-        query = TestRun.filter(pipeline_id=pipeline_id).order_by("-number")
-        rows = await (query if below is None else query.filter(number__lt=below)).limit(limit)
-        for row in rows:
-            info.context.loaders[test_run_by_id].prime(row.id, row)
+        # Through a loader: the runs of every pipeline of a response come in one statement.
+        rows = await info.context.loaders[test_run_pages].load(PageKey(pipeline_id, limit, below))
+        prime_all(info.context.loaders[test_run_by_id], rows, key=lambda run: run.id)
         return rows
 
     return await keyset_page(
         TEST_RUNS, first=first, after=after, fetch=fetch, key=lambda run: run.number, node_of=TestRunType.from_model
     )
+
+
+async def pipeline_test_run(info: Info, pipeline_id: int, number: int) -> TestRunType | None:
+    run = await info.context.loaders[test_run_by_number].load((pipeline_id, number))
+    return TestRunType.from_model(run) if run else None
 
 
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).

@@ -12,7 +12,14 @@ from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.types import AppType, seen_through_their_app, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
-from pipegraph.github.loaders import deploy_by_id
+from pipegraph.core.loaders import PageKey, prime_all
+from pipegraph.github.loaders import (
+    DeliveryPageKey,
+    connection_by_pipeline,
+    delivery_pages,
+    deploy_by_id,
+    deploy_pages,
+)
 from pipegraph.github.models import (
     AutomaticDeploy,
     DeliveryOutcome,
@@ -103,6 +110,29 @@ class DeployType(relay.Node):
     @strawberry.field(description="Its build, once it started; null if the viewer cannot see its app.")
     async def build(self, info: Info) -> BuildType | None:
         return await visible_build(info, self.model.app_id, self.model.build_id)
+
+
+async def pipeline_repository(info: Info, pipeline_id: int) -> RepositoryType | None:
+    connection = await info.context.loaders[connection_by_pipeline].load(pipeline_id)
+    return RepositoryType.from_model(connection) if connection else None
+
+
+async def pipeline_deliveries(info: Info, pipeline_id: int, limit: int) -> list[WebhookDeliveryType]:
+    """The newest deliveries from the pipeline's repository (the caller decides who may read them)."""
+    connection = await info.context.loaders[connection_by_pipeline].load(pipeline_id)
+    if connection is None:
+        return []
+    key = DeliveryPageKey(pipeline_id, connection.full_name, limit)
+    return [WebhookDeliveryType.from_model(row) for row in await info.context.loaders[delivery_pages].load(key)]
+
+
+async def deploys_to(info: Info, app_ids: list[int], limit: int) -> list[DeployType]:
+    """The newest deploys to these apps (those the viewer sees of a pipeline): each app's newest `limit`, from one
+    statement for every pipeline of the response, merged, and the newest `limit` of them kept."""
+    pages = await info.context.loaders[deploy_pages].load_many([PageKey(app_id, limit, None) for app_id in app_ids])
+    rows = sorted((row for page in pages for row in page), key=lambda row: row.id, reverse=True)[:limit]
+    prime_all(info.context.loaders[deploy_by_id], rows, key=lambda row: row.id)
+    return [DeployType.from_model(row) for row in rows]
 
 
 describe_values(

@@ -15,7 +15,13 @@ from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, sees_apps, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
-from pipegraph.reviewapps.loaders import review_app_by_id
+from pipegraph.core.loaders import PageKey, prime_all
+from pipegraph.reviewapps.loaders import (
+    live_review_app_pages,
+    review_app_by_id,
+    review_app_config_by_pipeline,
+    review_app_pages,
+)
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
 from pipegraph.reviewapps.service import EphemeralKind
 
@@ -122,6 +128,18 @@ class ReviewAppType(relay.Node):
     @strawberry.field(description="What app.json's scripts.pr-predestroy printed before the app was destroyed.")
     def predestroy_output(self) -> str | None:
         return self.model.predestroy_output
+
+
+async def pipeline_review_app_config(info: Info, pipeline_id: int) -> ReviewAppConfigType | None:
+    config = await info.context.loaders[review_app_config_by_pipeline].load(pipeline_id)
+    return ReviewAppConfigType.from_model(config) if config else None
+
+
+async def pipeline_review_apps(info: Info, pipeline_id: int, *, deleted: bool, limit: int) -> list[ReviewAppType]:
+    pages = review_app_pages if deleted else live_review_app_pages
+    rows = await info.context.loaders[pages].load(PageKey(pipeline_id, limit, None))
+    prime_all(info.context.loaders[review_app_by_id], rows, key=lambda row: row.id)
+    return [ReviewAppType.from_model(row) for row in rows]
 
 
 describe_values(
