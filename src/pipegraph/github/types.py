@@ -151,7 +151,7 @@ describe_values(
         DeployStatus.BUILDING: "Its build or release phase runs.",
         DeployStatus.SUCCEEDED: "Released.",
         DeployStatus.FAILED: "Its build or release phase failed, or GitHub could not be reached.",
-        DeployStatus.SKIPPED: "CI failed on its commit: not deployed.",
+        DeployStatus.SKIPPED: "CI failed on its commit, or none reported on it in time: not deployed.",
         DeployStatus.SUPERSEDED: "A newer push to the branch came while it waited.",
     },
 )
