@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pipegraph.accounts.models import User
 from pipegraph.api.app import create_app
 from pipegraph.github.client import post_commit_status
 from pipegraph.github.deploys import overdue_deploys
@@ -313,3 +314,34 @@ def test_the_wait_for_ci_timeout_is_a_setting_and_a_bad_one_is_refused_clearly(t
             ValueError, match=f"PIPEGRAPH_WAIT_FOR_CI_TIMEOUT must be a number of seconds above 0, not '{bad}'"
         ):
             Settings.from_env({**env, "PIPEGRAPH_WAIT_FOR_CI_TIMEOUT": bad})
+
+
+ACTORS = """
+query { pipeline(name: "shop") { deploys(first: 10) { branch actor { email } githubActor } } }"""
+
+
+async def test_a_deploy_shows_who_pushed_by_github_login_and_who_deployed_by_hand_as_a_user(
+    github_scene: GitHubScene, viewer: Actor
+) -> None:
+    scene = github_scene
+    sha = await scene.setup()
+    await _auto(scene, wait_for_ci=False)
+    users = await User.all().count()
+
+    # when octo-dev pushes main, someone pushes under a name that is no GitHub login, and the viewer deploys by hand
+    await scene.deliver("push", push_payload("main", sha, sender={"login": "octo-dev", "id": 9, "type": "User"}))
+    await scene.jobs.drain()
+    await scene.deliver("push", push_payload("main", sha, sender={"login": "not a login!"}))
+    await scene.jobs.drain()
+    await scene.gql(DEPLOY_BRANCH, {"input": {"app": "shop-staging", "branch": "main"}})
+    await scene.jobs.drain()
+
+    # then the pushes show their pusher's login (the payload's pusher name when the sender has none), never a
+    # pipegraph user, and the deploy by hand shows its user
+    assert (await scene.gql(ACTORS))["pipeline"]["deploys"] == [
+        {"branch": "main", "actor": {"email": viewer.user.email}, "githubActor": None},
+        {"branch": "main", "actor": None, "githubActor": "ada"},
+        {"branch": "main", "actor": None, "githubActor": "octo-dev"},
+    ]
+    # and no user was made up for them
+    assert await User.all().count() == users

@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_users
-from pipegraph.accounts.loaders import user_by_id
-from pipegraph.accounts.types import UserType
+from pipegraph.accounts.types import UserType, visible_user
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.apps.loaders import app_by_id
@@ -115,14 +113,19 @@ class TestRunType(relay.Node):
 
     resolve_nodes = resolve_visible(test_run_by_id, _seen_test_runs)
 
-    @strawberry.field(description="Who started it: the pusher, or who asked for it.")
+    @strawberry.field(
+        description="Who started it: the pusher, or who asked for it (null when a GitHub push did: see githubActor)."
+    )
     async def actor(self, info: Info) -> UserType | None:
-        actor_id = self.model.actor_id
         # One who sees the run through pipeline access alone may not see its pipeline, where its actor is met.
-        if actor_id is None or actor_id not in await sees_users(info.context.access, [actor_id]):
-            return None
-        user = await info.context.loaders[user_by_id].load(actor_id)
-        return UserType.from_model(user) if user else None
+        return await visible_user(info, self.model.actor_id)
+
+    @strawberry.field(
+        description="The GitHub login of who pushed, when a push to the connected repository started it (GitHub's "
+        "accounts are not pipegraph users: actor is null then); null otherwise."
+    )
+    def github_actor(self) -> str | None:
+        return self.model.actor_login
 
     @strawberry.field(description="Its nodes, by index.")
     async def nodes(self, info: Info) -> list[TestNodeType]:

@@ -101,6 +101,7 @@ async def deploy_pushed_branch(push: PushEvent) -> Handled:
             branch=push.branch,
             sha=push.sha,
             wait_for_ci=auto.wait_for_ci,
+            actor_login=push.pusher,
             message="waiting for CI" if auto.wait_for_ci else "queued",
             ci_deadline=_from_now(timeout) if auto.wait_for_ci else None,
         )

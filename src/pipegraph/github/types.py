@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from pipegraph.accounts.types import UserType, visible_user
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.types import AppType, seen_through_their_app, visible_app
@@ -102,6 +103,20 @@ class DeployType(relay.Node):
 
     # Shown where it is listed (`pipeline { deploys }`): to whoever sees its app.
     resolve_nodes = resolve_visible(deploy_by_id, seen_through_their_app)
+
+    @strawberry.field(
+        description="Who asked for it with deployBranch, when the viewer meets them; null for an automatic deploy "
+        "(see githubActor)."
+    )
+    async def actor(self, info: Info) -> UserType | None:
+        return await visible_user(info, self.model.created_by_id)
+
+    @strawberry.field(
+        description="The GitHub login of who pushed, for an automatic deploy (GitHub's accounts are not pipegraph "
+        "users); null for a deploy by hand."
+    )
+    def github_actor(self) -> str | None:
+        return self.model.actor_login
 
     @strawberry.field(description="The app deployed to; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
