@@ -76,7 +76,7 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
         # Traversable by the sandbox's user, locked while in use, swept at worker start when a killed worker left it.
         with BUILD_WORKSPACES.new() as workdir:
             release = await until_cancelled(
-                _build(build, runtime, log, workdir), partial(_not_held, build), what=f"build {build.id}"
+                _build(build, runtime, log, workdir), partial(no_longer_held, build), what=f"build {build.id}"
             )
     except LostClaim:
         return await _stopped(build, log), []
@@ -144,9 +144,12 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
     return release
 
 
-async def _not_held(build: Build) -> bool:
-    """Whether this attempt lost the build: cancelled (builds/service.py: cancel_builds), or taken over."""
-    return not await Build.filter(id=build.id, status=BuildStatus.BUILDING, attempts=build.attempts).exists()
+async def no_longer_held(build: Build) -> bool:
+    """Whether this attempt lost the build: cancelled (FAILED by builds/service.py's cancel_builds: this job itself
+    fails a build only once its work ended), or taken over by a newer attempt. Not when it SUCCEEDED: the work
+    still has its last line to write then, and its release to hand on."""
+    held = Build.filter(id=build.id, attempts=build.attempts).exclude(status=BuildStatus.FAILED)
+    return not await held.exists()
 
 
 async def _stopped(build: Build, log: BuildLog) -> Build:
