@@ -256,9 +256,15 @@ def github_settings(settings: Settings, github: Any, **options: str) -> Settings
 @pytest.fixture
 async def github_scene(settings: Settings, github: Any, viewer: Actor, tmp_path: Path) -> AsyncIterator[Any]:
     """The API and workers configured with a token for the stand-in GitHub, and a scene to drive them."""
+    async with scene_of(github_settings(settings, github), github, viewer, tmp_path) as scene:
+        yield scene
+
+
+@contextlib.asynccontextmanager
+async def scene_of(configured: Settings, github: Any, viewer: Actor, tmp_path: Path) -> AsyncIterator[Any]:
+    """A GitHub scene whose API and workers run with `configured` (github_settings, and whatever a test changes)."""
     from tests.support.github_scene import GitHubScene
 
-    configured = github_settings(settings, github)
     app = create_app(configured, manage_db=False)
     async with (
         app.router.lifespan_context(app),

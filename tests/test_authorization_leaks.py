@@ -18,9 +18,11 @@ from pipegraph.access.rules import Permission
 from pipegraph.accounts.models import ApiToken
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.ci.models import TestRun
+from pipegraph.github.models import Deploy
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.reviewapps.models import ReviewApp
 from pipegraph.schema import schema
 from tests.support.authz_world import World, build_world, snapshot
 from tests.support.clients import Actor, GraphQLClient, make_actor
@@ -101,6 +103,12 @@ async def _scene() -> Scene:
             )  # fmt: skip
         )
     test_run = await TestRun.create(pipeline_id=pipeline_id, number=1, commit_sha="a" * 40, commit_branch="main")
+    deploy = await Deploy.create(
+        app_id=ids["p-dev"], repository="acme/p", branch="main", sha="b" * 40, message="queued"
+    )
+    review_app = await ReviewApp.create(
+        pipeline_id=pipeline_id, pr_number=7, app_name="p-pr-7", branch="feature", head_sha="c" * 40
+    )
     prod_viewer = await make_actor("prod-viewer@example.com")
     await AppCollaborator.create(app_id=ids["p-prod"], user=prod_viewer.user, permissions=[Permission.VIEW.value])
 
@@ -119,6 +127,8 @@ async def _scene() -> Scene:
         "Team": gid("Team", ids["crew"]),
         "ApiToken": gid("ApiToken", (await ApiToken.get(user=owner)).id),
         "TestRun": gid("TestRun", test_run.id),
+        "Deploy": gid("Deploy", deploy.id),
+        "ReviewApp": gid("ReviewApp", review_app.id),
     }
     return Scene(world=world, prod_viewer=prod_viewer, nodes=nodes)
 
@@ -197,7 +207,7 @@ async def test_seeing_one_app_shows_its_pipeline_but_no_other_app_of_it(
     }
     # and the nodes of what it cannot see are null: the source release, the other target, the owner's team and token
     for node_type, node_id in scene.nodes.items():
-        if node_type in ("Pipeline", "Promotion", "PromotionTarget", "TestRun", "User"):
+        if node_type in ("Pipeline", "Promotion", "PromotionTarget", "ReviewApp", "TestRun", "User"):
             continue  # these it does see (the owner of p-prod, as on Heroku: see test_authorization_users.py)
         assert await viewer(NODE, {"id": node_id}) == {"node": None}, node_type
 

@@ -21,7 +21,7 @@ from pipegraph.access.rules import RULES, PipelineRight
 from pipegraph.accounts.service import create_token
 from pipegraph.apps.models import AppCollaborator
 from pipegraph.ci.models import PipelineCi, TestNode, TestRun
-from pipegraph.github.models import RepositoryConnection
+from pipegraph.github.models import Deploy, RepositoryConnection
 from pipegraph.pipelines.models import PipelineAccessGrant
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig
 from pipegraph.schema import schema
@@ -473,3 +473,66 @@ async def test_query_shows_what_the_rules_let_the_actor_see(
     body = response.json()
     assert not body.get("errors"), body
     assert scenario.reveals(body["data"]) == scenario.expected(PROFILES[actor], side, world, actor)
+
+
+# --- nodes reached only through node(id:) ---------------------------------------------------------------------------
+
+
+async def _a_deploy(world: World, side: str) -> str:
+    deploy = await Deploy.create(
+        app_id=world.ids[f"{side}-dev"], repository=f"acme/{side}", branch="main", sha="a" * 40, message="queued"
+    )
+    return str(relay.GlobalID("Deploy", str(deploy.id)))
+
+
+async def _a_review_app(world: World, side: str) -> str:
+    row = await ReviewApp.create(
+        pipeline_id=world.ids[f"{side}-line"], pr_number=7, app_name=f"{side}-pr-7", branch="b", head_sha="a" * 40
+    )
+    return str(relay.GlobalID("ReviewApp", str(row.id)))
+
+
+async def _the_build(world: World, side: str) -> str:
+    return world.gid("Build", f"{side}-dev/build")
+
+
+@dataclass(frozen=True)
+class NodeScenario:
+    make: Callable[[World, str], Awaitable[str]]  # an object of the side, by its global ID
+    seen: Callable[[Profile, str], bool]  # whether the rules show it to this actor, as where it is listed
+
+
+# Each is shown by node(id:) exactly where its lists show it: a build or deploy to whoever sees its app
+# (`app { builds }`, `pipeline { deploys }`), a review app to whoever sees its pipeline (`pipeline { reviewApps }`).
+NODES: dict[str, NodeScenario] = {
+    "Build": NodeScenario(_the_build, lambda profile, side: bool(profile.permissions_on(side))),
+    "Deploy": NodeScenario(_a_deploy, lambda profile, side: bool(profile.permissions_on(side))),
+    "ReviewApp": NodeScenario(_a_review_app, lambda profile, side: bool(profile.pipeline_rights(side))),
+}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("node_type", NODES)
+async def test_node_shows_what_the_rules_let_the_actor_see(
+    client: httpx.AsyncClient, settings: Any, node_type: str, actor: str
+) -> None:
+    # given the world and an object of each side
+    world = await build_world()
+    ids = {side: await NODES[node_type].make(world, side) for side in (PERSONAL, TEAM)}
+    own = PROFILES[actor].side if actor != ANONYMOUS else PERSONAL
+
+    # when the actor asks for both by global ID
+    answers = {
+        side: await post(client, world, actor, "query($id: ID!) { node(id: $id) { id } }", {"id": node_id})
+        for side, node_id in ids.items()
+    }
+
+    # then each shows exactly where the rules let it see the object, and without a token nothing at all
+    for side, response in answers.items():
+        if actor == ANONYMOUS:
+            assert response.status_code == 401
+            continue
+        body = response.json()
+        assert not body.get("errors"), body
+        shown = {"id": ids[side]} if NODES[node_type].seen(PROFILES[actor], side) else None
+        assert body["data"]["node"] == shown, f"{actor} on the {side} side ({own})"

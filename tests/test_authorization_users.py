@@ -24,6 +24,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build
 from pipegraph.ci.models import TestRun
+from pipegraph.github.models import Deploy
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, PipelineTransfer, Stage
 from pipegraph.promotions.models import Promotion, PromotionStatus
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -121,6 +122,10 @@ async def _scene() -> Scene:
     await Build.create(
         app_id=ids["p-staging"], source_url="https://example.com/source.tgz", created_by=users["builder"]
     )
+    # the builder deployed a branch by hand too (a deploy's actor): met the same way, through the app
+    await Deploy.create(
+        app_id=ids["p-staging"], repository="acme/p", branch="main", created_by=users["builder"], message="queued"
+    )
     await Promotion.create(
         pipeline_id=ids["p-line"], source_app_id=ids["p-staging"], source_release_id=ids["p-staging/v1"],
         created_by=users["promoter"], status=PromotionStatus.COMPLETED,
@@ -215,6 +220,9 @@ USER_FIELDS: dict[str, str] = {
     }""",
     "TestRun.actor": """{
       pipelines(first: 100) { edges { node { testRuns(first: 100) { edges { node { actor { email } } } } } } }
+    }""",
+    "Deploy.actor": """{
+      pipelines(first: 100) { edges { node { deploys(first: 100) { actor { email } } } } }
     }""",
     "Build.createdBy": """{
       apps(first: 100) { edges { node { builds(first: 100) { edges { node { createdBy { email } } } } } } }

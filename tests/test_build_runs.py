@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipegraph.apps.models import App
-from pipegraph.builds import service
+from pipegraph.builds import execution, service
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.runner import NO_DETECT
 from pipegraph.jobs.queue import JobQueue
@@ -154,3 +154,23 @@ async def test_buildpacks_see_the_app_config_only_in_env_dir_and_nothing_of_the_
     assert names <= {"PATH", "HOME", "STACK", "LANG", "SOURCE_VERSION", "PWD", "SHLVL", "_", "OLDPWD"}, names
     assert "MODE" not in names
     assert "env_dir: MODE" in output_lines(build.output)
+
+
+async def test_a_running_build_stops_only_when_cancelled_or_taken_over_never_once_it_succeeded(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    # given a build held by its first attempt
+    await create_app(gql, name="shop-staging")
+    app = await App.get(name="shop-staging")
+    build = await Build.create(app=app, source_url="https://example.com/s.tgz", status=BuildStatus.BUILDING, attempts=1)
+
+    async def stops(**state: object) -> bool:
+        await Build.filter(id=build.id).update(**state)
+        return await execution.no_longer_held(build)
+
+    # then its work goes on while it builds, and once it succeeded (its last line and its release still to come)
+    assert not await stops(status=BuildStatus.BUILDING)
+    assert not await stops(status=BuildStatus.SUCCEEDED)
+    # and stops when it was cancelled (FAILED while its work runs) or a newer attempt took it over
+    assert await stops(status=BuildStatus.FAILED)
+    assert await stops(status=BuildStatus.BUILDING, attempts=2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipegraph.accounts.models import User
 from pipegraph.ci.models import TestRun, TestRunStatus
 from tests.support.ci_scene import CREATE_TEST_RUN, ENABLE_CI, shop_tree
 from tests.support.github_scene import ENABLE_AUTO, REPO, GitHubScene, push_payload
@@ -119,3 +120,23 @@ async def test_an_automatic_deploy_waiting_for_ci_is_skipped_when_pipegraphs_own
     assert deploy["status"] == "SKIPPED"
     assert "'pipegraph/ci' is failure" in deploy["message"]
     assert state["app"]["releases"]["edges"] == []
+
+
+RUN_ACTOR = """
+query { pipeline(name: "shop") { testRun(number: 1) { actor { email } githubActor } } }"""
+
+
+async def test_a_run_from_a_github_push_shows_who_pushed_by_login_and_makes_no_user(
+    github_scene: GitHubScene,
+) -> None:
+    sha = await _ci_on(github_scene)
+    users = await User.all().count()
+
+    # when octo-dev pushes main on GitHub
+    await github_scene.deliver("push", push_payload("main", sha, sender={"login": "octo-dev", "id": 9}))
+    await github_scene.jobs.drain()
+
+    # then run #1 shows their GitHub login, and no pipegraph user stands for them
+    run = (await github_scene.gql(RUN_ACTOR))["pipeline"]["testRun"]
+    assert run == {"actor": None, "githubActor": "octo-dev"}
+    assert await User.all().count() == users

@@ -4,18 +4,27 @@ fails, and a newer push supersedes a waiting one. deployBranch deploys by hand; 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pipegraph.accounts.models import User
 from pipegraph.api.app import create_app
 from pipegraph.github.client import post_commit_status
+from pipegraph.github.deploys import overdue_deploys
+from pipegraph.jobs.queue import JobQueue
 from pipegraph.settings import Settings
-from tests.conftest import github_settings
+from tests.conftest import github_settings, scene_of
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.github_scene import (
+    DELIVERIES,
     ENABLE_AUTO,
     GitHubScene,
     check_suite_payload,
@@ -24,6 +33,7 @@ from tests.support.github_scene import (
 )
 from tests.support.github_server import FakeGitHub
 from tests.support.jobs import JobRunner
+from tests.support.servers import until
 
 DEPLOYS = """
 query {
@@ -199,3 +209,139 @@ async def test_a_commit_status_is_posted_through_the_seam_ci_uses(settings: Sett
         "target_url": "http://testserver/pipelines/shop",
     }
     assert sent.authorization == "token ghp_test"
+
+
+# PIPEGRAPH_WAIT_FOR_CI_TIMEOUT, tiny: the tests wait for the state the deadline leads to, never for a time.
+IMPATIENT = 0.01
+
+
+@pytest.fixture
+async def impatient_scene(
+    settings: Settings, github: FakeGitHub, viewer: Actor, tmp_path: Path
+) -> AsyncIterator[GitHubScene]:
+    configured = github_settings(settings, github)
+    configured = replace(configured, github=replace(configured.github, wait_for_ci_timeout=IMPATIENT))
+    async with scene_of(configured, github, viewer, tmp_path) as scene:
+        yield scene
+
+
+async def _look_again(scene: GitHubScene) -> int:
+    """What the worker's cron does: deploys waiting past their deadline look at GitHub again. How many did."""
+    jobs = await overdue_deploys(datetime.now(UTC))
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(jobs)
+    await scene.jobs.drain()
+    return len(jobs)
+
+
+async def _look_again_once_overdue(scene: GitHubScene) -> None:
+    async def looked() -> bool:
+        return await _look_again(scene) > 0
+
+    await until(looked, "a deploy waiting for CI past its deadline looked again")
+
+
+async def test_with_wait_for_ci_a_commit_no_ci_reports_on_is_skipped_after_the_timeout_saying_why(
+    impatient_scene: GitHubScene,
+) -> None:
+    scene = impatient_scene
+    sha = await scene.setup()
+    await _auto(scene, wait_for_ci=True)
+
+    # when a commit is pushed that no commit status and no check suite ever report on
+    await scene.deliver("push", push_payload("main", sha))
+
+    async def skipped() -> bool:
+        # the push's job, then the cron's looks (whichever comes after the deadline skips it)
+        await _look_again(scene)
+        [deploy] = (await _state(scene))["pipeline"]["deploys"]
+        return bool(deploy["status"] != "WAITING_FOR_CI")
+
+    await until(skipped, "the deploy no CI reports on has stopped waiting")
+
+    # then the deploy is skipped, saying why and what to do, and nothing was built or released
+    state = await _state(scene)
+    [deploy] = state["pipeline"]["deploys"]
+    assert deploy["status"] == "SKIPPED"
+    assert deploy["message"] == (
+        f"not deployed: no commit status or check suite was reported on {sha[:7]} within 0.01 s of the push "
+        "(PIPEGRAPH_WAIT_FOR_CI_TIMEOUT); with waitForCi a deploy needs CI on the repository: set CI up, turn "
+        "waitForCi off, or deploy by hand with deployBranch"
+    )
+    assert deploy["build"] is None
+    assert _versions(state) == []
+    assert scene.github.posted("/deployments") == []
+    # and the push's delivery said from the start how long it would wait
+    [delivery] = (await scene.gql(DELIVERIES, {"name": "shop"}))["pipeline"]["deliveries"]
+    assert delivery["message"] == (
+        f"1 automatic deploy(s) of main at {sha[:7]} (waiting for CI: skipped if none reports within 0.01 s)"
+    )
+
+
+async def test_with_wait_for_ci_a_commit_whose_ci_reported_waits_past_the_timeout_and_then_deploys(
+    impatient_scene: GitHubScene,
+) -> None:
+    scene = impatient_scene
+    sha = await scene.setup()
+    await _auto(scene, wait_for_ci=True)
+    scene.github.set_status(sha, "ci/test", "pending")
+
+    # when a commit whose CI is still running is pushed, and its deadline passes
+    await scene.deliver("push", push_payload("main", sha))
+    await scene.jobs.drain()
+    await _look_again_once_overdue(scene)
+
+    # then it still waits for that CI, saying what it waits for
+    [deploy] = (await _state(scene))["pipeline"]["deploys"]
+    assert (deploy["status"], deploy["message"]) == (
+        "WAITING_FOR_CI",
+        "waiting for CI: commit status 'ci/test' is pending",
+    )
+
+    # and when CI succeeds and its event is missed, a later look finds it and deploys
+    scene.github.set_status(sha, "ci/test", "success")
+    await _look_again_once_overdue(scene)
+    state = await _state(scene)
+    assert state["pipeline"]["deploys"][0]["status"] == "SUCCEEDED"
+    assert _versions(state) == [(1, sha)]
+
+
+def test_the_wait_for_ci_timeout_is_a_setting_and_a_bad_one_is_refused_clearly(tmp_path: Path) -> None:
+    env = {"PIPEGRAPH_DATA_DIR": str(tmp_path), "PIPEGRAPH_SECRET_KEY": "x"}
+    assert Settings.from_env(env).github.wait_for_ci_timeout == 3600
+    assert Settings.from_env({**env, "PIPEGRAPH_WAIT_FOR_CI_TIMEOUT": "90"}).github.wait_for_ci_timeout == 90
+    for bad in ("0", "-3", "soon", "nan", "inf"):
+        with pytest.raises(
+            ValueError, match=f"PIPEGRAPH_WAIT_FOR_CI_TIMEOUT must be a number of seconds above 0, not '{bad}'"
+        ):
+            Settings.from_env({**env, "PIPEGRAPH_WAIT_FOR_CI_TIMEOUT": bad})
+
+
+ACTORS = """
+query { pipeline(name: "shop") { deploys(first: 10) { branch actor { email } githubActor } } }"""
+
+
+async def test_a_deploy_shows_who_pushed_by_github_login_and_who_deployed_by_hand_as_a_user(
+    github_scene: GitHubScene, viewer: Actor
+) -> None:
+    scene = github_scene
+    sha = await scene.setup()
+    await _auto(scene, wait_for_ci=False)
+    users = await User.all().count()
+
+    # when octo-dev pushes main, someone pushes under a name that is no GitHub login, and the viewer deploys by hand
+    await scene.deliver("push", push_payload("main", sha, sender={"login": "octo-dev", "id": 9, "type": "User"}))
+    await scene.jobs.drain()
+    await scene.deliver("push", push_payload("main", sha, sender={"login": "not a login!"}))
+    await scene.jobs.drain()
+    await scene.gql(DEPLOY_BRANCH, {"input": {"app": "shop-staging", "branch": "main"}})
+    await scene.jobs.drain()
+
+    # then the pushes show their pusher's login (the payload's pusher name when the sender has none), never a
+    # pipegraph user, and the deploy by hand shows its user
+    assert (await scene.gql(ACTORS))["pipeline"]["deploys"] == [
+        {"branch": "main", "actor": {"email": viewer.user.email}, "githubActor": None},
+        {"branch": "main", "actor": None, "githubActor": "ada"},
+        {"branch": "main", "actor": None, "githubActor": "octo-dev"},
+    ]
+    # and no user was made up for them
+    assert await User.all().count() == users

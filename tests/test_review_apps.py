@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from pipegraph.apps.models import App, AppCollaborator
+from pipegraph.builds.models import Build
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.releases.models import Release
 from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp
+from pipegraph.settings import Settings
+from pipegraph.slugs.models import Slug
 from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload, status_payload
 from tests.support.jobs import JobRunner
+from tests.support.processes import gone, processes_running
+from tests.support.servers import until
 
 APP_JSON = {
     "name": "shop",
@@ -246,3 +256,65 @@ async def test_delete_review_app_destroys_it_by_hand(github_scene: GitHubScene) 
     assert review["status"] == "DELETED"
     assert review["message"] == "destroyed: deleted by hand"
     assert not await App.exists(name="shop-pr-11")
+
+
+SLOW_MARK = "4242.25"  # the slow buildpack's sleep, found among the host's processes by this argument
+
+
+def _slow_buildpack(folder: Path) -> Path:
+    """A buildpack whose compile sleeps for an hour: the review app is still building when its pull request closes."""
+    scripts = {
+        "detect": "#!/bin/sh\necho slow\n",
+        "compile": f'#!/bin/sh\necho "-----> Compiling slowly"\nexec sleep {SLOW_MARK}\n',
+        "release": "#!/bin/sh\necho '--- {}'\n",
+    }
+    for name, text in scripts.items():
+        script = folder / "bin" / name
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(text)
+        script.chmod(0o755)
+    return folder
+
+
+async def test_closing_a_pull_request_while_its_review_app_builds_cancels_the_build_and_destroys_it_cleanly(
+    github_scene: GitHubScene, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scene = github_scene
+    pack = _slow_buildpack(tmp_path / "slow-buildpack")
+    await scene.setup(files={**APP_FILES, "app.json": json.dumps({"buildpacks": [{"url": str(pack)}]})})
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 4, sha=sha, branch="checkout"))
+    caplog.set_level(logging.INFO)
+
+    # given its review app building: the slow buildpack's compile is running
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        await until(lambda: _running(SLOW_MARK), "the slow buildpack compiling", seconds=50)
+        app_id = (await ReviewApp.get(pr_number=4)).app_id
+        assert app_id is not None
+
+        # when the pull request is closed (the same worker, still busy with the build, takes the delivery)
+        await scene.deliver("pull_request", pull_request_payload("closed", 4, sha=sha, branch="checkout"))
+        await asyncio.wait_for(worker, timeout=60)
+    finally:
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the build was stopped, its commands with it, and the app is destroyed saying so
+    assert await gone(SLOW_MARK, within=30)  # killed with the build (the kernel may take a moment to reap them)
+    [review] = await scene.review_apps()
+    assert (review["status"], review["app"]) == ("DELETED", None)
+    assert review["message"] == "destroyed: pull request closed; its build was cancelled"
+    # and nothing of the app is left: no row names it, its build cache is gone
+    for model in (App, AppCollaborator, Build, Release, Slug):
+        assert not await model.exists(**({"id": app_id} if model is App else {"app_id": app_id})), model.__name__
+    assert not (settings.build_cache_dir / "apps" / str(app_id)).exists()
+    # and it all went without an error: no error-level line, no traceback
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert "Traceback" not in caplog.text
+    # and the build's end was said plainly where the worker logs its jobs
+    assert any(record.getMessage().endswith(": failed") for record in caplog.records if "build" in record.getMessage())
+
+
+async def _running(argument: str) -> bool:
+    return bool(processes_running(argument))

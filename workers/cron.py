@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipegraph.builds.reconciler import reconcile_builds
 from pipegraph.ci.reconciler import reconcile_test_runs
+from pipegraph.github.deploys import overdue_deploys
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
@@ -40,6 +41,14 @@ async def reconcile_lost_test_runs(ctx: JobContext) -> int:
 @every(minute={7, 37}, run_at_startup=False)
 async def reap_stale_apps(ctx: JobContext) -> int:
     jobs = await reap_stale_review_apps(datetime.now(UTC))
+    await enqueue_all(ctx.redis, jobs)
+    return len(jobs)
+
+
+# Deploys waiting for CI past their deadline look again: skipped when no CI reported (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT).
+@every(second={3, 33}, run_at_startup=True, timeout=60)
+async def recheck_overdue_deploys(ctx: JobContext) -> int:
+    jobs = await overdue_deploys(datetime.now(UTC))
     await enqueue_all(ctx.redis, jobs)
     return len(jobs)
 

@@ -111,6 +111,9 @@ class GitHubSettings:
     token: str = ""
     app_id: str = ""
     app_private_key: str = ""  # PEM text
+    # A waitForCi deploy whose commit got no commit status and no check suite this long after its push is skipped
+    # (a repository without CI would hold it for ever); one whose CI reported looks at GitHub again this often.
+    wait_for_ci_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GitHubSettings:
@@ -119,6 +122,7 @@ class GitHubSettings:
             token=env.get("PIPEGRAPH_GITHUB_TOKEN", ""),
             app_id=env.get("PIPEGRAPH_GITHUB_APP_ID", ""),
             app_private_key=env.get("PIPEGRAPH_GITHUB_APP_PRIVATE_KEY", "").replace("\\n", "\n"),
+            wait_for_ci_timeout=_positive_seconds(env, "PIPEGRAPH_WAIT_FOR_CI_TIMEOUT", "3600"),
         )
 
     @property
@@ -131,6 +135,17 @@ def _positive(env: Mapping[str, str], name: str, default: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     return int(value)
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: str) -> float:
+    value = env.get(name, default)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def _local_secret(data_dir: Path) -> str:

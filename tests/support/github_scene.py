@@ -105,8 +105,10 @@ def pull_request_payload(
     return payload
 
 
-def push_payload(branch: str, sha: str, *, message: str = "Add checkout") -> dict[str, Any]:
-    """As octokit/webhooks' push/with-new-branch.payload.json."""
+def push_payload(
+    branch: str, sha: str, *, message: str = "Add checkout", sender: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """As octokit/webhooks' push/with-new-branch.payload.json (`sender`: who pushed, by default ada)."""
     return {
         "ref": f"refs/heads/{branch}",
         "before": "0" * 40,
@@ -120,6 +122,7 @@ def push_payload(branch: str, sha: str, *, message: str = "Add checkout") -> dic
         "head_commit": {"id": sha, "message": message, "timestamp": "2026-11-27T09:00:00Z"},
         "repository": _repository(),
         "pusher": {"name": "ada", "email": "ada@example.com"},
+        "sender": sender if sender is not None else {"login": "ada", "id": 7, "type": "User"},
     }
 
 

@@ -98,6 +98,14 @@ OWNER_HELP = "Who owns an app or a pipeline: a person or a team."
 Owner = Annotated[Union[UserType, _LAZY_TEAM], strawberry.union("Owner", description=OWNER_HELP)]  # noqa: UP007 - `|` cannot take a LazyType
 
 
+async def visible_user(info: Info, user_id: int | None) -> UserType | None:
+    """A user the viewer meets (a teammate, a collaborator, …), else None: what an actor field shows."""
+    if user_id is None or user_id not in await sees_users(info.context.access, [user_id]):
+        return None
+    user = await info.context.loaders[user_by_id].load(user_id)
+    return UserType.from_model(user) if user else None
+
+
 async def load_owner(info: Info, user_id: int, team_id: int | None = None) -> Any:
     if team_id is not None:
         from pipegraph.teams.types import TeamType

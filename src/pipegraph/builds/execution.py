@@ -15,6 +15,7 @@ import shutil
 import tarfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from tortoise.expressions import F
@@ -28,6 +29,7 @@ from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.runner import Buildpack, BuildRequest
 from pipegraph.builds.service import app_buildpacks
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.jobs.cancellation import until_cancelled
 from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime, build_lease_seconds
 from pipegraph.releases.models import Release, ReleaseStatus
@@ -73,13 +75,17 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
     try:
         # Traversable by the sandbox's user, locked while in use, swept at worker start when a killed worker left it.
         with BUILD_WORKSPACES.new() as workdir:
-            release = await _build(build, runtime, log, workdir)
+            release = await until_cancelled(
+                _build(build, runtime, log, workdir), partial(no_longer_held, build), what=f"build {build.id}"
+            )
     except LostClaim:
-        return await Build.get(id=build.id), []
+        return await _stopped(build, log), []
     except DomainError as error:
         if not log.lines or not log.lines[-1].startswith(" !"):
             await log.line(f" !     {error.message}")
         return await _fail(build, log, error.message), []
+    if release is None:
+        return await _stopped(build, log), []
     await log.end(BuildStatus.SUCCEEDED)
     # Its release phase runs as for any release: the release's own job.
     return await Build.get(id=build.id), [release_job(release)] if release.status == ReleaseStatus.PENDING else []
@@ -136,6 +142,26 @@ async def _build(build: Build, runtime: Runtime, log: BuildLog, workdir: Path) -
     release = await _succeed(build, app, log, digest=digest, size=size, process_types=result.process_types)
     await log.line(_launched(release))
     return release
+
+
+async def no_longer_held(build: Build) -> bool:
+    """Whether this attempt lost the build: cancelled (FAILED by builds/service.py's cancel_builds: this job itself
+    fails a build only once its work ended), or taken over by a newer attempt. Not when it SUCCEEDED: the work
+    still has its last line to write then, and its release to hand on."""
+    held = Build.filter(id=build.id, attempts=build.attempts).exclude(status=BuildStatus.FAILED)
+    return not await held.exists()
+
+
+async def _stopped(build: Build, log: BuildLog) -> Build:
+    """This attempt no longer holds the build. Cancelled (it is FAILED, still of this attempt): its output so far and
+    the reason end its log, quietly, for this is no fault. Taken over by a newer attempt: that one says the rest."""
+    current = await Build.get(id=build.id)
+    if current.status == BuildStatus.FAILED and current.attempts == build.attempts:
+        await log.line(f" !     {current.error_message}")
+        await Build.filter(id=build.id, attempts=build.attempts).update(output=log.text, lease_expires_at=None)
+        await log.end(BuildStatus.FAILED)
+        current = await Build.get(id=build.id)
+    return current
 
 
 def _launched(release: Release) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.builds.buildpacks import validate_references
-from pipegraph.builds.models import AppBuildpacks, Build
+from pipegraph.builds.models import AppBuildpacks, Build, BuildStatus
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.text import validate_text
 from pipegraph.jobs.queue import Job, JobKind
@@ -96,3 +97,19 @@ async def create_build(
         created_by_id=user.id if user else None,
     )
     return build, [build_job(build.id)]
+
+
+async def cancel_builds(app_id: int, message: str) -> tuple[bool, bool]:
+    """End the app's builds that have not ended: FAILED, `message` their error. A worker building one notices
+    within a second and stops its commands (builds/execution.py). (Whether any was cancelled, whether a worker may
+    still be at one: its lease runs, and what it does last, its output and the app's build cache put back, must be
+    waited for.)"""
+    now = datetime.now(UTC)
+    # Nobody works on a PENDING build (a worker claims it first): it just ends.
+    pending = await Build.filter(app_id=app_id, status=BuildStatus.PENDING).update(
+        status=BuildStatus.FAILED, error_message=message, updated_at=now
+    )
+    held = Build.filter(app_id=app_id, status=BuildStatus.BUILDING)
+    running = await held.filter(lease_expires_at__gt=now).exists()
+    building = await held.update(status=BuildStatus.FAILED, error_message=message, updated_at=now)
+    return bool(pending or building), running and bool(building)

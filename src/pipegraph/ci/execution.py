@@ -9,14 +9,12 @@ superseded by a newer push) is noticed within a second: its work is cancelled, w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Coroutine
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -33,6 +31,7 @@ from pipegraph.ci.runner import TestRequest, TestResult
 from pipegraph.ci.service import announce, report_job, run_buildpacks, utcnow
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.db import database_unavailable
+from pipegraph.jobs.cancellation import until_cancelled
 from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime, test_lease_seconds
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
@@ -47,7 +46,6 @@ from pipegraph.sources.store import LocalSourceStore
 logger = logging.getLogger(__name__)
 
 TEST_WORKSPACES = Workspaces("pipegraph-test-")
-CANCEL_POLL_SECONDS = 0.5
 PROGRESS = [TestRunStatus.PENDING, TestRunStatus.CREATING, TestRunStatus.BUILDING, TestRunStatus.RUNNING]
 
 
@@ -116,7 +114,9 @@ async def run_test_node(node_id: int, runtime: Runtime) -> tuple[TestNode | None
         await log.line(f"-----> Running again (attempt {node.attempts}): the previous worker stopped")
     try:
         with TEST_WORKSPACES.new() as workdir:
-            result = await _until_cancelled(node, _work(node, run, runtime, log, workdir))
+            result = await until_cancelled(
+                _work(node, run, runtime, log, workdir), partial(_cancelled, node.id), what=f"test node {node.id}"
+            )
     except LostClaim:
         return await TestNode.get(id=node.id), jobs
     except (DomainError, AppJsonError) as error:
@@ -134,32 +134,8 @@ async def run_test_node(node_id: int, runtime: Runtime) -> tuple[TestNode | None
     return await _finish(node, run, result, runtime, log, jobs)
 
 
-async def _until_cancelled(node: TestNode, work: Coroutine[Any, Any, TestResult]) -> TestResult | None:
-    """The work's result, or None once the node was cancelled (its work cancelled: its processes are killed)."""
-    task = asyncio.create_task(work)
-    watcher = asyncio.create_task(_watch(node.id, task))
-    try:
-        await asyncio.wait({task})
-    finally:
-        watcher.cancel()
-        if not task.done():  # this job itself is being stopped: stop the work with it
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    return None if task.cancelled() else task.result()
-
-
-async def _watch(node_id: int, task: asyncio.Task[TestResult]) -> None:
-    while not task.done():
-        await asyncio.sleep(CANCEL_POLL_SECONDS)
-        try:
-            cancelled = await TestNode.filter(id=node_id, status=TestRunStatus.CANCELLED).exists()
-        except Exception as error:  # the database away for a moment: look again next time
-            logger.warning("could not check test node %s for cancellation: %s", node_id, error)
-            continue
-        if cancelled:
-            task.cancel()
-            return
+async def _cancelled(node_id: int) -> bool:
+    return await TestNode.filter(id=node_id, status=TestRunStatus.CANCELLED).exists()
 
 
 async def _advance(node: TestNode, status: TestRunStatus) -> TestRun | None:

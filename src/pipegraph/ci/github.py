@@ -24,7 +24,8 @@ async def test_pushed_commit(push: PushEvent) -> Handled:
             commit=Commit(sha=push.sha, branch=push.branch, message=push.message or None),
             source_app=apps[0] if apps else None,  # its buildpacks build the commit, unless app.json names others
             source=None,  # the run's first step fetches GitHub's tarball of it
-            actor=None,
+            actor=None,  # who pushed is a GitHub account, not a pipegraph user: kept by login
+            actor_login=push.pusher,
             repository=connection.full_name,
         )
         handled.jobs += jobs

@@ -75,6 +75,9 @@ class TestRun(Model):
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "pipegraph.User", related_name="test_runs", null=True, on_delete=fields.SET_NULL
     )
+    # Who pushed, by their GitHub login, when a push to the connected repository started it: GitHub's people are
+    # no pipegraph users, and none is made up for them (actor stays null).
+    actor_login = fields.CharField(max_length=100, null=True)
     status = fields.CharEnumField(TestRunStatus, max_length=16, default=TestRunStatus.PENDING)
     message = fields.TextField(null=True)  # why it errored or was cancelled
     # The pipeline app whose repository gave the commit and whose buildpacks build it.

@@ -104,6 +104,7 @@ async def start_test_run(
     source_app: App | None,
     source: Source | None,
     actor: User | None,
+    actor_login: str | None = None,
     repository: str | None = None,
 ) -> tuple[TestRun, list[TestRun], list[Job]]:
     """A PENDING run numbered next in the pipeline, the older runs of its branch it cancelled (when the pipeline
@@ -121,6 +122,7 @@ async def start_test_run(
                     commit_branch=commit.branch[:255],
                     commit_message=(commit.message or "")[:2000] or None,
                     actor_id=actor.id if actor else None,
+                    actor_login=actor_login,
                     source_app_id=source_app.id if source_app else None,
                     source_id=source.id if source else None,
                     repository=repository,

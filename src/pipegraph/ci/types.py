@@ -6,15 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.checks import sees_users
-from pipegraph.accounts.loaders import user_by_id
-from pipegraph.accounts.types import UserType
+from pipegraph.accounts.types import UserType, visible_user
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page, resolve_visible
 from pipegraph.apps.loaders import app_by_id
-from pipegraph.ci.loaders import nodes_by_run, test_run_by_id
+from pipegraph.ci.loaders import nodes_by_run, test_run_by_id, test_run_by_number, test_run_pages
 from pipegraph.ci.models import PipelineCi, TestNode, TestRun, TestRunStatus
 from pipegraph.core.enums import describe_values
+from pipegraph.core.loaders import PageKey, prime_all
 from pipegraph.pipelines.access_tab import pipeline_permissions
 from pipegraph.pipelines.loaders import pipeline_by_id
 
@@ -114,14 +113,19 @@ class TestRunType(relay.Node):
 
     resolve_nodes = resolve_visible(test_run_by_id, _seen_test_runs)
 
-    @strawberry.field(description="Who started it: the pusher, or who asked for it.")
+    @strawberry.field(
+        description="Who started it: the pusher, or who asked for it (null when a GitHub push did: see githubActor)."
+    )
     async def actor(self, info: Info) -> UserType | None:
-        actor_id = self.model.actor_id
         # One who sees the run through pipeline access alone may not see its pipeline, where its actor is met.
-        if actor_id is None or actor_id not in await sees_users(info.context.access, [actor_id]):
-            return None
-        user = await info.context.loaders[user_by_id].load(actor_id)
-        return UserType.from_model(user) if user else None
+        return await visible_user(info, self.model.actor_id)
+
+    @strawberry.field(
+        description="The GitHub login of who pushed, when a push to the connected repository started it (GitHub's "
+        "accounts are not pipegraph users: actor is null then); null otherwise."
+    )
+    def github_actor(self) -> str | None:
+        return self.model.actor_login
 
     @strawberry.field(description="Its nodes, by index.")
     async def nodes(self, info: Info) -> list[TestNodeType]:
@@ -156,15 +160,19 @@ async def pipeline_test_runs(
     info: Info, pipeline_id: int, first: int | None, after: str | None
 ) -> relay.Connection[TestRunType]:
     async def fetch(limit: int, below: int | None) -> list[TestRun]:
-        query = TestRun.filter(pipeline_id=pipeline_id).order_by("-number")
-        rows = await (query if below is None else query.filter(number__lt=below)).limit(limit)
-        for row in rows:
-            info.context.loaders[test_run_by_id].prime(row.id, row)
+        # Through a loader: the runs of every pipeline of a response come in one statement.
+        rows = await info.context.loaders[test_run_pages].load(PageKey(pipeline_id, limit, below))
+        prime_all(info.context.loaders[test_run_by_id], rows, key=lambda run: run.id)
         return rows
 
     return await keyset_page(
         TEST_RUNS, first=first, after=after, fetch=fetch, key=lambda run: run.number, node_of=TestRunType.from_model
     )
+
+
+async def pipeline_test_run(info: Info, pipeline_id: int, number: int) -> TestRunType | None:
+    run = await info.context.loaders[test_run_by_number].load((pipeline_id, number))
+    return TestRunType.from_model(run) if run else None
 
 
 # What each value means, in the schema's documentation (the classes are the models' too: see describe_values).

@@ -91,9 +91,13 @@ class PageKey(NamedTuple):
     before: int | None
 
 
-def newest_first_pages(model: type[M], *, parent: str, order: str) -> DataLoader[PageKey, list[M]]:
-    """Pages of many parents' children (an app's releases, its builds) in one windowed statement per page shape."""
+def newest_first_pages(model: type[M], *, parent: str, order: str, where: str = "") -> DataLoader[PageKey, list[M]]:
+    """Pages of many parents' children (an app's releases, its builds) in one windowed statement per page shape.
+
+    `where` is a fixed SQL condition on the children, written by the loader's declaration (never a client's value).
+    """
     table = model._meta.db_table
+    only = f" AND ({where})" if where else ""
 
     def sql(parent_ids: Sequence[int], limit: int, before: int | None) -> str:
         # Only integers are interpolated (typed and converted here), so the statement stays injection-free while
@@ -104,7 +108,7 @@ def newest_first_pages(model: type[M], *, parent: str, order: str) -> DataLoader
             f"SELECT * FROM {table} WHERE id IN ("
             " SELECT id FROM ("
             f"  SELECT id, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY {order} DESC) AS position"
-            f"  FROM {table} WHERE {parent} IN ({ids}){below}"
+            f"  FROM {table} WHERE {parent} IN ({ids}){below}{only}"
             f" ) ranked WHERE position <= {int(limit)}"
             f") ORDER BY {parent}, {order} DESC"
         )

@@ -55,6 +55,7 @@ class CiState:
 
     state: str  # "success", "pending" or "failure"
     reason: str  # for people: which context failed, or what is still running
+    reported: bool = True  # False: no commit status and no check suite at all (yet)
 
     @property
     def succeeded(self) -> bool:
@@ -82,7 +83,7 @@ def combine_ci(combined_status: Mapping[str, Any], check_suites: Mapping[str, An
             name = (suite.get("app") or {}).get("slug") or suite.get("id")
             return CiState("failure", f"check suite {name!r} concluded {conclusion}")
     if not statuses and not suites:
-        return CiState("pending", "no commit status or check suite reported yet")
+        return CiState("pending", "no commit status or check suite reported yet", reported=False)
     for status in statuses:
         if status.get("state") != "success":
             return CiState("pending", f"commit status {status.get('context')!r} is {status.get('state')}")

@@ -9,6 +9,7 @@ the deploy still waits, and only one run claims it (a conditional update), so re
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from strawberry import relay
 
@@ -17,7 +18,7 @@ from pipegraph.apps.models import App
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.text import validate_text
-from pipegraph.github.client import GitHubClient, GitHubUnavailable
+from pipegraph.github.client import CiState, GitHubClient, GitHubUnavailable
 from pipegraph.github.events import GitHubEvent, Handled, PushEvent, ci_sha, on_ci_status, on_push
 from pipegraph.github.models import AutomaticDeploy, Deploy, DeployStatus
 from pipegraph.github.service import connection_of, require_connection
@@ -89,6 +90,7 @@ async def deploy_pushed_branch(push: PushEvent) -> Handled:
     pipeline_ids = [connection.pipeline_id for connection in push.event.connections]
     app_ids = await PipelineCoupling.filter(pipeline_id__in=pipeline_ids).values_list("app_id", flat=True)
     autos = await AutomaticDeploy.filter(app_id__in=list(app_ids), branch=push.branch).order_by("app_id")
+    timeout = push.event.settings.github.wait_for_ci_timeout
     for auto in autos:
         await Deploy.filter(app_id=auto.app_id, status=DeployStatus.WAITING_FOR_CI).update(
             status=DeployStatus.SUPERSEDED, message=f"superseded by a newer push ({push.sha[:7]})"
@@ -99,12 +101,35 @@ async def deploy_pushed_branch(push: PushEvent) -> Handled:
             branch=push.branch,
             sha=push.sha,
             wait_for_ci=auto.wait_for_ci,
+            actor_login=push.pusher,
             message="waiting for CI" if auto.wait_for_ci else "queued",
+            ci_deadline=_from_now(timeout) if auto.wait_for_ci else None,
         )
         handled.jobs.append(deploy_job(deploy.id))
     if autos:
         handled.note = f"{len(autos)} automatic deploy(s) of {push.branch} at {push.sha[:7]}"
+        if any(auto.wait_for_ci for auto in autos):
+            handled.note += f" (waiting for CI: skipped if none reports within {_duration(timeout)})"
     return handled
+
+
+def _from_now(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds:g} s"
+
+
+async def overdue_deploys(now: datetime) -> list[Job]:
+    """Deploys waiting for CI past their deadline look at GitHub again: each is skipped if CI has still reported
+    nothing on its commit, or else given a new deadline (a missed status event delays it, never holds it for ever)."""
+    overdue = await Deploy.filter(status=DeployStatus.WAITING_FOR_CI, ci_deadline__lte=now).order_by("id")
+    return [deploy_job(deploy.id) for deploy in overdue]
 
 
 async def waiting_deploys(repository: str, sha: str) -> list[Job]:
@@ -124,6 +149,10 @@ async def recheck_waiting_deploys(event: GitHubEvent) -> Handled:
 
 async def _set(deploy: Deploy, runtime: Runtime, status: DeployStatus, message: str, **more: object) -> None:
     await Deploy.filter(id=deploy.id).update(status=status, message=message, **more)
+    await _announce(deploy, runtime)
+
+
+async def _announce(deploy: Deploy, runtime: Runtime) -> None:
     coupling = await PipelineCoupling.get_or_none(app_id=deploy.app_id)
     await announce(runtime.redis, coupling.pipeline_id if coupling else None, NewsKind.DEPLOY, deploy.id)
 
@@ -153,7 +182,7 @@ async def advance_deploy(deploy_id: int, runtime: Runtime) -> list[Job]:
                     )
                     return []
                 if not ci.succeeded:
-                    await Deploy.filter(id=deploy.id).update(message=f"waiting for CI: {ci.reason}")
+                    await _still_waiting(deploy, runtime, sha, ci)
                     return []
             claimed = await Deploy.filter(id=deploy.id, status=DeployStatus.WAITING_FOR_CI).update(
                 status=DeployStatus.BUILDING, message=f"building {sha[:7]}"
@@ -180,6 +209,25 @@ async def advance_deploy(deploy_id: int, runtime: Runtime) -> list[Job]:
     )
     await announce(runtime.redis, coupling.pipeline_id, NewsKind.BUILD, build.id)
     return jobs
+
+
+async def _still_waiting(deploy: Deploy, runtime: Runtime, sha: str, ci: CiState) -> None:
+    """CI has not succeeded yet. Nothing at all reported past the deadline: no CI will come (Heroku would wait for
+    ever, in silence), so it is skipped saying why. CI that reported is waited for, looked at again a timeout on."""
+    timeout = runtime.settings.github.wait_for_ci_timeout
+    now = datetime.now(UTC)
+    waiting = Deploy.filter(id=deploy.id, status=DeployStatus.WAITING_FOR_CI)
+    if not ci.reported and await waiting.filter(ci_deadline__lte=now).update(
+        status=DeployStatus.SKIPPED,
+        message=f"not deployed: no commit status or check suite was reported on {sha[:7]} within "
+        f"{_duration(timeout)} of the push (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT); with waitForCi a deploy needs CI on "
+        "the repository: set CI up, turn waitForCi off, or deploy by hand with deployBranch",
+        ci_deadline=None,
+    ):
+        await _announce(deploy, runtime)
+        return
+    more = {"ci_deadline": now + timedelta(seconds=timeout)} if ci.reported else {}
+    await waiting.update(message=f"waiting for CI: {ci.reason}", **more)
 
 
 async def start_deployment(github: GitHubClient, sha: str, environment: str, *, transient: bool = False) -> int | None:

@@ -8,6 +8,7 @@ pipelines connected to its repository, and returns what it did (shown on the del
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 PROCESS_DELIVERY = JobKind("process_github_delivery", "github-delivery")
 ZERO_SHA = "0" * 40
+# A GitHub login (letters, digits, dashes; an app's bot account ends in "[bot]"): anything else is not shown.
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?")
 
 
 def delivery_job(delivery_id: int) -> Job:
@@ -53,6 +56,7 @@ class PushEvent:
     branch: str
     sha: str  # `after`: the branch's new head
     message: str  # the head commit's first line
+    pusher: str | None  # who pushed: their GitHub login (the sender's, else the pusher's name), if it is one
 
     @classmethod
     def parse(cls, event: GitHubEvent) -> PushEvent | None:
@@ -62,7 +66,18 @@ class PushEvent:
         if not ref.startswith("refs/heads/") or data.get("deleted") or after in ("", ZERO_SHA):
             return None
         head = data.get("head_commit") or {}
-        return cls(event, ref.removeprefix("refs/heads/"), after, str(head.get("message", "")).split("\n", 1)[0])
+        message = str(head.get("message", "")).split("\n", 1)[0]
+        return cls(event, ref.removeprefix("refs/heads/"), after, message, _pusher(data))
+
+
+def _pusher(data: dict[str, Any]) -> str | None:
+    """The account that pushed: `sender.login` (GitHub's own account of who triggered the event), else `pusher.name`
+    (which GitHub fills with the login too); None when neither is a login."""
+    for holder, key in (("sender", "login"), ("pusher", "name")):
+        value = (data.get(holder) or {}).get(key)
+        if isinstance(value, str) and GITHUB_LOGIN.fullmatch(value):
+            return value
+    return None
 
 
 @dataclass

@@ -80,7 +80,7 @@ class DeployStatus(StrEnum):
     BUILDING = "building"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    SKIPPED = "skipped"  # CI failed on its commit
+    SKIPPED = "skipped"  # CI failed on its commit, or no CI reported on it in time
     SUPERSEDED = "superseded"  # a newer push to the branch came while it waited
 
     @property
@@ -104,6 +104,12 @@ class Deploy(Model):
         "pipegraph.Build", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     github_deployment_id = fields.BigIntField(null=True)
+    # Who pushed, by their GitHub login, for an automatic deploy (created_by is who asked for a deploy by hand):
+    # GitHub's people are no pipegraph users, and none is made up for them.
+    actor_login = fields.CharField(max_length=100, null=True)
+    # While it waits for CI: when it looks at GitHub again by itself (a cron), in case an event was missed; if CI
+    # has reported nothing at all on its commit by then, it is skipped (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT).
+    ci_deadline = fields.DatetimeField(null=True, db_index=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "pipegraph.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )

@@ -7,10 +7,20 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from pipegraph.accounts.types import UserType, visible_user
 from pipegraph.api.context import Info
-from pipegraph.apps.types import AppType, visible_app
+from pipegraph.api.nodes import resolve_visible
+from pipegraph.apps.types import AppType, seen_through_their_app, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
+from pipegraph.core.loaders import PageKey, prime_all
+from pipegraph.github.loaders import (
+    DeliveryPageKey,
+    connection_by_pipeline,
+    delivery_pages,
+    deploy_by_id,
+    deploy_pages,
+)
 from pipegraph.github.models import (
     AutomaticDeploy,
     DeliveryOutcome,
@@ -68,8 +78,8 @@ class AutomaticDeployType:
 
 
 @strawberry.type(name="Deploy", description="A deploy of a branch's commit from GitHub, automatic or by hand.")
-class DeployType:
-    id: strawberry.ID = strawberry.field(description="The deploy's global ID.")
+class DeployType(relay.Node):
+    id: relay.NodeID[int]
     branch: str = strawberry.field(description="The branch deployed.")
     sha: str | None = strawberry.field(description="The commit; null until a manual deploy resolved its branch.")
     status: DeployStatus = strawberry.field(description="Where it stands.")
@@ -81,7 +91,7 @@ class DeployType:
     @classmethod
     def from_model(cls, row: Deploy) -> DeployType:
         return cls(
-            id=strawberry.ID(relay.to_base64("Deploy", row.id)),
+            id=row.id,
             branch=row.branch,
             sha=row.sha,
             status=row.status,
@@ -91,6 +101,23 @@ class DeployType:
             model=row,
         )
 
+    # Shown where it is listed (`pipeline { deploys }`): to whoever sees its app.
+    resolve_nodes = resolve_visible(deploy_by_id, seen_through_their_app)
+
+    @strawberry.field(
+        description="Who asked for it with deployBranch, when the viewer meets them; null for an automatic deploy "
+        "(see githubActor)."
+    )
+    async def actor(self, info: Info) -> UserType | None:
+        return await visible_user(info, self.model.created_by_id)
+
+    @strawberry.field(
+        description="The GitHub login of who pushed, for an automatic deploy (GitHub's accounts are not pipegraph "
+        "users); null for a deploy by hand."
+    )
+    def github_actor(self) -> str | None:
+        return self.model.actor_login
+
     @strawberry.field(description="The app deployed to; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
         return await visible_app(info, self.model.app_id)
@@ -98,6 +125,29 @@ class DeployType:
     @strawberry.field(description="Its build, once it started; null if the viewer cannot see its app.")
     async def build(self, info: Info) -> BuildType | None:
         return await visible_build(info, self.model.app_id, self.model.build_id)
+
+
+async def pipeline_repository(info: Info, pipeline_id: int) -> RepositoryType | None:
+    connection = await info.context.loaders[connection_by_pipeline].load(pipeline_id)
+    return RepositoryType.from_model(connection) if connection else None
+
+
+async def pipeline_deliveries(info: Info, pipeline_id: int, limit: int) -> list[WebhookDeliveryType]:
+    """The newest deliveries from the pipeline's repository (the caller decides who may read them)."""
+    connection = await info.context.loaders[connection_by_pipeline].load(pipeline_id)
+    if connection is None:
+        return []
+    key = DeliveryPageKey(pipeline_id, connection.full_name, limit)
+    return [WebhookDeliveryType.from_model(row) for row in await info.context.loaders[delivery_pages].load(key)]
+
+
+async def deploys_to(info: Info, app_ids: list[int], limit: int) -> list[DeployType]:
+    """The newest deploys to these apps (those the viewer sees of a pipeline): each app's newest `limit`, from one
+    statement for every pipeline of the response, merged, and the newest `limit` of them kept."""
+    pages = await info.context.loaders[deploy_pages].load_many([PageKey(app_id, limit, None) for app_id in app_ids])
+    rows = sorted((row for page in pages for row in page), key=lambda row: row.id, reverse=True)[:limit]
+    prime_all(info.context.loaders[deploy_by_id], rows, key=lambda row: row.id)
+    return [DeployType.from_model(row) for row in rows]
 
 
 describe_values(
@@ -116,7 +166,7 @@ describe_values(
         DeployStatus.BUILDING: "Its build or release phase runs.",
         DeployStatus.SUCCEEDED: "Released.",
         DeployStatus.FAILED: "Its build or release phase failed, or GitHub could not be reached.",
-        DeployStatus.SKIPPED: "CI failed on its commit: not deployed.",
+        DeployStatus.SKIPPED: "CI failed on its commit, or none reported on it in time: not deployed.",
         DeployStatus.SUPERSEDED: "A newer push to the branch came while it waited.",
     },
 )

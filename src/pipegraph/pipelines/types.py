@@ -20,8 +20,14 @@ from pipegraph.apps.types import AppType, CollaboratorType
 from pipegraph.core.enums import describe_values
 from pipegraph.core.loaders import prime_all
 from pipegraph.core.relay import After, First
-from pipegraph.github.models import Deploy, RepositoryConnection, WebhookDelivery
-from pipegraph.github.types import DeployType, RepositoryType, WebhookDeliveryType
+from pipegraph.github.types import (
+    DeployType,
+    RepositoryType,
+    WebhookDeliveryType,
+    deploys_to,
+    pipeline_deliveries,
+    pipeline_repository,
+)
 from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
@@ -29,8 +35,12 @@ from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTrans
 from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
 from pipegraph.pipelines.stage_config import stage_config_vars
-from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
-from pipegraph.reviewapps.types import ReviewAppConfigType, ReviewAppType
+from pipegraph.reviewapps.types import (
+    ReviewAppConfigType,
+    ReviewAppType,
+    pipeline_review_app_config,
+    pipeline_review_apps,
+)
 from pipegraph.teams.loaders import team_by_id
 from pipegraph.teams.models import TeamKind
 
@@ -198,13 +208,11 @@ class PipelineType(relay.Node):
 
     @strawberry.field(description="One test run by its number; null when there is none.")
     async def test_run(
-        self, number: Annotated[int, strawberry.argument(description="The run's number in this pipeline.")]
+        self, info: Info, number: Annotated[int, strawberry.argument(description="The run's number in this pipeline.")]
     ) -> Annotated[TestRunType, strawberry.lazy("pipegraph.ci.types")] | None:
-        from pipegraph.ci.models import TestRun
-        from pipegraph.ci.types import TestRunType
+        from pipegraph.ci.types import pipeline_test_run
 
-        run = await TestRun.get_or_none(pipeline_id=self.id, number=number)
-        return TestRunType.from_model(run) if run else None
+        return await pipeline_test_run(info, self.id, number)
 
     @strawberry.field(description="Every app of the pipeline the viewer sees, whatever its stage.")
     async def apps(self, info: Info) -> list[AppType]:
@@ -235,40 +243,30 @@ class PipelineType(relay.Node):
         return self.model.delete_at
 
     @strawberry.field(description="The GitHub repository it is connected to; null when none.")
-    async def repository(self) -> RepositoryType | None:
-        connection = await RepositoryConnection.get_or_none(pipeline_id=self.id)
-        return RepositoryType.from_model(connection) if connection else None
+    async def repository(self, info: Info) -> RepositoryType | None:
+        return await pipeline_repository(info, self.id)
 
     @strawberry.field(description="How its pull requests get review apps; null until enableReviewApps.")
-    async def review_app_config(self) -> ReviewAppConfigType | None:
-        config = await ReviewAppConfig.get_or_none(pipeline_id=self.id)
-        return ReviewAppConfigType.from_model(config) if config else None
+    async def review_app_config(self, info: Info) -> ReviewAppConfigType | None:
+        return await pipeline_review_app_config(info, self.id)
 
     @strawberry.field(description="Its review apps, by pull request number, newest first; deleted ones too.")
     async def review_apps(
         self,
+        info: Info,
         deleted: Annotated[bool, strawberry.argument(description="Include DELETED ones.")] = False,
     ) -> list[ReviewAppType]:
-        rows = ReviewApp.filter(pipeline_id=self.id)
-        if not deleted:
-            rows = rows.exclude(status=ReviewAppStatus.DELETED)
-        return [ReviewAppType.from_model(row) for row in await rows.order_by("-pr_number").limit(MAX_LISTED)]
+        return await pipeline_review_apps(info, self.id, deleted=deleted, limit=MAX_LISTED)
 
     @strawberry.field(description="Webhook deliveries from its repository, newest first (its admins and members).")
     async def deliveries(self, info: Info, first: First = None) -> list[WebhookDeliveryType]:
         if PipelineRight.MEMBER not in await info.context.access.pipeline_rights(self.model):
             return []
-        connection = await RepositoryConnection.get_or_none(pipeline_id=self.id)
-        if connection is None:
-            return []
-        rows = await WebhookDelivery.filter(repository=connection.full_name).order_by("-id").limit(_first(first))
-        return [WebhookDeliveryType.from_model(row) for row in rows]
+        return await pipeline_deliveries(info, self.id, _first(first))
 
     @strawberry.field(description="Deploys from GitHub to its apps the viewer sees, newest first.")
     async def deploys(self, info: Info, first: First = None) -> list[DeployType]:
-        apps = await _visible_apps(info, self.id)
-        rows = await Deploy.filter(app_id__in=[app.id for app in apps]).order_by("-id").limit(_first(first))
-        return [DeployType.from_model(row) for row in rows]
+        return await deploys_to(info, [app.id for app in await _visible_apps(info, self.id)], _first(first))
 
     @strawberry.field(description="A stage's config vars (REVIEW or TEST): what its new apps get (admins, members).")
     async def stage_config_vars(

@@ -8,6 +8,7 @@ Each review app is one row per pull request (unique), worked by one job kind tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
 from pipegraph.builds.models import Build
+from pipegraph.builds.service import cancel_builds
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
 from pipegraph.github.client import GitHubClient, GitHubUnavailable
@@ -32,10 +34,12 @@ from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.jobs.runtime import Runtime
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.pipelines.stage_config import schedule_if_empty, stage_config_vars
-from pipegraph.releases.models import Release
+from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.phase import ReleasePhaseRequest
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
+from pipegraph.sandbox.workspace import remove_tree
+from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.sources.appjson import parse_app_json, read_app_json
 from pipegraph.streams.pipeline import NewsKind, announce
@@ -312,7 +316,7 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
         overrides.update(injected_vars(row, await _parent_app_name(pipeline.id)))
         values, missing = spec.config(overrides)
         if missing:
-            await _destroy_app(app)
+            await _destroy_app(app, settings)
             await ReviewApp.filter(id=row.id).update(app_id=None, building_sha=None)
             names = ", ".join(missing)
             raise DomainError(
@@ -378,6 +382,9 @@ async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
     """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED."""
     row = await ReviewApp.get_or_none(build_id=build_id)
     build = await Build.get_or_none(id=build_id)
+    if row is not None and row.status == ReviewAppStatus.DELETING:
+        # Its destruction waited for this build to stop (a job id of its own: that job may still be finishing).
+        return [DESTROY_REVIEW_APP.job(row.id, retry=f"after-build-{build_id}")]
     if row is None or build is None or row.status != ReviewAppStatus.CREATING:
         return []
     outcome = await build_outcome(build)
@@ -411,14 +418,28 @@ async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
     return []
 
 
-async def _destroy_app(app: App) -> None:
+async def _destroy_app(app: App, settings: Settings) -> None:
     """The app and everything of it: releases first (they hold their slugs), then the app's own rows cascade, its
-    access rows (collaborators) included."""
+    access rows (collaborators) included, and its build cache (a later app may get its id, on SQLite)."""
     async with in_transaction():
         await Build.filter(app_id=app.id).update(release_id=None, slug_id=None)
         await Release.filter(app_id=app.id).delete()
         await Slug.filter(app_id=app.id).delete()
         await app.delete()
+    await asyncio.to_thread(remove_tree, settings.build_cache_dir / "apps" / str(app.id))
+
+
+async def _still_building(row: ReviewApp, app: App) -> bool:
+    """Destroying the app under its build or release phase would end them in errors: its builds are cancelled, and
+    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it)."""
+    cancelled, running = await cancel_builds(
+        app.id, f"cancelled: review app {row.app_name} is being destroyed ({row.message or 'deleted'})"
+    )
+    if cancelled:
+        row.message = f"{row.message}; its build was cancelled" if row.message else "its build was cancelled"
+        await ReviewApp.filter(id=row.id).update(message=row.message)
+    releasing = await Release.filter(app_id=app.id, status=ReleaseStatus.PENDING).exists()
+    return running or releasing
 
 
 async def destroy_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
@@ -427,12 +448,15 @@ async def destroy_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
     if row is None or row.status != ReviewAppStatus.DELETING:
         return []
     app = await App.get_or_none(id=row.app_id) if row.app_id else None
+    if app is not None and await _still_building(row, app):
+        logger.info("review app %s is destroyed once its build or release phase stopped", row.app_name)
+        return []
     output = None
     if app is not None:
         predestroy = parse_app_json(row.app_json, "review").scripts.get("pr-predestroy")
         if predestroy:
             _, output = await run_script(app, predestroy, runtime)
-        await _destroy_app(app)
+        await _destroy_app(app, runtime.settings)
     reason = f"destroyed: {row.message}" if row.message else "destroyed"
     await _set(runtime, row, ReviewAppStatus.DELETED, reason, app_id=None, predestroy_output=output)
     await schedule_if_empty(row.pipeline_id, runtime.settings.empty_pipeline_grace)

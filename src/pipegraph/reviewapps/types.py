@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from pipegraph.access.rules import EphemeralAction, ephemeral_allows
 from pipegraph.api.context import Info
+from pipegraph.api.nodes import resolve_visible
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.types import AppType, sees_apps, visible_app
 from pipegraph.builds.types import BuildType, visible_build
 from pipegraph.core.enums import describe_values
+from pipegraph.core.loaders import PageKey, prime_all
+from pipegraph.reviewapps.loaders import (
+    live_review_app_pages,
+    review_app_by_id,
+    review_app_config_by_pipeline,
+    review_app_pages,
+)
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
 from pipegraph.reviewapps.service import EphemeralKind
 
@@ -54,9 +63,16 @@ class ReviewAppConfigType:
         )
 
 
+async def _seen_review_apps(info: Info, rows: list[ReviewApp]) -> list[Any]:
+    """Shown where they are listed (`pipeline { reviewApps }`): to whoever sees their pipeline."""
+    from pipegraph.pipelines.types import sees_pipeline_of  # it lists review apps: imported late
+
+    return [row.id for row in rows if await sees_pipeline_of(info, row)]
+
+
 @strawberry.type(name="ReviewApp", description="A pull request's review app.")
-class ReviewAppType:
-    id: strawberry.ID = strawberry.field(description="The review app's global ID.")
+class ReviewAppType(relay.Node):
+    id: relay.NodeID[int]
     pr_number: int = strawberry.field(description="The pull request's number.")
     branch: str = strawberry.field(description="The pull request's head branch.")
     head_sha: str = strawberry.field(description="The commit it is (to be) built from; empty until looked up.")
@@ -71,7 +87,7 @@ class ReviewAppType:
     @classmethod
     def from_model(cls, row: ReviewApp) -> ReviewAppType:
         return cls(
-            id=strawberry.ID(relay.to_base64("ReviewApp", row.id)),
+            id=row.id,
             pr_number=row.pr_number,
             branch=row.branch,
             head_sha=row.head_sha,
@@ -83,6 +99,8 @@ class ReviewAppType:
             updated_at=row.updated_at,
             model=row,
         )
+
+    resolve_nodes = resolve_visible(review_app_by_id, _seen_review_apps)
 
     @strawberry.field(description="Its app, while it has one; null if the viewer cannot see it.")
     async def app(self, info: Info) -> AppType | None:
@@ -110,6 +128,18 @@ class ReviewAppType:
     @strawberry.field(description="What app.json's scripts.pr-predestroy printed before the app was destroyed.")
     def predestroy_output(self) -> str | None:
         return self.model.predestroy_output
+
+
+async def pipeline_review_app_config(info: Info, pipeline_id: int) -> ReviewAppConfigType | None:
+    config = await info.context.loaders[review_app_config_by_pipeline].load(pipeline_id)
+    return ReviewAppConfigType.from_model(config) if config else None
+
+
+async def pipeline_review_apps(info: Info, pipeline_id: int, *, deleted: bool, limit: int) -> list[ReviewAppType]:
+    pages = review_app_pages if deleted else live_review_app_pages
+    rows = await info.context.loaders[pages].load(PageKey(pipeline_id, limit, None))
+    prime_all(info.context.loaders[review_app_by_id], rows, key=lambda row: row.id)
+    return [ReviewAppType.from_model(row) for row in rows]
 
 
 describe_values(
