@@ -65,7 +65,8 @@ async def test_a_push_is_tested_with_app_json_the_test_config_vars_and_the_commi
     assert lines[-1] == "-----> test command `./bin/test` completed successfully"
     # and its CI app (an ephemeral app of the TEST stage) lived only as long as the run
     assert node["appName"] == "shop-ci-1"
-    assert not await App.exists(name="shop-ci-1")
+    # (it goes just after the run's status is final: wait for it rather than race it)
+    await until(lambda: _gone("shop-ci-1"), "the CI app shop-ci-1 removed once its run ended", seconds=30)
 
 
 async def test_a_failing_test_fails_and_a_failing_setup_errors(
@@ -177,3 +178,7 @@ def _global_id(run: TestRun) -> str:
     from strawberry.relay import to_base64
 
     return to_base64("TestRun", run.id)
+
+
+async def _gone(app: str) -> bool:
+    return not await App.exists(name=app)
