@@ -318,3 +318,52 @@ async def test_closing_a_pull_request_while_its_review_app_builds_cancels_the_bu
 
 async def _running(argument: str) -> bool:
     return bool(processes_running(argument))
+
+
+DISABLE_REVIEW_APPS = """
+mutation($input: DisableReviewAppsInput!) {
+  disableReviewApps(input: $input) {
+    pipeline { name reviewAppConfig { automatic } }
+    userErrors { field code message }
+  }
+}"""
+
+
+async def test_disabling_review_apps_stops_new_ones_and_keeps_those_there_are(github_scene: GitHubScene) -> None:
+    scene = github_scene
+    await _ready(scene)
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 9, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+
+    # when review apps are disabled, then a pull request opens and one is asked for by hand
+    disabled = await scene.gql(DISABLE_REVIEW_APPS, {"input": {"pipeline": "shop"}})
+    await scene.deliver("pull_request", pull_request_payload("opened", 10, sha=sha, branch="checkout"))
+    by_hand = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 10}})
+    again = await scene.gql(DISABLE_REVIEW_APPS, {"input": {"pipeline": "shop"}})
+    await scene.jobs.drain()
+
+    # then the config is gone and no new review app is made, either way; disabling twice says why it cannot
+    assert disabled["disableReviewApps"] == {
+        "pipeline": {"name": "shop", "reviewAppConfig": None},
+        "userErrors": [],
+    }
+    assert by_hand["createReviewApp"]["reviewApp"] is None
+    assert [error["code"] for error in by_hand["createReviewApp"]["userErrors"]] == ["REVIEW_APPS_NOT_ENABLED"]
+    assert again["disableReviewApps"]["pipeline"] is None
+    assert again["disableReviewApps"]["userErrors"] == [
+        {
+            "field": "pipeline",
+            "code": "REVIEW_APPS_NOT_ENABLED",
+            "message": "review apps are not enabled on pipeline shop: nothing to disable",
+        }
+    ]
+    [kept] = await scene.review_apps()
+    assert (kept["prNumber"], kept["status"], kept["app"]["name"]) == (9, "CREATED", "shop-pr-9")
+
+    # and the one there was still goes when its pull request closes
+    await scene.deliver("pull_request", pull_request_payload("closed", 9, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert (review["status"], review["message"]) == ("DELETED", "destroyed: pull request closed")
+    assert not await App.exists(name="shop-pr-9")

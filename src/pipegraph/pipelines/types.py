@@ -246,7 +246,9 @@ class PipelineType(relay.Node):
     async def repository(self, info: Info) -> RepositoryType | None:
         return await pipeline_repository(info, self.id)
 
-    @strawberry.field(description="How its pull requests get review apps; null until enableReviewApps.")
+    @strawberry.field(
+        description="How its pull requests get review apps; null until enableReviewApps, and after disableReviewApps."
+    )
     async def review_app_config(self, info: Info) -> ReviewAppConfigType | None:
         return await pipeline_review_app_config(info, self.id)
 

@@ -84,7 +84,15 @@ async def enable_review_apps(
 
 
 async def disable_review_apps(pipeline: Pipeline) -> None:
-    await ReviewAppConfig.filter(pipeline_id=pipeline.id).delete()
+    """Heroku's DELETE of review-app-config. The research says nothing of what becomes of the review apps there are,
+    so they stay: each still rebuilds on a push and goes when its pull request closes (or by deleteReviewApp); only
+    new ones stop, automatic or by hand, until enableReviewApps again."""
+    if not await ReviewAppConfig.filter(pipeline_id=pipeline.id).delete():
+        raise DomainError(
+            ErrorCode.REVIEW_APPS_NOT_ENABLED,
+            f"review apps are not enabled on pipeline {pipeline.name}: nothing to disable",
+            field="pipeline",
+        )
 
 
 def work_job(review_app_id: int) -> Job:
@@ -155,11 +163,12 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
     handled = Handled()
     notes = []
     for connection in event.connections:
-        config = await _config_of(connection.pipeline_id)
-        if config is None:
-            notes.append("review apps are not enabled")
-            continue
         if event.action in ("opened", "reopened"):
+            # Only new review apps need review apps enabled: those made before disableReviewApps live on.
+            config = await _config_of(connection.pipeline_id)
+            if config is None:
+                notes.append("review apps are not enabled")
+                continue
             if fork:
                 notes.append(f"pull request #{number} comes from a fork: create its review app by hand")
                 continue
