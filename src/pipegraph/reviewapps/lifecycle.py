@@ -25,7 +25,8 @@ from pipegraph.builds.models import Build
 from pipegraph.builds.service import cancel_builds
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
-from pipegraph.github.client import GitHubClient, GitHubUnavailable
+from pipegraph.github.ci_wait import no_ci_reported, wait_or_give_up
+from pipegraph.github.client import CiState, GitHubClient, GitHubUnavailable
 from pipegraph.github.deploys import build_outcome, report_outcome, start_deployment
 from pipegraph.github.events import GitHubEvent, Handled, ci_sha, on_ci_status, on_pull_request
 from pipegraph.github.service import connection_of, require_connection
@@ -138,9 +139,14 @@ async def request_review_app(
                 postdeploy_output=None,
                 predestroy_output=None,
                 app_json={},
+                ci_deadline=None,
             )
-        elif sha and sha != row.head_sha:
-            await ReviewApp.filter(id=row.id).update(head_sha=sha, branch=branch or row.branch)
+        else:
+            # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
+            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci}
+            if sha and sha != row.head_sha:
+                changes.update(head_sha=sha, branch=branch or row.branch, ci_deadline=None)
+            await ReviewApp.filter(id=row.id).update(**changes)
         await row.refresh_from_db()
     return row, [work_job(row.id)]
 
@@ -181,7 +187,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
         elif event.action == "synchronize":
             updated = await ReviewApp.filter(
                 pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
-            ).update(head_sha=sha, branch=branch)
+            ).update(head_sha=sha, branch=branch, ci_deadline=None)
             if updated:
                 row = await ReviewApp.get(pipeline_id=connection.pipeline_id, pr_number=number)
                 handled.jobs.append(work_job(row.id))
@@ -290,7 +296,7 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
                     await _set(runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}")
                     return []
                 if not ci.succeeded:
-                    await _set(runtime, row, row.status, f"waiting for CI: {ci.reason}")
+                    await _still_waiting(row, runtime, sha, ci)
                     return []
             claimed = await ReviewApp.filter(
                 Q(building_sha__isnull=True) | ~Q(building_sha=sha),
@@ -304,6 +310,27 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
     except DomainError as error:
         await _set(runtime, row, ReviewAppStatus.ERRORED, error.message)
         return []
+
+
+async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState) -> None:
+    """The same deadline as automatic deploys: a commit no CI reports on is given up, saying why (an app not made
+    yet is ERRORED; one built before keeps its status and its running release)."""
+    timeout = runtime.settings.github.wait_for_ci_timeout
+    waiting = ReviewApp.filter(id=row.id, status=row.status, head_sha=sha)  # a newer push or a closing wins
+    reason = no_ci_reported(sha, timeout, "its request or last push")
+    give_up = {
+        "status": ReviewAppStatus.ERRORED if row.status == ReviewAppStatus.PENDING else row.status,
+        "message": f"not built: {reason}; with waitForCi a review app needs CI on the repository: set CI up and push "
+        "again, or turn waitForCi off and createReviewApp again",
+    }
+    await wait_or_give_up(waiting, ci, timeout, deadline=row.ci_deadline, give_up=give_up)
+    await _announce(runtime, row)
+
+
+async def overdue_review_apps(now: datetime) -> list[Job]:
+    """Review apps waiting for CI past their deadline look at GitHub again (the cron of overdue deploys)."""
+    overdue = await ReviewApp.filter(wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE).order_by("id")
+    return [work_job(row.id) for row in overdue]
 
 
 async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: str, runtime: Runtime) -> list[Job]:
