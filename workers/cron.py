@@ -14,6 +14,7 @@ from pipegraph.jobs.queue import enqueue_all
 from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
 from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.recovery import reconcile_review_apps
 from workers.registry import JobContext, every
 
 INCOMING_MAX_AGE = 24 * 3600
@@ -35,6 +36,14 @@ async def reconcile_lost_builds(ctx: JobContext) -> int:
 @every(second={10, 25, 40, 55}, run_at_startup=True, timeout=60)
 async def reconcile_lost_test_runs(ctx: JobContext) -> int:
     return await reconcile_test_runs(ctx.redis, now=datetime.now(UTC))
+
+
+# A review app left DELETING (its build's worker died, or the build ended unseen) is destroyed after all.
+@every(second={12, 42}, run_at_startup=True, timeout=60)
+async def reconcile_deleting_review_apps(ctx: JobContext) -> int:
+    jobs = await reconcile_review_apps(datetime.now(UTC))
+    await enqueue_all(ctx.redis, jobs)
+    return len(jobs)
 
 
 # Review apps with no deploy for their pipeline's staleDays go (Heroku's destroy_stale_apps).

@@ -198,7 +198,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
             )
             if row_to_go is not None:
                 await ReviewApp.filter(id=row_to_go.id).update(
-                    status=ReviewAppStatus.DELETING, message="pull request closed"
+                    status=ReviewAppStatus.DELETING, message="pull request closed", updated_at=datetime.now(UTC)
                 )
                 handled.jobs.append(destroy_job(row_to_go.id))
                 notes.append(f"review app {row_to_go.app_name} is destroyed")
@@ -243,7 +243,9 @@ async def delete_review_app(pipeline: Pipeline, pr_number: int) -> tuple[ReviewA
         raise DomainError(
             ErrorCode.NOT_FOUND, f"pull request #{pr_number} has no review app in {pipeline.name}", field="pullRequest"
         )
-    await ReviewApp.filter(id=row.id).update(status=ReviewAppStatus.DELETING, message="deleted by hand")
+    await ReviewApp.filter(id=row.id).update(
+        status=ReviewAppStatus.DELETING, message="deleted by hand", updated_at=datetime.now(UTC)
+    )
     await row.refresh_from_db()
     return row, [destroy_job(row.id)]
 
@@ -308,7 +310,11 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
             await _announce(runtime, row)
             return await _build(row, pipeline, github, sha, runtime)
     except DomainError as error:
-        await _set(runtime, row, ReviewAppStatus.ERRORED, error.message)
+        # Conditional: a pull request closed meanwhile is being destroyed, and that is what it shows.
+        if await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(
+            status=ReviewAppStatus.ERRORED, message=error.message
+        ):
+            await _announce(runtime, row)
         return []
 
 
@@ -373,8 +379,12 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
         user_id=row.created_by_id,
         buildpacks=spec.buildpacks or None,
     )
+    # Recorded at once, and only while the review app is not being destroyed: a destruction that began meanwhile
+    # (its pull request closed) may have missed this build, so it is woken to cancel it, and the build is not run.
+    if not await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(build_id=build.id, app_json=document):
+        return [DESTROY_REVIEW_APP.job(row.id, retry=f"after-build-{build.id}")]
     deployment_id = await start_deployment(github, sha, app.name, transient=True)
-    await ReviewApp.filter(id=row.id).update(build_id=build.id, app_json=document, github_deployment_id=deployment_id)
+    await ReviewApp.filter(id=row.id).update(github_deployment_id=deployment_id)
     await announce(runtime.redis, pipeline.id, NewsKind.BUILD, build.id)
     return jobs
 
@@ -467,13 +477,16 @@ async def _destroy_app(app: App, settings: Settings) -> None:
 
 async def _still_building(row: ReviewApp, app: App) -> bool:
     """Destroying the app under its build or release phase would end them in errors: its builds are cancelled, and
-    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it)."""
-    cancelled, running = await cancel_builds(
+    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it; the
+    reconciler, should that never come). Looked at afresh each time: a build cancelled before whose worker has not
+    let go of it yet (its lease still runs) counts, as does one created since."""
+    cancelled, _ = await cancel_builds(
         app.id, f"cancelled: review app {row.app_name} is being destroyed ({row.message or 'deleted'})"
     )
     if cancelled:
         row.message = f"{row.message}; its build was cancelled" if row.message else "its build was cancelled"
         await ReviewApp.filter(id=row.id).update(message=row.message)
+    running = await Build.filter(app_id=app.id, lease_expires_at__gt=datetime.now(UTC)).exists()
     releasing = await Release.filter(app_id=app.id, status=ReleaseStatus.PENDING).exists()
     return running or releasing
 
@@ -519,7 +532,9 @@ async def reap_stale_review_apps(now: datetime) -> list[Job]:
         )
         for row in stale:
             if await ReviewApp.filter(id=row.id, status=row.status).update(
-                status=ReviewAppStatus.DELETING, message=f"stale: no deploy for {config.stale_days} days"
+                status=ReviewAppStatus.DELETING,
+                message=f"stale: no deploy for {config.stale_days} days",
+                updated_at=datetime.now(UTC),
             ):
                 jobs.append(destroy_job(row.id))
     return jobs
