@@ -260,6 +260,19 @@ async def github_scene(settings: Settings, github: Any, viewer: Actor, tmp_path:
         yield scene
 
 
+# PIPEGRAPH_WAIT_FOR_CI_TIMEOUT, tiny: the tests wait for the state the deadline leads to, never for a time.
+IMPATIENT = 0.01
+
+
+@pytest.fixture
+async def impatient_scene(settings: Settings, github: Any, viewer: Actor, tmp_path: Path) -> AsyncIterator[Any]:
+    """A GitHub scene whose waits for CI have a deadline of IMPATIENT seconds."""
+    configured = github_settings(settings, github)
+    configured = replace(configured, github=replace(configured.github, wait_for_ci_timeout=IMPATIENT))
+    async with scene_of(configured, github, viewer, tmp_path) as scene:
+        yield scene
+
+
 @contextlib.asynccontextmanager
 async def scene_of(configured: Settings, github: Any, viewer: Actor, tmp_path: Path) -> AsyncIterator[Any]:
     """A GitHub scene whose API and workers run with `configured` (github_settings, and whatever a test changes)."""

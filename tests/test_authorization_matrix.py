@@ -154,6 +154,11 @@ async def _review_apps_enabled(world: World, side: str, actor: str) -> dict[str,
     return {"pipeline": f"{side}-line", "pullRequest": 7}
 
 
+async def _review_apps_on(world: World, side: str, actor: str) -> dict[str, Any]:
+    await _review_apps_enabled(world, side, actor)
+    return {"pipeline": f"{side}-line"}
+
+
 async def _review_app_exists(world: World, side: str, actor: str) -> dict[str, Any]:
     variables = await _review_apps_enabled(world, side, actor)
     await ReviewApp.create(
@@ -278,6 +283,7 @@ MUTATIONS: dict[str, MutationScenario] = {
     "enableReviewApps": MutationScenario(
         _with_repository(lambda w, s: {"pipeline": f"{s}-line", "automatic": True}), (pipeline("enableReviewApps"),)
     ),
+    "disableReviewApps": MutationScenario(_review_apps_on, (pipeline("disableReviewApps"),)),
     "createReviewApp": MutationScenario(
         _review_apps_enabled,
         (Check("pipeline", "createReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),

@@ -80,8 +80,10 @@ def test_enable_and_disable_set_only_the_options_named(live: LiveApi) -> None:
     shown_on = live.cli("reviewapps", "-a", "shop-staging")
     one_off = live.cli("reviewapps:disable", "-p", "shop", "--no-autodestroy")
     shown_one_off = live.cli("reviewapps", "-p", "shop")
-    all_off = live.cli("reviewapps:disable", "-a", "shop-staging")
+    all_off = live.cli("reviewapps:disable", "-p", "shop", "--no-autodeploy", "--no-autodestroy", "--no-wait-for-ci")
     shown_off = live.cli("reviewapps", "-p", "shop")
+    disabled = live.cli("reviewapps:disable", "-a", "shop-staging")
+    shown_disabled = live.cli("reviewapps", "-p", "shop")
 
     # then each says what it turns on or off, Heroku's way, and the listing shows the options as they are
     assert (enabled.returncode, enabled.stderr) == (0, "Configuring pipeline... done\n")
@@ -103,6 +105,10 @@ def test_enable_and_disable_set_only_the_options_named(live: LiveApi) -> None:
     ]
     assert shown_off.stdout.splitlines()[1].startswith("auto deployment: off · auto destroy: off · wait for CI: off")
     assert shown_off.stdout.splitlines()[-1] == "shop has no review apps."
+    # and without options, review apps are disabled (the API's disableReviewApps, Heroku's DELETE)
+    assert (disabled.returncode, disabled.stdout, disabled.stderr) == (0, "", "Disabling review apps... done\n")
+    assert shown_disabled.stderr == "Review apps are not enabled: pipegraph reviewapps:enable -p shop\n"
+    assert shown_disabled.stdout == "=== shop review apps (acme/shop)\nshop has no review apps.\n"
 
 
 def test_create_list_and_delete_a_review_app(live: LiveApi) -> None:

@@ -4,9 +4,6 @@ fails, and a newer push supersedes a waiting one. deployBranch deploys by hand; 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +16,8 @@ from pipegraph.accounts.models import User
 from pipegraph.api.app import create_app
 from pipegraph.github.client import post_commit_status
 from pipegraph.github.deploys import overdue_deploys
-from pipegraph.jobs.queue import JobQueue
 from pipegraph.settings import Settings
-from tests.conftest import github_settings, scene_of
+from tests.conftest import github_settings
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.github_scene import (
     DELIVERIES,
@@ -211,26 +207,9 @@ async def test_a_commit_status_is_posted_through_the_seam_ci_uses(settings: Sett
     assert sent.authorization == "token ghp_test"
 
 
-# PIPEGRAPH_WAIT_FOR_CI_TIMEOUT, tiny: the tests wait for the state the deadline leads to, never for a time.
-IMPATIENT = 0.01
-
-
-@pytest.fixture
-async def impatient_scene(
-    settings: Settings, github: FakeGitHub, viewer: Actor, tmp_path: Path
-) -> AsyncIterator[GitHubScene]:
-    configured = github_settings(settings, github)
-    configured = replace(configured, github=replace(configured.github, wait_for_ci_timeout=IMPATIENT))
-    async with scene_of(configured, github, viewer, tmp_path) as scene:
-        yield scene
-
-
 async def _look_again(scene: GitHubScene) -> int:
     """What the worker's cron does: deploys waiting past their deadline look at GitHub again. How many did."""
-    jobs = await overdue_deploys(datetime.now(UTC))
-    await JobQueue(scene.jobs.settings.redis_url).enqueue(jobs)
-    await scene.jobs.drain()
-    return len(jobs)
+    return await scene.look_again(overdue_deploys)
 
 
 async def _look_again_once_overdue(scene: GitHubScene) -> None:

@@ -1,5 +1,6 @@
 """A pipeline's GitHub and CI fields (repository, reviewAppConfig, reviewApps, deliveries, deploys, testRuns,
-testRun) cost the same SQL statements for one pipeline or many: each comes through its domain's loader."""
+testRun, stageConfigVars) cost the same SQL statements for one pipeline or many: each comes through its domain's
+loader."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.ci.models import TestRun
 from pipegraph.github.models import Deploy, RepositoryConnection, WebhookDelivery
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage, StageConfigVars
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import truncate_all
@@ -29,17 +30,22 @@ PIPELINES = """
     deploys(first: 2) { sha app { name } }
     testRuns(first: 2) { edges { node { number } } }
     testRun(number: 1) { number }
+    reviewVars: stageConfigVars(stage: REVIEW)
+    testVars: stageConfigVars(stage: TEST)
   } } }
 }"""
 
 
 async def _pipeline(owner: User, index: int) -> None:
     """A connected pipeline with two apps, three review apps (one deleted), three deliveries, three deploys and
-    three test runs: more of each than a page of two."""
+    three test runs: more of each than a page of two; REVIEW config vars (TEST ones only on odd pipelines)."""
     pipeline = await Pipeline.create(name=f"line-{index}", owner=owner)
     repository = f"acme/repo-{index}"
     await RepositoryConnection.create(pipeline=pipeline, full_name=repository, webhook_secret="s")
     await ReviewAppConfig.create(pipeline=pipeline, base_name=f"line-{index}")
+    await StageConfigVars.create(pipeline=pipeline, stage=Stage.REVIEW, vars={"API_KEY": f"review-{index}"})
+    if index % 2:
+        await StageConfigVars.create(pipeline=pipeline, stage=Stage.TEST, vars={"CI": "true"})
     apps = []
     for stage in (Stage.STAGING, Stage.PRODUCTION):
         app = await App.create(name=f"line-{index}-{stage.value}", owner=owner, stack="heroku-24", config_vars={})
@@ -93,3 +99,5 @@ async def test_github_and_ci_fields_cost_the_same_statements_for_1_or_12_pipelin
         ]
         assert node["testRuns"] == {"edges": [{"node": {"number": 3}}, {"node": {"number": 2}}]}
         assert node["testRun"] == {"number": 1}
+        assert node["reviewVars"] == {"API_KEY": f"review-{index}"}
+        assert node["testVars"] == ({"CI": "true"} if index % 2 else {})

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release
-from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
+from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
@@ -318,3 +320,128 @@ async def test_closing_a_pull_request_while_its_review_app_builds_cancels_the_bu
 
 async def _running(argument: str) -> bool:
     return bool(processes_running(argument))
+
+
+DISABLE_REVIEW_APPS = """
+mutation($input: DisableReviewAppsInput!) {
+  disableReviewApps(input: $input) {
+    pipeline { name reviewAppConfig { automatic } }
+    userErrors { field code message }
+  }
+}"""
+
+
+async def test_disabling_review_apps_stops_new_ones_and_keeps_those_there_are(github_scene: GitHubScene) -> None:
+    scene = github_scene
+    await _ready(scene)
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 9, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+
+    # when review apps are disabled, then a pull request opens and one is asked for by hand
+    disabled = await scene.gql(DISABLE_REVIEW_APPS, {"input": {"pipeline": "shop"}})
+    await scene.deliver("pull_request", pull_request_payload("opened", 10, sha=sha, branch="checkout"))
+    by_hand = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 10}})
+    again = await scene.gql(DISABLE_REVIEW_APPS, {"input": {"pipeline": "shop"}})
+    await scene.jobs.drain()
+
+    # then the config is gone and no new review app is made, either way; disabling twice says why it cannot
+    assert disabled["disableReviewApps"] == {
+        "pipeline": {"name": "shop", "reviewAppConfig": None},
+        "userErrors": [],
+    }
+    assert by_hand["createReviewApp"]["reviewApp"] is None
+    assert [error["code"] for error in by_hand["createReviewApp"]["userErrors"]] == ["REVIEW_APPS_NOT_ENABLED"]
+    assert again["disableReviewApps"]["pipeline"] is None
+    assert again["disableReviewApps"]["userErrors"] == [
+        {
+            "field": "pipeline",
+            "code": "REVIEW_APPS_NOT_ENABLED",
+            "message": "review apps are not enabled on pipeline shop: nothing to disable",
+        }
+    ]
+    [kept] = await scene.review_apps()
+    assert (kept["prNumber"], kept["status"], kept["app"]["name"]) == (9, "CREATED", "shop-pr-9")
+
+    # and the one there was still goes when its pull request closes
+    await scene.deliver("pull_request", pull_request_payload("closed", 9, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert (review["status"], review["message"]) == ("DELETED", "destroyed: pull request closed")
+    assert not await App.exists(name="shop-pr-9")
+
+
+async def _opened_waiting_for_ci(scene: GitHubScene, pr_number: int, *, ci_status: str | None = None) -> str:
+    """Review apps with waitForCi, and a pull request opened on a new commit (with `ci_status` from CI, if any)."""
+    await _ready(scene, waitForCi=True)
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    if ci_status is not None:
+        scene.github.set_status(sha, "ci/test", ci_status)
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    return sha
+
+
+async def _look_again_until(scene: GitHubScene, pr_number: int, ended: Callable[[dict[str, Any]], bool]) -> None:
+    """The cron's looks at review apps waiting for CI past their deadline, until the review app's state is `ended`."""
+
+    async def done() -> bool:
+        await scene.look_again(overdue_review_apps)
+        rows = [row for row in await scene.review_apps() if row["prNumber"] == pr_number]
+        return bool(rows) and ended(rows[0])
+
+    await until(done, f"the review app of #{pr_number} has stopped waiting for CI as expected")
+
+
+async def test_with_wait_for_ci_a_commit_no_ci_reports_on_is_given_up_after_the_timeout_saying_why(
+    impatient_scene: GitHubScene,
+) -> None:
+    scene = impatient_scene
+
+    # when a pull request opens on a commit that no commit status and no check suite ever report on
+    sha = await _opened_waiting_for_ci(scene, 6)
+    await _look_again_until(scene, 6, lambda row: row["status"] != "PENDING")
+
+    # then its review app is given up, saying why and what to do, and nothing was made or built
+    [review] = await scene.review_apps()
+    assert review["status"] == "ERRORED"
+    assert review["message"] == (
+        f"not built: no commit status or check suite was reported on {sha[:7]} within 0.01 s of its request or last "
+        "push (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT); with waitForCi a review app needs CI on the repository: set CI up and "
+        "push again, or turn waitForCi off and createReviewApp again"
+    )
+    assert (review["app"], review["build"]) == (None, None)
+    assert not await App.exists(name="shop-pr-6")
+    assert await scene.look_again(overdue_review_apps) == 0  # given up once: the cron no longer looks at it
+
+    # and the way out it names works: waitForCi off, asked for again, it builds
+    await scene.enable_review_apps(automatic=True, baseName="shop", waitForCi=False)
+    again = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 6}})
+    assert again["createReviewApp"]["userErrors"] == [], again
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert review["status"] == "CREATED", review["message"]
+
+
+async def test_with_wait_for_ci_a_review_app_whose_ci_reported_waits_past_the_timeout_then_builds(
+    impatient_scene: GitHubScene,
+) -> None:
+    scene = impatient_scene
+
+    # when its CI is still running past the deadline
+    sha = await _opened_waiting_for_ci(scene, 7, ci_status="pending")
+
+    async def looked() -> bool:
+        return await scene.look_again(overdue_review_apps) > 0
+
+    await until(looked, "the review app waiting for CI past its deadline looked again")
+
+    # then it still waits for that CI, saying what it waits for
+    [review] = await scene.review_apps()
+    assert (review["status"], review["message"]) == ("PENDING", "waiting for CI: commit status 'ci/test' is pending")
+
+    # and when CI succeeds and its event is missed, a later look finds it and builds
+    scene.github.set_status(sha, "ci/test", "success")
+    await _look_again_until(scene, 7, lambda row: row["status"] != "PENDING")
+    [review] = await scene.review_apps()
+    assert review["status"] == "CREATED", review["message"]

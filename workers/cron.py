@@ -13,7 +13,8 @@ from pipegraph.github.deploys import overdue_deploys
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
-from pipegraph.reviewapps.lifecycle import reap_stale_review_apps
+from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.recovery import reconcile_review_apps
 from workers.registry import JobContext, every
 
 INCOMING_MAX_AGE = 24 * 3600
@@ -37,6 +38,14 @@ async def reconcile_lost_test_runs(ctx: JobContext) -> int:
     return await reconcile_test_runs(ctx.redis, now=datetime.now(UTC))
 
 
+# A review app left DELETING (its build's worker died, or the build ended unseen) is destroyed after all.
+@every(second={12, 42}, run_at_startup=True, timeout=60)
+async def reconcile_deleting_review_apps(ctx: JobContext) -> int:
+    jobs = await reconcile_review_apps(datetime.now(UTC))
+    await enqueue_all(ctx.redis, jobs)
+    return len(jobs)
+
+
 # Review apps with no deploy for their pipeline's staleDays go (Heroku's destroy_stale_apps).
 @every(minute={7, 37}, run_at_startup=False)
 async def reap_stale_apps(ctx: JobContext) -> int:
@@ -45,10 +54,12 @@ async def reap_stale_apps(ctx: JobContext) -> int:
     return len(jobs)
 
 
-# Deploys waiting for CI past their deadline look again: skipped when no CI reported (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT).
+# Deploys and review apps waiting for CI past their deadline look again: given up when no CI reported
+# (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT).
 @every(second={3, 33}, run_at_startup=True, timeout=60)
 async def recheck_overdue_deploys(ctx: JobContext) -> int:
-    jobs = await overdue_deploys(datetime.now(UTC))
+    now = datetime.now(UTC)
+    jobs = await overdue_deploys(now) + await overdue_review_apps(now)
     await enqueue_all(ctx.redis, jobs)
     return len(jobs)
 

@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from pipegraph.jobs.queue import Job, JobQueue
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app
 from tests.support.git_scene import commit, git, work_tree
@@ -210,6 +213,14 @@ class GitHubScene:
             headers["x-hub-signature-256"] = sign(secret or self.secret, body)
         self.sent_deliveries.append(delivery)
         return await self.http.post("/webhooks/github", content=body, headers=headers)
+
+    async def look_again(self, overdue: Callable[[datetime], Awaitable[list[Job]]]) -> int:
+        """What the worker's cron does with the waits for CI past their deadline (`overdue_deploys`, …): their
+        jobs run again, looking at GitHub. How many did."""
+        jobs = await overdue(datetime.now(UTC))
+        await JobQueue(self.jobs.settings.redis_url).enqueue(jobs)
+        await self.jobs.drain()
+        return len(jobs)
 
     async def review_apps(self) -> list[dict[str, Any]]:
         data = await self.gql(REVIEW_APPS, {"name": self.pipeline})

@@ -114,6 +114,7 @@ RULES: dict[str, Rule] = {
     "enableAutomaticDeploys": Rule(app=Permission.DEPLOY, note="the app's pipeline must be connected"),
     "deployBranch": Rule(app=Permission.DEPLOY),
     "enableReviewApps": Rule(pipeline=PipelineRight.ADMIN),
+    "disableReviewApps": Rule(pipeline=PipelineRight.ADMIN),
     "createReviewApp": Rule(
         note="as createEphemeralApp: a pipeline admin or member, or access allowing create review apps"
     ),

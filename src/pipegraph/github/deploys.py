@@ -9,7 +9,7 @@ the deploy still waits, and only one run claims it (a conditional update), so re
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from strawberry import relay
 
@@ -18,6 +18,7 @@ from pipegraph.apps.models import App
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.text import validate_text
+from pipegraph.github.ci_wait import duration, from_now, no_ci_reported, wait_or_give_up
 from pipegraph.github.client import CiState, GitHubClient, GitHubUnavailable
 from pipegraph.github.events import GitHubEvent, Handled, PushEvent, ci_sha, on_ci_status, on_push
 from pipegraph.github.models import AutomaticDeploy, Deploy, DeployStatus
@@ -103,26 +104,14 @@ async def deploy_pushed_branch(push: PushEvent) -> Handled:
             wait_for_ci=auto.wait_for_ci,
             actor_login=push.pusher,
             message="waiting for CI" if auto.wait_for_ci else "queued",
-            ci_deadline=_from_now(timeout) if auto.wait_for_ci else None,
+            ci_deadline=from_now(timeout) if auto.wait_for_ci else None,
         )
         handled.jobs.append(deploy_job(deploy.id))
     if autos:
         handled.note = f"{len(autos)} automatic deploy(s) of {push.branch} at {push.sha[:7]}"
         if any(auto.wait_for_ci for auto in autos):
-            handled.note += f" (waiting for CI: skipped if none reports within {_duration(timeout)})"
+            handled.note += f" (waiting for CI: skipped if none reports within {duration(timeout)})"
     return handled
-
-
-def _from_now(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def _duration(seconds: float) -> str:
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{int(seconds // 3600)} h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{int(seconds // 60)} min"
-    return f"{seconds:g} s"
 
 
 async def overdue_deploys(now: datetime) -> list[Job]:
@@ -212,22 +201,15 @@ async def advance_deploy(deploy_id: int, runtime: Runtime) -> list[Job]:
 
 
 async def _still_waiting(deploy: Deploy, runtime: Runtime, sha: str, ci: CiState) -> None:
-    """CI has not succeeded yet. Nothing at all reported past the deadline: no CI will come (Heroku would wait for
-    ever, in silence), so it is skipped saying why. CI that reported is waited for, looked at again a timeout on."""
     timeout = runtime.settings.github.wait_for_ci_timeout
-    now = datetime.now(UTC)
     waiting = Deploy.filter(id=deploy.id, status=DeployStatus.WAITING_FOR_CI)
-    if not ci.reported and await waiting.filter(ci_deadline__lte=now).update(
-        status=DeployStatus.SKIPPED,
-        message=f"not deployed: no commit status or check suite was reported on {sha[:7]} within "
-        f"{_duration(timeout)} of the push (PIPEGRAPH_WAIT_FOR_CI_TIMEOUT); with waitForCi a deploy needs CI on "
+    skip = {
+        "status": DeployStatus.SKIPPED,
+        "message": f"not deployed: {no_ci_reported(sha, timeout, 'the push')}; with waitForCi a deploy needs CI on "
         "the repository: set CI up, turn waitForCi off, or deploy by hand with deployBranch",
-        ci_deadline=None,
-    ):
+    }
+    if await wait_or_give_up(waiting, ci, timeout, deadline=deploy.ci_deadline, give_up=skip):
         await _announce(deploy, runtime)
-        return
-    more = {"ci_deadline": now + timedelta(seconds=timeout)} if ci.reported else {}
-    await waiting.update(message=f"waiting for CI: {ci.reason}", **more)
 
 
 async def start_deployment(github: GitHubClient, sha: str, environment: str, *, transient: bool = False) -> int | None:

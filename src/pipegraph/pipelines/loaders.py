@@ -3,10 +3,19 @@ pipelines of a response)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from strawberry.dataloader import DataLoader
 
 from pipegraph.core.loaders import loader, many_by, one_by
-from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, PipelineTransfer
+from pipegraph.pipelines.models import (
+    Pipeline,
+    PipelineAccessGrant,
+    PipelineCoupling,
+    PipelineTransfer,
+    Stage,
+    StageConfigVars,
+)
 
 
 @loader
@@ -37,3 +46,17 @@ def grants_by_pipeline() -> DataLoader[int, list[PipelineAccessGrant]]:
 @loader
 def transfers_by_pipeline() -> DataLoader[int, list[PipelineTransfer]]:
     return many_by(PipelineTransfer, "pipeline_id", order_by=("-created_at", "-id"))
+
+
+@loader
+def stage_config_vars_by_pipeline() -> DataLoader[tuple[int, Stage], dict[str, str]]:
+    """A stage's config vars by (pipeline id, stage): one statement for every pipeline and stage asked; {} if unset."""
+
+    async def load(keys: Sequence[tuple[int, Stage]]) -> list[dict[str, str]]:
+        rows = await StageConfigVars.filter(
+            pipeline_id__in={pipeline_id for pipeline_id, _ in keys}, stage__in={stage for _, stage in keys}
+        )
+        found = {(row.pipeline_id, Stage(row.stage)): row.vars for row in rows}
+        return [{str(k): str(v) for k, v in found.get(key, {}).items()} for key in keys]
+
+    return DataLoader(load_fn=load)

@@ -30,11 +30,16 @@ from pipegraph.github.types import (
 )
 from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
-from pipegraph.pipelines.loaders import couplings_by_pipeline, grants_by_pipeline, pipeline_by_id, transfers_by_pipeline
+from pipegraph.pipelines.loaders import (
+    couplings_by_pipeline,
+    grants_by_pipeline,
+    pipeline_by_id,
+    stage_config_vars_by_pipeline,
+    transfers_by_pipeline,
+)
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, PipelineTransfer, Stage
 from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
-from pipegraph.pipelines.stage_config import stage_config_vars
 from pipegraph.reviewapps.types import (
     ReviewAppConfigType,
     ReviewAppType,
@@ -246,7 +251,9 @@ class PipelineType(relay.Node):
     async def repository(self, info: Info) -> RepositoryType | None:
         return await pipeline_repository(info, self.id)
 
-    @strawberry.field(description="How its pull requests get review apps; null until enableReviewApps.")
+    @strawberry.field(
+        description="How its pull requests get review apps; null until enableReviewApps, and after disableReviewApps."
+    )
     async def review_app_config(self, info: Info) -> ReviewAppConfigType | None:
         return await pipeline_review_app_config(info, self.id)
 
@@ -274,7 +281,7 @@ class PipelineType(relay.Node):
     ) -> JSON | None:
         if PipelineRight.MEMBER not in await info.context.access.pipeline_rights(self.model):
             return None
-        return cast(JSON, await stage_config_vars(self.id, stage))
+        return cast(JSON, await info.context.loaders[stage_config_vars_by_pipeline].load((self.id, stage)))
 
 
 MAX_LISTED = 100

@@ -25,7 +25,8 @@ from pipegraph.builds.models import Build
 from pipegraph.builds.service import cancel_builds
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
-from pipegraph.github.client import GitHubClient, GitHubUnavailable
+from pipegraph.github.ci_wait import no_ci_reported, wait_or_give_up
+from pipegraph.github.client import CiState, GitHubClient, GitHubUnavailable
 from pipegraph.github.deploys import build_outcome, report_outcome, start_deployment
 from pipegraph.github.events import GitHubEvent, Handled, ci_sha, on_ci_status, on_pull_request
 from pipegraph.github.service import connection_of, require_connection
@@ -84,7 +85,15 @@ async def enable_review_apps(
 
 
 async def disable_review_apps(pipeline: Pipeline) -> None:
-    await ReviewAppConfig.filter(pipeline_id=pipeline.id).delete()
+    """Heroku's DELETE of review-app-config. The research says nothing of what becomes of the review apps there are,
+    so they stay: each still rebuilds on a push and goes when its pull request closes (or by deleteReviewApp); only
+    new ones stop, automatic or by hand, until enableReviewApps again."""
+    if not await ReviewAppConfig.filter(pipeline_id=pipeline.id).delete():
+        raise DomainError(
+            ErrorCode.REVIEW_APPS_NOT_ENABLED,
+            f"review apps are not enabled on pipeline {pipeline.name}: nothing to disable",
+            field="pipeline",
+        )
 
 
 def work_job(review_app_id: int) -> Job:
@@ -130,9 +139,14 @@ async def request_review_app(
                 postdeploy_output=None,
                 predestroy_output=None,
                 app_json={},
+                ci_deadline=None,
             )
-        elif sha and sha != row.head_sha:
-            await ReviewApp.filter(id=row.id).update(head_sha=sha, branch=branch or row.branch)
+        else:
+            # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
+            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci}
+            if sha and sha != row.head_sha:
+                changes.update(head_sha=sha, branch=branch or row.branch, ci_deadline=None)
+            await ReviewApp.filter(id=row.id).update(**changes)
         await row.refresh_from_db()
     return row, [work_job(row.id)]
 
@@ -155,11 +169,12 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
     handled = Handled()
     notes = []
     for connection in event.connections:
-        config = await _config_of(connection.pipeline_id)
-        if config is None:
-            notes.append("review apps are not enabled")
-            continue
         if event.action in ("opened", "reopened"):
+            # Only new review apps need review apps enabled: those made before disableReviewApps live on.
+            config = await _config_of(connection.pipeline_id)
+            if config is None:
+                notes.append("review apps are not enabled")
+                continue
             if fork:
                 notes.append(f"pull request #{number} comes from a fork: create its review app by hand")
                 continue
@@ -172,7 +187,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
         elif event.action == "synchronize":
             updated = await ReviewApp.filter(
                 pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
-            ).update(head_sha=sha, branch=branch)
+            ).update(head_sha=sha, branch=branch, ci_deadline=None)
             if updated:
                 row = await ReviewApp.get(pipeline_id=connection.pipeline_id, pr_number=number)
                 handled.jobs.append(work_job(row.id))
@@ -183,7 +198,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
             )
             if row_to_go is not None:
                 await ReviewApp.filter(id=row_to_go.id).update(
-                    status=ReviewAppStatus.DELETING, message="pull request closed"
+                    status=ReviewAppStatus.DELETING, message="pull request closed", updated_at=datetime.now(UTC)
                 )
                 handled.jobs.append(destroy_job(row_to_go.id))
                 notes.append(f"review app {row_to_go.app_name} is destroyed")
@@ -228,7 +243,9 @@ async def delete_review_app(pipeline: Pipeline, pr_number: int) -> tuple[ReviewA
         raise DomainError(
             ErrorCode.NOT_FOUND, f"pull request #{pr_number} has no review app in {pipeline.name}", field="pullRequest"
         )
-    await ReviewApp.filter(id=row.id).update(status=ReviewAppStatus.DELETING, message="deleted by hand")
+    await ReviewApp.filter(id=row.id).update(
+        status=ReviewAppStatus.DELETING, message="deleted by hand", updated_at=datetime.now(UTC)
+    )
     await row.refresh_from_db()
     return row, [destroy_job(row.id)]
 
@@ -281,7 +298,7 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
                     await _set(runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}")
                     return []
                 if not ci.succeeded:
-                    await _set(runtime, row, row.status, f"waiting for CI: {ci.reason}")
+                    await _still_waiting(row, runtime, sha, ci)
                     return []
             claimed = await ReviewApp.filter(
                 Q(building_sha__isnull=True) | ~Q(building_sha=sha),
@@ -293,8 +310,33 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
             await _announce(runtime, row)
             return await _build(row, pipeline, github, sha, runtime)
     except DomainError as error:
-        await _set(runtime, row, ReviewAppStatus.ERRORED, error.message)
+        # Conditional: a pull request closed meanwhile is being destroyed, and that is what it shows.
+        if await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(
+            status=ReviewAppStatus.ERRORED, message=error.message
+        ):
+            await _announce(runtime, row)
         return []
+
+
+async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState) -> None:
+    """The same deadline as automatic deploys: a commit no CI reports on is given up, saying why (an app not made
+    yet is ERRORED; one built before keeps its status and its running release)."""
+    timeout = runtime.settings.github.wait_for_ci_timeout
+    waiting = ReviewApp.filter(id=row.id, status=row.status, head_sha=sha)  # a newer push or a closing wins
+    reason = no_ci_reported(sha, timeout, "its request or last push")
+    give_up = {
+        "status": ReviewAppStatus.ERRORED if row.status == ReviewAppStatus.PENDING else row.status,
+        "message": f"not built: {reason}; with waitForCi a review app needs CI on the repository: set CI up and push "
+        "again, or turn waitForCi off and createReviewApp again",
+    }
+    await wait_or_give_up(waiting, ci, timeout, deadline=row.ci_deadline, give_up=give_up)
+    await _announce(runtime, row)
+
+
+async def overdue_review_apps(now: datetime) -> list[Job]:
+    """Review apps waiting for CI past their deadline look at GitHub again (the cron of overdue deploys)."""
+    overdue = await ReviewApp.filter(wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE).order_by("id")
+    return [work_job(row.id) for row in overdue]
 
 
 async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: str, runtime: Runtime) -> list[Job]:
@@ -337,8 +379,12 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
         user_id=row.created_by_id,
         buildpacks=spec.buildpacks or None,
     )
+    # Recorded at once, and only while the review app is not being destroyed: a destruction that began meanwhile
+    # (its pull request closed) may have missed this build, so it is woken to cancel it, and the build is not run.
+    if not await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(build_id=build.id, app_json=document):
+        return [DESTROY_REVIEW_APP.job(row.id, retry=f"after-build-{build.id}")]
     deployment_id = await start_deployment(github, sha, app.name, transient=True)
-    await ReviewApp.filter(id=row.id).update(build_id=build.id, app_json=document, github_deployment_id=deployment_id)
+    await ReviewApp.filter(id=row.id).update(github_deployment_id=deployment_id)
     await announce(runtime.redis, pipeline.id, NewsKind.BUILD, build.id)
     return jobs
 
@@ -431,13 +477,16 @@ async def _destroy_app(app: App, settings: Settings) -> None:
 
 async def _still_building(row: ReviewApp, app: App) -> bool:
     """Destroying the app under its build or release phase would end them in errors: its builds are cancelled, and
-    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it)."""
-    cancelled, running = await cancel_builds(
+    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it; the
+    reconciler, should that never come). Looked at afresh each time: a build cancelled before whose worker has not
+    let go of it yet (its lease still runs) counts, as does one created since."""
+    cancelled, _ = await cancel_builds(
         app.id, f"cancelled: review app {row.app_name} is being destroyed ({row.message or 'deleted'})"
     )
     if cancelled:
         row.message = f"{row.message}; its build was cancelled" if row.message else "its build was cancelled"
         await ReviewApp.filter(id=row.id).update(message=row.message)
+    running = await Build.filter(app_id=app.id, lease_expires_at__gt=datetime.now(UTC)).exists()
     releasing = await Release.filter(app_id=app.id, status=ReleaseStatus.PENDING).exists()
     return running or releasing
 
@@ -483,7 +532,9 @@ async def reap_stale_review_apps(now: datetime) -> list[Job]:
         )
         for row in stale:
             if await ReviewApp.filter(id=row.id, status=row.status).update(
-                status=ReviewAppStatus.DELETING, message=f"stale: no deploy for {config.stale_days} days"
+                status=ReviewAppStatus.DELETING,
+                message=f"stale: no deploy for {config.stale_days} days",
+                updated_at=datetime.now(UTC),
             ):
                 jobs.append(destroy_job(row.id))
     return jobs

@@ -57,6 +57,7 @@ class ReviewApp(Model):
     building_sha = fields.CharField(max_length=40, null=True)  # the commit the current build was made from
     fork = fields.BooleanField(default=False)
     wait_for_ci = fields.BooleanField(default=False)
+    ci_deadline = fields.DatetimeField(null=True, db_index=True)  # when no CI reporting on head_sha gives it up
     status = fields.CharEnumField(ReviewAppStatus, max_length=16, default=ReviewAppStatus.PENDING)
     message = fields.TextField(default="")
     build: fields.ForeignKeyNullableRelation[Build] = fields.ForeignKeyField(

@@ -54,6 +54,11 @@ class EnableReviewAppsInput:
     )
 
 
+@strawberry.input(description="The pipeline whose review apps to turn off (Heroku's DELETE of review-app-config).")
+class DisableReviewAppsInput:
+    pipeline: str = strawberry.field(description="Pipeline name or global ID; its review apps must be enabled.")
+
+
 @strawberry.input(description="A pull request of the pipeline's repository to make a review app for, forks included.")
 class CreateReviewAppInput:
     pipeline: str = strawberry.field(description="Pipeline name or global ID.")
@@ -70,6 +75,13 @@ class DeleteReviewAppInput:
 class EnableReviewAppsPayload(Payload):
     pipeline: PipelineType | None = strawberry.field(default=None, description="The pipeline; null if refused.")
     config: ReviewAppConfigType | None = strawberry.field(default=None, description="The review-app config set.")
+
+
+@strawberry.type(description="The result of disableReviewApps.")
+class DisableReviewAppsPayload(Payload):
+    pipeline: PipelineType | None = strawberry.field(
+        default=None, description="The pipeline, its reviewAppConfig now null; null if refused."
+    )
 
 
 @strawberry.type(description="The result of createReviewApp or deleteReviewApp: a worker does the work.")
@@ -128,6 +140,21 @@ class ReviewAppMutations:
         return EnableReviewAppsPayload(
             pipeline=PipelineType.from_model(pipeline), config=ReviewAppConfigType.from_model(config)
         )
+
+    @mutation(
+        description="Turn review apps off on a pipeline: its config goes, so pull requests get no new review app, "
+        "automatic or by hand, until enableReviewApps. Existing review apps stay (Heroku's documentation is silent "
+        "on them): each still rebuilds on a push and is destroyed when its pull request closes or by "
+        "deleteReviewApp; none is destroyed for being stale any more."
+    )
+    async def disable_review_apps(
+        self,
+        info: Info,
+        input: Annotated[DisableReviewAppsInput, strawberry.argument(description="Parameters for disableReviewApps.")],
+    ) -> DisableReviewAppsPayload:
+        pipeline = await authorized_pipeline(info.context.access, input.pipeline, "disableReviewApps")
+        await lifecycle.disable_review_apps(pipeline)
+        return DisableReviewAppsPayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Make a review app for a pull request by hand (fork pull requests too).")
     async def create_review_app(

@@ -160,12 +160,12 @@ def reviewapps_enable(
 
 @command(
     "reviewapps:disable",
-    "Turn a pipeline's review-app options off: without options, all of them.",
+    "Turn a pipeline's review apps off, or only some of their options.",
     "pipegraph reviewapps:disable -p shop",
     "pipegraph reviewapps:disable -p shop --no-autodestroy",
-    details="With every option off, pull requests no longer get review apps by themselves, none is destroyed for "
-    "being stale, and none waits for CI; review apps made by hand (reviewapps:create) stay possible, and each "
-    "existing one goes when its pull request closes.",
+    details="Without options, review apps are disabled (Heroku's DELETE of review-app-config): pull requests get no "
+    "new review app, by themselves or by reviewapps:create, until reviewapps:enable; existing ones stay and each "
+    "goes when its pull request closes. With options, only those are turned off and review apps stay enabled.",
 )
 @pipeline_options
 @click.option("--no-autodeploy", is_flag=True, help="Pull requests no longer get a review app by themselves.")
@@ -176,13 +176,16 @@ def reviewapps_disable(
 ) -> None:
     api = connect()
     given = {"autodeploy": no_autodeploy, "autodestroy": no_autodestroy, "wait_for_ci": no_wait_for_ci}
-    everything = not any(given.values())
-    changes: dict[str, Any] = {field: False for flag, field, _ in SWITCHES if everything or given[flag]}
     key = which_pipeline(api, pipeline, app_name)
-    if _review_apps(api, key)["reviewAppConfig"] is None:
+    found = _review_apps(api, key)
+    if found["reviewAppConfig"] is None:
         click.echo("Review apps are not enabled: nothing to disable.", err=True)
         return
-    _configure(api, key, changes, "Disabling")
+    if any(given.values()):
+        _configure(api, key, {field: False for flag, field, _ in SWITCHES if given[flag]}, "Disabling")
+        return
+    with action("Disabling review apps"):
+        api.mutate("disable_review_apps", pipeline=found["name"])
 
 
 def _on_pull_request(

@@ -1,0 +1,143 @@
+"""A review app is never left DELETING: when the worker at its cancelled build dies, the build's end never wakes the
+destruction, and the reconciler gives it its destroy job again (a real worker process SIGKILLed mid-build)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from workers.runner import in_process_worker
+
+from pipegraph.apps.models import App
+from pipegraph.builds.models import Build, BuildStatus
+from pipegraph.jobs.queue import JobQueue
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
+from pipegraph.reviewapps.recovery import reconcile_review_apps
+from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload
+from tests.support.processes import gone, processes_running
+from tests.support.sandbox import SANDBOX_MODE
+from tests.support.servers import until, worker_process
+from tests.test_review_apps import _slow_buildpack
+
+LATER = timedelta(hours=2)  # the reconciler's "now", past every lease and grace period
+
+
+async def _review_app() -> ReviewApp:
+    return await ReviewApp.get(pr_number=4)
+
+
+async def test_a_review_app_whose_cancelled_builds_worker_died_is_destroyed_by_the_reconciler(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    settings = scene.jobs.settings
+    marker = f"{4000 + os.getpid() % 1000 / 1000:.3f}"  # an argument no other process on the host has
+    pack = _slow_buildpack(tmp_path / "slow-buildpack")
+    (pack / "bin" / "compile").write_text(f'#!/bin/sh\necho "-----> Compiling slowly"\nexec sleep {marker}\n')
+    await scene.setup(files={**APP_FILES, "app.json": json.dumps({"buildpacks": [{"url": str(pack)}]})})
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 4, sha=sha, branch="checkout"))
+
+    # given its review app building in a separate worker process, which is SIGKILLed mid-compile
+    worker = worker_process(
+        settings,
+        tmp_path / "worker.log",
+        PIPEGRAPH_GITHUB_API_URL=settings.github.api_url,
+        PIPEGRAPH_GITHUB_TOKEN=settings.github.token,
+    )
+    try:
+        await until(lambda: _running(marker), "the slow buildpack compiling in the worker process", seconds=90)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    if SANDBOX_MODE == "bubblewrap":
+        assert await gone(marker)  # the sandbox died with the worker
+    else:
+        for pid in processes_running(marker):  # unsandboxed, what the shell started outlives it
+            os.kill(pid, signal.SIGKILL)
+    row = await _review_app()
+    app_id = row.app_id
+    assert app_id is not None
+    [build] = await Build.filter(app_id=app_id)
+    assert build.status == BuildStatus.BUILDING
+
+    # when its pull request closes: the destruction cancels the build, and waits for the build's end, which the
+    # dead worker never reaches (the state a worker dying between the cancel and the build's end leaves as well)
+    await scene.deliver("pull_request", pull_request_payload("closed", 4, sha=sha, branch="checkout"))
+    # (not a burst worker: the dead worker's build job stays queued, held "in progress", until arq's own timeout)
+    async with in_process_worker(settings):
+
+        async def cancelled() -> bool:
+            row = await _review_app()
+            return row.message == "pull request closed; its build was cancelled"
+
+        await until(cancelled, "the destruction cancelled the build and waits for its end")
+        await build.refresh_from_db()
+        assert build.status == BuildStatus.FAILED
+        assert (await _review_app()).status == ReviewAppStatus.DELETING
+        assert await App.exists(id=app_id)
+        # a destruction still within its grace period is left to its own steps
+        assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+        # and the reconciler runs past the build's lease and the grace period, twice (two crons at once)
+        jobs = await reconcile_review_apps(datetime.now(UTC) + LATER)
+        assert [job.job_id for job in jobs] == [f"review-app-destroy:{row.id}"]
+        queue = JobQueue(settings.redis_url)
+        await queue.enqueue(jobs)
+        await queue.enqueue(await reconcile_review_apps(datetime.now(UTC) + LATER))
+
+        async def destroyed() -> bool:
+            return (await _review_app()).status == ReviewAppStatus.DELETED
+
+        await until(destroyed, "the review app destroyed after all")
+
+    # then the review app is destroyed, saying why, and nothing of its app is left
+    row = await _review_app()
+    assert (row.status, row.app_id) == (ReviewAppStatus.DELETED, None)
+    assert row.message == "destroyed: pull request closed; its build was cancelled"
+    assert not await App.exists(id=app_id)
+    assert not await Build.exists(app_id=app_id)
+    assert not (settings.build_cache_dir / "apps" / str(app_id)).exists()
+    # and nothing is left for the reconciler
+    assert await reconcile_review_apps(datetime.now(UTC) + LATER) == []
+
+
+async def _running(argument: str) -> bool:
+    return bool(processes_running(argument))
+
+
+async def test_a_review_app_closed_before_it_recorded_its_build_is_destroyed_and_the_build_never_runs(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    await scene.setup()
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    sha = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 4, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    row = await _review_app()
+    assert row.status == ReviewAppStatus.CREATED, row.message
+
+    # given the state a pull request closed while a build was being made for it leaves: the review app DELETING, a
+    # new build of its app that the review app never recorded, and the destroy job long since done
+    await ReviewApp.filter(id=row.id).update(
+        status=ReviewAppStatus.DELETING, message="pull request closed", updated_at=datetime.now(UTC) - LATER
+    )
+    unseen = await Build.create(app_id=row.app_id, source_url="https://example.com/x.tgz")
+
+    # when the reconciler runs
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(await reconcile_review_apps(datetime.now(UTC)))
+    await scene.jobs.drain()
+
+    # then the destroy looked at the app's builds afresh: the unseen one cancelled, the app gone
+    row = await _review_app()
+    assert (row.status, row.message) == (
+        ReviewAppStatus.DELETED,
+        "destroyed: pull request closed; its build was cancelled",
+    )
+    assert not await Build.exists(id=unseen.id)
+    assert not await App.filter(name="shop-pr-4").exists()
