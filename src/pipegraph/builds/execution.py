@@ -210,7 +210,7 @@ def _readable_copies(buildpacks: list[Buildpack], into: Path) -> list[Buildpack]
                 path = os.path.join(folder, name)
                 if not os.path.islink(path):
                     os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
-        copies.append(Buildpack(name=buildpack.name, path=copy))
+        copies.append(Buildpack(name=buildpack.name, path=copy, builtin=buildpack.builtin))
     into.chmod(0o755)
     return copies
 
