@@ -74,13 +74,14 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
         # Traversable by the sandbox's user, locked while in use, swept at worker start when a killed worker left it.
         with BUILD_WORKSPACES.new() as workdir:
             release = await _build(build, runtime, log, workdir)
+            # The push following the log ends now; the folder is removed after.
+            await log.end(BuildStatus.SUCCEEDED)
     except LostClaim:
         return await Build.get(id=build.id), []
     except DomainError as error:
         if not log.lines or not log.lines[-1].startswith(" !"):
             await log.line(f" !     {error.message}")
         return await _fail(build, log, error.message), []
-    await log.end(BuildStatus.SUCCEEDED)
     # Its release phase runs as for any release: the release's own job.
     return await Build.get(id=build.id), [release_job(release)] if release.status == ReleaseStatus.PENDING else []
 

@@ -140,7 +140,10 @@ def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int, Iterator[
 def connect(host: str, port: int) -> _socket.socket:
     """`socket.create_connection` without the `socket` module: each address of `host` in turn."""
     error: OSError = OSError(f"no address for {host}")
-    for family, kind, protocol, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+    # A str name is encoded with the idna codec, whose import alone (re, unicodedata) costs tens of milliseconds: an
+    # ASCII name is handed over as the same bytes.
+    name = host.encode() if host.isascii() else host
+    for family, kind, protocol, _, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
         connection = _socket.socket(family, kind, protocol)
         try:
             connection.settimeout(3600)
