@@ -11,8 +11,12 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
+import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -126,17 +130,33 @@ async def git_http(request: Request) -> Response:
     app = await _authorized_app(viewer, repo.removesuffix(".git"), service)
     if isinstance(app, Response):
         return app
-    await asyncio.to_thread(ensure_repo, settings.repo_dir, app.id)
+    backend = await asyncio.to_thread(_prepare, settings.repo_dir, app.id)
     env = _cgi_env(request, settings, app, path, viewer)
     if service == "git-receive-pack" and request.method == "POST":
         env.update(_push_env(request, settings, app, viewer))
-    return await _run_backend(request, env)
+    return await _run_backend(request, backend, env)
 
 
-async def _run_backend(request: Request, env: dict[str, str]) -> Response:
+def _prepare(repo_root: Path, app_id: int) -> list[str]:
+    ensure_repo(repo_root, app_id)
+    return backend_argv()
+
+
+@functools.cache
+def backend_argv() -> list[str]:
+    """git's http-backend program itself, as web servers run it: `git http-backend` would start git only for it to
+    start the program, one more process for each of a push's two requests."""
+    try:
+        found = subprocess.run(["git", "--exec-path"], env=git_env(), capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ["git", "http-backend"]
+    program = Path(found.stdout.strip()) / "git-http-backend"
+    return [str(program)] if os.access(program, os.X_OK) else ["git", "http-backend"]
+
+
+async def _run_backend(request: Request, backend: list[str], env: dict[str, str]) -> Response:
     process = await asyncio.create_subprocess_exec(
-        "git",
-        "http-backend",
+        *backend,
         env=env,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
