@@ -17,9 +17,11 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.types import Receive
 
 from pipegraph.access.checks import authorized_app
 from pipegraph.access.policy import Access
@@ -170,7 +172,21 @@ async def _run_backend(request: Request, backend: list[str], env: dict[str, str]
         await _reap(process, feeding)
         return PlainTextResponse("git http-backend failed", status_code=500)
     status, headers = _parse_cgi_head(head)
-    return StreamingResponse(_body(process, feeding), status_code=status, headers=headers)
+    return _CgiResponse(_body(process, feeding), feeding, status_code=status, headers=headers)
+
+
+class _CgiResponse(StreamingResponse):
+    """git's answer, streamed. The request's body belongs to `_feed` until it has all been read: the disconnect
+    listener of a streaming response (under ASGI before 2.4, uvicorn's) reads the same `receive`, and when git's head
+    came first it took the pushed pack, leaving http-backend waiting for it, and the push hung."""
+
+    def __init__(self, content: AsyncIterator[bytes], feeding: asyncio.Task[None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.feeding = feeding
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        await asyncio.wait([self.feeding])  # not `await`: the listener's cancellation must not cancel the feeding
+        await super().listen_for_disconnect(receive)
 
 
 def _parse_cgi_head(head: bytes) -> tuple[int, dict[str, str]]:
