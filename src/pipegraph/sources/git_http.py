@@ -31,7 +31,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, NotFound
 from pipegraph.jobs.runtime import build_job_timeout
 from pipegraph.settings import Settings
-from pipegraph.sources import hook
+from pipegraph.sources import child, hook
 from pipegraph.sources.push import PUSH_PATH, push_grant
 from pipegraph.sources.repos import ensure_repo, git_env
 
@@ -157,15 +157,8 @@ def backend_argv() -> list[str]:
 
 
 async def _run_backend(request: Request, backend: list[str], env: dict[str, str]) -> Response:
-    process = await asyncio.create_subprocess_exec(
-        *backend,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    process = await child.start(backend, env=env)
     feeding = asyncio.create_task(_feed(request, process))
-    assert process.stdout is not None
     try:
         head = await process.stdout.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -202,8 +195,7 @@ def _parse_cgi_head(head: bytes) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-async def _feed(request: Request, process: asyncio.subprocess.Process) -> None:
-    assert process.stdin is not None
+async def _feed(request: Request, process: child.Child) -> None:
     try:
         async for chunk in request.stream():
             if chunk:
@@ -215,8 +207,7 @@ async def _feed(request: Request, process: asyncio.subprocess.Process) -> None:
         process.stdin.close()
 
 
-async def _body(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]) -> AsyncIterator[bytes]:
-    assert process.stdout is not None
+async def _body(process: child.Child, feeding: asyncio.Task[None]) -> AsyncIterator[bytes]:
     try:
         while chunk := await process.stdout.read(READ_CHUNK):
             yield chunk
@@ -224,11 +215,10 @@ async def _body(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]
         await _reap(process, feeding)
 
 
-async def _reap(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]) -> None:
+async def _reap(process: child.Child, feeding: asyncio.Task[None]) -> None:
     if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            if not feeding.done():
-                process.kill()
+        if not feeding.done():
+            process.kill()
         await process.wait()
     feeding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
