@@ -86,7 +86,7 @@ class BuildpackFetcher:
             path = target
         if not (path / "bin" / "detect").is_file() or not (path / "bin" / "compile").is_file():
             raise _error(f"buildpack {reference} has no bin/detect and bin/compile")
-        return Buildpack(name=reference, path=path)
+        return Buildpack(name=reference, path=path, builtin=reference in BUILTIN_SCRIPTS)
 
     def _builtin(self, name: str) -> Path:
         target = self.cache_root / "buildpacks" / f"builtin-{name}"

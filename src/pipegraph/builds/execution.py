@@ -78,6 +78,9 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
             release = await until_cancelled(
                 _build(build, runtime, log, workdir), partial(no_longer_held, build), what=f"build {build.id}"
             )
+            if release is not None:
+                # The push following the log ends now; the folder is removed after.
+                await log.end(BuildStatus.SUCCEEDED)
     except LostClaim:
         return await _stopped(build, log), []
     except DomainError as error:
@@ -86,7 +89,6 @@ async def run_build(build_id: int, runtime: Runtime) -> tuple[Build | None, list
         return await _fail(build, log, error.message), []
     if release is None:
         return await _stopped(build, log), []
-    await log.end(BuildStatus.SUCCEEDED)
     # Its release phase runs as for any release: the release's own job.
     return await Build.get(id=build.id), [release_job(release)] if release.status == ReleaseStatus.PENDING else []
 
@@ -236,7 +238,7 @@ def _readable_copies(buildpacks: list[Buildpack], into: Path) -> list[Buildpack]
                 path = os.path.join(folder, name)
                 if not os.path.islink(path):
                     os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
-        copies.append(Buildpack(name=buildpack.name, path=copy))
+        copies.append(Buildpack(name=buildpack.name, path=copy, builtin=buildpack.builtin))
     into.chmod(0o755)
     return copies
 

@@ -24,11 +24,15 @@ def parse_procfile(text: str) -> dict[str, str]:
     return types
 
 
-def read_procfile(build_dir: Path) -> dict[str, str]:
+def has_procfile(build_dir: Path) -> bool:
     path = build_dir / "Procfile"
-    if not path.is_file() or path.is_symlink():
+    return path.is_file() and not path.is_symlink()
+
+
+def read_procfile(build_dir: Path) -> dict[str, str]:
+    if not has_procfile(build_dir):
         return {}
-    return parse_procfile(path.read_text(errors="replace"))
+    return parse_procfile((build_dir / "Procfile").read_text(errors="replace"))
 
 
 def parse_release_output(text: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipegraph.builds.commands import CommandOutcome, CommandRunner, OnLine
-from pipegraph.builds.procfile import parse_release_output, read_procfile
+from pipegraph.builds.procfile import has_procfile, parse_release_output, read_procfile
 from pipegraph.core.errors import DomainError
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -26,6 +26,10 @@ INDENT = "       "
 class Buildpack:
     name: str  # as the app or the build names it
     path: Path  # a folder holding bin/detect, bin/compile and maybe bin/release
+    # pipegraph's own `procfile` buildpack: the local runner does its steps itself (they only look for a Procfile and
+    # run no code of the app's or anyone's), sparing a sandbox start for each; its scripts say the same for a runner
+    # that runs every buildpack as commands.
+    builtin: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ class _Steps:
         return outcome
 
     async def detect(self, buildpack: Buildpack) -> str | None:
+        if buildpack.builtin:
+            # A Procfile that is a link is not one (read_procfile ignores it too): nothing outside BUILD_DIR is probed.
+            return "Procfile" if has_procfile(self.request.build_dir) else None
         lines: list[str] = []
 
         async def keep(line: str) -> None:
@@ -162,13 +169,15 @@ class _Steps:
         raise BuildFailed(NO_DETECT)
 
     async def compile(self, buildpack: Buildpack, language: str) -> None:
+        if buildpack.builtin:
+            return  # the source tree is the slug as it is
         args = [self.build_dir, self.cache_dir, self.env_dir]
         outcome = await self._run(buildpack, "compile", args, self.on_line)
         if outcome.exit_code != 0:
             raise BuildFailed(f"Push rejected, failed to compile {language} app (exit status {outcome.exit_code}).")
 
     async def release(self, buildpack: Buildpack) -> dict[str, str]:
-        if not (buildpack.path / "bin" / "release").exists():
+        if buildpack.builtin or not (buildpack.path / "bin" / "release").exists():
             return {}
         lines: list[str] = []
 

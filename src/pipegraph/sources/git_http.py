@@ -11,11 +11,17 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
+import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.types import Receive
 
 from pipegraph.access.checks import authorized_app
 from pipegraph.access.policy import Access
@@ -25,7 +31,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.errors import DomainError, NotFound
 from pipegraph.jobs.runtime import build_job_timeout
 from pipegraph.settings import Settings
-from pipegraph.sources import hook
+from pipegraph.sources import child, hook
 from pipegraph.sources.push import PUSH_PATH, push_grant
 from pipegraph.sources.repos import ensure_repo, git_env
 
@@ -126,31 +132,54 @@ async def git_http(request: Request) -> Response:
     app = await _authorized_app(viewer, repo.removesuffix(".git"), service)
     if isinstance(app, Response):
         return app
-    await asyncio.to_thread(ensure_repo, settings.repo_dir, app.id)
+    backend = await asyncio.to_thread(_prepare, settings.repo_dir, app.id)
     env = _cgi_env(request, settings, app, path, viewer)
     if service == "git-receive-pack" and request.method == "POST":
         env.update(_push_env(request, settings, app, viewer))
-    return await _run_backend(request, env)
+    return await _run_backend(request, backend, env)
 
 
-async def _run_backend(request: Request, env: dict[str, str]) -> Response:
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "http-backend",
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+def _prepare(repo_root: Path, app_id: int) -> list[str]:
+    ensure_repo(repo_root, app_id)
+    return backend_argv()
+
+
+@functools.cache
+def backend_argv() -> list[str]:
+    """git's http-backend program itself, as web servers run it: `git http-backend` would start git only for it to
+    start the program, one more process for each of a push's two requests."""
+    try:
+        found = subprocess.run(["git", "--exec-path"], env=git_env(), capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ["git", "http-backend"]
+    program = Path(found.stdout.strip()) / "git-http-backend"
+    return [str(program)] if os.access(program, os.X_OK) else ["git", "http-backend"]
+
+
+async def _run_backend(request: Request, backend: list[str], env: dict[str, str]) -> Response:
+    process = await child.start(backend, env=env)
     feeding = asyncio.create_task(_feed(request, process))
-    assert process.stdout is not None
     try:
         head = await process.stdout.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
         await _reap(process, feeding)
         return PlainTextResponse("git http-backend failed", status_code=500)
     status, headers = _parse_cgi_head(head)
-    return StreamingResponse(_body(process, feeding), status_code=status, headers=headers)
+    return _CgiResponse(_body(process, feeding), feeding, status_code=status, headers=headers)
+
+
+class _CgiResponse(StreamingResponse):
+    """git's answer, streamed. The request's body belongs to `_feed` until it has all been read: the disconnect
+    listener of a streaming response (under ASGI before 2.4, uvicorn's) reads the same `receive`, and when git's head
+    came first it took the pushed pack, leaving http-backend waiting for it, and the push hung."""
+
+    def __init__(self, content: AsyncIterator[bytes], feeding: asyncio.Task[None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.feeding = feeding
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        await asyncio.wait([self.feeding])  # not `await`: the listener's cancellation must not cancel the feeding
+        await super().listen_for_disconnect(receive)
 
 
 def _parse_cgi_head(head: bytes) -> tuple[int, dict[str, str]]:
@@ -166,8 +195,7 @@ def _parse_cgi_head(head: bytes) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-async def _feed(request: Request, process: asyncio.subprocess.Process) -> None:
-    assert process.stdin is not None
+async def _feed(request: Request, process: child.Child) -> None:
     try:
         async for chunk in request.stream():
             if chunk:
@@ -179,8 +207,7 @@ async def _feed(request: Request, process: asyncio.subprocess.Process) -> None:
         process.stdin.close()
 
 
-async def _body(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]) -> AsyncIterator[bytes]:
-    assert process.stdout is not None
+async def _body(process: child.Child, feeding: asyncio.Task[None]) -> AsyncIterator[bytes]:
     try:
         while chunk := await process.stdout.read(READ_CHUNK):
             yield chunk
@@ -188,11 +215,10 @@ async def _body(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]
         await _reap(process, feeding)
 
 
-async def _reap(process: asyncio.subprocess.Process, feeding: asyncio.Task[None]) -> None:
+async def _reap(process: child.Child, feeding: asyncio.Task[None]) -> None:
     if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            if not feeding.done():
-                process.kill()
+        if not feeding.done():
+            process.kill()
         await process.wait()
     feeding.cancel()
     with contextlib.suppress(asyncio.CancelledError):
