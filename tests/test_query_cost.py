@@ -115,10 +115,11 @@ async def test_statement_counter_sees_orm_and_raw_statements(
     # given the smallest full graph
     statements, _ = await read_cost(client, settings, sql_statements, query, SMALL)
 
-    # then the counter saw a statement for every relation the read walks, whether the ORM built it or it is raw SQL
-    # (the release pages): were a backend to log differently, the equalities above would be comparing nothing
+    # then the counter saw the statements the read runs, whether the ORM built them (the token) or they are raw SQL
+    # (the compiled reads' pipeline tree, the release pages): were a backend to log differently, the equalities above
+    # would be comparing nothing. Joined tables (couplings, slugs) are read inside those statements.
     tables = {match.group(1) for statement in statements if (match := FIRST_TABLE.search(statement))}
-    assert tables >= {"api_tokens", "pipelines", "pipeline_couplings", "releases", "slugs"}, "\n".join(statements)
+    assert tables >= {"api_tokens", "pipelines", "releases"}, "\n".join(statements)
 
 
 OWNERSHIP_GRAPH = """

@@ -1,0 +1,190 @@
+"""The tables of the compiled reads: per GraphQL type, where each field's value comes from.
+
+A leaf names its column and how the driver's value becomes what strawberry would answer (the strawberry types in each
+domain's `types.py` stay the specification; tests/test_compiled_reads.py holds the two paths equal). A relation is a
+`Join` (to-one, read in the parent's statement) or a `Page` (a keyset connection, all parents' pages in one windowed
+statement). A field missing here is simply not compiled: a query asking for it runs on the resolvers.
+
+To compile one more column of a type: add a leaf to its table below. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.relay import to_base64
+from tortoise.models import Model
+
+from pipegraph.api.nodes import Keyset
+from pipegraph.apps.models import App
+from pipegraph.apps.types import RELEASES
+from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.releases.models import Release
+from pipegraph.slugs.models import Slug
+
+GRAPHQL_INT_MAX = 2**31 - 1
+
+
+class Unsupported(Exception):
+    """This selection or value is not compiled: the resolvers answer instead (they are the specification)."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    column: str
+    serialize: Callable[[Any], Any]  # the driver's value (SQLite text, asyncpg objects) → the response's value
+
+
+def _python(model: type[Model], column: str) -> Callable[[Any], Any]:
+    """The ORM's own conversion from the driver's value, so both dialects read as the models do."""
+    return model._meta.fields_map[column].to_python_value
+
+
+def text(model: type[Model], column: str) -> Leaf:
+    return Leaf(column, _python(model, column))
+
+
+def flag(model: type[Model], column: str) -> Leaf:
+    return Leaf(column, _python(model, column))  # SQLite answers 0/1
+
+
+def integer(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+
+    def serialize(value: Any) -> Any:
+        number = to_python(value)
+        if number is not None and not -GRAPHQL_INT_MAX - 1 <= number <= GRAPHQL_INT_MAX:
+            raise Unsupported("an Int out of range: the resolvers report the error")
+        return number
+
+    return Leaf(column, serialize)
+
+
+def timestamp(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+
+    def serialize(value: Any) -> Any:
+        moment = to_python(value)
+        return None if moment is None else moment.isoformat()  # strawberry's DateTime
+
+    return Leaf(column, serialize)
+
+
+def enum(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+    return Leaf(column, lambda value: to_python(value).name)  # strawberry answers an enum by its member's name
+
+
+def json(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+    return Leaf(column, lambda value: dict(to_python(value)))
+
+
+def global_id(type_name: str) -> Leaf:
+    return Leaf("id", lambda value: to_base64(type_name, value))
+
+
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation read in its parent's statement: `on` relates the aliases {parent} and {child}."""
+
+    target: str
+    on: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """A newest-first keyset connection of children: `parent` is their column naming the parent, `order` the one the
+    cursor holds (the resolvers' Keyset, so that cursors and their errors are the same)."""
+
+    target: str
+    parent: str
+    order: str
+    keyset: Keyset[int]
+
+
+@dataclass(frozen=True)
+class Table:
+    type_name: str
+    model: type[Model]
+    keys: tuple[str, ...]  # read whatever is asked: the rules and the relations need them
+    leaves: Mapping[str, Leaf]
+    joins: Mapping[str, Join] = field(default_factory=dict)
+    pages: Mapping[str, Page] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.model._meta.db_table)
+
+
+PIPELINE = Table(
+    "Pipeline",
+    Pipeline,
+    keys=("id", "name", "owner_id", "team_id"),
+    leaves={
+        "id": global_id("Pipeline"),
+        "name": text(Pipeline, "name"),
+        "createdAt": timestamp(Pipeline, "created_at"),
+        "updatedAt": timestamp(Pipeline, "updated_at"),
+    },
+)
+
+APP = Table(
+    "App",
+    App,
+    # What Rights.app_permissions reads, and the name the stages sort by.
+    keys=("id", "name", "owner_id", "team_id", "ephemeral"),
+    leaves={
+        "id": global_id("App"),
+        "name": text(App, "name"),
+        "stack": text(App, "stack"),
+        "ephemeral": flag(App, "ephemeral"),
+        "createdAt": timestamp(App, "created_at"),
+        "updatedAt": timestamp(App, "updated_at"),
+    },
+    joins={"currentRelease": Join("Release", on="{child}.app_id = {parent}.id AND {child}.is_current")},
+    pages={"releases": Page("Release", parent="app_id", order="version", keyset=RELEASES)},
+)
+
+RELEASE = Table(
+    "Release",
+    Release,
+    keys=("id",),
+    leaves={
+        "id": global_id("Release"),
+        "version": integer(Release, "version"),
+        "status": enum(Release, "status"),
+        "current": flag(Release, "is_current"),
+        "description": text(Release, "description"),
+        "errorMessage": text(Release, "error_message"),
+        "createdAt": timestamp(Release, "created_at"),
+        "updatedAt": timestamp(Release, "updated_at"),
+    },
+    joins={"slug": Join("Slug", on="{child}.id = {parent}.slug_id")},
+)
+
+SLUG = Table(
+    "Slug",
+    Slug,
+    keys=("id",),
+    leaves={
+        "id": global_id("Slug"),
+        "checksum": text(Slug, "checksum"),
+        "size": integer(Slug, "size"),
+        "stack": text(Slug, "stack"),
+        "commit": text(Slug, "commit"),
+        "commitDescription": text(Slug, "commit_description"),
+        "uploaded": Leaf("uploaded_at", lambda value: value is not None),
+        "createdAt": timestamp(Slug, "created_at"),
+        "processTypes": json(Slug, "process_types"),
+    },
+)
+
+TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG)}
+
+
+def stage_name(value: Any) -> str:
+    """A coupling's stage as strawberry answers the Stage enum."""
+    return Stage(value).name
