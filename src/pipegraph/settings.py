@@ -85,6 +85,7 @@ class Settings:
             sandbox=SandboxSettings.from_env(env),
             github=GitHubSettings.from_env(env),
             empty_pipeline_grace=float(env.get("PIPEGRAPH_EMPTY_PIPELINE_GRACE", "3600")),
+            compiled_reads=_flag(env.get("PIPEGRAPH_COMPILED_READS", "true")),
         )
 
     @property
