@@ -45,6 +45,7 @@ class Needs:
             if isinstance(item, LeafPlan):
                 self.columns.add(item.leaf.column)
             elif isinstance(item, JoinPlan):
+                self.columns.add(item.join.parent_column)
                 child = self.joins.get(item.name) or Needs(TABLES[item.join.target])
                 self.joins[item.name] = child
                 child.add(item.plan)
@@ -103,7 +104,7 @@ class Statement:
         reader = Reader(key, [("id", key), *others])
         for name, child in needs.joins.items():
             child_alias = f"t{len(self.joins)}"
-            on = needs.table.joins[name].on.format(parent=alias, child=child_alias)
+            on = needs.table.joins[name].on(alias, child_alias)
             self.joins.append(f"LEFT JOIN {child.table.name} {child_alias} ON {on}")
             reader.joins.append((name, self.read(child, child_alias)))
         return reader
@@ -166,7 +167,8 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
 
 
 async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row]]:
-    """Each parent's page of `plan` (up to its size plus one rows, newest first), in one windowed statement."""
+    """Each parent's page of `plan` (up to its size plus one rows, newest first), in one statement: per parent, an
+    index range scan of its newest rows (LATERAL on PostgreSQL, a correlated LIMIT on SQLite, which has no LATERAL)."""
     if not parent_ids:
         return {}
     page = plan.page
@@ -176,16 +178,18 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     needs.columns.update(needs.table.keys)
     statement = Statement()
     reader = statement.read(needs, "r")
-    table = needs.table.name
-    below = f" AND {page.order} < {statement.param(plan.after)}" if plan.after is not None else ""
-    ranked = (
-        f"SELECT id, ROW_NUMBER() OVER (PARTITION BY {page.parent} ORDER BY {page.order} DESC) AS position"
-        f" FROM {table} WHERE {page.parent} IN ({_ids(parent_ids)}){below}"
-    )
+    table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
+    below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
     limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
-    where = f'r."id" IN (SELECT id FROM ({ranked}) ranked WHERE position <= {limit})'
-    found: dict[int, list[Row]] = {parent: [] for parent in parent_ids}
-    for values in await statement.rows(f"{table} r", where, f'r."{page.parent}", r."{page.order}" DESC'):
+    newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
+    if statement.postgres:
+        columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
+        source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
+    else:
+        source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+    where = f"parent.id IN ({_ids(parent_ids)})"
+    found: dict[int, list[Row]] = {parent_id: [] for parent_id in parent_ids}
+    for values in await statement.rows(source, where, f'r."{page.parent}", r."{page.order}" DESC'):
         row = reader.row(values)
         assert row is not None
         found[row[page.parent]].append(row)

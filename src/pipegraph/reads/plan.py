@@ -74,6 +74,7 @@ class PagePlan:
     """A to-many relation read as a page: its size and cursor value are the field's arguments, checked here."""
 
     name: str
+    owner: Table  # the parents' table
     page: Page
     size: int
     after: int | None
@@ -128,7 +129,7 @@ class Planner:
                 join = table.joins[name]
                 fields.append((key, JoinPlan(name, join, self.object(TABLES[join.target], field_details))))
             elif name in table.pages:
-                fields.append((key, self.page(gql_type, name, table.pages[name], field_details)))
+                fields.append((key, self.page(table, gql_type, name, field_details)))
             elif table is PIPELINE and name == "stages":
                 fields.append((key, self.stages(field_details)))
             elif table is PIPELINE and name == "apps":
@@ -162,14 +163,16 @@ class Planner:
             self.executor.hide_suggestions,
         )
 
-    def page(self, parent: GraphQLObjectType, name: str, page: Page, details: FieldDetailsList) -> PagePlan:
+    def page(self, table: Table, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> PagePlan:
+        page = table.pages[name]
         arguments = self.arguments(parent, name, details)
         try:
             size = page_size(arguments.get("first"))
             after = page.keyset.decode(page.keyset.kind, arguments.get("after"))
         except ClientError as error:
             raise Unsupported("a bad nested argument: the resolvers report it at its path") from error
-        return PagePlan(name, page, size, after, self.connection(parent.fields[name].type, page.target, details))
+        connection = self.connection(parent.fields[name].type, page.target, details)
+        return PagePlan(name, table, page, size, after, connection)
 
     def connection(self, connection_type: Any, node_type: str, details: FieldDetailsList) -> ConnectionPlan:
         gql_type = get_named_type(connection_type)

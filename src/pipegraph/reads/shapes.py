@@ -43,23 +43,28 @@ def _python(model: type[Model], column: str) -> Callable[[Any], Any]:
 
 
 def text(model: type[Model], column: str) -> Leaf:
-    return Leaf(column, _python(model, column))
+    _python(model, column)  # a column of the model, checked when the table is declared
+    return Leaf(column, _same)  # both drivers answer text as str
 
 
 def flag(model: type[Model], column: str) -> Leaf:
-    return Leaf(column, _python(model, column))  # SQLite answers 0/1
+    _python(model, column)
+    return Leaf(column, bool)  # SQLite answers 0/1
 
 
 def integer(model: type[Model], column: str) -> Leaf:
-    to_python = _python(model, column)
+    _python(model, column)
+    return Leaf(column, _graphql_int)
 
-    def serialize(value: Any) -> Any:
-        number = to_python(value)
-        if number is not None and not -GRAPHQL_INT_MAX - 1 <= number <= GRAPHQL_INT_MAX:
-            raise Unsupported("an Int out of range: the resolvers report the error")
-        return number
 
-    return Leaf(column, serialize)
+def _same(value: Any) -> Any:
+    return value
+
+
+def _graphql_int(value: Any) -> Any:
+    if value is not None and not -GRAPHQL_INT_MAX - 1 <= value <= GRAPHQL_INT_MAX:
+        raise Unsupported("an Int out of range: the resolvers report the error")
+    return value
 
 
 def timestamp(model: type[Model], column: str) -> Leaf:
@@ -88,10 +93,17 @@ def global_id(type_name: str) -> Leaf:
 
 @dataclass(frozen=True)
 class Join:
-    """A to-one relation read in its parent's statement: `on` relates the aliases {parent} and {child}."""
+    """A to-one relation read in its parent's statement: the child whose `child_column` is the parent's
+    `parent_column` (and, if named, whose boolean column `only_if` is true)."""
 
     target: str
-    on: str
+    parent_column: str
+    child_column: str
+    only_if: str = ""
+
+    def on(self, parent: str, child: str) -> str:
+        on = f'{child}."{self.child_column}" = {parent}."{self.parent_column}"'
+        return f'{on} AND {child}."{self.only_if}"' if self.only_if else on
 
 
 @dataclass(frozen=True)
@@ -144,7 +156,7 @@ APP = Table(
         "createdAt": timestamp(App, "created_at"),
         "updatedAt": timestamp(App, "updated_at"),
     },
-    joins={"currentRelease": Join("Release", on="{child}.app_id = {parent}.id AND {child}.is_current")},
+    joins={"currentRelease": Join("Release", parent_column="id", child_column="app_id", only_if="is_current")},
     pages={"releases": Page("Release", parent="app_id", order="version", keyset=RELEASES)},
 )
 
@@ -162,7 +174,7 @@ RELEASE = Table(
         "createdAt": timestamp(Release, "created_at"),
         "updatedAt": timestamp(Release, "updated_at"),
     },
-    joins={"slug": Join("Slug", on="{child}.id = {parent}.slug_id")},
+    joins={"slug": Join("Slug", parent_column="slug_id", child_column="id")},
 )
 
 SLUG = Table(
