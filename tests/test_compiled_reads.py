@@ -113,11 +113,49 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
+# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it.
+OVERVIEW = """
+query PipelineOverview($name: String!) {
+  pipeline(name: $name) {
+    id name viewerRights
+    owner { ...OwnerFields }
+    foreignApps { id }
+    stages {
+      name
+      apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
+    }
+  }
+  looseApps: apps(first: 100, inPipeline: false) { edges { node { id name viewerPermissions } } }
+}
+fragment OwnerFields on Owner {
+  __typename
+  ... on User { id email }
+  ... on Team { id name }
+}
+fragment ReleaseSummary on Release {
+  id version status current description errorMessage createdAt
+  createdBy { id email }
+  slug { id commit commitDescription }
+}"""
+
+OWNERS = """
+query Owners($first: Int) {
+  pipelines(first: $first) {
+    edges {
+      node {
+        owner { __typename ... on Node { id } ... on User { name createdAt } ... on Team { kind createdAt } }
+        foreignApps { name owner { ... on User { email } } viewerPermissions }
+        apps { currentRelease { createdBy { __typename name } } }
+      }
+    }
+  }
+}"""
+
 BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
 BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
 NONE = "{ pipeline { name } }"
 SIZE = "query($name: String!) { pipeline(name: $name) { apps { currentRelease { slug { size } } } } }"
-NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name viewerRights apps { name viewerPermissions } } }"
+NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } apps { configVars } } }"
 MIXED = """query($name: String!) {
   viewer { email } pipeline(name: $name) { name } apps(first: 5) { edges { node { name } } }
 }"""
@@ -127,6 +165,9 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("everything-personal", EVERYTHING, {"name": "p-line"}),
     ("everything-team", EVERYTHING, {"name": "t-line"}),
     ("dashboard", DASHBOARD, {"name": "t-line"}),
+    ("web-overview-personal", OVERVIEW, {"name": "p-line"}),
+    ("web-overview-team", OVERVIEW, {"name": "t-line"}),
+    ("owners", OWNERS, {"first": 10}),
     ("bulk", BULK, {}),
     ("bulk-first-0", BULK, {"first": 0}),
     ("bulk-first-1", BULK, {"first": 1}),
@@ -159,20 +200,23 @@ VIEWERS = sorted(PROFILES)
 # Documents the compiled reads answer (for the owner, who sees a pipeline), and those left to the resolvers: the
 # others are answered by whichever path their arguments lead to (errors and nulls come before any read).
 COMPILED = {
-    "everything-personal", "everything-team", "dashboard", "bulk", "bulk-first-1", "bulk-after", "directives-on",
-    "directives-off", "pages", "pages-after", "pages-first-0", "unknown-name", "by-id", "by-malformed-id",
-    "mixed-roots",
+    "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
+    "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
+    "unknown-name", "by-id", "by-malformed-id", "mixed-roots",
 }  # fmt: skip
 RESOLVED = {"pages-first-101", "pages-bad-cursor", "not-compiled", "name-and-id", "neither-name-nor-id"}
 # The compiled tree statement: a pipeline with its couplings and apps (fetch.py).
-TREE = re.compile(r"FROM pipelines p LEFT JOIN pipeline_couplings c")
+TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c")
 
 
 async def _richer_world() -> World:
     """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
-    ephemeral review app (seen by team admins only, not members), a TEST-stage app (in `apps`, in no stage) and a slug
-    too big for GraphQL's Int."""
+    ephemeral review app (seen by team admins only, not members), a TEST-stage app (in `apps`, in no stage), a slug
+    too big for GraphQL's Int, and a foreign app in p-line owned by the stranger (who sees p-line through it)."""
     world = await build_world()
+    stranger = world.actors["stranger"].user
+    guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
+    await PipelineCoupling.create(pipeline=await Pipeline.get(name="p-line"), app=guest, stage=Stage.PRODUCTION)
     for side in ("p", "t"):
         app = await App.get(name=f"{side}-dev")
         slug = await Slug.get(app=app)

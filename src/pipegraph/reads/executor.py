@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from graphql import FieldNode, Visitor, visit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -20,8 +20,10 @@ from pipegraph.access.policy import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset
+from pipegraph.apps.models import App
 from pipegraph.core.relay import encode_cursor, page_size
-from pipegraph.pipelines.models import Stage
+from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
 from pipegraph.pipelines.types import PIPELINES
 from pipegraph.reads import fetch
@@ -31,12 +33,14 @@ from pipegraph.reads.plan import (
     ConnectionPlan,
     Cursor,
     EdgesPlan,
+    EitherPlan,
     JoinPlan,
     LeafPlan,
     ObjectPlan,
     PageInfoPlan,
     PagePlan,
     Planner,
+    RulePlan,
     StageName,
     StagesPlan,
     Typename,
@@ -207,6 +211,10 @@ class Builder:
             elif isinstance(item, JoinPlan):
                 joined = row[item.name]
                 result[key] = None if joined is None else self.object(item.plan, joined)
+            elif isinstance(item, RulePlan):
+                result[key] = item.rule.value(row, self.rights)
+            elif isinstance(item, EitherPlan):
+                result[key] = self.either(item, row)
             elif isinstance(item, PagePlan):
                 rows = self.pages[item].get(row["id"], [])
                 result[key] = self.connection(
@@ -217,11 +225,25 @@ class Builder:
                     cursor=_cursor(item.page.keyset, item.page.order),
                 )
             elif isinstance(item, AppsPlan):
-                result[key] = [self.object(item.plan, app) for app in row["visible"]]
+                result[key] = [self.object(item.plan, app) for app in self.apps(item, row)]
             else:
                 assert isinstance(item, StagesPlan)
                 result[key] = [self.stage(item, stage, row) for stage in USER_STAGES]
         return result
+
+    def apps(self, plan: AppsPlan, pipeline: Row) -> list[Row]:
+        if not plan.foreign:
+            return list(pipeline["visible"])
+        # The resolvers' own rule (ownership.foreign) over the rows: they have the columns it reads.
+        foreign_apps = cast(list[Row], foreign(cast(list[App], pipeline["apps"]), cast(Pipeline, pipeline)))
+        return [app for app in foreign_apps if self.rights.can_view_app(app)]
+
+    def either(self, plan: EitherPlan, row: Row) -> dict[str, Any]:
+        team = row[plan.either.team.parent_column] is not None
+        joined = row[f"{plan.name}.team" if team else f"{plan.name}.user"]
+        if joined is None:
+            raise Unsupported("an owner that is gone: the resolvers report the error")
+        return self.object(plan.team if team else plan.user, joined)
 
     def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> dict[str, Any]:
         result: dict[str, Any] = {}

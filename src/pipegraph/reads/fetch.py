@@ -17,8 +17,8 @@ from typing import Any
 
 from tortoise.connection import connections
 
-from pipegraph.reads.plan import AppsPlan, JoinPlan, LeafPlan, ObjectPlan, PagePlan, StagesPlan
-from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Table
+from pipegraph.reads.plan import AppsPlan, EitherPlan, JoinPlan, LeafPlan, ObjectPlan, PagePlan, RulePlan, StagesPlan
+from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Join, Table
 
 
 class Row(dict[str, Any]):
@@ -37,18 +37,26 @@ class Needs:
 
     table: Table
     columns: set[str] = field(default_factory=set)
-    joins: dict[str, Needs] = field(default_factory=dict)
+    joins: dict[str, tuple[Join, Needs]] = field(default_factory=dict)  # by the name the joined row is kept under
 
     def add(self, plan: ObjectPlan) -> None:
         self.columns.update(self.table.keys)
         for _, item in plan.fields:
             if isinstance(item, LeafPlan):
                 self.columns.add(item.leaf.column)
+            elif isinstance(item, RulePlan):
+                self.columns.update(item.rule.columns)
             elif isinstance(item, JoinPlan):
-                self.columns.add(item.join.parent_column)
-                child = self.joins.get(item.name) or Needs(TABLES[item.join.target])
-                self.joins[item.name] = child
-                child.add(item.plan)
+                self.join(item.name, item.join, item.plan)
+            elif isinstance(item, EitherPlan):
+                self.join(f"{item.name}.team", item.either.team, item.team)
+                self.join(f"{item.name}.user", item.either.user, item.user)
+
+    def join(self, name: str, join: Join, plan: ObjectPlan) -> None:
+        self.columns.add(join.parent_column)
+        _, child = self.joins.get(name) or (join, Needs(TABLES[join.target]))
+        self.joins[name] = (join, child)
+        child.add(plan)
 
 
 def objects_below(plan: ObjectPlan) -> Iterable[ObjectPlan]:
@@ -102,9 +110,9 @@ class Statement:
         key = self.column(f'{alias}."id"')
         others = [(name, self.column(f'{alias}."{name}"')) for name in sorted(needs.columns - {"id"})]
         reader = Reader(key, [("id", key), *others])
-        for name, child in needs.joins.items():
+        for name, (join, child) in needs.joins.items():
             child_alias = f"t{len(self.joins)}"
-            on = needs.table.joins[name].on(alias, child_alias)
+            on = join.on(alias, child_alias)
             self.joins.append(f"LEFT JOIN {child.table.name} {child_alias} ON {on}")
             reader.joins.append((name, self.read(child, child_alias)))
         return reader

@@ -17,7 +17,7 @@ from graphql.execution.values import get_argument_values
 
 from pipegraph.core.errors import ClientError
 from pipegraph.core.relay import page_size
-from pipegraph.reads.shapes import PIPELINE, TABLES, Join, Leaf, Page, Table, Unsupported
+from pipegraph.reads.shapes import PIPELINE, TABLES, Either, Join, Leaf, Page, Rule, Table, Unsupported
 
 FieldDetailsList = list[FieldDetails]
 
@@ -30,6 +30,11 @@ class Typename:
 @dataclass(frozen=True)
 class LeafPlan:
     leaf: Leaf
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    rule: Rule
 
 
 @dataclass(eq=False)
@@ -45,6 +50,16 @@ class JoinPlan:
     name: str
     join: Join
     plan: ObjectPlan
+
+
+@dataclass(eq=False)
+class EitherPlan:
+    """A union: the joined row's plan for each runtime type (rows joined as "<name>.team" and "<name>.user")."""
+
+    name: str
+    either: Either
+    team: ObjectPlan
+    user: ObjectPlan
 
 
 class Cursor:
@@ -83,9 +98,11 @@ class PagePlan:
 
 @dataclass(eq=False)
 class AppsPlan:
-    """The apps of a pipeline the viewer sees: all of them in coupling order, or a stage's by name."""
+    """The apps of a pipeline the viewer sees: all of them in coupling order, a stage's by name, or (`foreign`) those
+    not owned by the pipeline's owner, by name."""
 
     plan: ObjectPlan
+    foreign: bool = False
 
 
 class StageName:
@@ -128,12 +145,18 @@ class Planner:
             elif name in table.joins:
                 join = table.joins[name]
                 fields.append((key, JoinPlan(name, join, self.object(TABLES[join.target], field_details))))
+            elif name in table.rules:
+                fields.append((key, RulePlan(table.rules[name])))
+            elif name in table.unions:
+                either = table.unions[name]
+                team, user = (self.object(TABLES[join.target], field_details) for join in (either.team, either.user))
+                fields.append((key, EitherPlan(name, either, team, user)))
             elif name in table.pages:
                 fields.append((key, self.page(table, gql_type, name, field_details)))
             elif table is PIPELINE and name == "stages":
                 fields.append((key, self.stages(field_details)))
-            elif table is PIPELINE and name == "apps":
-                fields.append((key, AppsPlan(self.object(TABLES["App"], field_details))))
+            elif table is PIPELINE and name in ("apps", "foreignApps"):
+                fields.append((key, AppsPlan(self.object(TABLES["App"], field_details), name == "foreignApps")))
             else:
                 raise Unsupported(f"{table.type_name}.{name}")
         return ObjectPlan(table, fields)

@@ -17,12 +17,16 @@ from typing import Any
 from strawberry.relay import to_base64
 from tortoise.models import Model
 
+from pipegraph.access.policy import Rights
+from pipegraph.access.rules import Permission, PipelineRight
+from pipegraph.accounts.models import User
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.apps.types import RELEASES
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.releases.models import Release
 from pipegraph.slugs.models import Slug
+from pipegraph.teams.models import Team
 
 GRAPHQL_INT_MAX = 2**31 - 1
 
@@ -107,6 +111,22 @@ class Join:
 
 
 @dataclass(frozen=True)
+class Either:
+    """A union read by two joins: the `team` row when the parent has a team, else the `user` row (Owner)."""
+
+    team: Join
+    user: Join
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A leaf the viewer's rights decide, from the row's columns: the resolvers' own rule functions."""
+
+    columns: tuple[str, ...]
+    value: Callable[[Any, Rights], Any]
+
+
+@dataclass(frozen=True)
 class Page:
     """A newest-first keyset connection of children: `parent` is their column naming the parent, `order` the one the
     cursor holds (the resolvers' Keyset, so that cursors and their errors are the same)."""
@@ -125,10 +145,25 @@ class Table:
     leaves: Mapping[str, Leaf]
     joins: Mapping[str, Join] = field(default_factory=dict)
     pages: Mapping[str, Page] = field(default_factory=dict)
+    unions: Mapping[str, Either] = field(default_factory=dict)
+    rules: Mapping[str, Rule] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return str(self.model._meta.db_table)
+
+
+OWNER = Either(team=Join("Team", parent_column="team_id", child_column="id"), user=Join("User", "owner_id", "id"))
+
+
+def _viewer_rights(pipeline: Any, rights: Rights) -> list[str]:
+    held = rights.pipeline_rights(pipeline, pipeline["apps"])  # every app of the pipeline, as the resolver
+    return [right.name for right in PipelineRight if right in held]
+
+
+def _viewer_permissions(app: Any, rights: Rights) -> list[str]:
+    held = rights.app_permissions(app)
+    return [permission.name for permission in Permission if permission in held]  # in Heroku's order
 
 
 PIPELINE = Table(
@@ -141,6 +176,8 @@ PIPELINE = Table(
         "createdAt": timestamp(Pipeline, "created_at"),
         "updatedAt": timestamp(Pipeline, "updated_at"),
     },
+    unions={"owner": OWNER},
+    rules={"viewerRights": Rule((), _viewer_rights)},
 )
 
 APP = Table(
@@ -158,6 +195,8 @@ APP = Table(
     },
     joins={"currentRelease": Join("Release", parent_column="id", child_column="app_id", only_if="is_current")},
     pages={"releases": Page("Release", parent="app_id", order="version", keyset=RELEASES)},
+    unions={"owner": OWNER},
+    rules={"viewerPermissions": Rule((), _viewer_permissions)},
 )
 
 RELEASE = Table(
@@ -174,7 +213,10 @@ RELEASE = Table(
         "createdAt": timestamp(Release, "created_at"),
         "updatedAt": timestamp(Release, "updated_at"),
     },
-    joins={"slug": Join("Slug", parent_column="slug_id", child_column="id")},
+    joins={
+        "slug": Join("Slug", parent_column="slug_id", child_column="id"),
+        "createdBy": Join("User", parent_column="created_by_id", child_column="id"),
+    },
 )
 
 SLUG = Table(
@@ -194,7 +236,31 @@ SLUG = Table(
     },
 )
 
-TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG)}
+USER = Table(
+    "User",
+    User,
+    keys=("id",),
+    leaves={
+        "id": global_id("User"),
+        "email": text(User, "email"),
+        "name": text(User, "name"),
+        "createdAt": timestamp(User, "created_at"),
+    },
+)
+
+TEAM = Table(
+    "Team",
+    Team,
+    keys=("id",),
+    leaves={
+        "id": global_id("Team"),
+        "name": text(Team, "name"),
+        "kind": enum(Team, "kind"),
+        "createdAt": timestamp(Team, "created_at"),
+    },
+)
+
+TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM)}
 
 
 def stage_name(value: Any) -> str:
