@@ -9,6 +9,7 @@ The compiled path raises only what the root resolver raises itself (its argument
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -138,8 +139,11 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
     plan = _plan(info, lambda planner, details: planner.object(PIPELINE, details))
     if plan is None:
         return None
-    rights = await info.context.access.rights()
-    rows = await fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id])
+    # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
+    rights, rows = await asyncio.gather(
+        info.context.access.rights(),
+        fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
+    )
     if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
