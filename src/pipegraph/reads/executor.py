@@ -104,13 +104,15 @@ def _used_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[
     for fragment in fragments.values():
         visit(fragment, found)
     names = frozenset(found.names)
+    if len(_variables_below) >= MAX_PLANS:
+        _variables_below.clear()  # bounded like the plans: every new document brings new nodes
     _variables_below[id(nodes[0])] = (nodes, names)
     return names
 
 
 def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     """The cached plan of this root field, or None when its selection is not compiled."""
-    raw = info._raw_info
+    raw = info._raw_info  # graphql-core's resolve info, which strawberry's Info wraps: the field nodes, the fragments
     executor = info.context.execution
     if executor is None:
         return None
