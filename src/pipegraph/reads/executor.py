@@ -10,6 +10,7 @@ The compiled path raises only what the root resolver raises itself (its argument
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -64,7 +65,8 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if hasattr(self.context_value, "execution"):
-            self.context_value.execution = self
+            # Weakly: the context must not keep its executor alive in a cycle, left for the cyclic GC to collect.
+            self.context_value.execution = weakref.ref(self)
 
     def complete_value(
         self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any, *rest: Any
@@ -113,7 +115,7 @@ def _used_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[
 def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     """The cached plan of this root field, or None when its selection is not compiled."""
     raw = info._raw_info  # graphql-core's resolve info, which strawberry's Info wraps: the field nodes, the fragments
-    executor = info.context.execution
+    executor = info.context.execution() if info.context.execution is not None else None
     if executor is None:
         return None
     nodes = raw.field_nodes
