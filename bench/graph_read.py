@@ -11,7 +11,9 @@ Requests alternate between the sides so that machine noise lands on both alike.
     python bench/graph_read.py                          # SQLite (a temporary file)
     python bench/graph_read.py --postgres postgres://postgres@127.0.0.1:5432/postgres
                                                         # and PostgreSQL, in a database `bench_graph` it creates
-                                                        # and drops (BENCH_POSTGRES_URL works too)
+                                                        # and drops (BENCH_POSTGRES_URL works too; the database's
+                                                        # name is BENCH_GRAPH_DATABASE when set, so that two runs
+                                                        # sharing a server do not drop each other's database)
     python bench/graph_read.py --profile                # and where the GraphQL side spends its time (pyinstrument)
 """
 
@@ -36,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-BENCH_DATABASE = "bench_graph"
+BENCH_DATABASE = os.environ.get("BENCH_GRAPH_DATABASE", "bench_graph")
 
 DASHBOARD_GRAPHQL = """
 query Dashboard($name: String!) {

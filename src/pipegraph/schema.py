@@ -39,6 +39,7 @@ from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutat
 from pipegraph.pipelines.queries import PipelineQueries
 from pipegraph.promotions.mutations import PromotionMutations
 from pipegraph.promotions.subscriptions import PromotionSubscriptions
+from pipegraph.reads.executor import CompiledReadsExecutionContext
 from pipegraph.releases.mutations import ReleaseMutations
 from pipegraph.reviewapps.mutations import ReviewAppMutations
 from pipegraph.settings import Settings
@@ -124,6 +125,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=CompiledReadsExecutionContext,
         config=StrawberryConfig(auto_camel_case=True),
     )
 

@@ -50,6 +50,9 @@ class Settings:
     github: GitHubSettings = field(default_factory=lambda: GitHubSettings())
     # A pipeline whose last app left is deleted this many seconds later, unless an app is added back (Heroku: < 1h).
     empty_pipeline_grace: float = 3600.0
+    # `pipeline` and `pipelines` answered by compiled reads (pipegraph.reads) where they cover the selection; off, the
+    # resolvers answer everything (the differential test compares the two).
+    compiled_reads: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +85,7 @@ class Settings:
             sandbox=SandboxSettings.from_env(env),
             github=GitHubSettings.from_env(env),
             empty_pipeline_grace=float(env.get("PIPEGRAPH_EMPTY_PIPELINE_GRACE", "3600")),
+            compiled_reads=_flag(env.get("PIPEGRAPH_COMPILED_READS", "true")),
         )
 
     @property

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
 from tortoise.expressions import Q, Subquery
 
@@ -23,7 +25,60 @@ from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.teams.models import Team, TeamMembership, TeamRole
 
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
-_Rights = tuple[dict[int, TeamRole], dict[int, frozenset[Permission]]]
+
+
+class OwnedApp(Protocol):
+    """What the app rule reads of an app: a model, or a row the compiled reads fetched (pipegraph.reads)."""
+
+    id: int
+    owner_id: int
+    team_id: int | None
+    ephemeral: bool
+
+
+class OwnedPipeline(Protocol):
+    owner_id: int
+    team_id: int | None
+
+
+@dataclass(frozen=True)
+class Rights:
+    """The viewer's team roles and app grants, and the rules over them as plain functions: the resolvers (through
+    Access) and the compiled reads decide who sees what with the same code, in memory, without a statement."""
+
+    viewer_id: int
+    roles: dict[int, TeamRole]
+    grants: dict[int, frozenset[Permission]]
+
+    def app_permissions(self, app: OwnedApp) -> frozenset[Permission]:
+        if app.team_id is None:
+            owned = TEAM_ROLE_APP_PERMISSIONS[TeamRole.ADMIN] if app.owner_id == self.viewer_id else frozenset()
+        else:
+            role = self.roles.get(app.team_id)
+            if app.ephemeral and role != TeamRole.ADMIN:
+                role = None  # on review and CI apps, members have what the pipeline access gave them at creation
+            owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
+        permissions = owned | self.grants.get(app.id, frozenset())
+        # As on Heroku, any permission includes view: a deploy-only collaborator sees (and promotes from) the app.
+        return permissions | {Permission.VIEW} if permissions else permissions
+
+    def can_view_app(self, app: OwnedApp) -> bool:
+        return Permission.VIEW in self.app_permissions(app)
+
+    def pipeline_rights(self, pipeline: OwnedPipeline, apps: Iterable[OwnedApp] = ()) -> frozenset[PipelineRight]:
+        """The viewer's rights on a pipeline; its apps (all of them, seen or not) decide VIEW through app access."""
+        if pipeline.team_id is None:
+            role = TeamRole.ADMIN if pipeline.owner_id == self.viewer_id else None
+        else:
+            role = self.roles.get(pipeline.team_id)
+        rights: set[PipelineRight] = set()
+        if role == TeamRole.ADMIN:
+            rights |= {PipelineRight.ADMIN, PipelineRight.MEMBER, PipelineRight.VIEW}
+        elif role == TeamRole.MEMBER:
+            rights |= {PipelineRight.MEMBER, PipelineRight.VIEW}
+        if PipelineRight.VIEW not in rights and any(self.can_view_app(app) for app in apps):
+            rights.add(PipelineRight.VIEW)
+        return frozenset(rights)
 
 
 class Access:
@@ -33,14 +88,15 @@ class Access:
         self.viewer = viewer
         # Sibling resolvers ask at once: they all await the one load, and all resume together when it is done, so
         # the rows are read once and the DataLoader batches that follow are not split across event-loop turns.
-        self._rights: asyncio.Future[_Rights] | None = None
+        self._rights: asyncio.Future[Rights] | None = None
 
-    async def _load(self) -> _Rights:
+    async def rights(self) -> Rights:
+        """The viewer's roles and grants, read once per request."""
         if self._rights is None or (self._rights.done() and self._rights.exception() is not None):
             self._rights = asyncio.ensure_future(self._fetch())
         return await self._rights
 
-    async def _fetch(self) -> _Rights:
+    async def _fetch(self) -> Rights:
         memberships = await TeamMembership.filter(user_id=self.viewer.id)
         collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
         roles = {membership.team_id: membership.role for membership in memberships}
@@ -48,42 +104,31 @@ class Access:
             grant.app_id: frozenset(Permission(permission) for permission in grant.permissions)
             for grant in collaborations
         }
-        return roles, grants
+        return Rights(self.viewer.id, roles, grants)
 
     async def team_role(self, team_id: int) -> TeamRole | None:
-        roles, _ = await self._load()
-        return roles.get(team_id)
+        return (await self.rights()).roles.get(team_id)
 
     async def team_ids(self) -> list[int]:
         """The viewer's teams, in any role (collaborators too)."""
-        roles, _ = await self._load()
-        return list(roles)
+        return list((await self.rights()).roles)
 
     async def full_member_team_ids(self) -> list[int]:
-        roles, _ = await self._load()
+        roles = (await self.rights()).roles
         return [team_id for team_id, role in roles.items() if role in _FULL_MEMBERS]
 
     # Apps ---------------------------------------------------------------------------------------------------
 
-    async def app_permissions(self, app: App) -> frozenset[Permission]:
-        roles, grants = await self._load()
-        if app.team_id is None:
-            owned = TEAM_ROLE_APP_PERMISSIONS[TeamRole.ADMIN] if app.owner_id == self.viewer.id else frozenset()
-        else:
-            role = roles.get(app.team_id)
-            if app.ephemeral and role != TeamRole.ADMIN:
-                role = None  # on review and CI apps, members have what the pipeline access gave them at creation
-            owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
-        permissions = owned | grants.get(app.id, frozenset())
-        # As on Heroku, any permission includes view: a deploy-only collaborator sees (and promotes from) the app.
-        return permissions | {Permission.VIEW} if permissions else permissions
+    async def app_permissions(self, app: OwnedApp) -> frozenset[Permission]:
+        return (await self.rights()).app_permissions(app)
 
-    async def can_view_app(self, app: App) -> bool:
-        return Permission.VIEW in await self.app_permissions(app)
+    async def can_view_app(self, app: OwnedApp) -> bool:
+        return (await self.rights()).can_view_app(app)
 
     async def visible_apps(self) -> Q:
         """A filter on App for the apps the viewer sees, for list queries."""
-        roles, grants = await self._load()
+        rights = await self.rights()
+        roles, grants = rights.roles, rights.grants
         return (
             Q(team_id=None, owner_id=self.viewer.id)
             | Q(team_id__in=[team for team, role in roles.items() if role == TeamRole.ADMIN] or [-1])
@@ -95,21 +140,7 @@ class Access:
 
     async def pipeline_rights(self, pipeline: Pipeline, apps: Iterable[App] = ()) -> frozenset[PipelineRight]:
         """The viewer's rights on a pipeline; pass its apps (from a loader) to decide VIEW through app access."""
-        if pipeline.team_id is None:
-            role = TeamRole.ADMIN if pipeline.owner_id == self.viewer.id else None
-        else:
-            role = await self.team_role(pipeline.team_id)
-        rights: set[PipelineRight] = set()
-        if role == TeamRole.ADMIN:
-            rights |= {PipelineRight.ADMIN, PipelineRight.MEMBER, PipelineRight.VIEW}
-        elif role == TeamRole.MEMBER:
-            rights |= {PipelineRight.MEMBER, PipelineRight.VIEW}
-        if PipelineRight.VIEW not in rights:
-            for app in apps:
-                if await self.can_view_app(app):
-                    rights.add(PipelineRight.VIEW)
-                    break
-        return frozenset(rights)
+        return (await self.rights()).pipeline_rights(pipeline, apps)
 
     async def pipeline_apps(self, pipeline: Pipeline) -> list[App]:
         couplings = await PipelineCoupling.filter(pipeline_id=pipeline.id).select_related("app")

@@ -39,6 +39,9 @@ class Context:
     token_id: int | None = None
     # Or the dashboard's browser session, checked again the same way.
     session_id: int | None = None
+    # The graphql-core executor running this operation (a weak reference): the compiled reads plan with its fragments
+    # and variables.
+    execution: Any = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property

@@ -12,7 +12,7 @@ from pipegraph.access.rules import Permission, PipelineRight
 from pipegraph.accounts.loaders import user_by_id
 from pipegraph.accounts.types import Owner, UserType, load_owner
 from pipegraph.api.context import Info
-from pipegraph.api.nodes import resolve_visible
+from pipegraph.api.nodes import Keyset, resolve_visible
 from pipegraph.api.scalars import JSON
 from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
@@ -52,6 +52,8 @@ from pipegraph.teams.models import TeamKind
 if TYPE_CHECKING:
     from pipegraph.ci.types import PipelineCiType, TestRunType
     from pipegraph.promotions.types import PromotionType
+
+PIPELINES = Keyset.by_name("pipeline")
 
 PipelineRightEnum = strawberry.enum(
     PipelineRight,

@@ -1,0 +1,204 @@
+"""The SQL of the compiled reads, generated from the tables (shapes.py) for the plan at hand, on either dialect.
+
+Two kinds of statement:
+- the tree: the pipeline(s) with all their couplings and apps (every app, seen or not: the pipeline rule reads them
+  all), and each app's to-one joins that the selection asks for (current release, its slug), in one statement;
+- one page statement per distinct page field (`releases(first:, after:)`): every app's page at once, ranked with
+  ROW_NUMBER() OVER (PARTITION BY app ...), as the resolvers' release_pages loader does.
+
+Only the columns asked for (and the keys the rules need) are read; `release_log` never is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.connection import connections
+
+from pipegraph.reads.plan import AppsPlan, EitherPlan, JoinPlan, LeafPlan, ObjectPlan, PagePlan, RulePlan, StagesPlan
+from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Join, Table
+
+
+class Row(dict[str, Any]):
+    """A fetched row: columns (and joined rows) by name, and as attributes, for the access rules."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass
+class Needs:
+    """What a statement reads of a table: columns, and the to-one joins below it."""
+
+    table: Table
+    columns: set[str] = field(default_factory=set)
+    joins: dict[str, tuple[Join, Needs]] = field(default_factory=dict)  # by the name the joined row is kept under
+
+    def add(self, plan: ObjectPlan) -> None:
+        self.columns.update(self.table.keys)
+        for _, item in plan.fields:
+            if isinstance(item, LeafPlan):
+                self.columns.add(item.leaf.column)
+            elif isinstance(item, RulePlan):
+                self.columns.update(item.rule.columns)
+            elif isinstance(item, JoinPlan):
+                self.join(item.name, item.join, item.plan)
+            elif isinstance(item, EitherPlan):
+                self.join(f"{item.name}.team", item.either.team, item.team)
+                self.join(f"{item.name}.user", item.either.user, item.user)
+
+    def join(self, name: str, join: Join, plan: ObjectPlan) -> None:
+        self.columns.add(join.parent_column)
+        _, child = self.joins.get(name) or (join, Needs(TABLES[join.target]))
+        self.joins[name] = (join, child)
+        child.add(plan)
+
+
+def objects_below(plan: ObjectPlan) -> Iterable[ObjectPlan]:
+    """The plan and those of its joins."""
+    yield plan
+    for _, item in plan.fields:
+        if isinstance(item, JoinPlan):
+            yield from objects_below(item.plan)
+
+
+def app_plans(pipeline: ObjectPlan) -> list[ObjectPlan]:
+    """Every selection of the pipeline's apps: through `stages { apps }` and through `apps`."""
+    found: list[ObjectPlan] = []
+    for _, item in pipeline.fields:
+        if isinstance(item, AppsPlan):
+            found.append(item.plan)
+        elif isinstance(item, StagesPlan):
+            found.extend(sub.plan for _, sub in item.fields if isinstance(sub, AppsPlan))
+    return found
+
+
+def page_plans(objects: Iterable[ObjectPlan]) -> list[PagePlan]:
+    return [
+        item
+        for plan in objects
+        for below in objects_below(plan)
+        for _, item in below.fields
+        if isinstance(item, PagePlan)
+    ]
+
+
+class Statement:
+    """A SELECT being generated: its column list, joins and parameters, in the connection's dialect."""
+
+    def __init__(self) -> None:
+        self.postgres = connections.get("default").capabilities.dialect == "postgres"
+        self.columns: list[str] = []
+        self.joins: list[str] = []
+        self.values: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.postgres else "?"
+
+    def column(self, expression: str) -> int:
+        self.columns.append(expression)
+        return len(self.columns) - 1
+
+    def read(self, needs: Needs, alias: str) -> Reader:
+        """Select what `needs` asks of the table under `alias` (and its joins); return how to read it back."""
+        key = self.column(f'{alias}."id"')
+        others = [(name, self.column(f'{alias}."{name}"')) for name in sorted(needs.columns - {"id"})]
+        reader = Reader(key, [("id", key), *others])
+        for name, (join, child) in needs.joins.items():
+            child_alias = f"t{len(self.joins)}"
+            on = join.on(alias, child_alias)
+            self.joins.append(f"LEFT JOIN {child.table.name} {child_alias} ON {on}")
+            reader.joins.append((name, self.read(child, child_alias)))
+        return reader
+
+    def sql(self, source: str, where: str, order: str) -> str:
+        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)} WHERE {where} ORDER BY {order}"
+
+    async def rows(self, source: str, where: str, order: str) -> Sequence[Any]:
+        _, rows = await connections.get("default").execute_query(self.sql(source, where, order), self.values)
+        return list(rows)
+
+
+@dataclass
+class Reader:
+    key: int
+    columns: list[tuple[str, int]]
+    joins: list[tuple[str, Reader]] = field(default_factory=list)
+
+    def row(self, values: Any) -> Row | None:
+        if values[self.key] is None:
+            return None  # nothing joined
+        row = Row({name: values[index] for name, index in self.columns})
+        for name, reader in self.joins:
+            row[name] = reader.row(values)
+        return row
+
+
+def _ids(ids: Iterable[int]) -> str:
+    # Only integers are interpolated (converted here): one statement for any number of keys, injection-free.
+    return ",".join(str(int(key)) for key in ids) or "NULL"
+
+
+async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
+    """The pipeline named `name`, or those of `ids`: each a Row with its coupled apps (all of them, in coupling order)
+    under "apps", each app a Row with its stage under "stage" and its joins by field name."""
+    pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
+    for plan in plans:
+        pipeline_needs.add(plan)
+        for app_plan in app_plans(plan):
+            app_needs.add(app_plan)
+    app_needs.columns.update(APP.keys)
+    statement = Statement()
+    pipeline_reader = statement.read(pipeline_needs, "p")
+    stage = statement.column('c."stage"')
+    statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
+    statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
+    app_reader = statement.read(app_needs, "a")
+    where = f'p."name" = {statement.param(name)}' if name is not None else f'p."id" IN ({_ids(ids)})'
+    found: dict[int, Row] = {}
+    for values in await statement.rows("pipelines p", where, 'p."id", c."id"'):
+        pipeline = found.get(values[pipeline_reader.key])
+        if pipeline is None:
+            pipeline = found[values[pipeline_reader.key]] = pipeline_reader.row(values) or Row()
+            pipeline["apps"] = []
+        app = app_reader.row(values)
+        if app is not None:
+            app["stage"] = values[stage]
+            pipeline["apps"].append(app)
+    return list(found.values())
+
+
+async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row]]:
+    """Each parent's page of `plan` (up to its size plus one rows, newest first), in one statement: per parent, an
+    index range scan of its newest rows (LATERAL on PostgreSQL, a correlated LIMIT on SQLite, which has no LATERAL)."""
+    if not parent_ids:
+        return {}
+    page = plan.page
+    needs = Needs(TABLES[page.target], columns={page.parent, page.order})
+    for node in plan.connection.nodes:
+        needs.add(node)
+    needs.columns.update(needs.table.keys)
+    statement = Statement()
+    reader = statement.read(needs, "r")
+    table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
+    below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
+    limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
+    newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
+    if statement.postgres:
+        columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
+        source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
+    else:
+        source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+    where = f"parent.id IN ({_ids(parent_ids)})"
+    found: dict[int, list[Row]] = {parent_id: [] for parent_id in parent_ids}
+    for values in await statement.rows(source, where, f'r."{page.parent}", r."{page.order}" DESC'):
+        row = reader.row(values)
+        assert row is not None
+        found[row[page.parent]].append(row)
+    return found

@@ -1,0 +1,241 @@
+"""Planning a compiled read: what a root field's selection asks of each table, collected by graphql-core itself.
+
+The planner walks the selection with the executor's own `collect_subfields`, so fragments, aliases, `@include`/`@skip`
+and variables select exactly what the resolvers would see, in the response's key order. A field the tables do not
+declare, a deferred fragment, or a bad nested argument raises Unsupported: the resolvers answer that root field
+(and report any error exactly as they always do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLObjectType, get_named_type
+from graphql.execution.collect_fields import FieldDetails
+from graphql.execution.values import get_argument_values
+
+from pipegraph.core.errors import ClientError
+from pipegraph.core.relay import page_size
+from pipegraph.reads.shapes import PIPELINE, TABLES, Either, Join, Leaf, Page, Rule, Table, Unsupported
+
+FieldDetailsList = list[FieldDetails]
+
+
+@dataclass(frozen=True)
+class Typename:
+    name: str
+
+
+@dataclass(frozen=True)
+class LeafPlan:
+    leaf: Leaf
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    rule: Rule
+
+
+@dataclass(eq=False)
+class ObjectPlan:
+    """An object of a table: its fields in response order, each a plan of its own."""
+
+    table: Table
+    fields: list[tuple[str, Any]]
+
+
+@dataclass(eq=False)
+class JoinPlan:
+    name: str
+    join: Join
+    plan: ObjectPlan
+
+
+@dataclass(eq=False)
+class EitherPlan:
+    """A union: the joined row's plan for each runtime type (rows joined as "<name>.team" and "<name>.user")."""
+
+    name: str
+    either: Either
+    team: ObjectPlan
+    user: ObjectPlan
+
+
+class Cursor:
+    """An edge's cursor."""
+
+
+@dataclass(eq=False)
+class ConnectionPlan:
+    """A connection's selection: `fields` holds Typename, EdgesPlan and PageInfoPlan entries."""
+
+    fields: list[tuple[str, Any]]
+    nodes: list[ObjectPlan] = field(default_factory=list)  # every `node` selection of its edges
+
+
+@dataclass(eq=False)
+class EdgesPlan:
+    fields: list[tuple[str, Any]]  # Typename, Cursor or ObjectPlan (the node)
+
+
+@dataclass(eq=False)
+class PageInfoPlan:
+    fields: list[tuple[str, str]]  # response key → PageInfo field name (or __typename)
+
+
+@dataclass(eq=False)
+class PagePlan:
+    """A to-many relation read as a page: its size and cursor value are the field's arguments, checked here."""
+
+    name: str
+    owner: Table  # the parents' table
+    page: Page
+    size: int
+    after: int | None
+    connection: ConnectionPlan
+
+
+@dataclass(eq=False)
+class AppsPlan:
+    """The apps of a pipeline the viewer sees: all of them in coupling order, a stage's by name, or (`foreign`) those
+    not owned by the pipeline's owner, by name."""
+
+    plan: ObjectPlan
+    foreign: bool = False
+
+
+class StageName:
+    """A PipelineStage's `name`."""
+
+
+@dataclass(eq=False)
+class StagesPlan:
+    fields: list[tuple[str, Any]]  # Typename, StageName or AppsPlan
+
+
+class Planner:
+    """Plans one root field's selection, with the operation's executor (fragments and variables)."""
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+        self.schema = executor.schema
+
+    def _type(self, name: str) -> GraphQLObjectType:
+        gql_type = self.schema.get_type(name)
+        assert isinstance(gql_type, GraphQLObjectType)
+        return gql_type
+
+    def _subfields(self, gql_type: GraphQLObjectType, details: FieldDetailsList) -> dict[str, FieldDetailsList]:
+        collected = self.executor.collect_subfields(gql_type, details)
+        if collected.new_defer_usages:
+            raise Unsupported("@defer")
+        grouped: dict[str, FieldDetailsList] = collected.grouped_field_set
+        return grouped
+
+    def object(self, table: Table, details: FieldDetailsList) -> ObjectPlan:
+        gql_type = self._type(table.type_name)
+        fields: list[tuple[str, Any]] = []
+        for key, field_details in self._subfields(gql_type, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((key, Typename(gql_type.name)))
+            elif name in table.leaves:
+                fields.append((key, LeafPlan(table.leaves[name])))
+            elif name in table.joins:
+                join = table.joins[name]
+                fields.append((key, JoinPlan(name, join, self.object(TABLES[join.target], field_details))))
+            elif name in table.rules:
+                fields.append((key, RulePlan(table.rules[name])))
+            elif name in table.unions:
+                either = table.unions[name]
+                team, user = (self.object(TABLES[join.target], field_details) for join in (either.team, either.user))
+                fields.append((key, EitherPlan(name, either, team, user)))
+            elif name in table.pages:
+                fields.append((key, self.page(table, gql_type, name, field_details)))
+            elif table is PIPELINE and name == "stages":
+                fields.append((key, self.stages(field_details)))
+            elif table is PIPELINE and name in ("apps", "foreignApps"):
+                fields.append((key, AppsPlan(self.object(TABLES["App"], field_details), name == "foreignApps")))
+            else:
+                raise Unsupported(f"{table.type_name}.{name}")
+        return ObjectPlan(table, fields)
+
+    def stages(self, details: FieldDetailsList) -> StagesPlan:
+        gql_type = self._type("PipelineStage")
+        fields: list[tuple[str, Any]] = []
+        for key, field_details in self._subfields(gql_type, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((key, Typename(gql_type.name)))
+            elif name == "name":
+                fields.append((key, StageName()))
+            elif name == "apps":
+                fields.append((key, AppsPlan(self.object(TABLES["App"], field_details))))
+            else:
+                raise Unsupported(f"PipelineStage.{name}")
+        return StagesPlan(fields)
+
+    def arguments(self, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> dict[str, Any]:
+        first = details[0]
+        return get_argument_values(
+            parent.fields[name],
+            first.node,
+            self.executor.variable_values,
+            first.fragment_variable_values,
+            self.executor.hide_suggestions,
+        )
+
+    def page(self, table: Table, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> PagePlan:
+        page = table.pages[name]
+        arguments = self.arguments(parent, name, details)
+        try:
+            size = page_size(arguments.get("first"))
+            after = page.keyset.decode(page.keyset.kind, arguments.get("after"))
+        except ClientError as error:
+            raise Unsupported("a bad nested argument: the resolvers report it at its path") from error
+        connection = self.connection(parent.fields[name].type, page.target, details)
+        return PagePlan(name, table, page, size, after, connection)
+
+    def connection(self, connection_type: Any, node_type: str, details: FieldDetailsList) -> ConnectionPlan:
+        gql_type = get_named_type(connection_type)
+        assert isinstance(gql_type, GraphQLObjectType)
+        plan = ConnectionPlan([])
+        for key, field_details in self._subfields(gql_type, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                plan.fields.append((key, Typename(gql_type.name)))
+            elif name == "edges":
+                plan.fields.append((key, self.edges(gql_type, node_type, field_details, plan)))
+            elif name == "pageInfo":
+                page_info = self._type("PageInfo")
+                keys = [(k, d[0].node.name.value) for k, d in self._subfields(page_info, field_details).items()]
+                plan.fields.append((key, PageInfoPlan(keys)))
+            else:
+                raise Unsupported(f"{gql_type.name}.{name}")
+        return plan
+
+    def edges(
+        self, connection_type: GraphQLObjectType, node_type: str, details: FieldDetailsList, plan: ConnectionPlan
+    ) -> EdgesPlan:
+        edge_type = get_named_type(connection_type.fields["edges"].type)
+        assert isinstance(edge_type, GraphQLObjectType)
+        fields: list[tuple[str, Any]] = []
+        for key, field_details in self._subfields(edge_type, details).items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((key, Typename(edge_type.name)))
+            elif name == "cursor":
+                fields.append((key, Cursor()))
+            elif name == "node":
+                node = self.object(TABLES[node_type], field_details)
+                plan.nodes.append(node)
+                fields.append((key, node))
+            else:
+                raise Unsupported(f"{edge_type.name}.{name}")
+        return EdgesPlan(fields)
+
+
+def root_details(field_nodes: list[Any]) -> FieldDetailsList:
+    """The root field as the executor groups it (no @defer: that is refused above)."""
+    return [FieldDetails(node, None) for node in field_nodes]

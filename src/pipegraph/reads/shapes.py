@@ -1,0 +1,268 @@
+"""The tables of the compiled reads: per GraphQL type, where each field's value comes from.
+
+A leaf names its column and how the driver's value becomes what strawberry would answer (the strawberry types in each
+domain's `types.py` stay the specification; tests/test_compiled_reads.py holds the two paths equal). A relation is a
+`Join` (to-one, read in the parent's statement) or a `Page` (a keyset connection, all parents' pages in one windowed
+statement). A field missing here is simply not compiled: a query asking for it runs on the resolvers.
+
+To compile one more column of a type: add a leaf to its table below. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.relay import to_base64
+from tortoise.models import Model
+
+from pipegraph.access.policy import Rights
+from pipegraph.access.rules import Permission, PipelineRight
+from pipegraph.accounts.models import User
+from pipegraph.api.nodes import Keyset
+from pipegraph.apps.models import App
+from pipegraph.apps.types import RELEASES
+from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.releases.models import Release
+from pipegraph.slugs.models import Slug
+from pipegraph.teams.models import Team
+
+GRAPHQL_INT_MAX = 2**31 - 1
+
+
+class Unsupported(Exception):
+    """This selection or value is not compiled: the resolvers answer instead (they are the specification)."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    column: str
+    serialize: Callable[[Any], Any]  # the driver's value (SQLite text, asyncpg objects) → the response's value
+
+
+def _python(model: type[Model], column: str) -> Callable[[Any], Any]:
+    """The ORM's own conversion from the driver's value, so both dialects read as the models do."""
+    return model._meta.fields_map[column].to_python_value
+
+
+def text(model: type[Model], column: str) -> Leaf:
+    _python(model, column)  # a column of the model, checked when the table is declared
+    return Leaf(column, _same)  # both drivers answer text as str
+
+
+def flag(model: type[Model], column: str) -> Leaf:
+    _python(model, column)
+    return Leaf(column, bool)  # SQLite answers 0/1
+
+
+def integer(model: type[Model], column: str) -> Leaf:
+    _python(model, column)
+    return Leaf(column, _graphql_int)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _graphql_int(value: Any) -> Any:
+    if value is not None and not -GRAPHQL_INT_MAX - 1 <= value <= GRAPHQL_INT_MAX:
+        raise Unsupported("an Int out of range: the resolvers report the error")
+    return value
+
+
+def timestamp(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+
+    def serialize(value: Any) -> Any:
+        moment = to_python(value)
+        return None if moment is None else moment.isoformat()  # strawberry's DateTime
+
+    return Leaf(column, serialize)
+
+
+def enum(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+    return Leaf(column, lambda value: to_python(value).name)  # strawberry answers an enum by its member's name
+
+
+def json(model: type[Model], column: str) -> Leaf:
+    to_python = _python(model, column)
+    return Leaf(column, lambda value: dict(to_python(value)))
+
+
+def global_id(type_name: str) -> Leaf:
+    return Leaf("id", lambda value: to_base64(type_name, value))
+
+
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation read in its parent's statement: the child whose `child_column` is the parent's
+    `parent_column` (and, if named, whose boolean column `only_if` is true)."""
+
+    target: str
+    parent_column: str
+    child_column: str
+    only_if: str = ""
+
+    def on(self, parent: str, child: str) -> str:
+        on = f'{child}."{self.child_column}" = {parent}."{self.parent_column}"'
+        return f'{on} AND {child}."{self.only_if}"' if self.only_if else on
+
+
+@dataclass(frozen=True)
+class Either:
+    """A union read by two joins: the `team` row when the parent has a team, else the `user` row (Owner)."""
+
+    team: Join
+    user: Join
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A leaf the viewer's rights decide, from the row's columns: the resolvers' own rule functions."""
+
+    columns: tuple[str, ...]
+    value: Callable[[Any, Rights], Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A newest-first keyset connection of children: `parent` is their column naming the parent, `order` the one the
+    cursor holds (the resolvers' Keyset, so that cursors and their errors are the same)."""
+
+    target: str
+    parent: str
+    order: str
+    keyset: Keyset[int]
+
+
+@dataclass(frozen=True)
+class Table:
+    type_name: str
+    model: type[Model]
+    keys: tuple[str, ...]  # read whatever is asked: the rules and the relations need them
+    leaves: Mapping[str, Leaf]
+    joins: Mapping[str, Join] = field(default_factory=dict)
+    pages: Mapping[str, Page] = field(default_factory=dict)
+    unions: Mapping[str, Either] = field(default_factory=dict)
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.model._meta.db_table)
+
+
+OWNER = Either(team=Join("Team", parent_column="team_id", child_column="id"), user=Join("User", "owner_id", "id"))
+
+
+def _viewer_rights(pipeline: Any, rights: Rights) -> list[str]:
+    held = rights.pipeline_rights(pipeline, pipeline["apps"])  # every app of the pipeline, as the resolver
+    return [right.name for right in PipelineRight if right in held]
+
+
+def _viewer_permissions(app: Any, rights: Rights) -> list[str]:
+    held = rights.app_permissions(app)
+    return [permission.name for permission in Permission if permission in held]  # in Heroku's order
+
+
+PIPELINE = Table(
+    "Pipeline",
+    Pipeline,
+    keys=("id", "name", "owner_id", "team_id"),
+    leaves={
+        "id": global_id("Pipeline"),
+        "name": text(Pipeline, "name"),
+        "createdAt": timestamp(Pipeline, "created_at"),
+        "updatedAt": timestamp(Pipeline, "updated_at"),
+    },
+    unions={"owner": OWNER},
+    rules={"viewerRights": Rule((), _viewer_rights)},
+)
+
+APP = Table(
+    "App",
+    App,
+    # What Rights.app_permissions reads, and the name the stages sort by.
+    keys=("id", "name", "owner_id", "team_id", "ephemeral"),
+    leaves={
+        "id": global_id("App"),
+        "name": text(App, "name"),
+        "stack": text(App, "stack"),
+        "ephemeral": flag(App, "ephemeral"),
+        "createdAt": timestamp(App, "created_at"),
+        "updatedAt": timestamp(App, "updated_at"),
+    },
+    joins={"currentRelease": Join("Release", parent_column="id", child_column="app_id", only_if="is_current")},
+    pages={"releases": Page("Release", parent="app_id", order="version", keyset=RELEASES)},
+    unions={"owner": OWNER},
+    rules={"viewerPermissions": Rule((), _viewer_permissions)},
+)
+
+RELEASE = Table(
+    "Release",
+    Release,
+    keys=("id",),
+    leaves={
+        "id": global_id("Release"),
+        "version": integer(Release, "version"),
+        "status": enum(Release, "status"),
+        "current": flag(Release, "is_current"),
+        "description": text(Release, "description"),
+        "errorMessage": text(Release, "error_message"),
+        "createdAt": timestamp(Release, "created_at"),
+        "updatedAt": timestamp(Release, "updated_at"),
+    },
+    joins={
+        "slug": Join("Slug", parent_column="slug_id", child_column="id"),
+        "createdBy": Join("User", parent_column="created_by_id", child_column="id"),
+    },
+)
+
+SLUG = Table(
+    "Slug",
+    Slug,
+    keys=("id",),
+    leaves={
+        "id": global_id("Slug"),
+        "checksum": text(Slug, "checksum"),
+        "size": integer(Slug, "size"),
+        "stack": text(Slug, "stack"),
+        "commit": text(Slug, "commit"),
+        "commitDescription": text(Slug, "commit_description"),
+        "uploaded": Leaf("uploaded_at", lambda value: value is not None),
+        "createdAt": timestamp(Slug, "created_at"),
+        "processTypes": json(Slug, "process_types"),
+    },
+)
+
+USER = Table(
+    "User",
+    User,
+    keys=("id",),
+    leaves={
+        "id": global_id("User"),
+        "email": text(User, "email"),
+        "name": text(User, "name"),
+        "createdAt": timestamp(User, "created_at"),
+    },
+)
+
+TEAM = Table(
+    "Team",
+    Team,
+    keys=("id",),
+    leaves={
+        "id": global_id("Team"),
+        "name": text(Team, "name"),
+        "kind": enum(Team, "kind"),
+        "createdAt": timestamp(Team, "created_at"),
+    },
+)
+
+TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM)}
+
+
+def stage_name(value: Any) -> str:
+    """A coupling's stage as strawberry answers the Stage enum."""
+    return Stage(value).name

@@ -1,0 +1,376 @@
+"""The compiled reads (pipegraph.reads) answer exactly what the resolvers answer: the resolvers are the specification.
+
+Every document of the corpus runs through both paths (the same server with `compiled_reads` on and off) for every
+viewer profile of the authorization matrix, and the response bodies must be byte-identical: data, nulls, cursors and
+errors. Documents the compiler does not cover are in the corpus too: they must fall back, whole, to the resolvers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from strawberry import relay
+
+from pipegraph.api.app import create_app
+from pipegraph.apps.models import App
+from pipegraph.core.relay import encode_cursor
+from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.settings import Settings
+from pipegraph.slugs.models import Slug
+from pipegraph.slugs.store import LocalSlugStore
+from pipegraph.testing.seed import LARGE, SMALL, GraphShape, seed_graph
+from tests.support.authz_world import CHECKSUM, PROFILES, World, build_world
+from tests.support.clients import Actor, make_actor
+from tests.support.database import truncate_all
+from tests.support.sql import StatementCounter
+
+APP_FIELDS = """
+fragment AppFields on App {
+  __typename id name stack ephemeral createdAt updatedAt
+  currentRelease { ...ReleaseFields }
+}
+fragment ReleaseFields on Release {
+  __typename id version status current description errorMessage createdAt updatedAt
+  slug { __typename id checksum stack commit commitDescription uploaded createdAt processTypes }
+}"""
+
+EVERYTHING = (
+    """
+query Everything($name: String!) {
+  pipeline(name: $name) {
+    __typename id name createdAt updatedAt
+    ... on Node { nodeId: id }
+    stages { __typename name apps { ...AppFields } }
+    everyApp: apps {
+      name
+      releases(first: 3) {
+        __typename
+        edges { __typename cursor node { ...ReleaseFields } }
+        pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    }
+  }
+}"""
+    + APP_FIELDS
+)
+
+DASHBOARD = """
+query Dashboard($name: String!) {
+  pipeline(name: $name) {
+    name
+    stages { name apps { name stack currentRelease { version status slug { commit checksum processTypes } } } }
+  }
+}"""
+
+BULK = """
+query Bulk($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    edges {
+      cursor
+      node {
+        name
+        stages {
+          name
+          apps { name currentRelease { version slug { commit } } releases(first: 10) { edges { node { version } } } }
+        }
+      }
+    }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+DIRECTIVES = """
+query Directives($name: String!, $withApps: Boolean!, $noSlug: Boolean!) {
+  pipeline(name: $name) {
+    name @skip(if: $withApps)
+    stages @include(if: $withApps) {
+      name
+      apps { name currentRelease { version slug @skip(if: $noSlug) { commit } } }
+    }
+    ...Later @include(if: $withApps)
+  }
+}
+fragment Later on Pipeline { apps { a: name b: name } }"""
+
+PAGES = """
+query Pages($name: String!, $first: Int, $after: String) {
+  pipeline(name: $name) {
+    apps {
+      name
+      one: releases(first: 1) { edges { node { version } } pageInfo { hasNextPage endCursor } }
+      page: releases(first: $first, after: $after) {
+        edges { cursor node { version status } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+    }
+  }
+}"""
+
+# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it.
+OVERVIEW = """
+query PipelineOverview($name: String!) {
+  pipeline(name: $name) {
+    id name viewerRights
+    owner { ...OwnerFields }
+    foreignApps { id }
+    stages {
+      name
+      apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
+    }
+  }
+  looseApps: apps(first: 100, inPipeline: false) { edges { node { id name viewerPermissions } } }
+}
+fragment OwnerFields on Owner {
+  __typename
+  ... on User { id email }
+  ... on Team { id name }
+}
+fragment ReleaseSummary on Release {
+  id version status current description errorMessage createdAt
+  createdBy { id email }
+  slug { id commit commitDescription }
+}"""
+
+OWNERS = """
+query Owners($first: Int) {
+  pipelines(first: $first) {
+    edges {
+      node {
+        owner { __typename ... on Node { id } ... on User { name createdAt } ... on Team { kind createdAt } }
+        foreignApps { name owner { ... on User { email } } viewerPermissions }
+        apps { currentRelease { createdBy { __typename name } } }
+      }
+    }
+  }
+}"""
+
+BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
+BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
+NONE = "{ pipeline { name } }"
+SIZE = "query($name: String!) { pipeline(name: $name) { apps { currentRelease { slug { size } } } } }"
+NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } apps { configVars } } }"
+MIXED = """query($name: String!) {
+  viewer { email } pipeline(name: $name) { name } apps(first: 5) { edges { node { name } } }
+}"""
+
+# (name, document, variables); "<p-line>" and "<app p-dev>" stand for those objects' global IDs.
+CORPUS: list[tuple[str, str, dict[str, Any]]] = [
+    ("everything-personal", EVERYTHING, {"name": "p-line"}),
+    ("everything-team", EVERYTHING, {"name": "t-line"}),
+    ("dashboard", DASHBOARD, {"name": "t-line"}),
+    ("web-overview-personal", OVERVIEW, {"name": "p-line"}),
+    ("web-overview-team", OVERVIEW, {"name": "t-line"}),
+    ("owners", OWNERS, {"first": 10}),
+    ("bulk", BULK, {}),
+    ("bulk-first-0", BULK, {"first": 0}),
+    ("bulk-first-1", BULK, {"first": 1}),
+    ("bulk-after", BULK, {"first": 1, "after": encode_cursor("pipeline", "p-line")}),
+    ("bulk-first-101", BULK, {"first": 101}),
+    ("bulk-bad-cursor", BULK, {"after": "not a cursor"}),
+    ("bulk-cursor-of-another-list", BULK, {"after": encode_cursor("release", 3)}),
+    ("directives-on", DIRECTIVES, {"name": "p-line", "withApps": True, "noSlug": False}),
+    ("directives-off", DIRECTIVES, {"name": "p-line", "withApps": False, "noSlug": True}),
+    ("directives-mixed", DIRECTIVES, {"name": "t-line", "withApps": True, "noSlug": True}),
+    ("pages", PAGES, {"name": "p-line", "first": 2}),
+    ("pages-after", PAGES, {"name": "p-line", "first": 2, "after": encode_cursor("release", 4)}),
+    ("pages-first-0", PAGES, {"name": "t-line", "first": 0}),
+    ("pages-first-101", PAGES, {"name": "p-line", "first": 101}),
+    ("pages-bad-cursor", PAGES, {"name": "p-line", "first": 2, "after": encode_cursor("pipeline", "p-line")}),
+    ("unknown-name", DASHBOARD, {"name": "nope"}),
+    ("impossible-name", DASHBOARD, {"name": "Not A Name!"}),
+    ("by-id", BY_ID, {"id": "<p-line>"}),
+    ("by-id-of-an-app", BY_ID, {"id": "<app p-dev>"}),
+    ("by-malformed-id", BY_ID, {"id": str(relay.GlobalID("Pipeline", "not-a-key"))}),
+    ("by-undecodable-id", BY_ID, {"id": "bm90IGFuIGlk"}),
+    ("name-and-id", BOTH, {"id": "<p-line>"}),
+    ("neither-name-nor-id", NONE, {}),
+    ("int-out-of-range", SIZE, {"name": "t-line"}),
+    ("not-compiled", NOT_COMPILED, {"name": "p-line"}),
+    ("mixed-roots", MIXED, {"name": "p-line"}),
+]
+
+VIEWERS = sorted(PROFILES)
+# Documents the compiled reads answer (for the owner, who sees a pipeline), and those left to the resolvers: the
+# others are answered by whichever path their arguments lead to (errors and nulls come before any read).
+COMPILED = {
+    "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
+    "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
+    "unknown-name", "by-id", "by-malformed-id", "mixed-roots",
+}  # fmt: skip
+RESOLVED = {"pages-first-101", "pages-bad-cursor", "not-compiled", "name-and-id", "neither-name-nor-id"}
+# The compiled tree statement: a pipeline with its couplings and apps (fetch.py).
+TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c")
+
+
+async def _richer_world() -> World:
+    """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
+    ephemeral review app (seen by team admins only, not members), a TEST-stage app (in `apps`, in no stage), a slug
+    too big for GraphQL's Int, and a foreign app in p-line owned by the stranger (who sees p-line through it)."""
+    world = await build_world()
+    stranger = world.actors["stranger"].user
+    guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
+    await PipelineCoupling.create(pipeline=await Pipeline.get(name="p-line"), app=guest, stage=Stage.PRODUCTION)
+    for side in ("p", "t"):
+        app = await App.get(name=f"{side}-dev")
+        slug = await Slug.get(app=app)
+        for version in range(2, 7):
+            failed = version == 5
+            await Release.create(
+                app=app, version=version, slug=slug, is_current=False, description=f"v{version}",
+                status=ReleaseStatus.FAILED if failed else ReleaseStatus.SUCCEEDED,
+                error_message="the release phase exited with 1" if failed else None,
+            )  # fmt: skip
+    team_line = await Pipeline.get(name="t-line")
+    owner = world.actors["team-admin"].user
+    for name, stage in (("t-review-1", Stage.REVIEW), ("t-ci-1", Stage.TEST)):
+        app = await App.create(name=name, owner=owner, team_id=team_line.team_id, stack="heroku-24", ephemeral=True)
+        await PipelineCoupling.create(pipeline=team_line, app=app, stage=stage)
+        world.ids[name] = app.id
+    big = await Slug.create(
+        app_id=world.ids["t-staging"], checksum=CHECKSUM, size=2**40, stack="heroku-24", process_types={},
+        uploaded_at=datetime.now(UTC),
+    )  # fmt: skip
+    await Release.filter(app_id=world.ids["t-staging"]).update(is_current=False)
+    await Release.create(
+        app_id=world.ids["t-staging"], version=2, slug=big, is_current=True, status=ReleaseStatus.SUCCEEDED
+    )
+    return world
+
+
+def _filled(variables: dict[str, Any], world: World) -> dict[str, Any]:
+    ids = {"<p-line>": world.gid("Pipeline", "p-line"), "<app p-dev>": world.gid("App", "p-dev")}
+    return {key: ids.get(value, value) if isinstance(value, str) else value for key, value in variables.items()}
+
+
+@pytest.fixture
+async def both(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two clients of one database: compiled reads on, and the resolvers alone."""
+    compiled_app = create_app(settings, manage_db=False)
+    resolvers_app = create_app(replace(settings, compiled_reads=False), manage_db=False)
+    async with (
+        compiled_app.router.lifespan_context(compiled_app),
+        resolvers_app.router.lifespan_context(resolvers_app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=compiled_app), base_url="http://test") as compiled,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=resolvers_app), base_url="http://test") as resolvers,
+    ):
+        yield compiled, resolvers
+
+
+async def _post(client: httpx.AsyncClient, actor: Actor, query: str, variables: dict[str, Any]) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query, "variables": variables}, headers=actor.headers)
+
+
+@pytest.mark.parametrize(("name", "query", "variables"), CORPUS, ids=[name for name, _, _ in CORPUS])
+async def test_compiled_reads_answer_byte_for_byte_what_the_resolvers_answer(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    sql_statements: StatementCounter,
+    name: str,
+    query: str,
+    variables: dict[str, Any],
+) -> None:
+    # given the matrix world with pages of releases, ephemeral apps and an oversized slug
+    world = await _richer_world()
+    compiled, resolvers = both
+    for viewer in VIEWERS:
+        actor = world.actors[viewer]
+        filled = _filled(variables, world)
+
+        # when the viewer sends the document to both paths (twice to the compiled one: the second uses its plan cache)
+        expected = await _post(resolvers, actor, query, filled)
+        answers = [await _post(compiled, actor, query, filled) for _ in range(2)]
+
+        # then the bodies are the same, byte for byte
+        for answer in answers:
+            assert answer.status_code == expected.status_code
+            assert answer.json() == expected.json(), viewer
+            assert answer.content == expected.content, viewer
+
+    # and the path taken is the one meant: compiled where covered, the resolvers' otherwise
+    sql_statements.statements.clear()
+    await _post(compiled, world.actors["owner"], query, _filled(variables, world))
+    compiled_tree = any(TREE.search(statement) for statement in sql_statements.statements)
+    assert compiled_tree == (name in COMPILED) or name not in COMPILED | RESOLVED
+
+
+async def test_paging_with_the_cursors_given_walks_the_same_pages(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    # given the world, and the owner paging p-dev's releases two at a time from the cursors each path hands out
+    world = await _richer_world()
+    compiled, resolvers = both
+    owner = world.actors["owner"]
+    pages: dict[str, list[Any]] = {"compiled": [], "resolvers": []}
+    for label, client in (("compiled", compiled), ("resolvers", resolvers)):
+        after = None
+        while True:
+            body = (await _post(client, owner, PAGES, {"name": "p-line", "first": 2, "after": after})).json()
+            dev = next(app for app in body["data"]["pipeline"]["apps"] if app["name"] == "p-dev")
+            pages[label].append(dev["page"])
+            if not dev["page"]["pageInfo"]["hasNextPage"]:
+                break
+            after = dev["page"]["pageInfo"]["endCursor"]
+
+    # then both walked the same pages, cursor for cursor, to the end
+    assert pages["compiled"] == pages["resolvers"]
+    assert [edge["node"]["version"] for page in pages["compiled"] for edge in page["edges"]] == [6, 5, 4, 3, 2, 1]
+
+
+# Statements -----------------------------------------------------------------------------------------------------
+
+# Who the viewer is and what they may do is read before any field: those statements are the same for every read.
+_VIEWER_TABLES = {"api_tokens", "team_memberships", "app_collaborators", "users"}
+_FIRST_TABLE = re.compile(r'\bFROM "?(\w+)"?')
+
+
+def _read_statements(statements: list[str]) -> list[str]:
+    return [
+        statement
+        for statement in statements
+        if (match := _FIRST_TABLE.search(statement)) and match.group(1) not in _VIEWER_TABLES
+    ]
+
+
+async def _statements_of(
+    client: httpx.AsyncClient, settings: Settings, counter: StatementCounter, query: str, shape: GraphShape
+) -> list[str]:
+    await truncate_all()
+    actor = await make_actor()
+    await seed_graph(shape, owner=actor.user, store=LocalSlugStore(settings.slug_dir))
+    counter.statements.clear()
+    response = await _post(client, actor, query, {"name": "shop", "first": 20})
+    assert not response.json().get("errors"), response.json()
+    return _read_statements(counter.statements)
+
+
+@pytest.mark.parametrize(("query", "expected"), [(DASHBOARD, 1), (BULK, 3)], ids=["dashboard", "bulk"])
+async def test_a_compiled_read_costs_a_fixed_handful_of_statements(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    settings: Settings,
+    sql_statements: StatementCounter,
+    query: str,
+    expected: int,
+) -> None:
+    compiled, _ = both
+
+    # when the dashboard (one pipeline) and the bulk read (every pipeline, with release pages) run, small and large
+    small = await _statements_of(compiled, settings, sql_statements, query, SMALL)
+    large = await _statements_of(compiled, settings, sql_statements, query, LARGE)
+
+    # then beyond reading the viewer and their rights, the dashboard costs one statement (the pipeline with its apps,
+    # current releases and slugs joined), the bulk read three (the page of pipelines, their tree, the release pages)
+    assert len(small) == expected, "\n".join(small)
+    assert len(large) == expected, "\n".join(large)
+
+
+def test_global_ids_are_strawberrys() -> None:
+    # the compiled leaves encode ids as strawberry's GlobalID does
+    from pipegraph.reads.shapes import PIPELINE
+
+    assert PIPELINE.leaves["id"].serialize(7) == str(relay.GlobalID("Pipeline", "7"))
