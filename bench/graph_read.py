@@ -36,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-BENCH_DATABASE = "bench_graph"
+# BENCH_GRAPH_DATABASE names another one, so that two runs on one server do not drop each other's.
+BENCH_DATABASE = os.environ.get("BENCH_GRAPH_DATABASE", "bench_graph")
 
 DASHBOARD_GRAPHQL = """
 query Dashboard($name: String!) {
