@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from arq import func
+from arq.connections import create_pool
 from workers import WorkerSettings
 from workers.cron import sweep_parts
-from workers.runner import build_worker
+from workers.runner import build_worker, in_process_worker
 from workers.settings import options
 
 import pipegraph.schema  # noqa: F401 - every domain, as the API imports them: all the job kinds they declare
 from pipegraph.jobs.queue import JobKind
 from pipegraph.jobs.runtime import job_timeout_seconds
+from pipegraph.redis import redis_settings
+from pipegraph.settings import Settings
 
 
 def test_every_declared_job_kind_is_run_by_the_worker() -> None:
@@ -70,3 +77,40 @@ def test_the_database_pool_size_is_a_setting_and_a_bad_one_is_refused_clearly(tm
     assert with_pool_size("postgres://db/x", 4) == "postgres://db/x?maxsize=4"
     assert with_pool_size("postgres://db/x?maxsize=2", 4) == "postgres://db/x?maxsize=2"  # the URL's own choice wins
     assert with_pool_size("sqlite://x.db", 4) == "sqlite://x.db"
+
+
+async def test_a_job_that_never_ends_does_not_hold_the_in_process_worker_s_shutdown(settings: Settings) -> None:
+    # Given an in-process worker running a job that ignores every cancellation until the test lets it go
+    started, released = asyncio.Event(), asyncio.Event()
+    cancellations = 0
+    left_running: list[asyncio.Task[Any]] = []
+
+    async def never_ending(ctx: dict[str, Any]) -> None:
+        nonlocal cancellations
+        started.set()
+        while not released.is_set():
+            try:
+                await released.wait()
+            except asyncio.CancelledError:
+                cancellations += 1
+
+    pool = await create_pool(redis_settings(settings.redis_url or ""))
+    try:
+        async with in_process_worker(
+            settings, grace=0.1, cancel_wait=0.1, functions=[func(never_ending, name="never_ending")]
+        ) as worker:
+            await pool.enqueue_job("never_ending", _job_id="never-ending")
+            await asyncio.wait_for(started.wait(), timeout=60)  # a deadline for a hung test, not a timing assertion
+            left_running = list(worker.tasks.values())
+
+        # When the worker stopped, then shutdown returned although the job is still inside: cancelled, not waited for
+        assert not released.is_set()
+        assert cancellations >= 1
+        assert worker.main_task is not None
+        assert worker.main_task.done(), "the worker would go on polling"
+        assert not worker.tasks
+    finally:
+        released.set()
+        await pool.aclose()
+    with contextlib.suppress(Exception):  # it ends, now, against a worker whose connections are closed
+        await asyncio.gather(*left_running, return_exceptions=True)
