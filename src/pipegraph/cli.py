@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -59,10 +60,21 @@ def serve(host: str, port: int) -> None:
     check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
     configure_logging()
     capture_stray_output()
-    # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal). ws_max_size: a WebSocket
-    # message has the same limit as a request body.
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None, ws_max_size=settings.max_body_bytes)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `serve` and `dev` both give uvicorn."""
+    return {
+        # uvicorn's own lines go through our handler too (JSON off a terminal).
+        "log_config": None,
+        # A WebSocket message has the same limit as a request body.
+        "ws_max_size": settings.max_body_bytes,
+        # permessage-deflate keeps a zlib state per socket and direction: with 1,000 subscribers that was ~40 MiB of
+        # the API's memory, for events of a few hundred bytes that hardly compress.
+        "ws_per_message_deflate": False,
+    }
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
@@ -267,9 +279,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
             if demo:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
-            server = uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, log_config=None, ws_max_size=settings.max_body_bytes)
-            )
+            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **_uvicorn_options(settings)))
             scheme, _, rest = base_url.partition("://")
             click.echo(
                 f"\npipegraph is running\n  dashboard: {dashboard}\n  GraphiQL:  {base_url}/graphql\n"
