@@ -11,7 +11,7 @@ from typing import Any
 from pipegraph.jobs.runtime import build_job_timeout, test_job_timeout
 from pipegraph.redis import redis_settings
 from pipegraph.settings import Settings
-from workers.process import Worker
+from workers.process import REDIS_AWAY, Worker
 from workers.settings import options
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,17 @@ async def in_process_worker(
     try:
         yield worker
     finally:
-        await stop(worker, task, grace=grace, cancel_wait=cancel_wait)
+        stopping = asyncio.create_task(stop(worker, task, grace=grace, cancel_wait=cancel_wait))
+        try:
+            await asyncio.shield(stopping)
+        except asyncio.CancelledError:
+            # Cancelled while stopping (Ctrl-C reaches `pipegraph dev` as a cancellation of its main task once uvicorn
+            # has stopped): stopping goes on to its end, which is bounded, then so does the cancellation. A worker
+            # half stopped would go on polling in this event loop.
+            await asyncio.wait([stopping])
+            if not stopping.cancelled() and stopping.exception() is not None:
+                logger.error("the worker did not stop cleanly", exc_info=stopping.exception())
+            raise
 
 
 async def stop(worker: Worker, task: asyncio.Task[None], *, grace: float, cancel_wait: float) -> None:
@@ -81,3 +91,6 @@ async def stop(worker: Worker, task: asyncio.Task[None], *, grace: float, cancel
         await asyncio.wait_for(worker.close(), timeout=cancel_wait)
     except TimeoutError:
         logger.warning("the worker's connections did not close within %.0f s: left behind", cancel_wait)
+    except REDIS_AWAY as error:
+        # Its health key stays until it expires; nothing else is lost.
+        logger.warning("the worker could not say goodbye to Redis: %s", error)

@@ -288,8 +288,17 @@ async def _dev(host: str, port: int, demo: bool) -> None:
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,
             )
-            async with in_process_worker(settings):
-                await server.serve()
+            try:
+                async with in_process_worker(settings):
+                    await server.serve()
+            except asyncio.CancelledError:
+                # uvicorn hands the Ctrl-C it caught back to asyncio's handler once the server stopped, and asyncio
+                # cancels this task with it: the worker has stopped in order by then, so Ctrl-C is a normal end
+                # (status 0), not an interruption.
+                current = asyncio.current_task()
+                if current is None or not server.should_exit:
+                    raise
+                current.uncancel()
         finally:
             await close_db()
 
