@@ -235,6 +235,10 @@ def serve(kind: str, database_url: str, port: int, data_dir: Path) -> None:
     from pipegraph.api.app import create_app
 
     app = create_app(bench_settings(database_url, data_dir)) if kind == "graphql" else floor_app(database_url)
+    if kind == "graphql":
+        from pipegraph.gctune import tune_after_startup
+
+        tune_after_startup()  # as `pipegraph serve` does
     # The same server settings on both sides; no access log, which would cost each side a line per request.
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -114,3 +114,18 @@ async def test_a_job_that_never_ends_does_not_hold_the_in_process_worker_s_shutd
         await pool.aclose()
     with contextlib.suppress(Exception):  # it ends, now, against a worker whose connections are closed
         await asyncio.gather(*left_running, return_exceptions=True)
+
+
+def test_gc_tuning_freezes_start_up_and_raises_the_thresholds() -> None:
+    import gc
+
+    from pipegraph.gctune import THRESHOLDS, tune_after_startup
+
+    before = gc.get_threshold()
+    try:
+        tune_after_startup()
+        assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

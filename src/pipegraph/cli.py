@@ -54,6 +54,7 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
+    from pipegraph.gctune import tune_after_startup
     from pipegraph.logs import capture_stray_output, configure_logging
 
     settings = Settings.from_env()
@@ -61,6 +62,7 @@ def serve(host: str, port: int) -> None:
     configure_logging()
     capture_stray_output()
     app = create_app(settings)
+    tune_after_startup()
     uvicorn.run(app, host=host, port=port, proxy_headers=True, **_uvicorn_options(settings))
 
 
@@ -97,8 +99,11 @@ def worker(check: bool) -> None:
     from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
     from workers.process import run
 
+    from pipegraph.gctune import tune_after_startup
+
     configure_logging()  # JSON lines off a terminal, each naming the job it was written in (workers/registry.py)
     capture_stray_output()
+    tune_after_startup()
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 
@@ -261,6 +266,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
     from pipegraph.db import close_db, init_db
     from pipegraph.db import migrate as run_migrations
     from pipegraph.devtools import dev_login_url, dev_token, seed_demo
+    from pipegraph.gctune import tune_after_startup
 
     settings = Settings.from_env()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -288,6 +294,7 @@ async def _dev(host: str, port: int, demo: bool) -> None:
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,
             )
+            tune_after_startup()
             try:
                 async with in_process_worker(settings):
                     await server.serve()
