@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from tortoise.expressions import Q, Subquery
 
+from pipegraph.access.preload import Rights
 from pipegraph.access.rules import (
     EPHEMERAL_RULES,
     RULES,
@@ -23,24 +24,27 @@ from pipegraph.pipelines.models import Pipeline, PipelineCoupling
 from pipegraph.teams.models import Team, TeamMembership, TeamRole
 
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
-_Rights = tuple[dict[int, TeamRole], dict[int, frozenset[Permission]]]
 
 
 class Access:
     """Answers "may the viewer …?" for one request; loads the viewer's roles and grants once, on first use."""
 
-    def __init__(self, viewer: User) -> None:
+    def __init__(self, viewer: User, *, rights: Rights | None = None) -> None:
+        """`rights`: the viewer's, read along with the request's credential (a query's only: access/preload.py)."""
         self.viewer = viewer
+        self._preloaded = rights
         # Sibling resolvers ask at once: they all await the one load, and all resume together when it is done, so
         # the rows are read once and the DataLoader batches that follow are not split across event-loop turns.
-        self._rights: asyncio.Future[_Rights] | None = None
+        self._rights: asyncio.Future[Rights] | None = None
 
-    async def _load(self) -> _Rights:
+    async def _load(self) -> Rights:
+        if self._preloaded is not None:
+            return self._preloaded
         if self._rights is None or (self._rights.done() and self._rights.exception() is not None):
             self._rights = asyncio.ensure_future(self._fetch())
         return await self._rights
 
-    async def _fetch(self) -> _Rights:
+    async def _fetch(self) -> Rights:
         memberships = await TeamMembership.filter(user_id=self.viewer.id)
         collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
         roles = {membership.team_id: membership.role for membership in memberships}

@@ -68,6 +68,7 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
             session_id=state.get("session_id"),
+            preloaded_rights=state.get("rights"),
             settings=settings,
             slug_store=self.slug_store,
             request=request,
