@@ -129,3 +129,38 @@ def test_gc_tuning_freezes_start_up_and_raises_the_thresholds() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_an_enqueue_wakes_a_worker_long_before_its_next_poll(settings: Settings) -> None:
+    from redis.asyncio import Redis
+
+    from pipegraph.jobs.queue import enqueue_all, wake_channel
+    from pipegraph.promotions.service import target_job
+
+    # given a worker that polls once an hour, whose first poll is done (its wake-up listener has subscribed then)
+    ran: asyncio.Queue[int] = asyncio.Queue()
+
+    async def promote_target(ctx: dict[str, Any], target_id: int) -> None:
+        await ran.put(target_id)
+
+    pool = await create_pool(redis_settings(settings.redis_url or ""))
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        async with in_process_worker(
+            settings, poll_delay=3600, functions=[func(promote_target, name="promote_target")]
+        ):
+            for _ in range(1200):  # a deadline for a hung test, not a timing assertion
+                if dict(await redis.pubsub_numsub(wake_channel(pool))).get(wake_channel(pool).encode()):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the worker never listened for wake-ups")
+
+            # when a job is enqueued
+            await enqueue_all(pool, [target_job(41)])
+
+            # then it runs now, not an hour later
+            assert await asyncio.wait_for(ran.get(), timeout=60) == 41
+    finally:
+        await redis.aclose()
+        await pool.aclose()

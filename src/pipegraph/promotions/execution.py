@@ -198,16 +198,24 @@ async def finish_target(target: PromotionTarget, *, error: str | None, runtime: 
 
 async def complete_if_done(promotion_id: int) -> bool:
     """Called after a target's terminal state committed, so whichever target ends last sees every other one ended."""
+    # Without the lock first: a target that is not the last one (49 of 50) ends here, instead of queueing for the
+    # promotion's row behind the others. Each target asks only after its own end committed, so of two last ones ending
+    # at once, the later asker sees both ended; the check under the lock below settles which one completes it.
+    if await _unfinished(promotion_id):
+        return False
     async with in_transaction():
         promotion = await Promotion.select_for_update().get(id=promotion_id)
         if promotion.status == PromotionStatus.COMPLETED:
             return True
-        unfinished = await PromotionTarget.exists(
-            promotion_id=promotion_id, status__in=[TargetStatus.PENDING, TargetStatus.RUNNING]
-        )
-        if unfinished:
+        if await _unfinished(promotion_id):
             return False
         promotion.status = PromotionStatus.COMPLETED
         promotion.completed_at = utcnow()
         await promotion.save(update_fields=["status", "completed_at"])
         return True
+
+
+async def _unfinished(promotion_id: int) -> bool:
+    return await PromotionTarget.exists(
+        promotion_id=promotion_id, status__in=[TargetStatus.PENDING, TargetStatus.RUNNING]
+    )
