@@ -38,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+# BENCH_GRAPH_DATABASE names another one, so that two runs on one server do not drop each other's.
 BENCH_DATABASE = os.environ.get("BENCH_GRAPH_DATABASE", "bench_graph")
 
 DASHBOARD_GRAPHQL = """
@@ -236,6 +237,10 @@ def serve(kind: str, database_url: str, port: int, data_dir: Path) -> None:
     from pipegraph.api.app import create_app
 
     app = create_app(bench_settings(database_url, data_dir)) if kind == "graphql" else floor_app(database_url)
+    if kind == "graphql":
+        from pipegraph.gctune import tune_after_startup
+
+        tune_after_startup()  # as `pipegraph serve` does
     # The same server settings on both sides; no access log, which would cost each side a line per request.
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

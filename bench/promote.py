@@ -1,6 +1,7 @@
 """Promotion benchmark: fan-out time, event latency and subscriber memory, against PostgreSQL and Redis.
 
     BENCH_DATABASE_URL=postgres://… BENCH_REDIS_URL=redis://…/N python bench/promote.py
+    BENCH_DATABASE_URL=sqlite BENCH_REDIS_URL=redis://…/N python bench/promote.py    # a temporary SQLite file
 
 It DROPS AND RECREATES the public schema of BENCH_DATABASE_URL and flushes that Redis database: give it its own.
 Two `pipegraph worker` processes and one `pipegraph serve` process run the real code; this process drives them over
@@ -62,6 +63,8 @@ GQL_SETUP = {
     "release": "mutation($i: CreateReleaseInput!) { createRelease(input: $i) { userErrors { message } } }",
 }
 PROGRESS = "subscription($id: ID!) { promotionProgress(id: $id) { step target { id updatedAt } } }"
+STATUS = "subscription($id: ID!) { promotionProgress(id: $id) { status } }"
+ROUND_TRIPS = 20
 
 
 def _free_port() -> int:
@@ -160,6 +163,31 @@ async def fan_out(bench: Bench) -> None:
         print(f"  {label:<28} {cells}  50/1 ratio {times[50] / times[1]:.2f}")
 
 
+async def round_trip(bench: Bench) -> None:
+    """What a dashboard sees: the time from sending `promote` (one target, no release phase) to a subscriber, whose
+    socket was already open, receiving that target's SUCCEEDED."""
+    samples: list[float] = []
+    for number in range(ROUND_TRIPS):
+        source = await bench.pipeline(f"rt{number}", 1, release_phase=False)
+        url = f"ws://127.0.0.1:{bench.port}/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bench.token}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            started = time.perf_counter()
+            promotion_id = await bench.promote(source)
+            subscribe = {"query": STATUS, "variables": {"id": promotion_id}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            while True:
+                message = json.loads(await ws.recv())
+                assert message["type"] == "next", message
+                if message["payload"]["data"]["promotionProgress"]["status"] == "SUCCEEDED":
+                    samples.append((time.perf_counter() - started) * 1000)
+                    break
+    median = statistics.median(samples)
+    print(f"\nmutation -> SUCCEEDED seen by a subscriber (1 target, no release phase, {ROUND_TRIPS} runs)")
+    print(f"  median {median:.1f} ms  max {max(samples):.1f} ms  (aim 50 ms, ratio {median / 50:.2f})")
+
+
 async def _subscribe(
     bench: Bench, promotion_id: str, received: list[tuple[float, str, str]], ready: asyncio.Event | None
 ):
@@ -253,19 +281,23 @@ def services(env: dict[str, str], port: int) -> Iterator[tuple[subprocess.Popen[
 async def main() -> None:
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pipegraph_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    await connection.close()
-    redis = Redis.from_url(redis_url)
-    await redis.flushdb()
-    await redis.aclose()
-    await migrate(database_url)
-    await close_db()
-    await init_db(database_url)
-    user = await get_or_create_user("bench@example.com")
-    _, token = await create_token(user, description="bench")
-    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="pipegraph-bench-") as data_dir:
+        if database_url == "sqlite":
+            database_url = f"sqlite://{data_dir}/bench.sqlite3"
+        else:
+            connection = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+            await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+            await connection.close()
+        print(f"database: {database_url.split(':', 1)[0]}")
+        redis = Redis.from_url(redis_url)
+        await redis.flushdb()
+        await redis.aclose()
+        await migrate(database_url)
+        await close_db()
+        await init_db(database_url)
+        user = await get_or_create_user("bench@example.com")
+        _, token = await create_token(user, description="bench")
+        port = _free_port()
         env = dict(
             os.environ,
             DATABASE_URL=database_url,
@@ -285,11 +317,12 @@ async def main() -> None:
                         await asyncio.sleep(0.05)
             bench = Bench(env, port, token)
             await fan_out(bench)
+            await round_trip(bench)
             await latency(bench, targets=50, events=LATENCY_EVENTS)
             await latency(bench, targets=1, events=LATENCY_EVENTS // 4)
             await memory(bench, api.pid, workers)
             await bench.http.aclose()
-    await close_db()
+        await close_db()
 
 
 if __name__ == "__main__":

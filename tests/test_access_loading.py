@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from pipegraph.access.policy import Access
 from pipegraph.apps.models import App
-from tests.support.clients import Actor
+from tests.support.clients import Actor, GraphQLClient
 from tests.support.sql import StatementCounter
+from tests.support.team_scene import actor, add_member, create_team, team_app
 
 
 async def test_concurrent_questions_load_the_viewers_rights_once(
@@ -23,5 +26,58 @@ async def test_concurrent_questions_load_the_viewers_rights_once(
 
     # then all are answered from one read of the memberships and one of the grants
     assert answers == [True] * 5
-    tables = [statement.split(" FROM ")[1].split()[0].strip('"') for statement in sql_statements.statements]
+    tables = [first_table(statement) for statement in sql_statements.statements]
     assert sorted(tables) == ["app_collaborators", "team_memberships"], sql_statements.statements
+
+
+def first_table(statement: str) -> str:
+    return statement.split(" FROM ")[1].split()[0].strip('"')
+
+
+def split_token_reads(statements: list[str]) -> tuple[list[str], list[str]]:
+    """The statements reading the request's token (its rights inside), and the others."""
+    token_reads = [statement for statement in statements if statement.startswith('SELECT "api_tokens".')]
+    return token_reads, [statement for statement in statements if statement not in token_reads]
+
+
+APPS = "{ apps(first: 10) { edges { node { name } } } }"
+ADD_COLLABORATOR = """
+mutation($input: AddAppCollaboratorInput!) { addAppCollaborator(input: $input) { userErrors { code } } }"""
+
+
+async def test_a_query_is_answered_with_the_rights_read_along_with_its_token(
+    gql: GraphQLClient, client: httpx.AsyncClient, sql_statements: StatementCounter
+) -> None:
+    # given bob, a member of ada's team that owns an app, and a collaborator on another of ada's apps
+    await create_team(gql, name="acme")
+    await team_app(gql, name="acme-web", team="acme")
+    await team_app(gql, name="ada-own", team=None)
+    await team_app(gql, name="ada-hidden", team=None)
+    bob = await actor(client, "bob@example.com")
+    await add_member(gql, team="acme", user="bob@example.com", role="MEMBER")
+    grant = {"app": "ada-own", "user": "bob@example.com", "permissions": ["VIEW"]}
+    added = await gql(ADD_COLLABORATOR, {"input": grant})
+    assert added["addAppCollaborator"]["userErrors"] == []
+    sql_statements.statements.clear()
+
+    # when bob queries
+    data = await bob(APPS)
+
+    # then the team's app and the granted one are his to see, and his rights came with the token's own statement
+    assert sorted(edge["node"]["name"] for edge in data["apps"]["edges"]) == ["acme-web", "ada-own"]
+    token_reads, others = split_token_reads(sql_statements.statements)
+    assert len(token_reads) == 1
+    assert [s for s in others if "team_memberships" in s or "app_collaborators" in s] == []
+
+
+async def test_a_mutation_reads_its_own_rights(gql: GraphQLClient, sql_statements: StatementCounter) -> None:
+    # given a team of ada's
+    await create_team(gql, name="acme")
+    sql_statements.statements.clear()
+
+    # when she creates an app in it
+    await team_app(gql, name="acme-web", team="acme")
+
+    # then the mutation read her role itself, not the one read along with her token
+    _, others = split_token_reads(sql_statements.statements)
+    assert "team_memberships" in [first_table(statement) for statement in others if statement.startswith("SELECT")]

@@ -456,3 +456,14 @@ async def test_graphiqls_introspection_fits_within_the_limits(gql: GraphQLClient
     # then the depth and token limits let it through, and it describes our types
     names = {type_["name"] for type_ in data["__schema"]["types"]}
     assert {"Pipeline", "App", "Release", "Slug", "User", "Node", "PageInfo"} <= names
+
+
+def test_results_are_json_even_where_orjson_refuses_a_value() -> None:
+    import json
+
+    from pipegraph.api.json_output import dumps
+
+    # orjson writes the common case; an integer past 64 bits (a client's JSON scalar may hold one) or a key that is not
+    # a string falls back to the standard library instead of failing the response
+    assert json.loads(dumps({"data": {"name": "é", "n": 1}})) == {"data": {"name": "é", "n": 1}}
+    assert json.loads(dumps({"data": {"n": 2**70, 1: "x"}})) == {"data": {"n": 2**70, "1": "x"}}

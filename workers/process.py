@@ -10,6 +10,7 @@ recorded in Redis is left to its in-progress marker's expiry, and jobs are safe 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -18,6 +19,8 @@ from arq.worker import get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
+
+from pipegraph.jobs.queue import wake_channel
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +32,8 @@ REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
 POLL_REDIS_AWAY = (*REDIS_AWAY, WatchError)
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
+# How long the wake-up listener may take to end once its worker stops (it only has a subscription to close).
+LISTENER_STOP_SECONDS = 2.0
 
 
 class Worker(ArqWorker):
@@ -37,8 +42,56 @@ class Worker(ArqWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.backoff = 0.0  # 0 while Redis answers
+        # The poll loop and the wake-up listener both poll: one at a time, and the listener only once arq's main()
+        # has opened its pool and run the start-up (its first poll says so).
+        self._polling = asyncio.Lock()
+        self._polled = asyncio.Event()
+
+    async def main(self) -> None:
+        # Besides arq's poll every `poll_delay`, a listener polls as soon as an enqueuer says there is work
+        # (jobs/queue.py): a promotion's jobs start without waiting for the next poll. A burst worker just polls.
+        listener = None if self.burst else asyncio.create_task(self._follow_wake_ups(), name="wake-up listener")
+        try:
+            await super().main()
+        finally:
+            if listener is not None:
+                await _stop(listener)
+
+    async def _follow_wake_ups(self) -> None:
+        """Poll on each wake-up, until cancelled. Redis away: subscribe again once it answers (the poll loop goes on
+        meanwhile, and says so in the log)."""
+        backoff = 0.0
+        while True:
+            try:
+                await self._listen()
+            except REDIS_AWAY as error:
+                logger.debug("wake-ups unheard until Redis answers: %s", error)
+                backoff = min(max(backoff * 2, FIRST_BACKOFF_SECONDS), MAX_BACKOFF_SECONDS)
+                await asyncio.sleep(backoff)
+
+    async def _listen(self) -> None:
+        await self._polled.wait()
+        pubsub = self.pool.pubsub()
+        try:
+            await pubsub.subscribe(wake_channel(self.pool))
+            while True:
+                if await pubsub.get_message(ignore_subscribe_messages=True, timeout=None) is None:
+                    continue
+                # Wake-ups that came meanwhile (several enqueuers, several API processes) are served by one poll.
+                while await pubsub.get_message(ignore_subscribe_messages=True, timeout=0) is not None:
+                    pass
+                await self._poll_iteration()
+        finally:
+            # Bounded: a connection Redis already dropped is not waited for.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pubsub.aclose(), LISTENER_STOP_SECONDS)  # type: ignore[no-untyped-call]
 
     async def _poll_iteration(self) -> None:
+        self._polled.set()
+        async with self._polling:
+            await self._poll_once()
+
+    async def _poll_once(self) -> None:
         try:
             await super()._poll_iteration()
         except POLL_REDIS_AWAY as error:
@@ -74,6 +127,17 @@ class Worker(ArqWorker):
                 await self.on_shutdown(self.ctx)
             await self.pool.close(close_connection_pool=True)
             self._pool = None
+
+
+async def _stop(listener: asyncio.Task[None]) -> None:
+    """Cancel the listener and wait for it a bounded time; whatever it ended with is logged, never raised: the worker
+    is stopping anyway, and `pipegraph dev` must end with status 0 on Ctrl-C."""
+    listener.cancel()
+    await asyncio.wait([listener], timeout=LISTENER_STOP_SECONDS)
+    if not listener.done():
+        logger.warning("the wake-up listener did not end within %.0f s: left behind", LISTENER_STOP_SECONDS)
+    elif not listener.cancelled() and listener.exception() is not None:
+        logger.warning("the wake-up listener had failed: %r", listener.exception())
 
 
 def run(settings_cls: type) -> None:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -54,16 +55,29 @@ def serve(host: str, port: int) -> None:
     import uvicorn
 
     from pipegraph.api.app import create_app
+    from pipegraph.gctune import tune_after_startup
     from pipegraph.logs import capture_stray_output, configure_logging
 
     settings = Settings.from_env()
     check_database(settings.database_url, shown_as=_redact(settings.database_url))  # or exit, saying why
     configure_logging()
     capture_stray_output()
-    # log_config=None: uvicorn's own lines go through our handler too (JSON off a terminal). ws_max_size: a WebSocket
-    # message has the same limit as a request body.
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None, ws_max_size=settings.max_body_bytes)
+    tune_after_startup()
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `serve` and `dev` both give uvicorn."""
+    return {
+        # uvicorn's own lines go through our handler too (JSON off a terminal).
+        "log_config": None,
+        # A WebSocket message has the same limit as a request body.
+        "ws_max_size": settings.max_body_bytes,
+        # permessage-deflate keeps a zlib state per socket and direction: with 1,000 subscribers that was ~40 MiB of
+        # the API's memory, for events of a few hundred bytes that hardly compress.
+        "ws_per_message_deflate": False,
+    }
 
 
 @main.command(help="Run an arq worker (workers.WorkerSettings) against REDIS_URL and DATABASE_URL.")
@@ -86,8 +100,11 @@ def worker(check: bool) -> None:
     from workers import WorkerSettings  # what `arq workers.WorkerSettings` runs
     from workers.process import run
 
+    from pipegraph.gctune import tune_after_startup
+
     configure_logging()  # JSON lines off a terminal, each naming the job it was written in (workers/registry.py)
     capture_stray_output()
+    tune_after_startup()
     run(WorkerSettings)  # arq's worker, riding out Redis restarts
 
 
@@ -260,6 +277,7 @@ async def _dev(host: str, listening: socket.socket, demo: bool) -> None:
     from pipegraph.db import close_db, init_db
     from pipegraph.db import migrate as run_migrations
     from pipegraph.devtools import dev_login_url, dev_token, seed_demo
+    from pipegraph.gctune import tune_after_startup
 
     port = listening.getsockname()[1]  # the one bound (--port 0 picks a free one)
     settings = Settings.from_env()
@@ -280,7 +298,7 @@ async def _dev(host: str, listening: socket.socket, demo: bool) -> None:
                 await seed_demo(settings, DEV_EMAIL)
             app = create_app(settings, manage_db=False)
             server = uvicorn.Server(  # host and port only for its "running on" line: it serves `listening`
-                uvicorn.Config(app, host=host, port=port, log_config=None, ws_max_size=settings.max_body_bytes)
+                uvicorn.Config(app, host=host, port=port, **_uvicorn_options(settings))
             )
             scheme, _, rest = base_url.partition("://")
             click.echo(
@@ -290,8 +308,18 @@ async def _dev(host: str, listening: socket.socket, demo: bool) -> None:
                 f"  database:  {_redact(settings.database_url)}\n  data:      {settings.data_dir}\n",
                 err=False,
             )
-            async with in_process_worker(settings):
-                await server.serve(sockets=[listening])
+            tune_after_startup()
+            try:
+                async with in_process_worker(settings):
+                    await server.serve(sockets=[listening])
+            except asyncio.CancelledError:
+                # uvicorn hands the Ctrl-C it caught back to asyncio's handler once the server stopped, and asyncio
+                # cancels this task with it: the worker has stopped in order by then, so Ctrl-C is a normal end
+                # (status 0), not an interruption.
+                current = asyncio.current_task()
+                if current is None or not server.should_exit:
+                    raise
+                current.uncancel()
         finally:
             await close_db()
 

@@ -48,9 +48,15 @@ async def subscribe(
                 raise SubscriptionError(message)
 
 
+def text_frame(data: str | bytes) -> str:
+    """graphql-ws clients (the dashboard's among them) refuse binary frames: every message must be text."""
+    assert isinstance(data, str), f"a binary WebSocket frame: {data[:80]!r}"
+    return data
+
+
 async def _next(ws: Any, *, skip: tuple[str, ...]) -> dict[str, Any]:
     while True:
-        message: dict[str, Any] = json.loads(await ws.recv())
+        message: dict[str, Any] = json.loads(text_frame(await ws.recv()))
         if message["type"] not in skip:
             return message
 
@@ -71,7 +77,7 @@ async def receive(ws: Any) -> dict[str, Any]:
     """The next protocol message, keep-alives skipped."""
     async with asyncio.timeout(PATIENCE_SECONDS):
         while True:
-            message: dict[str, Any] = json.loads(await ws.recv())
+            message: dict[str, Any] = json.loads(text_frame(await ws.recv()))
             if message["type"] not in ("ka", "ping", "pong"):
                 return message
 
@@ -82,7 +88,7 @@ async def closed(ws: Any) -> tuple[int | None, str | None, list[dict[str, Any]]]
     async with asyncio.timeout(PATIENCE_SECONDS):
         try:
             while True:
-                before.append(json.loads(await ws.recv()))
+                before.append(json.loads(text_frame(await ws.recv())))
         except ConnectionClosed as closing:
             frame = closing.rcvd
             return (frame.code if frame else None), (frame.reason if frame else None), before

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
 
 from tortoise.expressions import Q, Subquery
 
+from pipegraph.access.rights import OwnedApp, Rights
 from pipegraph.access.rules import (
     EPHEMERAL_RULES,
     RULES,
-    TEAM_ROLE_APP_PERMISSIONS,
     Permission,
     PipelineRight,
     TeamRight,
@@ -27,71 +25,21 @@ from pipegraph.teams.models import Team, TeamMembership, TeamRole
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
 
 
-class OwnedApp(Protocol):
-    """What the app rule reads of an app: a model, or a row the compiled reads fetched (pipegraph.reads)."""
-
-    id: int
-    owner_id: int
-    team_id: int | None
-    ephemeral: bool
-
-
-class OwnedPipeline(Protocol):
-    owner_id: int
-    team_id: int | None
-
-
-@dataclass(frozen=True)
-class Rights:
-    """The viewer's team roles and app grants, and the rules over them as plain functions: the resolvers (through
-    Access) and the compiled reads decide who sees what with the same code, in memory, without a statement."""
-
-    viewer_id: int
-    roles: dict[int, TeamRole]
-    grants: dict[int, frozenset[Permission]]
-
-    def app_permissions(self, app: OwnedApp) -> frozenset[Permission]:
-        if app.team_id is None:
-            owned = TEAM_ROLE_APP_PERMISSIONS[TeamRole.ADMIN] if app.owner_id == self.viewer_id else frozenset()
-        else:
-            role = self.roles.get(app.team_id)
-            if app.ephemeral and role != TeamRole.ADMIN:
-                role = None  # on review and CI apps, members have what the pipeline access gave them at creation
-            owned = TEAM_ROLE_APP_PERMISSIONS[role] if role else frozenset()
-        permissions = owned | self.grants.get(app.id, frozenset())
-        # As on Heroku, any permission includes view: a deploy-only collaborator sees (and promotes from) the app.
-        return permissions | {Permission.VIEW} if permissions else permissions
-
-    def can_view_app(self, app: OwnedApp) -> bool:
-        return Permission.VIEW in self.app_permissions(app)
-
-    def pipeline_rights(self, pipeline: OwnedPipeline, apps: Iterable[OwnedApp] = ()) -> frozenset[PipelineRight]:
-        """The viewer's rights on a pipeline; its apps (all of them, seen or not) decide VIEW through app access."""
-        if pipeline.team_id is None:
-            role = TeamRole.ADMIN if pipeline.owner_id == self.viewer_id else None
-        else:
-            role = self.roles.get(pipeline.team_id)
-        rights: set[PipelineRight] = set()
-        if role == TeamRole.ADMIN:
-            rights |= {PipelineRight.ADMIN, PipelineRight.MEMBER, PipelineRight.VIEW}
-        elif role == TeamRole.MEMBER:
-            rights |= {PipelineRight.MEMBER, PipelineRight.VIEW}
-        if PipelineRight.VIEW not in rights and any(self.can_view_app(app) for app in apps):
-            rights.add(PipelineRight.VIEW)
-        return frozenset(rights)
-
-
 class Access:
     """Answers "may the viewer …?" for one request; loads the viewer's roles and grants once, on first use."""
 
-    def __init__(self, viewer: User) -> None:
+    def __init__(self, viewer: User, *, rights: Rights | None = None) -> None:
+        """`rights`: the viewer's, read along with the request's credential (a query's only: access/preload.py)."""
         self.viewer = viewer
+        self._preloaded = rights
         # Sibling resolvers ask at once: they all await the one load, and all resume together when it is done, so
         # the rows are read once and the DataLoader batches that follow are not split across event-loop turns.
         self._rights: asyncio.Future[Rights] | None = None
 
     async def rights(self) -> Rights:
-        """The viewer's roles and grants, read once per request."""
+        """The viewer's roles and grants: as read with the request's credential, or else read once per request."""
+        if self._preloaded is not None:
+            return self._preloaded
         if self._rights is None or (self._rights.done() and self._rights.exception() is not None):
             self._rights = asyncio.ensure_future(self._fetch())
         return await self._rights

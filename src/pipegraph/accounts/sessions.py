@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from pipegraph.access.preload import with_rights
 from pipegraph.accounts.models import BrowserSession, BrowserSessionKind, User
 from pipegraph.accounts.service import hash_token, now
 
@@ -47,18 +48,12 @@ async def exchange_login_token(secret: str) -> tuple[BrowserSession, str] | None
     return await _create(login.user, BrowserSessionKind.SESSION, SESSION_PREFIX, SESSION_LIFETIME)
 
 
-async def session_for(secret: str) -> BrowserSession | None:
-    """The live session for a cookie's secret, its user loaded."""
-    return (
-        await BrowserSession.filter(
-            secret_hash=hash_token(secret),
-            kind=BrowserSessionKind.SESSION,
-            ended_at__isnull=True,
-            expires_at__gt=now(),
-        )
-        .select_related("user")
-        .first()
-    )
+async def session_for(secret: str, *, rights: bool = False) -> BrowserSession | None:
+    """The live session for a cookie's secret, its user loaded (and with `rights`, the user's rights)."""
+    query = BrowserSession.filter(
+        secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION, ended_at__isnull=True, expires_at__gt=now()
+    ).select_related("user")
+    return await (with_rights(query) if rights else query).first()
 
 
 async def session_is_live(session_id: int) -> bool:

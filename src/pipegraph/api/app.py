@@ -23,6 +23,7 @@ from pipegraph.api.auth import RequireToken, credential_for
 from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
 from pipegraph.api.health import operator_routes
+from pipegraph.api.json_output import OrjsonResponses, TextFrameWebSocket
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
@@ -40,9 +41,10 @@ from pipegraph.sources.upload import put_source_blob
 from pipegraph.streams.hub import StreamHub
 
 
-class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
+class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = TextFrameWebSocket
 
     def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue, streams: StreamHub | None) -> None:
         super().__init__(
@@ -66,6 +68,7 @@ class PipegraphGraphQL(StrictJSONBody, GraphQL[Context, None]):
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
             session_id=state.get("session_id"),
+            preloaded_rights=state.get("rights"),
             settings=settings,
             slug_store=self.slug_store,
             request=request,

@@ -11,6 +11,8 @@ from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipegraph.access.preload import rights_of
+from pipegraph.access.rights import Rights
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import authenticate
 from pipegraph.accounts.sessions import session_for
@@ -59,7 +61,7 @@ async def token_for(authorization: str | None) -> ApiToken | str:
     secret = bearer_token(authorization)
     if secret is None:
         return "missing API token: send the header `Authorization: Bearer <token>` (pipegraph tokens create)"
-    token = await authenticate(secret)
+    token = await authenticate(secret, rights=True)
     if token is None:
         return "invalid or revoked API token"
     return token
@@ -72,6 +74,8 @@ class Credential:
     user: User
     token_id: int | None = None
     session_id: int | None = None
+    # The user's rights, read by the same statement: for queries only (access/preload.py).
+    rights: Rights | None = None
 
 
 def same_origin(headers: Headers) -> bool:
@@ -93,13 +97,15 @@ async def credential_for(headers: Headers) -> Credential | str:
     cookie = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
     if authorization or not cookie:
         result = await token_for(authorization)
-        return result if isinstance(result, str) else Credential(user=result.user, token_id=result.id)
+        if isinstance(result, str):
+            return result
+        return Credential(user=result.user, token_id=result.id, rights=rights_of(result))
     if not same_origin(headers):
         return "the session cookie is accepted only from pages of this server (the Origin header names another site)"
-    session = await session_for(cookie)
+    session = await session_for(cookie, rights=True)
     if session is None:
         return "your browser session ended or expired: sign in again with a fresh link (pipegraph dev prints one)"
-    return Credential(user=session.user, session_id=session.id)
+    return Credential(user=session.user, session_id=session.id, rights=rights_of(session))
 
 
 class RequireToken:
@@ -134,4 +140,5 @@ class RequireToken:
             state["viewer"] = result.user
             state["token_id"] = result.token_id
             state["session_id"] = result.session_id
+            state["rights"] = result.rights
         await self.app(scope, receive, send)

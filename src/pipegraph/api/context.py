@@ -13,6 +13,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from pipegraph.access.policy import Access
+from pipegraph.access.rights import Rights
 from pipegraph.accounts.models import User
 from pipegraph.core.loaders import Loaders
 from pipegraph.jobs.queue import Job, JobQueue
@@ -42,6 +43,8 @@ class Context:
     # The graphql-core executor running this operation (a weak reference): the compiled reads plan with its fragments
     # and variables.
     execution: Any = None
+    # The viewer's rights as the request's credential was read (HTTP only): what a query's `access` starts from.
+    preloaded_rights: Rights | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property
@@ -81,6 +84,18 @@ class ContextPerOperation(SchemaExtension):
         context = self.execution_context.context
         if isinstance(context, Context):
             self.execution_context.context = context.for_operation()
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        # A query answers with the rights read along with the request's credential, a statement saved; a mutation
+        # reads its own, since it may change them (access/preload.py).
+        context = self.execution_context.context
+        if (
+            isinstance(context, Context)
+            and context.preloaded_rights is not None
+            and self.execution_context.operation_type == OperationType.QUERY
+        ):
+            context._access = Access(context.viewer, rights=context.preloaded_rights)
         yield
 
 

@@ -18,7 +18,7 @@ from typing import Any, cast
 from graphql import FieldNode, Visitor, visit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from pipegraph.access.policy import Rights
+from pipegraph.access.rights import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset

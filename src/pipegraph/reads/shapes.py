@@ -17,7 +17,7 @@ from typing import Any
 from strawberry.relay import to_base64
 from tortoise.models import Model
 
-from pipegraph.access.policy import Rights
+from pipegraph.access.rights import Rights
 from pipegraph.access.rules import Permission, PipelineRight
 from pipegraph.accounts.models import User
 from pipegraph.api.nodes import Keyset
