@@ -15,7 +15,8 @@ from tests.support.clients import GraphQLClient, make_actor
 from tests.support.database import truncate_all
 from tests.support.sql import StatementCounter
 
-FIRST_TABLE = re.compile(r'\bFROM "?(\w+)"?')
+# Every table a statement reads, subqueries and joins included (the token's statement reads the rights by subquery).
+TABLE_READ = re.compile(r'\b(?:FROM|JOIN) "?(\w+)"?')
 
 PIPELINE_GRAPH = """
 {
@@ -130,7 +131,7 @@ async def test_statement_counter_sees_orm_and_raw_statements(
 
     # then the counter saw a statement for every relation the read walks, whether the ORM built it or it is raw SQL:
     # were a backend to log differently, the equalities above would be comparing nothing
-    seen = {match.group(1) for statement in statements if (match := FIRST_TABLE.search(statement))}
+    seen = {table for statement in statements for table in TABLE_READ.findall(statement)}
     assert seen >= tables, "\n".join(statements)
 
 
