@@ -73,6 +73,8 @@ def test_the_settings_are_checked() -> None:
         SandboxSettings.from_env({"PIPEGRAPH_SANDBOX": "nsjail"})
     with pytest.raises(ValueError, match="PIPEGRAPH_SANDBOX_MAX_PROCESSES='-1' is not understood"):
         SandboxSettings.from_env({"PIPEGRAPH_SANDBOX_MAX_PROCESSES": "-1"})
+    with pytest.raises(ValueError, match="PIPEGRAPH_SANDBOX_UID='²' is not understood"):
+        SandboxSettings.from_env({"PIPEGRAPH_SANDBOX_UID": "²"})
     settings = SandboxSettings.from_env({"PIPEGRAPH_SANDBOX_NETWORK": "none", "PIPEGRAPH_SANDBOX_MAX_CPU_SECONDS": "9"})
     assert (settings.mode, settings.network, settings.limits.cpu_seconds) == ("bubblewrap", "none", 9)
 

@@ -69,7 +69,7 @@ def test_the_database_pool_size_is_a_setting_and_a_bad_one_is_refused_clearly(tm
     env = {"PIPEGRAPH_DATA_DIR": str(tmp_path), "PIPEGRAPH_SECRET_KEY": "x"}
     assert Settings.from_env(env).db_pool_size == 10
     assert Settings.from_env({**env, "PIPEGRAPH_DB_POOL_SIZE": "4"}).db_pool_size == 4
-    for bad in ("0", "-3", "many"):
+    for bad in ("0", "-3", "many", "²"):
         with pytest.raises(
             ValueError, match=f"PIPEGRAPH_DB_POOL_SIZE must be a whole number of at least 1, not '{bad}'"
         ):

@@ -136,7 +136,8 @@ class GitHubSettings:
 
 def _positive(env: Mapping[str, str], name: str, default: str) -> int:
     value = env.get(name, default)
-    if not value.strip().isdigit() or int(value) < 1:
+    # isascii too: str.isdigit() accepts "²", which int() then refuses with a message that names no setting.
+    if not (value.strip().isascii() and value.strip().isdigit()) or int(value) < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     return int(value)
 

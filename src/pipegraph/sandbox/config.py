@@ -61,6 +61,7 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    # isascii too: str.isdigit() accepts "²", which int() then refuses with a message that names no setting.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ValueError(f"{name}={raw!r} is not understood: use a whole number above 0")
     return int(raw)
