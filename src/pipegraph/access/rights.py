@@ -1,5 +1,5 @@
-"""The viewer's team roles and app grants, and the rules over them as plain functions: the resolvers (through
-Access) and the compiled reads (pipegraph.reads) decide who sees what with the same code, in memory."""
+"""The viewer's rights as a value: shared by Access (the resolvers), the compiled reads and the rights read along
+with a request's credential (access/preload.py), so that none of them has a rule of its own."""
 
 from __future__ import annotations
 

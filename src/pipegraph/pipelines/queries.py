@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
@@ -54,8 +54,10 @@ class PipelineQueries:
         def fetch(limit: int, after_name: str | None) -> QuerySet[Pipeline]:
             return (query if after_name is None else query.filter(name__gt=after_name)).limit(limit)
 
+        def page_ids(limit: int, after_name: str | None) -> Any:
+            return fetch(limit, after_name).values_list("id", flat=True)
+
         if info.context.settings.compiled_reads:
-            page_ids = lambda limit, after_name: fetch(limit, after_name).values_list("id", flat=True)  # noqa: E731
             compiled = await read_pipelines(info, first=first, after=after, page_ids=page_ids)
             if compiled is not None:
                 return cast(relay.Connection[PipelineType], compiled)
