@@ -1,4 +1,5 @@
-"""`app { compare(with:) }`: what differs between two apps' deployed code, from their own git repositories."""
+"""`app { comparison(with:) }` (and the older `compare`): what differs between two apps' deployed code, from their own
+git repositories."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ from tests.support.promotion_scene import promote, promotion, shop_pipeline
 COMPARE = """
 query($app: String!, $with: String!) {
   app(name: $app) { compare(with: $with) { commit withCommit ahead behind commits(first: 10) { sha message author } } }
+}"""
+
+COMPARISON = """
+query($app: String!, $with: String!) {
+  app(name: $app) {
+    name
+    comparison(with: $with) {
+      __typename
+      ... on AppComparison { ahead behind commits(first: 10) { sha } }
+      ... on NotComparable { reason code }
+    }
+  }
 }"""
 
 
@@ -41,6 +54,14 @@ async def test_compare_counts_and_lists_the_commits_between_two_deployed_apps(
         {"sha": second, "message": "Add coupons", "author": "Ada <ada@example.com>"},
     ]
     assert (backward["ahead"], backward["behind"], backward["commits"]) == (0, 2, [])
+    # and comparison, the field that answers even where git cannot tell, says the same
+    answer = (await gql(COMPARISON, {"app": "shop-staging", "with": "shop-prod"}))["app"]["comparison"]
+    assert answer == {
+        "__typename": "AppComparison",
+        "ahead": 2,
+        "behind": 0,
+        "commits": [{"sha": third}, {"sha": second}],
+    }
 
 
 async def test_an_app_without_a_deployed_commit_cannot_be_compared_and_says_so(gql: GraphQLClient) -> None:
@@ -52,6 +73,32 @@ async def test_an_app_without_a_deployed_commit_cannot_be_compared_and_says_so(g
 
     assert body["errors"][0]["message"] == "app shop-staging has no current release built from a git commit"
     assert missing["errors"][0]["message"] == "app nope-app not found"
+
+
+async def test_comparison_answers_not_comparable_with_the_reason_and_keeps_the_app(gql: GraphQLClient) -> None:
+    # given two apps never built from git
+    await create_app(gql, name="shop-staging")
+    await create_app(gql, name="shop-prod")
+
+    # when they are compared, and with an app that does not exist
+    body = await gql.raw(COMPARISON, {"app": "shop-staging", "with": "shop-prod"})
+    missing = await gql.raw(COMPARISON, {"app": "shop-staging", "with": "nope-app"})
+
+    # then the answer is "not comparable", with the reason, and no error
+    assert "errors" not in body, body
+    assert body["data"]["app"] == {
+        "name": "shop-staging",
+        "comparison": {
+            "__typename": "NotComparable",
+            "reason": "app shop-staging has no current release built from a git commit",
+            "code": "NO_GIT_HISTORY",
+        },
+    }
+    # and a bad `with` is an error on the comparison alone: the app is still there
+    assert [(error["message"], error["path"]) for error in missing["errors"]] == [
+        ("app nope-app not found", ["app", "comparison"])
+    ]
+    assert missing["data"]["app"] == {"name": "shop-staging", "comparison": None}
 
 
 async def test_a_promoted_app_without_a_repository_compares_through_the_app_it_came_from(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pipegraph.builds.types import BuildType
     from pipegraph.pipelines.types import PipelineType
     from pipegraph.releases.types import ReleaseType
-    from pipegraph.sources.types import AppComparisonType
+    from pipegraph.sources.types import AppComparisonResult, AppComparisonType
 
 RELEASES = Keyset.by_number("release")
 BUILDS = Keyset.by_number("build")
@@ -206,13 +206,29 @@ class AppType(relay.Node):
         return await app_buildpacks(self.id)
 
     @strawberry.field(
-        description="What differs between this app's deployed commit and another app's, from their git history."
+        description="What differs between this app's deployed commit and another app's, from their git history.",
+        deprecation_reason="Use comparison: where the apps cannot be compared it answers NotComparable, where this "
+        "field is an error that nulls the app.",
     )
     async def compare(
         self,
         info: Info,
         with_: Annotated[str, strawberry.argument(name="with", description="The other app: name or global ID.")],
     ) -> Annotated[AppComparisonType, strawberry.lazy("pipegraph.sources.types")]:
+        from pipegraph.sources.types import compare_apps_or_raise
+
+        return await compare_apps_or_raise(info, self.model, with_)
+
+    # Nullable: an unknown `with` is an error on this field alone, never one that nulls the app.
+    @strawberry.field(
+        description="What differs between this app's deployed commit and another app's, from their git history, or "
+        "why git cannot tell (NotComparable). Null, with an error, when the other app is not found."
+    )
+    async def comparison(
+        self,
+        info: Info,
+        with_: Annotated[str, strawberry.argument(name="with", description="The other app: name or global ID.")],
+    ) -> Annotated[AppComparisonResult, strawberry.lazy("pipegraph.sources.types")] | None:
         from pipegraph.sources.types import compare_apps
 
         return await compare_apps(info, self.model, with_)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 
 from pipegraph.access.checks import authorized_app
 from pipegraph.api.context import Info
 from pipegraph.apps.models import App
-from pipegraph.core.errors import ClientError, DomainError
+from pipegraph.core.errors import ClientError, DomainError, ErrorCode
 from pipegraph.sources.history import History, compare
 
 
@@ -38,14 +38,47 @@ class AppComparisonType:
         ]
 
 
-async def compare_apps(info: Info, app: App, other_reference: str) -> AppComparisonType:
-    """A query field, so a refusal is a GraphQL error naming what is wrong (an app not seen reads as not found)."""
+@strawberry.type(
+    name="NotComparable",
+    description="Why two apps' deployed code cannot be compared from git: an answer, not an error.",
+)
+class NotComparableType:
+    reason: str = strawberry.field(
+        description="Why, in words meant for a person: which app runs no pushed commit, or which commit the "
+        "repositories pipegraph holds lack."
+    )
+    code: ErrorCode = strawberry.field(description="Why, as a stable code (NO_GIT_HISTORY).")
+
+
+AppComparisonResult: TypeAlias = Annotated[
+    AppComparisonType | NotComparableType,
+    strawberry.union(
+        "AppComparisonResult",
+        description="How two apps' deployed commits relate (AppComparison), or why git cannot tell (NotComparable).",
+    ),
+]
+
+
+async def compare_apps(info: Info, app: App, other_reference: str) -> AppComparisonType | NotComparableType:
+    """An app not seen, or not cloneable, is bad input: a GraphQL error naming it (it reads as not found). Apps
+    without a git commit in common history are an answer: NotComparable, with the reason."""
     try:
         other = await authorized_app(info.context.access, other_reference, "gitClone", field="with")
+    except DomainError as error:
+        raise ClientError(error.message) from None
+    try:
         history = await compare(info.context.settings.repo_dir, app, other)
         ahead, behind = await history.ahead_behind()
     except DomainError as error:
-        raise ClientError(error.message) from None
+        return NotComparableType(reason=error.message, code=error.code)
     return AppComparisonType(
         commit=history.commit, with_commit=history.other_commit, ahead=ahead, behind=behind, history=history
     )
+
+
+async def compare_apps_or_raise(info: Info, app: App, other_reference: str) -> AppComparisonType:
+    """`compare`'s older contract, kept for the clients that use it: not comparable is a GraphQL error."""
+    compared = await compare_apps(info, app, other_reference)
+    if isinstance(compared, NotComparableType):
+        raise ClientError(compared.reason)
+    return compared

@@ -134,18 +134,24 @@ export const PipelineOverviewQuery = graphql(`
   }
 `);
 
-// What differs between two apps' deployed code, from their git history. It is an error where either app was never built
-// from git: the overview asks it per card, so that error only leaves a badge without its commit count.
+// What differs between two apps' deployed code, from their git history, or why git cannot tell (NotComparable: an app
+// never built from git): the overview asks it per card, and then the badge stays without its commit count.
 export const AppCompareQuery = graphql(`
   query AppCompare($app: String!, $with: String!) {
     app(name: $app) {
       id
-      compare(with: $with) {
-        ahead
-        behind
-        commits(first: 5) {
-          sha
-          message
+      comparison(with: $with) {
+        __typename
+        ... on AppComparison {
+          ahead
+          behind
+          commits(first: 5) {
+            sha
+            message
+          }
+        }
+        ... on NotComparable {
+          reason
         }
       }
     }

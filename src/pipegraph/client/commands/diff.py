@@ -104,17 +104,14 @@ def diff(app_name: str) -> dict[str, Any]:
 
 def _git_compare(api: Api, name: str, other: str) -> dict[str, Any] | None:
     """The row from the apps' git history, or None where it cannot tell (a commit its repositories do not hold)."""
-    try:
-        compared = api.query("app_compare", name=name, **{"with": other})["app"]["compare"]
-    except ApiError as error:
-        if error.code == "BAD_USER_INPUT":  # no git commit to compare: the release history may still tell
-            return None
-        raise
+    compared = _comparison(api, name, other)
+    if compared is None:
+        return None
     ahead, behind = compared["ahead"], compared["behind"]
     status = "diverged" if ahead and behind else "ahead" if ahead else "behind" if behind else "up-to-date"
     commits = compared["commits"]
     if status == "behind":  # the commits it lacks are the ones the other app is ahead by
-        commits = api.query("app_compare", name=other, **{"with": name})["app"]["compare"]["commits"]
+        commits = (_comparison(api, other, name) or {"commits": []})["commits"]
     return {
         "app": other,
         "commit": compared["withCommit"],
@@ -125,6 +122,18 @@ def _git_compare(api: Api, name: str, other: str) -> dict[str, Any] | None:
         "commits": [{**commit, "message": first_line(commit["message"])} for commit in reversed(commits)],
         "basis": GIT,
     }
+
+
+def _comparison(api: Api, name: str, other: str) -> dict[str, Any] | None:
+    """The API's git comparison, or None where git cannot tell (NotComparable: an app never built from git), or the
+    other app may not be cloned by this viewer: the release history may still tell."""
+    try:
+        compared: dict[str, Any] | None = api.query("app_compare", name=name, **{"with": other})["app"]["comparison"]
+    except ApiError as error:
+        if error.code == "BAD_USER_INPUT":
+            return None
+        raise
+    return compared if compared is not None and compared["__typename"] == "AppComparison" else None
 
 
 def _commits(count: int) -> str:

@@ -55,7 +55,8 @@ function ReleaseLines({ app }: { app: CardApp }) {
 }
 
 /** "Differs from production: 2 commits ahead", counted by the API from the apps' git history, with the newest
- * commits in its title. Where either app was never built from git, the API cannot count and the badge stays plain. */
+ * commits in its title. Where either app was never built from git, the API cannot count: the badge stays plain, and
+ * its title says why. */
 function DiffBadge({ app, next, downstream }: { app: string; next: Stage; downstream: string | null }) {
   const [result] = useQuery({
     query: AppCompareQuery,
@@ -63,9 +64,13 @@ function DiffBadge({ app, next, downstream }: { app: string; next: Stage; downst
     pause: !downstream,
     requestPolicy: "cache-and-network",
   });
-  const compare = result.data?.app?.compare;
+  const comparison = result.data?.app?.comparison;
+  const compare = comparison?.__typename === "AppComparison" ? comparison : undefined;
   const counted = compare ? aheadBehind(compare.ahead, compare.behind) : "";
-  const title = compare?.commits.map((commit) => `${shortCommit(commit.sha)} ${commit.message}`).join("\n");
+  const title =
+    comparison?.__typename === "NotComparable"
+      ? `Not counted: ${comparison.reason}`
+      : compare?.commits.map((commit) => `${shortCommit(commit.sha)} ${commit.message}`).join("\n");
   return (
     <span className="badge badge-diff" title={title || undefined}>
       Differs from {next.toLowerCase()}
