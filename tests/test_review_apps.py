@@ -6,19 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from arq.constants import in_progress_key_prefix, job_key_prefix
+from redis.asyncio import Redis
 
 from pipegraph.apps.models import App, AppCollaborator
-from pipegraph.builds.models import Build
+from pipegraph.builds.models import Build, BuildStatus
+from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release
 from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
-from pipegraph.reviewapps.models import ReviewApp
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload, status_payload
@@ -265,9 +269,13 @@ SLOW_MARK = "4242.25"  # the slow buildpack's sleep, found among the host's proc
 
 def _slow_buildpack(folder: Path) -> Path:
     """A buildpack whose compile sleeps for an hour: the review app is still building when its pull request closes."""
+    return _buildpack(folder, f'echo "-----> Compiling slowly"\nexec sleep {SLOW_MARK}')
+
+
+def _buildpack(folder: Path, compile_script: str) -> Path:
     scripts = {
         "detect": "#!/bin/sh\necho slow\n",
-        "compile": f'#!/bin/sh\necho "-----> Compiling slowly"\nexec sleep {SLOW_MARK}\n',
+        "compile": f"#!/bin/sh\n{compile_script}\n",
         "release": "#!/bin/sh\necho '--- {}'\n",
     }
     for name, text in scripts.items():
@@ -320,6 +328,63 @@ async def test_closing_a_pull_request_while_its_review_app_builds_cancels_the_bu
 
 async def _running(argument: str) -> bool:
     return bool(processes_running(argument))
+
+
+async def test_an_older_build_ending_while_a_newer_commits_build_is_made_leaves_the_status_to_the_newer_build(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    marker = f"{6 + os.getpid() % 1000 / 100000:.5f}"  # seconds; an argument no other process on the host has
+    slow = _buildpack(tmp_path / "slow", f'echo "-----> Compiling for a few seconds"\nexec sleep {marker}')
+    broken = _buildpack(tmp_path / "broken", 'echo "-----> Broken on purpose"\nexit 1')
+    await scene.setup(files={**APP_FILES, "app.json": json.dumps({"buildpacks": [{"url": str(slow)}]})})
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", 6, sha=first, branch="checkout"))
+    worker = asyncio.create_task(scene.jobs.drain())
+    second = await scene.commit(
+        {"feature.txt": "v2", "app.json": json.dumps({"buildpacks": [{"url": str(broken)}]})}, branch="checkout"
+    )
+    source_served = scene.github.hold_tarball(second)
+    try:
+        # given the first commit's build compiling
+        await until(lambda: _running(marker), "the first commit's build compiling", seconds=60)
+        older = await Build.get(id=(await ReviewApp.get(pr_number=6)).build_id)
+
+        # when the second commit is pushed, and its build is being made (its source still downloading from GitHub)
+        # as the first commit's build ends, and the job of that build is done
+        await scene.deliver("pull_request", pull_request_payload("synchronize", 6, sha=second, branch="checkout"))
+
+        async def downloading() -> bool:
+            return bool(scene.github.requests("GET", f"/tarball/{second}"))
+
+        await until(downloading, "the second commit's source asked of GitHub")
+        await older.refresh_from_db()
+        assert older.status == BuildStatus.BUILDING, "the first build ended before the second commit was claimed"
+        await until(lambda: _job_done(scene, RUN_BUILD.job(older.id).job_id), "the first build's job done", seconds=60)
+
+        # then the first build's end did not set the review app's status: it is the second commit's build's to set
+        row = await ReviewApp.get(pr_number=6)
+        assert (row.status, row.message) == (ReviewAppStatus.CREATING, f"building {second[:7]}")
+        source_served.set()
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        source_served.set()
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # and the second build's end is what the review app shows
+    [review] = await scene.review_apps()
+    assert (review["headSha"], review["status"], review["build"]["status"]) == (second, "ERRORED", "FAILED")
+    assert "Broken on purpose" in review["build"]["output"]
+
+
+async def _job_done(scene: GitHubScene, job_id: str) -> bool:
+    """arq keeps no result (keep_result 0): a job is done once neither its queued nor its in-progress key is left."""
+    redis = Redis.from_url(scene.jobs.settings.redis_url)
+    try:
+        return not await redis.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
+    finally:
+        await redis.aclose()
 
 
 DISABLE_REVIEW_APPS = """

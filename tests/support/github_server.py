@@ -42,6 +42,7 @@ class FakeGitHub:
     check_suites: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sha → check suites
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # ref → set when its tarball may be served
     installation_id: int = 4242
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -56,6 +57,11 @@ class FakeGitHub:
         kept = [suite for suite in self.check_suites.get(sha, []) if suite["app"]["slug"] != app]
         suite = {"id": len(kept) + 1, "app": {"slug": app}, "status": status, "conclusion": conclusion}
         self.check_suites[sha] = [*kept, suite]
+
+    def hold_tarball(self, ref: str) -> asyncio.Event:
+        """The tarball of `ref` is answered only once the returned event is set (a slow download, for ordering)."""
+        self.held[ref] = asyncio.Event()
+        return self.held[ref]
 
     def requests(self, method: str, contains: str = "") -> list[Sent]:
         return [sent for sent in self.sent if sent.method == method and contains in sent.path]
@@ -77,6 +83,8 @@ class FakeGitHub:
     async def tarball(self, request: Request) -> Response:
         await self._record(request)
         repo, ref = self._repo(request), request.path_params["ref"]
+        if ref in self.held:
+            await self.held[ref].wait()
         if repo is None:
             return JSONResponse({"message": "Not Found"}, status_code=404)
         prefix = f"{request.path_params['owner']}-{request.path_params['repo']}-{ref[:7]}/"

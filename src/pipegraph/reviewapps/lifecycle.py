@@ -300,11 +300,13 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
                 if not ci.succeeded:
                     await _still_waiting(row, runtime, sha, ci)
                     return []
+            # The build of an older commit is no longer the review app's own (build_id is the next one's once it is
+            # made): if it ends meanwhile, it does not set the review app's status.
             claimed = await ReviewApp.filter(
                 Q(building_sha__isnull=True) | ~Q(building_sha=sha),
                 id=row.id,
                 status__in=ACTIVE,
-            ).update(status=ReviewAppStatus.CREATING, building_sha=sha, message=f"building {sha[:7]}")
+            ).update(status=ReviewAppStatus.CREATING, building_sha=sha, build_id=None, message=f"building {sha[:7]}")
             if not claimed:
                 return []
             await _announce(runtime, row)
@@ -425,13 +427,14 @@ async def run_script(app: App, command: str, runtime: Runtime) -> tuple[bool, st
 
 
 async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
-    """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED."""
-    row = await ReviewApp.get_or_none(build_id=build_id)
+    """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED, when
+    it is the review app's current build; an older commit's build ending says nothing of the newer one's."""
     build = await Build.get_or_none(id=build_id)
+    row = await ReviewApp.get_or_none(app_id=build.app_id) if build is not None else None
     if row is not None and row.status == ReviewAppStatus.DELETING:
-        # Its destruction waited for this build to stop (a job id of its own: that job may still be finishing).
+        # Its destruction waited for the app's builds to stop (a job id of its own: that job may still be finishing).
         return [DESTROY_REVIEW_APP.job(row.id, retry=f"after-build-{build_id}")]
-    if row is None or build is None or row.status != ReviewAppStatus.CREATING:
+    if row is None or build is None or row.build_id != build_id or row.status != ReviewAppStatus.CREATING:
         return []
     outcome = await build_outcome(build)
     if outcome is None:
@@ -445,10 +448,16 @@ async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
         app = await App.get_or_none(id=row.app_id) if row.app_id else None
         if postdeploy and not row.postdeploy_ran and app is not None:
             done, output = await run_script(app, postdeploy, runtime)
-            more.update(postdeploy_ran=True, postdeploy_output=output)
+            # Kept at once, whatever becomes of this build's outcome: postdeploy runs once per review app.
+            await ReviewApp.filter(id=row.id).update(postdeploy_ran=True, postdeploy_output=output)
             if not done:
                 status, message = ReviewAppStatus.ERRORED, f"postdeploy script failed: {output.splitlines()[-1]}"
-    await _set(runtime, row, status, message, **more)
+    # Only while it is still the current build: a newer commit may have been claimed during postdeploy.
+    if not await ReviewApp.filter(id=row.id, build_id=build_id, status=ReviewAppStatus.CREATING).update(
+        status=status, message=message, **more
+    ):
+        return []
+    await _announce(runtime, row)
     connection = await connection_of(row.pipeline_id)
     if connection is not None:
         await report_outcome(
