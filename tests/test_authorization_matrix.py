@@ -127,6 +127,11 @@ async def _a_test_run(world: World, side: str, actor: str) -> dict[str, Any]:
     return {"id": str(relay.GlobalID("TestRun", str(run.id)))}
 
 
+async def _a_test_run_with_ci_on(world: World, side: str, actor: str) -> dict[str, Any]:
+    await PipelineCi.create(pipeline_id=world.ids[f"{side}-line"], enabled=True)
+    return await _a_test_run(world, side, actor)
+
+
 async def _bystander_in_team(world: World, side: str, actor: str) -> dict[str, Any]:
     await TeamMembership.create(team_id=world.ids[TEAM_NAME], user=world.bystander, role=TeamRole.MEMBER)
     return {"team": TEAM_NAME, "user": world.bystander.email}
@@ -257,6 +262,9 @@ MUTATIONS: dict[str, MutationScenario] = {
     ),
     "createTestRun": MutationScenario(
         _ci_on, (Check("pipeline", "createTestRun", pipeline_right=PipelineRight.MEMBER),)
+    ),
+    "rerunTestRun": MutationScenario(
+        _a_test_run_with_ci_on, (Check("pipeline", "rerunTestRun", pipeline_right=PipelineRight.MEMBER),)
     ),
     "cancelTestRun": MutationScenario(
         _a_test_run, (Check("pipeline", "cancelTestRun", pipeline_right=PipelineRight.ADMIN),)

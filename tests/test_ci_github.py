@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from strawberry.relay import to_base64
+
 from pipegraph.accounts.models import User
 from pipegraph.ci.models import TestRun, TestRunStatus
 from tests.support.ci_scene import CREATE_TEST_RUN, ENABLE_CI, shop_tree
+from tests.support.clients import GraphQLClient, make_actor
 from tests.support.github_scene import ENABLE_AUTO, REPO, GitHubScene, push_payload
 
 DEPLOYS = """
@@ -140,3 +143,51 @@ async def test_a_run_from_a_github_push_shows_who_pushed_by_login_and_makes_no_u
     run = (await github_scene.gql(RUN_ACTOR))["pipeline"]["testRun"]
     assert run == {"actor": None, "githubActor": "octo-dev"}
     assert await User.all().count() == users
+
+
+RERUN_TEST_RUN = """
+mutation($input: RerunTestRunInput!) {
+  rerunTestRun(input: $input) { testRun { number commitSha commitBranch } userErrors { field message code } }
+}"""
+
+
+async def test_a_rerun_tests_the_same_commit_on_the_same_branch(github_scene: GitHubScene) -> None:
+    # given run #1 of a push to a feature branch, tested from GitHub's tarball
+    await _ci_on(github_scene)
+    sha = await github_scene.commit({"checkout.txt": "v1"}, branch="checkout", message="Checkout")
+    await github_scene.deliver("push", push_payload("checkout", sha))
+    await github_scene.jobs.drain()
+    first = await TestRun.get(number=1)
+    assert (first.status, first.commit_branch) == (TestRunStatus.SUCCEEDED, "checkout")
+
+    # when it is run again (a commit alone would be looked up again, and GitHub names no branch for it)
+    rerun = (await github_scene.gql(RERUN_TEST_RUN, {"input": {"id": to_base64("TestRun", first.id)}}))["rerunTestRun"]
+    await github_scene.jobs.drain()
+
+    # then run #2 tested the same commit, recorded on the same branch, from the same repository
+    assert rerun == {"testRun": {"number": 2, "commitSha": sha, "commitBranch": "checkout"}, "userErrors": []}
+    second = await TestRun.get(number=2)
+    assert (second.status, second.commit_branch, second.repository) == (TestRunStatus.SUCCEEDED, "checkout", REPO)
+    assert [status["state"] for status in _ci_statuses(github_scene, sha)][-1] == "success"
+
+
+async def test_a_rerun_is_refused_to_whoever_cannot_see_the_run_and_when_ci_is_off(github_scene: GitHubScene) -> None:
+    # given run #1 of main
+    sha = await _ci_on(github_scene)
+    await github_scene.deliver("push", push_payload("main", sha))
+    await github_scene.jobs.drain()
+    run_id = to_base64("TestRun", (await TestRun.get(number=1)).id)
+
+    # when a stranger reruns it, and its pipeline's admin once CI is off
+    stranger = GraphQLClient(github_scene.http, await make_actor("mallory@example.com"))
+    unseen = (await stranger(RERUN_TEST_RUN, {"input": {"id": run_id}}))["rerunTestRun"]
+    disabled = await github_scene.gql('mutation { disableCi(input: {pipeline: "shop"}) { userErrors { code } } }')
+    assert disabled["disableCi"]["userErrors"] == []
+    off = (await github_scene.gql(RERUN_TEST_RUN, {"input": {"id": run_id}}))["rerunTestRun"]
+
+    # then each is refused, saying why, and no run was made
+    assert unseen["userErrors"] == [{"field": "id", "message": f"test run {run_id} not found", "code": "NOT_FOUND"}]
+    assert off["userErrors"] == [
+        {"field": "pipeline", "message": "pipeline shop does not have CI on: enableCi first", "code": "CI_NOT_ENABLED"}
+    ]
+    assert await TestRun.filter().count() == 1

@@ -211,8 +211,12 @@ def test_rerun_tests_the_same_commit_again(scene: Scene) -> None:
     again = scene.live.cli("ci:rerun", str(earlier), "-p", "shop")
     latest = scene.live.cli("ci:rerun", "-a", "shop-staging")
 
-    # then each is a new run of the same commit, followed to its end
+    # then each is a new run of the same commit on the same branch (the run is rerun, not its commit looked up
+    # again), followed to its end
     assert again.returncode == 0, again.stderr
+    assert again.stderr.startswith(
+        f"Starting a test run of #{earlier} again (main:{scene.passing[:7]}) in shop... done"
+    )
     number = _number(again.stderr)
     assert number > earlier
     assert again.stdout.splitlines()[-1] == f"✓ #{number} main:{scene.passing[:7]} succeeded"

@@ -107,6 +107,7 @@ RULES: dict[str, Rule] = {
     "enableCi": Rule(note="a pipeline admin, or pipeline access allowing enable ci (manage only)"),
     "disableCi": Rule(note="as enableCi"),
     "createTestRun": Rule(note="a pipeline admin or member, or pipeline access allowing create ci apps"),
+    "rerunTestRun": Rule(note="as createTestRun, in the run's pipeline (a run not seen is not found)"),
     "cancelTestRun": Rule(note="a pipeline admin, or pipeline access allowing cancel ci runs (manage only)"),
     # GitHub: connected repositories, automatic deploys, review apps and stage config vars
     "connectRepository": Rule(pipeline=PipelineRight.ADMIN),

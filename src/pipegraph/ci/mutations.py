@@ -16,6 +16,7 @@ from pipegraph.ci.types import PipelineCiType, TestRunType, sees_test_run
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.core.text import validate_text
+from pipegraph.jobs.queue import Job
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType
 
@@ -70,6 +71,38 @@ class CancelTestRunPayload(Payload):
     test_run: TestRunType | None = strawberry.field(default=None, description="The run, CANCELLED.")
 
 
+@strawberry.input(description="Parameters for rerunTestRun.")
+class RerunTestRunInput:
+    id: relay.GlobalID = strawberry.field(description="The global ID of the test run to run again.")
+
+
+@strawberry.type(description="The result of rerunTestRun.")
+class RerunTestRunPayload(Payload):
+    test_run: TestRunType | None = strawberry.field(
+        default=None, description="The new run, PENDING: the earlier run's commit, on its branch."
+    )
+
+
+async def _run_allowing(info: Info, id: relay.GlobalID, action: EphemeralAction) -> tuple[TestRun, Pipeline]:
+    """The run and its pipeline, where the viewer sees the run and may do `action` in its pipeline."""
+    key = db_id(id.node_id) if id.type_name == "TestRun" else NO_ROW_ID
+    run = await TestRun.get_or_none(id=key) if key != NO_ROW_ID else None
+    if run is None or not await sees_test_run(info, run):
+        raise NotFound("test run", id, field="id")
+    pipeline = await Pipeline.get(id=run.pipeline_id)
+    await service.require_ci(info.context.access, pipeline, action, field="id")
+    return run, pipeline
+
+
+async def _started(info: Info, run: TestRun, superseded: list[TestRun], jobs: list[Job]) -> TestRunType:
+    """The new run's jobs enqueued (after commit), and it and the runs it superseded announced."""
+    await info.context.enqueue(jobs)
+    redis = info.context.streams.redis if info.context.streams else None
+    for changed in [*superseded, run]:
+        await service.announce(redis, changed)
+    return TestRunType.from_model(run)
+
+
 @strawberry.type
 class CiMutations:
     @mutation(description="Test every push to the pipeline's repositories (Heroku's `Enable CI`: manage only).")
@@ -101,13 +134,7 @@ class CiMutations:
             raise DomainError(ErrorCode.INVALID, "name a branch or a commit, one of the two", field="branch")
         branch = validate_text(input.branch, what="branch", field="branch", max_length=255) if input.branch else None
         commit = validate_text(input.commit, what="commit", field="commit", max_length=64) if input.commit else None
-        ci = await service.ci_settings(pipeline.id)
-        if ci is None or not ci.enabled:
-            raise DomainError(
-                ErrorCode.CI_NOT_ENABLED,
-                f"pipeline {pipeline.name} does not have CI on: enableCi first",
-                field="pipeline",
-            )
+        await service.require_ci_on(pipeline)
         found = await find_commit(info.context.settings, pipeline, branch=branch, sha=commit)
         if found is None:
             what = f"branch {branch}" if branch else f"commit {commit}"
@@ -116,7 +143,7 @@ class CiMutations:
                 f"no repository of pipeline {pipeline.name} has {what}: push it to one of its apps first",
                 field="branch" if branch else "commit",
             )
-        run, superseded, jobs = await service.start_test_run(
+        started = await service.start_test_run(
             pipeline=pipeline,
             commit=found.commit,
             source_app=found.app,
@@ -124,11 +151,20 @@ class CiMutations:
             actor=info.context.viewer,
             repository=found.repository,
         )
-        await info.context.enqueue(jobs)
-        redis = info.context.streams.redis if info.context.streams else None
-        for changed in [*superseded, run]:
-            await service.announce(redis, changed)
-        return CreateTestRunPayload(test_run=TestRunType.from_model(run))
+        return CreateTestRunPayload(test_run=await _started(info, *started))
+
+    @mutation(
+        description="Test an earlier run's commit again, recorded on the same branch; answers at once, PENDING "
+        "(Heroku's rerun: who may start runs may)."
+    )
+    async def rerun_test_run(
+        self,
+        info: Info,
+        input: Annotated[RerunTestRunInput, strawberry.argument(description="Parameters for rerunTestRun.")],
+    ) -> RerunTestRunPayload:
+        earlier, pipeline = await _run_allowing(info, input.id, EphemeralAction.CREATE_CI_APPS)
+        started = await service.rerun_test_run(earlier, pipeline, actor=info.context.viewer)
+        return RerunTestRunPayload(test_run=await _started(info, *started))
 
     @mutation(description="Stop a test run: its processes are killed (Heroku's `Cancel CI runs`: manage only).")
     async def cancel_test_run(
@@ -136,12 +172,7 @@ class CiMutations:
         info: Info,
         input: Annotated[CancelTestRunInput, strawberry.argument(description="Parameters for cancelTestRun.")],
     ) -> CancelTestRunPayload:
-        key = db_id(input.id.node_id) if input.id.type_name == "TestRun" else NO_ROW_ID
-        run = await TestRun.get_or_none(id=key) if key != NO_ROW_ID else None
-        if run is None or not await sees_test_run(info, run):
-            raise NotFound("test run", input.id, field="id")
-        pipeline = await Pipeline.get(id=run.pipeline_id)
-        await service.require_ci(info.context.access, pipeline, EphemeralAction.CANCEL_CI_RUNS, field="id")
+        run, _ = await _run_allowing(info, input.id, EphemeralAction.CANCEL_CI_RUNS)
         run, jobs = await service.cancel_test_run(run, by=info.context.viewer)
         await info.context.enqueue(jobs)
         await service.announce(info.context.streams.redis if info.context.streams else None, run)

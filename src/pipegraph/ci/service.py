@@ -97,6 +97,32 @@ async def ci_pipeline_of(app: App) -> Pipeline | None:
     return await Pipeline.get(id=coupling.pipeline_id) if ci is not None and ci.enabled else None
 
 
+async def require_ci_on(pipeline: Pipeline) -> None:
+    ci = await ci_settings(pipeline.id)
+    if ci is None or not ci.enabled:
+        raise DomainError(
+            ErrorCode.CI_NOT_ENABLED, f"pipeline {pipeline.name} does not have CI on: enableCi first", field="pipeline"
+        )
+
+
+async def rerun_test_run(
+    earlier: TestRun, pipeline: Pipeline, *, actor: User | None
+) -> tuple[TestRun, list[TestRun], list[Job]]:
+    """A new run of the earlier run's commit, recorded on the earlier run's branch, from the same tree (its stored
+    source, else the repository or app it came from): looking the commit up again could name another branch (any
+    branch holding it), or for GitHub none at all."""
+    await require_ci_on(pipeline)
+    commit = Commit(sha=earlier.commit_sha, branch=earlier.commit_branch, message=earlier.commit_message)
+    return await start_test_run(
+        pipeline=pipeline,
+        commit=commit,
+        source_app=await App.get_or_none(id=earlier.source_app_id) if earlier.source_app_id else None,
+        source=await Source.get_or_none(id=earlier.source_id) if earlier.source_id else None,
+        actor=actor,
+        repository=earlier.repository,
+    )
+
+
 async def start_test_run(
     *,
     pipeline: Pipeline,

@@ -198,10 +198,9 @@ def _local_head() -> str | None:
     return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None
 
 
-def _start(api: Api, pipeline: str, *, branch: str | None, commit: str | None) -> dict[str, Any]:
-    what = f"branch {branch}" if branch else f"commit {(commit or '')[:7]}"
-    with action(f"Starting a test run of {what} in {pipeline}"):
-        run: dict[str, Any] = api.mutate("create_test_run", pipeline=pipeline, branch=branch, commit=commit)["testRun"]
+def _start(api: Api, in_pipeline: str, what: str, operation: str, **input: Any) -> dict[str, Any]:
+    with action(f"Starting a test run of {what} in {in_pipeline}"):
+        run: dict[str, Any] = api.mutate(operation, **input)["testRun"]
     click.echo(f"Test run #{run['number']} of {run['commitBranch']}:{run['commitSha'][:7]}", err=True)
     return run
 
@@ -229,7 +228,8 @@ def ci_run(pipeline: str | None, app_name: str | None, branch: str | None, commi
         if commit is None:
             raise click.UsageError("not in a git work tree: name what to test with --branch or --commit")
     name = _pipeline_name(api, key)
-    run = _start(api, name, branch=branch, commit=commit)
+    what = f"branch {branch}" if branch else f"commit {(commit or '')[:7]}"
+    run = _start(api, name, what, "create_test_run", pipeline=name, branch=branch, commit=commit)
     follow(api, name, run["id"], run["number"])
 
 
@@ -238,7 +238,7 @@ def ci_run(pipeline: str | None, app_name: str | None, branch: str | None, commi
     "Test the commit of an earlier run again (the latest run by default) and stream its output.",
     "pipegraph ci:rerun -p shop",
     "pipegraph ci:rerun 3 -a shop-staging",
-    details="The new run tests the same commit; exits 1 unless it succeeded.",
+    details="The new run tests the same commit, recorded on the same branch; exits 1 unless it succeeded.",
 )
 @click.argument("number", type=click.IntRange(1), metavar="[NUMBER]", required=False)
 @pipeline_options
@@ -249,7 +249,9 @@ def ci_rerun(number: int | None, pipeline: str | None, app_name: str | None) -> 
         name, number = _latest_number(api, key)
         key = {"name": name}
     found, earlier = _run(api, key, number)
-    run = _start(api, found["name"], branch=None, commit=earlier["commitSha"])
+    # The run itself, not its commit: a commit looked up again may be recorded on another branch.
+    what = f"#{number} again ({earlier['commitBranch']}:{earlier['commitSha'][:7]})"
+    run = _start(api, found["name"], what, "rerun_test_run", id=earlier["id"])
     follow(api, found["name"], run["id"], run["number"])
 
 
