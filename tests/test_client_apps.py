@@ -48,7 +48,22 @@ def test_apps_create_list_and_info(live: LiveApi) -> None:
     info = live.cli("apps:info", "-a", "rel-app").stdout.splitlines()
     assert info[0] == "=== ⬢ rel-app"
     assert "Release:       v2 succeeded" in info
-    assert json.loads(live.cli("apps:info", "-a", "rel-app", "--json").stdout)["currentRelease"]["version"] == 2
+    # (as JSON: the apps row, flat, and what info shows besides, by name)
+    shown = json.loads(live.cli("apps:info", "-a", "rel-app", "--json").stdout)
+    assert shown == {
+        "id": shown["id"],
+        "name": "rel-app",
+        "stack": "heroku-24",
+        "owner": "dev@localhost",
+        "pipeline": None,
+        "stage": None,
+        "ephemeral": False,
+        "createdAt": shown["createdAt"],
+        "release": 2,
+        "releaseStatus": "succeeded",
+        "commit": "b" * 40,
+        "collaborators": [],
+    }
     missing = live.cli("apps:info", "-a", "nope-app")
     assert (missing.returncode, missing.stderr) == (1, "Error: app nope-app not found (NOT_FOUND)\n")
 

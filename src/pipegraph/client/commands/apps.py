@@ -59,18 +59,38 @@ def apps_create(name: str, team: str | None, stack: str | None) -> None:
     click.echo(f"{app_label(created['name'])} ({created['stack']})")
 
 
+def _info_row(found: dict[str, Any]) -> dict[str, Any]:
+    """The `apps --json` row and what apps:info shows besides, by name, flat as the other listings are."""
+    current = found["currentRelease"]
+    return {
+        **_app_row(found),
+        "ephemeral": found["ephemeral"],
+        "createdAt": found["createdAt"],
+        "release": current["version"] if current else None,
+        "releaseStatus": current["status"].lower() if current else None,
+        "commit": current["slug"]["commit"] if current else None,
+        "collaborators": [
+            {"email": c["user"]["email"], "permissions": [p.lower() for p in c["permissions"]]}
+            for c in found["collaborators"]
+        ],
+    }
+
+
 @command(
     "apps:info",
     "Show an app: owner, stack, pipeline and stage, current release, collaborators.",
     "pipegraph apps:info -a shop-staging",
     "pipegraph apps:info -a shop-staging --json",
+    details="--json prints one object: the fields of `apps --json` (id, name, stack, owner, pipeline, stage), then "
+    "ephemeral, createdAt, release (the current version, or null), releaseStatus, commit (its slug's), and "
+    "collaborators ({email, permissions}).",
 )
 @app_option
 @json_option
 def apps_info(app_name: str, as_json: bool) -> None:
     found = app(connect(), "app_info", app_name)
     if as_json:
-        emit_json(found)
+        emit_json(_info_row(found))
         return
     current = found["currentRelease"]
     header(app_label(found["name"]))
