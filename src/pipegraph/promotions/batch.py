@@ -3,7 +3,7 @@
 Without a release phase a target is only bookkeeping: a slug record, a release, its own row. One job per target made
 that a dozen statements and six stream writes per target, so a promotion to 50 apps took 13 times one to a single app.
 Here one transaction does every target at once (one INSERT of slugs, one of releases, one UPDATE per outcome), and the
-targets' events go out afterwards in one pipelined write.
+targets' events go out afterwards in one pipelined write (the promotion's end, when it came, in a second one).
 
 Subscribers see what the per-target job (execution.py) shows them: each target's steps in order, with the same
 sequence numbers (claimed, copying the slug, updating the stack, release phase, done), then the promotion's end. The
@@ -106,14 +106,14 @@ async def promote_batch(promotion_id: int, runtime: Runtime) -> tuple[str, list[
         return "handed to a job per target", await _one_job_each(promotion_id)
     if not worked:
         return "no untouched target", []
-    completed = await complete_if_done(promotion_id)
-    entries = [PROMOTION_EVENTS.entry(promotion_id, event) for event in worked]
-    if completed:
-        entries += [
+    # Every target's events in one write, at once: they need not wait for the completion check below.
+    await publish_all(runtime.redis, [PROMOTION_EVENTS.entry(promotion_id, event) for event in worked])
+    if await complete_if_done(promotion_id):
+        entries = [
             PROMOTION_EVENTS.entry(promotion_id, PromotionCompleted()),
             PIPELINE_EVENTS.entry(promotion.pipeline_id, PromotionChanged(promotion_id)),
         ]
-    await publish_all(runtime.redis, entries)
+        await publish_all(runtime.redis, entries)
     return f"{len({event.target_id for event in worked})} target(s) worked", []
 
 
@@ -163,6 +163,7 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> list[T
         )
         for target in targets:
             target.slug_id, target.release_id = slug_ids[target.app_id], release_ids[target.app_id]
+        now = utcnow()  # the targets' own time, as close to the commit (and their events' publication) as can be
         done = [target for target in targets if target.app_id not in pending_apps]
         parked = [target for target in targets if target.app_id in pending_apps]
         await _finish(connection, done, DONE, now)
