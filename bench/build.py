@@ -140,8 +140,14 @@ async def _floor_database() -> asyncpg.Connection | None:
     return connection
 
 
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([str(BIN), *command], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _start(command: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    output = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen([str(BIN), *command], env=env, stdout=output, stderr=output)
+
+
+def _builds_done(log: Path) -> int:
+    """Build jobs the worker writing `log` has finished so far (workers/registry.py logs each job's end)."""
+    return log.read_text(errors="replace").count("run_build done:")
 
 
 async def _wait_healthy(port: int) -> None:
@@ -185,8 +191,9 @@ async def run(scratch: Path, redis_url: str) -> None:
         PIPEGRAPH_DATA_DIR=str(scratch / "data"),
         PIPEGRAPH_SECRET_KEY="bench",
     )
-    commands = [["serve", "--port", str(port)], ["worker"], ["worker"]]
-    processes = [_start(command, env) for command in commands]
+    worker_logs = [scratch / "worker-1.log", scratch / "worker-2.log"]
+    processes = [_start(["serve", "--port", str(port)], env)]
+    processes += [_start(["worker"], env, log) for log in worker_logs]
     try:
         await _wait_healthy(port)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
@@ -221,18 +228,22 @@ async def run(scratch: Path, redis_url: str) -> None:
         print(f"  plain git push {plain * 1000:.0f} ms  push/plain push ratio {push / plain:.1f}")
 
         trees = [await _tree(scratch / f"par-{n}") for n in range(PARALLEL)]
-        ones, alls = [], []
+        ones, alls, shares = [], [], []
         for number in range(ROUNDS + 1, ROUNDS + 1 + PARALLEL_ROUNDS):
             await _commit(one, number)
             ones.append(await _push(one, remote("bench-one")))
             for tree in trees:
                 await _commit(tree, number)
+            before = [_builds_done(log) for log in worker_logs]
             started = time.perf_counter()
             await asyncio.gather(*(_push(tree, remote(f"bench-par-{n}")) for n, tree in enumerate(trees)))
             alls.append(time.perf_counter() - started)
+            taken = [_builds_done(log) - done for log, done in zip(worker_logs, before, strict=True)]
+            shares.append("/".join(map(str, taken)))
         single, together = statistics.median(ones), statistics.median(alls)
         print(f"{PARALLEL} pushes to {PARALLEL} apps at once (2 workers, median of {PARALLEL_ROUNDS})")
         print(f"  all {together * 1000:.0f} ms  one {single * 1000:.0f} ms  ratio {together / single:.2f}")
+        print(f"  builds taken by each worker, per round: {'  '.join(shares)}")
     finally:
         for process in processes:
             process.terminate()

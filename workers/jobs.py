@@ -25,9 +25,10 @@ from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime
 from pipegraph.logs import log_context
 from pipegraph.pipelines.models import PipelineCoupling
+from pipegraph.promotions.batch import promote_batch
 from pipegraph.promotions.execution import process_target, target_of_release
 from pipegraph.promotions.models import PromotionTarget
-from pipegraph.promotions.service import PROMOTE_TARGET
+from pipegraph.promotions.service import PROMOTE_TARGET, PROMOTE_TARGETS
 from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.models import ReleaseStatus
 from pipegraph.releases.service import RUN_RELEASE
@@ -57,6 +58,14 @@ async def promote_target(ctx: JobContext, target_id: int) -> str:
         log_context(promotion_id=await PromotionTarget.get_or_none(id=target_id).values_list("promotion_id", flat=True))
         target = await process_target(target_id, ctx.runtime)
     return f"target {target_id}: {target.status.value if target else 'held by another worker, waiting, or done'}"
+
+
+@job(PROMOTE_TARGETS)
+async def promote_targets(ctx: JobContext, promotion_id: int) -> str:
+    with _again_once_the_database_is_back():
+        outcome, then = await promote_batch(promotion_id, ctx.runtime)
+    await enqueue_all(ctx.redis, then)
+    return f"promotion {promotion_id}: {outcome}"
 
 
 @job(RUN_RELEASE)

@@ -34,6 +34,11 @@ FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 # How long the wake-up listener may take to end once its worker stops (it only has a subscription to close).
 LISTENER_STOP_SECONDS = 2.0
+# Redis delivers a wake-up to every worker in the order they subscribed, so the first one won every race for a job and
+# took bursts of jobs arriving one by one (7 of 8 builds in bench/build.py) while the other idled. A busy worker
+# answers a little later, the later the busier (capped at arq's own poll delay), so the least busy one starts the
+# job; an idle worker answers at once, so a lone job starts as soon as before.
+WAKE_UP_DELAY_PER_RUNNING_JOB = 0.005
 
 
 class Worker(ArqWorker):
@@ -80,6 +85,8 @@ class Worker(ArqWorker):
                 # Wake-ups that came meanwhile (several enqueuers, several API processes) are served by one poll.
                 while await pubsub.get_message(ignore_subscribe_messages=True, timeout=0) is not None:
                     pass
+                if self.job_counter:
+                    await asyncio.sleep(min(self.job_counter * WAKE_UP_DELAY_PER_RUNNING_JOB, self.poll_delay_s))
                 await self._poll_iteration()
         finally:
             # Bounded: a connection Redis already dropped is not waited for.

@@ -68,24 +68,35 @@ async def claim(target_id: int, *, lease: float) -> PromotionTarget | None:
     return await PromotionTarget.get(id=target_id) if claimed else None
 
 
-async def _copy_slug(target: PromotionTarget, source: Slug, store: SlugStore) -> Slug:
+async def verified_slug(source: Slug, store: SlugStore) -> None:
+    """The source slug's blob is there and still has its checksum; else the target fails saying which."""
     actual = await store.verify(source.digest)
     if actual is None:
         raise PromotionFailure(f"slug blob {source.checksum} is missing from the slug store")
     if actual != source.digest:
         raise PromotionFailure(f"slug checksum does not match: expected {source.checksum}, blob is SHA256:{actual}")
+
+
+def slug_copy(source: Slug, *, app_id: int) -> Slug:
+    """The target's own record of the source's blob, not yet saved."""
+    return Slug(
+        app_id=app_id,
+        checksum=source.checksum,
+        size=source.size,
+        stack=source.stack,
+        process_types=dict(source.process_types),
+        commit=source.commit,
+        commit_description=source.commit_description,
+        uploaded_at=source.uploaded_at,
+    )
+
+
+async def _copy_slug(target: PromotionTarget, source: Slug, store: SlugStore) -> Slug:
+    await verified_slug(source, store)
     async with in_transaction():
         # Same blob, same checksum: the target gets its own record of it, nothing else changes hands.
-        slug = await Slug.create(
-            app_id=target.app_id,
-            checksum=source.checksum,
-            size=source.size,
-            stack=source.stack,
-            process_types=dict(source.process_types),
-            commit=source.commit,
-            commit_description=source.commit_description,
-            uploaded_at=source.uploaded_at,
-        )
+        slug = slug_copy(source, app_id=target.app_id)
+        await slug.save()
         target.slug_id = slug.id
         await _save_step(target, TargetStep.UPDATING_STACK, "slug_id")
     return slug

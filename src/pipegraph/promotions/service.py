@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
+from pipegraph.core.bulk import insert_returning
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.relay import get_by_reference
 from pipegraph.jobs.queue import Job, JobKind
@@ -17,10 +18,13 @@ from pipegraph.logs import log_context
 from pipegraph.pipelines.models import PipelineCoupling, Stage
 from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.releases.service import get_release
+from pipegraph.releases.service import get_release, needs_release_phase
+from pipegraph.slugs.models import Slug
 
 # Works one target to its end (workers/jobs.py).
 PROMOTE_TARGET = JobKind("promote_target", key="promote-target")
+# Works every target of a promotion without a release phase at once (promotions/batch.py).
+PROMOTE_TARGETS = JobKind("promote_targets", key="promote-batch")
 # A promotion's targets are looked up and authorized one by one before anything is written: bound the work a single
 # request can ask for (a pipeline stage rarely holds more than a handful of apps).
 MAX_TARGETS = 100
@@ -39,6 +43,10 @@ async def _allow_any(app: App, reference: str | None) -> None:
 def target_job(target_id: int, *, retry: int = 0) -> Job:
     """The first job of a target has a fixed id; the reconciler's takeover of a dead worker's target gets a new one."""
     return PROMOTE_TARGET.job(target_id, retry=retry or None)
+
+
+def batch_job(promotion_id: int) -> Job:
+    return PROMOTE_TARGETS.job(promotion_id)
 
 
 async def _coupling(app: App, *, field: str) -> PipelineCoupling:
@@ -132,6 +140,7 @@ async def promote(
         else _downstream_targets(source, coupling, authorize_target)
     )
     source_release = await _source_release(source, release)
+    slug = await Slug.get(id=source_release.slug_id)
     async with in_transaction() as connection:
         promotion = await Promotion.create(
             pipeline_id=coupling.pipeline_id,
@@ -145,20 +154,15 @@ async def promote(
     # The request's line carries the promotion's id, as do its targets' jobs' (workers/jobs.py): one promotion is
     # followed from the API through the workers.
     log_context(promotion_id=promotion.id)
-    return promotion, [target_job(target_id) for target_id in target_ids]
+    if needs_release_phase(slug):
+        # Each target's release phase is a process of its own: one job each, so they run side by side.
+        return promotion, [target_job(target_id) for target_id in target_ids]
+    # Without one, a target is only bookkeeping: one job does them all in a constant number of statements.
+    return promotion, [batch_job(promotion.id)]
 
 
 async def _insert_targets(connection: BaseDBAsyncClient, rows: list[PromotionTarget]) -> list[int]:
     """Every target in one INSERT, their ids in `rows`' order: a promotion to 50 apps was 50 round trips in its
-    transaction. The values are tortoise's own (its defaults and timestamps), only the statement is ours."""
-    meta = PromotionTarget._meta
-    fields = [name for name in meta.fields_db_projection if name != meta.pk_attr]
-    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in fields)
-    values = [meta.fields_map[name].to_db_value(getattr(row, name), row) for row in rows for name in fields]
-    postgres = connection.capabilities.dialect == "postgres"
-    marks = (f"${n}" if postgres else "?" for n in range(1, len(values) + 1))
-    tuples = ", ".join("(" + ", ".join(next(marks) for _ in fields) + ")" for _ in rows)
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {tuples} RETURNING "id", "app_id"'
-    returned = await connection.execute_query_dict(sql, values)
-    ids = {int(row["app_id"]): int(row["id"]) for row in returned}
+    transaction."""
+    ids = await insert_returning(connection, rows, key="app_id")
     return [ids[row.app_id] for row in rows]

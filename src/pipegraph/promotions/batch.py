@@ -1,0 +1,268 @@
+"""Every target of a promotion without a release phase, worked by one job in a constant number of statements.
+
+Without a release phase a target is only bookkeeping: a slug record, a release, its own row. One job per target made
+that a dozen statements and six stream writes per target, so a promotion to 50 apps took 13 times one to a single app.
+Here one transaction does every target at once (one INSERT of slugs, one of releases, one UPDATE per outcome), and the
+targets' events go out afterwards in one pipelined write (the promotion's end, when it came, in a second one).
+
+Subscribers see what the per-target job (execution.py) shows them: each target's steps in order, with the same
+sequence numbers (claimed, copying the slug, updating the stack, release phase, done), then the promotion's end. The
+steps between claimed and done are never committed on their own: a subscriber reading the database meanwhile sees the
+target queued, then done, as a late subscriber does.
+
+Crash-safe and safe to run twice: the transaction commits everything or nothing, and it takes only targets no job has
+touched (PENDING, never attempted); any other target is its own job's. A target whose app has an earlier release
+pending gets a pending release and is parked, as the per-target job parks it; that earlier release's end wakes it
+(releases/execution.py `hand_over_turn`) under the same lock on the app row every release takes. Anything unexpected
+rolls the batch back and hands each target to its own job, so one bad target cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from pipegraph.core.bulk import in_list, insert_returning, is_postgres, marks
+from pipegraph.db import database_unavailable
+from pipegraph.jobs.queue import Job
+from pipegraph.jobs.runtime import Runtime
+from pipegraph.promotions.execution import PromotionFailure, complete_if_done, slug_copy, utcnow, verified_slug
+from pipegraph.promotions.models import Promotion, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.promotions.service import target_job
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.service import needs_release_phase
+from pipegraph.slugs.models import Slug
+from pipegraph.streams.pipeline import PIPELINE_EVENTS, PromotionChanged
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.publish import publish_all
+
+logger = logging.getLogger(__name__)
+
+# The steps a target's events walk through, as the per-target job saves them: each is one more `sequence`.
+WORKED = (TargetStep.QUEUED, TargetStep.COPYING_SLUG, TargetStep.UPDATING_STACK, TargetStep.RELEASE_PHASE)
+# A slug that cannot be copied fails the target while it copies (execution.py `_copy_slug`).
+NOT_COPIED = (TargetStep.QUEUED, TargetStep.COPYING_SLUG)
+
+
+@dataclass
+class _Target:
+    id: int
+    app_id: int
+    slug_id: int | None = None
+    release_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Where a group of targets ends, after walking through `steps`."""
+
+    steps: tuple[TargetStep, ...]
+    status: TargetStatus
+    step: TargetStep
+    attempts: int  # a parked target's wait is not an attempt (execution.py `_park`)
+    error: str | None = None
+
+    @property
+    def sequence(self) -> int:
+        # One per step walked through, plus the last one unless parked (parking announces nothing new).
+        return len(self.steps) + (self.step != self.steps[-1])
+
+
+DONE = _Outcome(WORKED, TargetStatus.SUCCEEDED, TargetStep.DONE, attempts=1)
+PARKED = _Outcome(WORKED, TargetStatus.RUNNING, TargetStep.RELEASE_PHASE, attempts=0)
+
+
+def failed(error: str) -> _Outcome:
+    return _Outcome(NOT_COPIED, TargetStatus.FAILED, TargetStep.DONE, attempts=1, error=error)
+
+
+async def promote_batch(promotion_id: int, runtime: Runtime) -> tuple[str, list[Job]]:
+    """Work the promotion's untouched targets; returns what happened, and the jobs to enqueue when the targets are
+    handed to a job each instead."""
+    promotion = (
+        await Promotion.filter(id=promotion_id).select_related("source_app", "source_release__slug").get_or_none()
+    )
+    if promotion is None:
+        return "gone", []
+    slug = promotion.source_release.slug
+    if needs_release_phase(slug):  # not made by promote(); a job each runs their release phases side by side
+        return "has a release phase: a job per target", await _one_job_each(promotion_id)
+    try:
+        failure: str | None = None
+        try:
+            await verified_slug(slug, runtime.slug_store)
+        except PromotionFailure as error:
+            failure = str(error)
+        worked = await _work(promotion, slug, failure)
+    except Exception as error:
+        if database_unavailable(error):
+            raise  # the job tries again once the database is back: nothing was committed
+        logger.exception("promotion %d: the batch failed, each target gets its own job", promotion_id)
+        return "handed to a job per target", await _one_job_each(promotion_id)
+    if not worked:
+        return "no untouched target", []
+    # Every target's events in one write, at once: they need not wait for the completion check below.
+    await publish_all(runtime.redis, [PROMOTION_EVENTS.entry(promotion_id, event) for event in worked])
+    if await complete_if_done(promotion_id):
+        entries = [
+            PROMOTION_EVENTS.entry(promotion_id, PromotionCompleted()),
+            PIPELINE_EVENTS.entry(promotion.pipeline_id, PromotionChanged(promotion_id)),
+        ]
+        await publish_all(runtime.redis, entries)
+    return f"{len({event.target_id for event in worked})} target(s) worked", []
+
+
+async def _one_job_each(promotion_id: int) -> list[Job]:
+    pending = PromotionTarget.filter(promotion_id=promotion_id, status=TargetStatus.PENDING)
+    return [target_job(int(target_id)) for target_id in await pending.values_list("id", flat=True)]  # type: ignore[call-overload]
+
+
+async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> list[TargetEvent]:
+    """The transaction; returns every event to announce once it committed."""
+    async with in_transaction() as connection:
+        targets = await _claim(connection, promotion.id)
+        if not targets:
+            return []
+        if failure is not None:
+            now = utcnow()
+            outcome = failed(failure)
+            await _finish(connection, targets, outcome, now)
+            return _events(targets, outcome, now)
+        pending_apps = await _lock_apps(connection, [target.app_id for target in targets])
+        now = utcnow()
+        versions = await _count_releases(connection, [target.app_id for target in targets], slug, now)
+        # A release is current at once unless an earlier one of its app is pending (releases/service.py
+        # `add_release_locked`): that one first, then this one, woken by the end of the earlier one.
+        immediate = [target.app_id for target in targets if target.app_id not in pending_apps]
+        await _no_longer_current(connection, immediate)
+        slug_ids = await insert_returning(
+            connection, [slug_copy(slug, app_id=target.app_id) for target in targets], key="app_id"
+        )
+        description = f"Promote {promotion.source_app.name} v{promotion.source_release.version}"
+        release_ids = await insert_returning(
+            connection,
+            [
+                Release(
+                    app_id=target.app_id,
+                    version=versions[target.app_id],
+                    status=ReleaseStatus.PENDING if target.app_id in pending_apps else ReleaseStatus.SUCCEEDED,
+                    is_current=target.app_id not in pending_apps,
+                    slug_id=slug_ids[target.app_id],
+                    description=description,
+                    created_by_id=promotion.created_by_id,
+                    source_release_id=promotion.source_release_id,
+                )
+                for target in targets
+            ],
+            key="app_id",
+        )
+        for target in targets:
+            target.slug_id, target.release_id = slug_ids[target.app_id], release_ids[target.app_id]
+        now = utcnow()  # the targets' own time, as close to the commit (and their events' publication) as can be
+        done = [target for target in targets if target.app_id not in pending_apps]
+        parked = [target for target in targets if target.app_id in pending_apps]
+        await _finish(connection, done, DONE, now)
+        await _finish(connection, parked, PARKED, now)
+    return _events(done, DONE, now) + _events(parked, PARKED, now)
+
+
+async def _claim(connection: BaseDBAsyncClient, promotion_id: int) -> list[_Target]:
+    """The promotion's targets no job has touched, locked until the transaction ends: a per-target job claiming one
+    meanwhile waits, then finds it taken. A write first, so SQLite takes its write lock before anything is read."""
+    mark = marks(connection)
+    rows = await connection.execute_query_dict(
+        f'UPDATE "promotion_targets" SET "status" = {next(mark)} '
+        f'WHERE "promotion_id" = {next(mark)} AND "status" = {next(mark)} AND "attempts" = 0 '
+        'RETURNING "id", "app_id"',
+        [TargetStatus.RUNNING.value, promotion_id, TargetStatus.PENDING.value],
+    )
+    return sorted((_Target(int(row["id"]), int(row["app_id"])) for row in rows), key=lambda target: target.id)
+
+
+async def _lock_apps(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> set[int]:
+    """Lock the target apps, as every release into an app does (in id order, so two batches never deadlock); returns
+    those with a pending release."""
+    mark = marks(connection)
+    sql = (
+        'SELECT "id", EXISTS (SELECT 1 FROM "releases" r WHERE r."app_id" = a."id" AND r."status" = '
+        f'{next(mark)}) AS "pending" FROM "apps" a WHERE a."id" IN {in_list(mark, len(app_ids))} ORDER BY a."id"'
+    )
+    if is_postgres(connection):
+        sql += " FOR UPDATE OF a"
+    rows = await connection.execute_query_dict(sql, [ReleaseStatus.PENDING.value, *app_ids])
+    return {int(row["id"]) for row in rows if row["pending"]}
+
+
+async def _count_releases(
+    connection: BaseDBAsyncClient, app_ids: Sequence[int], slug: Slug, now: datetime
+) -> dict[int, int]:
+    """Number each app's new release, and make it run on the slug's stack; returns each app's new version."""
+    mark = marks(connection)
+    rows = await connection.execute_query_dict(
+        f'UPDATE "apps" SET "release_count" = "release_count" + 1, "stack" = {next(mark)}, "updated_at" = '
+        f'{next(mark)} WHERE "id" IN {in_list(mark, len(app_ids))} RETURNING "id", "release_count"',
+        [slug.stack, now, *app_ids],
+    )
+    return {int(row["id"]): int(row["release_count"]) for row in rows}
+
+
+async def _no_longer_current(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> None:
+    if not app_ids:
+        return
+    mark = marks(connection)
+    await connection.execute_query(
+        f'UPDATE "releases" SET "is_current" = {next(mark)} '
+        f'WHERE "is_current" = {next(mark)} AND "app_id" IN {in_list(mark, len(app_ids))}',
+        [False, True, *app_ids],
+    )
+
+
+async def _finish(connection: BaseDBAsyncClient, targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> None:
+    """Write where each target ended, its slug and release ids included, in one statement."""
+    if not targets:
+        return
+    mark = marks(connection)
+    values: list[object] = [
+        outcome.status.value,
+        outcome.step.value,
+        outcome.sequence,
+        outcome.attempts,
+        outcome.error,
+        now,
+    ]
+    sql = (
+        f'UPDATE "promotion_targets" SET "status" = {next(mark)}, "step" = {next(mark)}, "sequence" = {next(mark)}, '
+        f'"attempts" = {next(mark)}, "error_message" = {next(mark)}, "updated_at" = {next(mark)}, '
+        '"lease_expires_at" = NULL'
+    )
+    for column in ("slug_id", "release_id"):
+        cases = ""
+        for target in targets:
+            cases += f" WHEN {next(mark)} THEN CAST({next(mark)} AS BIGINT)"
+            values += [target.id, getattr(target, column)]
+        sql += f', "{column}" = CASE "id"{cases} END'
+    sql += f' WHERE "id" IN {in_list(mark, len(targets))}'
+    await connection.execute_query(sql, [*values, *(target.id for target in targets)])
+
+
+def _events(targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> list[TargetEvent]:
+    """Each target's events in order, as the per-target job announces them: what each step had saved so far."""
+    events: list[TargetEvent] = []
+    for target in targets:
+        # (status, step, error, release) after each save; the release is known from the release phase on.
+        saved: list[tuple[TargetStatus, TargetStep, str | None, int | None]] = [
+            (TargetStatus.RUNNING, step, None, target.release_id if step == TargetStep.RELEASE_PHASE else None)
+            for step in outcome.steps
+        ]
+        if outcome.sequence > len(outcome.steps):
+            saved.append((outcome.status, outcome.step, outcome.error, target.release_id))
+        events += [
+            TargetEvent(target.id, target.app_id, status, step, error, release_id, sequence, now)
+            for sequence, (status, step, error, release_id) in enumerate(saved, start=1)
+        ]
+    return events

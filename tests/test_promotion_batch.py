@@ -1,0 +1,180 @@
+"""A promotion without a release phase, worked by one job for all its targets: a constant number of statements,
+the same events as a job per target, turns kept on apps with a pending release, and a batch that fails handing each
+target to its own job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from arq.connections import create_pool
+from redis.asyncio import Redis
+
+from pipegraph.apps.models import App
+from pipegraph.promotions.execution import utcnow
+from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
+from pipegraph.promotions.recovery import reconcile
+from pipegraph.redis import redis_settings
+from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.settings import Settings
+from pipegraph.slugs.models import Slug
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sql import StatementCounter
+
+PRODUCTION = tuple(f"shop-prod-{n}" for n in range(6))
+LATER = timedelta(hours=1)
+
+
+async def _events(settings: Settings, promotion_id: int) -> list[object]:
+    redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
+    try:
+        stream = PROMOTION_EVENTS.stream(promotion_id)
+        return [PROMOTION_EVENTS.decode(fields) for _, fields in await redis.xrange(stream)]
+    finally:
+        await redis.aclose()
+
+
+def _steps(events: list[object], target_id: int) -> list[tuple[TargetStatus, TargetStep, int]]:
+    return [
+        (event.status, event.step, event.sequence)
+        for event in events
+        if isinstance(event, TargetEvent) and event.target_id == target_id
+    ]
+
+
+WORKED = [
+    (TargetStatus.RUNNING, TargetStep.QUEUED, 1),
+    (TargetStatus.RUNNING, TargetStep.COPYING_SLUG, 2),
+    (TargetStatus.RUNNING, TargetStep.UPDATING_STACK, 3),
+    (TargetStatus.RUNNING, TargetStep.RELEASE_PHASE, 4),
+]
+
+
+async def test_many_targets_cost_the_statements_of_two(
+    gql: GraphQLClient, jobs: JobRunner, sql_statements: StatementCounter
+) -> None:
+    # given staging deployed without a release phase, and six production apps
+    await shop_pipeline(gql, production=PRODUCTION)
+    await deploy(gql, app="shop-staging")
+
+    # when it is promoted to two of them, then to all six
+    counts = []
+    for targets in (PRODUCTION[:2], PRODUCTION):
+        assert (await promote(gql, source="shop-staging", to=list(targets)))["userErrors"] == []
+        sql_statements.statements.clear()
+        await jobs.drain()
+        # Writes only: the reconciler's cron reads on each start of the worker, a different number of times.
+        counts.append(len([s for s in sql_statements.statements if s.startswith(("INSERT", "UPDATE"))]))
+
+    # then the worker wrote with as many statements for six targets as for two (slugs, releases, apps, targets, the
+    # promotion), and every target got its release
+    assert counts[0] == counts[1] == 7, counts
+    assert await PromotionTarget.filter(status=TargetStatus.SUCCEEDED).count() == 8
+    for name in PRODUCTION:
+        app = await App.get(name=name)
+        releases = await Release.filter(app_id=app.id).order_by("version")
+        expected = 2 if name in PRODUCTION[:2] else 1
+        assert [(r.version, r.status, r.is_current) for r in releases][-1] == (expected, ReleaseStatus.SUCCEEDED, True)
+        assert app.release_count == expected
+        assert await Slug.filter(app_id=app.id).count() == expected
+
+
+async def test_subscribers_get_each_targets_steps_as_a_job_per_target_announces_them(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given a promotion without a release phase to two apps
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    await promote(gql, source="shop-staging")
+
+    # when the worker runs it
+    await jobs.drain()
+
+    # then each target's events walk through every step in order, the last one is the target as saved, and the
+    # promotion's end comes after all of them
+    promotion = await Promotion.get()
+    assert promotion.status == PromotionStatus.COMPLETED
+    events = await _events(settings, promotion.id)
+    for target in await PromotionTarget.filter(promotion_id=promotion.id):
+        assert _steps(events, target.id) == [*WORKED, (TargetStatus.SUCCEEDED, TargetStep.DONE, 5)]
+        last = [e for e in events if isinstance(e, TargetEvent) and e.target_id == target.id][-1]
+        assert last == TargetEvent.of(target)
+    assert events[-1] == PromotionCompleted()
+
+
+async def test_a_target_app_with_a_pending_release_waits_for_its_turn(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings
+) -> None:
+    # given a deploy into one production app still pending (its job lost), and staging deployed without a phase
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    await deploy_release_script(gql, app="shop-admin", script="echo migrated\n")
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await redis.aclose()
+
+    # when staging is promoted and the worker runs the batch
+    await promote(gql, source="shop-staging")
+    await jobs.drain()
+
+    # then the other app is done, and this one's release waits behind the deploy, its target parked
+    admin = await PromotionTarget.get(app__name="shop-admin")
+    assert (admin.status, admin.step, admin.lease_expires_at, admin.attempts) == (
+        TargetStatus.RUNNING,
+        TargetStep.RELEASE_PHASE,
+        None,
+        0,
+    )
+    assert (await PromotionTarget.get(app__name="shop-prod-eu")).status == TargetStatus.SUCCEEDED
+    assert (await Release.get(id=admin.release_id)).status == ReleaseStatus.PENDING
+    assert (await Promotion.get()).status == PromotionStatus.PENDING
+
+    # when the deploy's job is found again and runs, and its end wakes the parked target
+    pool = await create_pool(redis_settings(settings.redis_url or ""))
+    try:
+        await reconcile(pool, now=utcnow() + LATER)
+    finally:
+        await pool.aclose()
+    await jobs.drain()
+
+    # then both releases ran in version order, the promoted one last and current, and the promotion completed
+    releases = await Release.filter(app__name="shop-admin").order_by("version")
+    assert [(r.version, r.status, r.is_current) for r in releases] == [
+        (1, ReleaseStatus.SUCCEEDED, False),
+        (2, ReleaseStatus.SUCCEEDED, True),
+    ]
+    await admin.refresh_from_db()
+    assert (admin.status, admin.attempts, admin.release_id) == (TargetStatus.SUCCEEDED, 1, releases[1].id)
+    assert (await Promotion.get()).status == PromotionStatus.COMPLETED
+    events = await _events(settings, admin.promotion_id)
+    assert _steps(events, admin.id) == [
+        *WORKED,
+        (TargetStatus.RUNNING, TargetStep.RELEASE_PHASE, 5),  # claimed again once woken
+        (TargetStatus.SUCCEEDED, TargetStep.DONE, 6),
+    ]
+    assert events[-1] == PromotionCompleted()
+
+
+async def test_a_batch_that_fails_hands_each_target_to_its_own_job(gql: GraphQLClient, jobs: JobRunner) -> None:
+    # given a production app whose release count was set back, so its next release number is taken
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-admin")
+    await App.filter(name="shop-admin").update(release_count=0)
+    await deploy(gql, app="shop-staging")
+
+    # when staging is promoted to it and to another app
+    await promote(gql, source="shop-staging")
+    await jobs.drain()
+
+    # then the batch left nothing behind, and the other app was promoted by its own job, exactly once
+    eu = await PromotionTarget.get(app__name="shop-prod-eu")
+    assert (eu.status, eu.attempts) == (TargetStatus.SUCCEEDED, 1)
+    assert await Release.filter(app__name="shop-prod-eu").count() == 1
+    assert await Slug.filter(app__name="shop-prod-eu").count() == 1
+    # and the broken one failed on its own, without a second release
+    admin = await PromotionTarget.get(app__name="shop-admin")
+    assert admin.status != TargetStatus.SUCCEEDED
+    assert await Release.filter(app__name="shop-admin").count() == 1
