@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +67,22 @@ async def promotion_to(gql: GraphQLClient, jobs: JobRunner, apps: tuple[str, ...
     return promotion_id
 
 
+async def second_token(gql: GraphQLClient) -> tuple[str, str]:
+    """Another token of the viewer: its secret and its global ID."""
+    payload = (await gql(CREATE_TOKEN))["createApiToken"]
+    return payload["token"], payload["apiToken"]["id"]
+
+
+@asynccontextmanager
+async def watching(host: str, protocol: str, token: str, promotion_id: str) -> AsyncIterator[Any]:
+    """A socket signed in with `token`, subscribed to the promotion with WATCH."""
+    async with connect(host, protocol) as ws:
+        await init(ws, {"Authorization": f"Bearer {token}"})
+        assert (await receive(ws))["type"] == "connection_ack"
+        await start(ws, protocol, WATCH, {"id": promotion_id})
+        yield ws
+
+
 async def events_until_complete(ws: Any) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     while True:
@@ -88,16 +106,11 @@ async def test_one_selection_under_different_rights_shows_each_subscriber_what_t
     assert data["addAppCollaborator"]["userErrors"] == []
     await until_listening(settings)
     tokens = {"owner": gql.actor.token, "owner-again": gql.actor.token, "bob": bob.actor.token}
-    async with (
-        connect(live_server, protocol) as a,
-        connect(live_server, protocol) as b,
-        connect(live_server, protocol) as c,
-    ):
-        sockets = dict(zip(tokens, (a, b, c), strict=True))
-        for name, ws in sockets.items():
-            await init(ws, {"Authorization": f"Bearer {tokens[name]}"})
-            assert (await receive(ws))["type"] == "connection_ack"
-            await start(ws, protocol, WATCH, {"id": promotion_id})
+    async with AsyncExitStack() as stack:
+        sockets = {
+            name: await stack.enter_async_context(watching(live_server, protocol, token, promotion_id))
+            for name, token in tokens.items()
+        }
 
         # when the promotion runs
         async with in_process_worker(settings):
@@ -129,29 +142,23 @@ async def test_a_token_revoked_mid_burst_gets_nothing_written_after_the_revoke_r
     # given a promotion to eight apps, whose targets keep changing for a while, followed with a second token
     apps = tuple(f"shop-prod-{number}" for number in range(8))
     promotion_id = await promotion_to(gql, jobs, apps, script="sleep 0.5\necho done\n")
-    payload = (await gql(CREATE_TOKEN))["createApiToken"]
-    secret, token_id = payload["token"], payload["apiToken"]["id"]
+    secret, token_id = await second_token(gql)
     await until_listening(settings)
-    async with connect(live_server, protocol) as ws:
-        await init(ws, {"Authorization": f"Bearer {secret}"})
-        assert (await receive(ws))["type"] == "connection_ack"
-        await start(ws, protocol, WATCH, {"id": promotion_id})
-
-        async with in_process_worker(settings):
-            # when the token is revoked while the burst is under way
-            while (await receive(ws))["payload"]["data"]["promotionProgress"]["step"] == "QUEUED":
-                pass
-            revoked = await gql(REVOKE_TOKEN, {"id": token_id})
-            returned = time.time()
-            assert revoked["revokeApiToken"]["userErrors"] == []
-            code, reason, sent = await closed(ws)
-            # (the burst went on after the revoke: there was something to withhold)
-            for _ in range(200):
-                if await _changed_since(gql, promotion_id, returned):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("no target changed after the revoke")
+    async with watching(live_server, protocol, secret, promotion_id) as ws, in_process_worker(settings):
+        # when the token is revoked while the burst is under way
+        while (await receive(ws))["payload"]["data"]["promotionProgress"]["step"] == "QUEUED":
+            pass
+        revoked = await gql(REVOKE_TOKEN, {"id": token_id})
+        returned = time.time()
+        assert revoked["revokeApiToken"]["userErrors"] == []
+        code, reason, sent = await closed(ws)
+        # (the burst went on after the revoke: there was something to withhold)
+        for _ in range(200):
+            if await _changed_since(gql, promotion_id, returned):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no target changed after the revoke")
 
     # then the socket was closed as unauthorized, and nothing written after the revoke returned reached it
     assert (code, reason) == (4401, "API token revoked")
@@ -175,13 +182,9 @@ async def test_a_revocation_missed_while_notices_were_lost_is_found_on_reconnect
 ) -> None:
     # given a socket following a promotion on a server that hears access notices
     promotion_id = await promotion_to(gql, jobs, ("shop-prod-eu",), script="echo migrating\n")
-    payload = (await gql(CREATE_TOKEN))["createApiToken"]
-    secret, token_id = payload["token"], payload["apiToken"]["id"]
+    secret, token_id = await second_token(gql)
     await until_listening(settings)
-    async with connect(live_server, TRANSPORT_WS) as ws:
-        await init(ws, {"Authorization": f"Bearer {secret}"})
-        assert (await receive(ws))["type"] == "connection_ack"
-        await start(ws, TRANSPORT_WS, WATCH, {"id": promotion_id})
+    async with watching(live_server, TRANSPORT_WS, secret, promotion_id) as ws:
         assert (await receive(ws))["payload"]["data"]["promotionProgress"]["step"] == "QUEUED"
 
         # when its notices' connection drops, and meanwhile the token is revoked with no notice at all (as a process
@@ -197,14 +200,11 @@ async def test_a_revocation_missed_while_notices_were_lost_is_found_on_reconnect
     assert sent == []
 
     # and the notices work again: another token of a fresh socket is stopped at once by its revoke
-    payload = (await gql(CREATE_TOKEN))["createApiToken"]
+    secret, token_id = await second_token(gql)
     await until_listening(settings)
-    async with connect(live_server, TRANSPORT_WS) as ws:
-        await init(ws, {"Authorization": f"Bearer {payload['token']}"})
-        assert (await receive(ws))["type"] == "connection_ack"
-        await start(ws, TRANSPORT_WS, WATCH, {"id": promotion_id})
+    async with watching(live_server, TRANSPORT_WS, secret, promotion_id) as ws:
         assert (await receive(ws))["payload"]["data"]["promotionProgress"]["step"] == "QUEUED"
-        await gql(REVOKE_TOKEN, {"id": payload["apiToken"]["id"]})
+        await gql(REVOKE_TOKEN, {"id": token_id})
         code, reason, sent = await closed(ws)
     assert (code, reason, sent) == (4401, "API token revoked", [])
 
@@ -221,3 +221,29 @@ async def _drop_listeners(settings: Settings) -> None:
             await redis.client_kill_filter(_id=client_id)
     finally:
         await redis.aclose()
+
+
+async def test_a_collaborator_added_mid_subscription_sees_the_app_from_its_next_event(
+    gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, settings: Settings, live_server: str
+) -> None:
+    # given bob, who sees one of the promotion's two targets, following it on a server that keeps his rights
+    promotion_id = await promotion_to(gql, jobs, ("shop-admin", "shop-prod-eu"), script="echo migrating\n")
+    bob = await actor(client, BOB)
+    data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
+    assert data["addAppCollaborator"]["userErrors"] == []
+    await until_listening(settings)
+    async with watching(live_server, TRANSPORT_WS, bob.actor.token, promotion_id) as ws:
+        first = (await receive(ws))["payload"]["data"]["promotionProgress"]
+        assert first["target"]["app"]["name"] == "shop-prod-eu"
+
+        # when he is added to the other app too, and then the promotion runs
+        data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-admin", "user": BOB, "permissions": ["DEPLOY"]}})
+        assert data["addAppCollaborator"]["userErrors"] == []
+        async with in_process_worker(settings):
+            events = await events_until_complete(ws)
+
+    # then the other app's changes reach him too, with the permissions he now has on it
+    admin = [event for event in events if event["target"]["app"]["name"] == "shop-admin"]
+    assert admin
+    assert admin[-1]["step"] == "DONE"
+    assert all(set(event["target"]["app"]["viewerPermissions"]) == {"VIEW", "DEPLOY"} for event in admin)
