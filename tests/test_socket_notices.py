@@ -141,7 +141,7 @@ async def test_a_token_revoked_mid_burst_gets_nothing_written_after_the_revoke_r
 ) -> None:
     # given a promotion to eight apps, whose targets keep changing for a while, followed with a second token
     apps = tuple(f"shop-prod-{number}" for number in range(8))
-    promotion_id = await promotion_to(gql, jobs, apps, script="sleep 0.5\necho done\n")
+    promotion_id = await promotion_to(gql, jobs, apps, script="sleep 2\necho done\n")
     secret, token_id = await second_token(gql)
     await until_listening(settings)
     async with watching(live_server, protocol, secret, promotion_id) as ws, in_process_worker(settings):

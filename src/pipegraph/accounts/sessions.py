@@ -58,10 +58,6 @@ async def session_for(secret: str, *, rights: bool = False) -> BrowserSession | 
     return await (with_rights(query) if rights else query).first()
 
 
-async def session_is_live(session_id: int) -> bool:
-    return await BrowserSession.filter(id=session_id, ended_at__isnull=True, expires_at__gt=now()).exists()
-
-
 async def live_sessions(session_ids: Iterable[int]) -> dict[int, datetime]:
     """Of these sessions, those not ended, with when each expires (expired ones included: the caller compares)."""
     rows = await BrowserSession.filter(id__in=list(session_ids), ended_at__isnull=True).values_list("id", "expires_at")

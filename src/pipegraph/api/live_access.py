@@ -46,15 +46,24 @@ class LiveAccess:
     def live(self) -> bool:
         return self.listener.live
 
+    def listening_since(self) -> int | None:
+        """The current stretch of listening, or None when notices are not heard: pass it to `watch`."""
+        return self.listener.epoch if self.listener.live else None
+
     def start(self) -> None:
         self.listener.start()
 
     async def close(self) -> None:
         await self.listener.close()
 
-    def watch(self, socket: Socket) -> None:
-        """Close `socket` as soon as a notice names its credential (it is forgotten when it is gone)."""
+    def watch(self, socket: Socket, checked_since: int | None) -> bool:
+        """Close `socket` as soon as a notice names its credential (it is forgotten when it is gone), provided its
+        credential was read from the database while listening (`checked_since`, from `listening_since` before the
+        read) and still is: a revocation announced before may have missed it. Whether it is watched now."""
+        if checked_since is None or self.listening_since() != checked_since:
+            return False
         self._sockets.add(socket)
+        return True
 
     def credential_revoked(self, token_id: int | None, session_id: int | None) -> bool:
         return token_id in self.revoked_tokens or session_id in self.ended_sessions

@@ -53,6 +53,7 @@ class _TokenGuard:
                 return False
             return self._session_expires is None or now() < self._session_expires
         # Not watched yet, or notices are not heard now: the database says, and then the notices take over.
+        listening = access.listening_since() if access is not None else None
         if token_id is not None:
             live = await is_live(token_id)
         elif session_id is not None:
@@ -61,9 +62,8 @@ class _TokenGuard:
             self._session_expires = expires
         else:
             return True
-        if live and access is not None and access.live:
-            access.watch(self)
-            self._watched = True
+        if live and access is not None:
+            self._watched = access.watch(self, listening)
         return live
 
     async def _token_revoked(self) -> bool:

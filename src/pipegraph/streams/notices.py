@@ -112,6 +112,9 @@ class NoticeListener:
         self.redis_url = redis_url
         self._apply, self._recheck, self._on_lost = apply, recheck, on_lost
         self.live = False
+        # Which stretch of listening this is: what was checked in the database during an earlier one (or while not
+        # listening) may have missed a notice, and must not be relied on as if checked during this one.
+        self.epoch = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -149,6 +152,7 @@ class NoticeListener:
                 pass
             # Subscribed: from now on every notice reaches this process. What came before is in the database.
             await self._recheck()
+            self.epoch += 1
             self.live = True
             rechecked = time.monotonic()
             while True:
