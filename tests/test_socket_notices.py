@@ -67,6 +67,17 @@ async def promotion_to(gql: GraphQLClient, jobs: JobRunner, apps: tuple[str, ...
     return promotion_id
 
 
+async def promotion_bob_half_sees(
+    gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner
+) -> tuple[str, GraphQLClient]:
+    """A promotion to shop-admin and shop-prod-eu, and bob, a VIEW collaborator on shop-prod-eu only."""
+    promotion_id = await promotion_to(gql, jobs, ("shop-admin", "shop-prod-eu"), script="echo migrating\n")
+    bob = await actor(client, BOB)
+    data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
+    assert data["addAppCollaborator"]["userErrors"] == []
+    return promotion_id, bob
+
+
 async def second_token(gql: GraphQLClient) -> tuple[str, str]:
     """Another token of the viewer: its secret and its global ID."""
     payload = (await gql(CREATE_TOKEN))["createApiToken"]
@@ -100,10 +111,7 @@ async def test_one_selection_under_different_rights_shows_each_subscriber_what_t
 ) -> None:
     # given the pipeline's owner (twice) and bob, a VIEW collaborator on one of the two targets, following one
     # promotion with the same document and variables
-    promotion_id = await promotion_to(gql, jobs, ("shop-admin", "shop-prod-eu"), script="echo migrating\n")
-    bob = await actor(client, BOB)
-    data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
-    assert data["addAppCollaborator"]["userErrors"] == []
+    promotion_id, bob = await promotion_bob_half_sees(gql, client, jobs)
     await until_listening(settings)
     tokens = {"owner": gql.actor.token, "owner-again": gql.actor.token, "bob": bob.actor.token}
     async with AsyncExitStack() as stack:
@@ -227,10 +235,7 @@ async def test_a_collaborator_added_mid_subscription_sees_the_app_from_its_next_
     gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, settings: Settings, live_server: str
 ) -> None:
     # given bob, who sees one of the promotion's two targets, following it on a server that keeps his rights
-    promotion_id = await promotion_to(gql, jobs, ("shop-admin", "shop-prod-eu"), script="echo migrating\n")
-    bob = await actor(client, BOB)
-    data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
-    assert data["addAppCollaborator"]["userErrors"] == []
+    promotion_id, bob = await promotion_bob_half_sees(gql, client, jobs)
     await until_listening(settings)
     async with watching(live_server, TRANSPORT_WS, bob.actor.token, promotion_id) as ws:
         first = (await receive(ws))["payload"]["data"]["promotionProgress"]
