@@ -208,9 +208,10 @@ def tokens_revoke(token_id: str) -> None:
         raise click.UsageError(f"{token_id!r} is not a token id: `pipegraph tokens list --email …` shows them")
 
     async def run() -> datetime | None:
-        await init_db(Settings.from_env().database_url)
+        settings = Settings.from_env()
+        await init_db(settings.database_url)
         try:
-            return (await revoke_token(key)).revoked_at
+            return (await revoke_token(key, redis_url=settings.redis_url)).revoked_at
         finally:
             await close_db()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from tortoise.expressions import Q, Subquery
 
@@ -25,13 +25,32 @@ from pipegraph.teams.models import Team, TeamMembership, TeamRole
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
 
 
+async def read_rights(user_id: int) -> Rights:
+    """A user's team roles and app grants, as the database has them now."""
+    memberships = await TeamMembership.filter(user_id=user_id)
+    collaborations = await AppCollaborator.filter(user_id=user_id)
+    roles = {membership.team_id: membership.role for membership in memberships}
+    grants = {
+        grant.app_id: frozenset(Permission(permission) for permission in grant.permissions) for grant in collaborations
+    }
+    return Rights(user_id, roles, grants)
+
+
 class Access:
     """Answers "may the viewer …?" for one request; loads the viewer's roles and grants once, on first use."""
 
-    def __init__(self, viewer: User, *, rights: Rights | None = None) -> None:
-        """`rights`: the viewer's, read along with the request's credential (a query's only: access/preload.py)."""
+    def __init__(
+        self,
+        viewer: User,
+        *,
+        rights: Rights | None = None,
+        shared: Callable[[User], Awaitable[Rights]] | None = None,
+    ) -> None:
+        """`rights`: the viewer's, read along with the request's credential (a query's only: access/preload.py).
+        `shared`: where a WebSocket's operations get them instead of the database (api/live_access.py)."""
         self.viewer = viewer
         self._preloaded = rights
+        self._shared = shared
         # Sibling resolvers ask at once: they all await the one load, and all resume together when it is done, so
         # the rows are read once and the DataLoader batches that follow are not split across event-loop turns.
         self._rights: asyncio.Future[Rights] | None = None
@@ -45,14 +64,9 @@ class Access:
         return await self._rights
 
     async def _fetch(self) -> Rights:
-        memberships = await TeamMembership.filter(user_id=self.viewer.id)
-        collaborations = await AppCollaborator.filter(user_id=self.viewer.id)
-        roles = {membership.team_id: membership.role for membership in memberships}
-        grants = {
-            grant.app_id: frozenset(Permission(permission) for permission in grant.permissions)
-            for grant in collaborations
-        }
-        return Rights(self.viewer.id, roles, grants)
+        if self._shared is not None:
+            return await self._shared(self.viewer)
+        return await read_rights(self.viewer.id)
 
     async def team_role(self, team_id: int) -> TeamRole | None:
         return (await self.rights()).roles.get(team_id)

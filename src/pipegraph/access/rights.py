@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from pipegraph.access.rules import TEAM_ROLE_APP_PERMISSIONS, Permission, PipelineRight
@@ -33,6 +34,12 @@ class Rights:
     viewer_id: int
     roles: dict[int, TeamRole]
     grants: dict[int, frozenset[Permission]]
+
+    @cached_property
+    def key(self) -> tuple[object, ...]:
+        """Equal for equal rights: who shares a subscription event's result (api/event_results.py). The viewer's id is
+        part of it, since personal apps and pipelines are seen by their owner alone."""
+        return (self.viewer_id, frozenset(self.roles.items()), frozenset(self.grants.items()))
 
     def app_permissions(self, app: OwnedApp) -> frozenset[Permission]:
         if app.team_id is None:

@@ -57,5 +57,7 @@ class AccountMutations:
     ) -> RevokeApiTokenPayload:
         await info.context.access.require("revokeApiToken")
         token_id = db_id(input.id.node_id) if input.id.type_name == "ApiToken" else NO_ROW_ID
-        token = await service.revoke_token(token_id, user=info.context.viewer, named=input.id)
+        token = await service.revoke_token(
+            token_id, user=info.context.viewer, named=input.id, redis_url=info.context.settings.redis_url
+        )
         return RevokeApiTokenPayload(api_token=ApiTokenType.from_model(token))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
@@ -12,6 +13,7 @@ from pipegraph.access.preload import with_rights
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
+from pipegraph.streams.notices import AccessNotice, announce
 
 TOKEN_PREFIX = "pgt_"
 # `last_used_at` is a hint for people deciding which tokens to revoke, not an audit log: recording it at most once a
@@ -77,6 +79,12 @@ async def is_live(token_id: int) -> bool:
     return await ApiToken.filter(id=token_id, revoked_at__isnull=True).exists()
 
 
+async def live_tokens(token_ids: Iterable[int]) -> set[int]:
+    """Which of these tokens are still unrevoked."""
+    rows = await ApiToken.filter(id__in=list(token_ids), revoked_at__isnull=True).values_list("id", flat=True)
+    return {int(key) for key in rows}  # type: ignore[call-overload]
+
+
 async def list_tokens(user: User, *, limit: int, before_id: int | None = None) -> list[ApiToken]:
     """The user's tokens, newest first, revoked ones included (they show when and that they were revoked)."""
     query = ApiToken.filter(user_id=user.id).order_by("-id")
@@ -85,10 +93,13 @@ async def list_tokens(user: User, *, limit: int, before_id: int | None = None) -
     return await query.limit(limit)
 
 
-async def revoke_token(token_id: int, *, user: User | None = None, named: object = None) -> ApiToken:
+async def revoke_token(
+    token_id: int, *, user: User | None = None, named: object = None, redis_url: str | None = None
+) -> ApiToken:
     """Revoke a token (only `user`'s, when given); revoking it again keeps the first revocation time.
 
-    `named` is how the client named it (a global ID), for the refusal to show instead of the key.
+    `named` is how the client named it (a global ID), for the refusal to show instead of the key. Returns once every
+    API process listening on `redis_url` refuses it (streams/notices.py): its open WebSockets get nothing more.
     """
     scope = ApiToken.filter(id=token_id)
     if user is not None:
@@ -98,6 +109,7 @@ async def revoke_token(token_id: int, *, user: User | None = None, named: object
     if token is None:
         # Someone else's token is reported exactly like a missing one: nothing tells that it exists.
         raise NotFound("API token", token_id if named is None else named, field="id")
+    await announce(redis_url, AccessNotice(tokens=frozenset({token.id})))
     return token
 
 

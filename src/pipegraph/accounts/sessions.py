@@ -7,11 +7,13 @@ update, so a copied cookie stops working at once, also on an open WebSocket (api
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from pipegraph.access.preload import with_rights
 from pipegraph.accounts.models import BrowserSession, BrowserSessionKind, User
 from pipegraph.accounts.service import hash_token, now
+from pipegraph.streams.notices import AccessNotice, announce
 
 LOGIN_PREFIX = "pgl_"
 SESSION_PREFIX = "pgs_"
@@ -56,12 +58,17 @@ async def session_for(secret: str, *, rights: bool = False) -> BrowserSession | 
     return await (with_rights(query) if rights else query).first()
 
 
-async def session_is_live(session_id: int) -> bool:
-    return await BrowserSession.filter(id=session_id, ended_at__isnull=True, expires_at__gt=now()).exists()
+async def live_sessions(session_ids: Iterable[int]) -> dict[int, datetime]:
+    """Of these sessions, those not ended, with when each expires (expired ones included: the caller compares)."""
+    rows = await BrowserSession.filter(id__in=list(session_ids), ended_at__isnull=True).values_list("id", "expires_at")
+    return {int(key): expires for key, expires in rows}
 
 
-async def end_session(secret: str) -> None:
-    """Sign out: the session is ended server-side. Safe to repeat, and silent for an unknown secret."""
-    await BrowserSession.filter(
-        secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION, ended_at__isnull=True
-    ).update(ended_at=now())
+async def end_session(secret: str, *, redis_url: str | None = None) -> None:
+    """Sign out: the session is ended server-side, and its open WebSockets closed before this returns (through
+    `redis_url`, streams/notices.py). Safe to repeat, and silent for an unknown secret."""
+    scope = BrowserSession.filter(secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION)
+    await scope.filter(ended_at__isnull=True).update(ended_at=now())
+    ended: list[int] = await scope.values_list("id", flat=True)  # type: ignore[assignment]
+    if ended:
+        await announce(redis_url, AccessNotice(sessions=frozenset(ended)))

@@ -13,6 +13,7 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -24,6 +25,7 @@ from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
 from pipegraph.api.health import operator_routes
 from pipegraph.api.json_output import OrjsonResponses, TextFrameWebSocket
+from pipegraph.api.live_access import LiveAccess
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
@@ -46,7 +48,14 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = TextFrameWebSocket
 
-    def __init__(self, settings: Settings, slug_store: SlugStore, jobs: JobQueue, streams: StreamHub | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        slug_store: SlugStore,
+        jobs: JobQueue,
+        streams: StreamHub | None,
+        live_access: LiveAccess | None = None,
+    ) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide=None,  # GraphiQL is our own build (api/web.py), never strawberry's CDN-loaded page
@@ -57,6 +66,7 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
         self.slug_store = slug_store
         self.jobs = jobs
         self.streams = streams
+        self.live_access = live_access
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
@@ -75,6 +85,7 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
             response=response,
             jobs=self.jobs,
             streams=self.streams,
+            live_access=self.live_access if isinstance(request, WebSocket) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
@@ -115,22 +126,27 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     slug_store = LocalSlugStore(settings.slug_dir)
     jobs = JobQueue(settings.redis_url)
     streams = StreamHub(settings.redis_url) if settings.redis_url else None
+    live_access = LiveAccess(settings.redis_url) if settings.redis_url else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await init_db(settings.database_url, pool_size=settings.db_pool_size)
         await jobs.open()
+        if live_access is not None:
+            live_access.start()
         try:
             yield
         finally:
+            if live_access is not None:
+                await live_access.close()
             await jobs.close()
             if streams is not None:
                 await streams.close()
             if manage_db:
                 await close_db()
 
-    graphql = GraphiQLPage(RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams)), settings)
+    graphql = GraphiQLPage(RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)), settings)
     app = Starlette(
         routes=[
             *operator_routes(settings),
@@ -158,4 +174,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.slug_store = slug_store
     app.state.jobs = jobs
     app.state.streams = streams
+    app.state.live_access = live_access
     return app

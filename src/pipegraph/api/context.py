@@ -15,6 +15,7 @@ from strawberry.types.graphql import OperationType
 from pipegraph.access.policy import Access
 from pipegraph.access.rights import Rights
 from pipegraph.accounts.models import User
+from pipegraph.api.live_access import LiveAccess
 from pipegraph.core.loaders import Loaders
 from pipegraph.jobs.queue import Job, JobQueue
 from pipegraph.settings import Settings
@@ -45,13 +46,16 @@ class Context:
     execution: Any = None
     # The viewer's rights as the request's credential was read (HTTP only): what a query's `access` starts from.
     preloaded_rights: Rights | None = None
+    # Over a WebSocket: the process's revocations and rights, kept current through Redis (api/live_access.py).
+    live_access: LiveAccess | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property
     def access(self) -> Access:
         """The viewer's rights; built on first use, since a WebSocket learns its viewer after the context exists."""
         if self._access is None or self._access.viewer is not self.viewer:
-            self._access = Access(self.viewer)
+            shared = self.live_access.rights_of if self.live_access is not None else None
+            self._access = Access(self.viewer, shared=shared)
         return self._access
 
     # Set by strawberry from the WebSocket `connection_init` payload.

@@ -115,7 +115,7 @@ async def logout(request: Request) -> Response:
         return graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        await end_session(secret)
+        await end_session(secret, redis_url=request.app.state.settings.redis_url)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -1,20 +1,22 @@
 """WebSocket handlers that re-check the connection's token: a revoked token stops working at once, not at reconnect.
 
 The token is checked in `connection_init` (PipegraphGraphQL.on_ws_connect). After that, both protocols pass every
-client message and every result through the two methods below, so this is the one place an open socket learns that its
-token was revoked: the next message is refused and the socket closed with 4401, and a running subscription is cut off
-before it delivers its next event.
+client message and every result through the two methods below, so this is where an open socket learns that its token
+was revoked: the next message is refused and the socket closed with 4401, and a running subscription is cut off before
+it delivers its next event. While the process hears access notices (api/live_access.py) that check is in memory, and
+a notice closes the socket at once; otherwise, and once per socket before it relies on them, it reads the database.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from pipegraph.accounts.service import is_live
-from pipegraph.accounts.sessions import session_is_live
+from pipegraph.accounts.service import is_live, now
+from pipegraph.accounts.sessions import live_sessions
 from pipegraph.api.context import Context
 
 REVOKED_CLOSE_CODE = 4401
@@ -30,20 +32,46 @@ class _TokenGuard:
     websocket: Any
     connection_acknowledged: bool
     _closed_for_revocation: bool = False
+    # Set once the process's access notices watch this socket: from then on its check is in memory.
+    _watched: bool = False
+    _session_expires: datetime | None = None
+
+    def credential(self) -> tuple[int | None, int | None]:
+        return self.context.token_id, self.context.session_id
+
+    async def close_revoked(self) -> None:
+        if self._closed_for_revocation:
+            return
+        self._closed_for_revocation = True  # before any await: nothing is sent from here on
+        await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
 
     async def _credential_live(self) -> bool:
-        token_id, session_id = self.context.token_id, self.context.session_id
+        token_id, session_id = self.credential()
+        access = self.context.live_access
+        if access is not None and access.live and self._watched:
+            if access.credential_revoked(token_id, session_id):
+                return False
+            return self._session_expires is None or now() < self._session_expires
+        # Not watched yet, or notices are not heard now: the database says, and then the notices take over.
+        listening = access.listening_since() if access is not None else None
         if token_id is not None:
-            return await is_live(token_id)
-        return session_id is None or await session_is_live(session_id)
+            live = await is_live(token_id)
+        elif session_id is not None:
+            expires = (await live_sessions([session_id])).get(session_id)
+            live = expires is not None and now() < expires
+            self._session_expires = expires
+        else:
+            return True
+        if live and access is not None:
+            self._watched = access.watch(self, listening)
+        return live
 
     async def _token_revoked(self) -> bool:
         if self._closed_for_revocation:
             return True
         if not self.connection_acknowledged or await self._credential_live():
             return False
-        self._closed_for_revocation = True
-        await self.websocket.close(code=REVOKED_CLOSE_CODE, reason=REVOKED_REASON)
+        await self.close_revoked()
         return True
 
 

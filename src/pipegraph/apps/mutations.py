@@ -111,7 +111,7 @@ class AppCollaboratorMutations:
     ) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "addAppCollaborator")
         user = await get_user(input.user)
-        await service.set_collaborator(app, user, input.permissions)
+        await service.set_collaborator(app, user, input.permissions, redis_url=info.context.settings.redis_url)
         return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))
 
     @mutation(description="Take a user's permissions on an app away (manage permission).")
@@ -124,5 +124,5 @@ class AppCollaboratorMutations:
     ) -> AppCollaboratorPayload:
         app = await authorized_app(info.context.access, input.app, "removeAppCollaborator")
         user = await get_user(input.user)
-        await service.remove_collaborator(app, user)
+        await service.remove_collaborator(app, user, redis_url=info.context.settings.redis_url)
         return AppCollaboratorPayload(app=AppType.from_model(app), collaborators=await app_collaborators(info, app))

@@ -14,6 +14,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.names import validate_name
+from pipegraph.streams.notices import AccessNotice, announce
 from pipegraph.teams.models import Team
 
 STACK_PATTERN = re.compile(r"^[a-z][a-z0-9.-]{1,39}$")
@@ -96,24 +97,31 @@ async def set_config_vars(app: App, changes: Mapping[str, object]) -> App:
     return locked
 
 
-async def set_collaborator(app: App, user: User, permissions: Iterable[Permission]) -> AppCollaborator:
-    """Add the user to the app, or replace their permissions when they already are on it."""
+async def set_collaborator(
+    app: App, user: User, permissions: Iterable[Permission], *, redis_url: str | None = None
+) -> AppCollaborator:
+    """Add the user to the app, or replace their permissions when they already are on it; returns once open
+    WebSockets heard of it through `redis_url` (streams/notices.py)."""
     stored = required_permissions(permissions)
     async with in_transaction():
         collaborator = await AppCollaborator.select_for_update().get_or_none(app_id=app.id, user_id=user.id)
         if collaborator is None:
             try:
-                return await AppCollaborator.create(app=app, user=user, permissions=stored)
+                collaborator = await AppCollaborator.create(app=app, user=user, permissions=stored)
             except IntegrityError:
                 raise DomainError(
                     ErrorCode.INVALID, f"{user.email} was just added to {app.name}", field="user"
                 ) from None
-        collaborator.permissions = stored
-        await collaborator.save(update_fields=["permissions"])
+        else:
+            collaborator.permissions = stored
+            await collaborator.save(update_fields=["permissions"])
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
     return collaborator
 
 
-async def remove_collaborator(app: App, user: User) -> None:
+async def remove_collaborator(app: App, user: User, *, redis_url: str | None = None) -> None:
+    """Returns once open WebSockets heard of it: the user's subscriptions on the app get no further event."""
     deleted = await AppCollaborator.filter(app_id=app.id, user_id=user.id).delete()
     if not deleted:
         raise NotFound("collaborator", user.email, field="user")
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))

@@ -155,7 +155,7 @@ async def _work(node: TestNode, run: TestRun, runtime: Runtime, log: TestLog, wo
     source_app = await App.get_or_none(id=run.source_app_id) if run.source_app_id else None
     pipeline = await Pipeline.get(id=run.pipeline_id)
     await log.line(f"-----> Test run #{run.number} of {run.commit_branch}:{run.commit_sha[:7]}")
-    await _ensure_ci_app(run, pipeline, settings.default_stack)
+    await _ensure_ci_app(run, pipeline, settings.default_stack, settings.redis_url)
     tarball = await _tree(run, source_app, runtime, workdir)
     root = await asyncio.to_thread(
         extract_archive, tarball, workdir / "source", what="commit's tree", max_bytes=settings.source_max_bytes
@@ -202,16 +202,20 @@ async def _work(node: TestNode, run: TestRun, runtime: Runtime, log: TestLog, wo
     return await runtime.test_runner.run(request, log.line, on_phase)
 
 
-async def _ensure_ci_app(run: TestRun, pipeline: Pipeline, default_stack: str) -> None:
+async def _ensure_ci_app(run: TestRun, pipeline: Pipeline, default_stack: str, redis_url: str | None) -> None:
     """The run's CI app: an ephemeral app in the TEST stage, with the pipeline's access as it is now."""
     if run.app_id is not None:
         return
     name = f"{pipeline.name[:17].rstrip('-')}-ci-{run.number}"
     try:
-        app = await create_ephemeral_app(pipeline, name=name, kind=EphemeralKind.CI, default_stack=default_stack)
+        app = await create_ephemeral_app(
+            pipeline, name=name, kind=EphemeralKind.CI, default_stack=default_stack, redis_url=redis_url
+        )
     except DomainError:  # the name is taken by some other app
         name = f"ci-{run.id}-{secrets.token_hex(3)}"
-        app = await create_ephemeral_app(pipeline, name=name, kind=EphemeralKind.CI, default_stack=default_stack)
+        app = await create_ephemeral_app(
+            pipeline, name=name, kind=EphemeralKind.CI, default_stack=default_stack, redis_url=redis_url
+        )
     await TestRun.filter(id=run.id).update(app_id=app.id, app_name=app.name)
     run.app_id, run.app_name = app.id, app.name
 

@@ -157,6 +157,9 @@ class PromotionProgressType:
     step: TargetStep = strawberry.field(description="The target's step now.")
     error_message: str | None = strawberry.field(description="Why the target failed, when it did.")
     sequence: int = strawberry.field(description="Grows with each change of this target.")
+    # Everything a selection can read of this event: subscribers with the same selection and rights share one
+    # execution of it (api/event_results.py).
+    shared_as: strawberry.Private[tuple[object, ...] | None] = None
 
     @classmethod
     def from_model(cls, target: PromotionTarget) -> PromotionProgressType:
@@ -166,6 +169,18 @@ class PromotionProgressType:
             step=target.step,
             error_message=target.error_message,
             sequence=target.sequence,
+            shared_as=(
+                "PromotionProgress",
+                target.promotion_id,
+                target.id,
+                target.app_id,
+                target.sequence,
+                target.status,
+                target.step,
+                target.error_message,
+                target.release_id,
+                target.updated_at,
+            ),
         )
 
     @strawberry.field(description="The release made on the target app, once there is one.")

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from graphql import FieldNode, Visitor, visit
+from graphql import FieldNode, OperationType, Visitor, visit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
+from pipegraph.api.event_results import execute_shared, shared_as
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.core.relay import encode_cursor, page_size
@@ -67,6 +68,21 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if hasattr(self.context_value, "execution"):
             # Weakly: the context must not keep its executor alive in a cycle, left for the cyclic GC to collect.
             self.context_value.execution = weakref.ref(self)
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        # A subscription event that says what it is runs its selection once for all the subscribers who would get
+        # the same answer (api/event_results.py).
+        event = shared_as(self.root_value)
+        if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
+            return super().execute_operation(serially)
+        return execute_shared(
+            self.operation,
+            self.variable_values.coerced,
+            self.context_value,
+            event,
+            # A subscription's operation never streams incrementally: its result is a plain ExecutionResult.
+            lambda: cast(Any, super(CompiledReadsExecutionContext, self).execute_operation(serially)),
+        )
 
     def complete_value(
         self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any, *rest: Any

@@ -347,7 +347,11 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
     creating = app is None
     if app is None:
         app = await create_ephemeral_app(
-            pipeline, name=row.app_name, kind=EphemeralKind.REVIEW, default_stack=settings.default_stack
+            pipeline,
+            name=row.app_name,
+            kind=EphemeralKind.REVIEW,
+            default_stack=settings.default_stack,
+            redis_url=settings.redis_url,
         )
         await ReviewApp.filter(id=row.id).update(app_id=app.id)
     source, tarball = await fetch_commit_source(

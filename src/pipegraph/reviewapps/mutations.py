@@ -117,8 +117,13 @@ class ReviewAppMutations:
             await service.require_create_ephemeral(access, pipeline, input.kind)
 
         pipeline = await authorized_pipeline(access, input.pipeline, "createEphemeralApp", check=may_create)
+        settings = info.context.settings
         app = await service.create_ephemeral_app(
-            pipeline, name=input.name, kind=input.kind, default_stack=info.context.settings.default_stack
+            pipeline,
+            name=input.name,
+            kind=input.kind,
+            default_stack=settings.default_stack,
+            redis_url=settings.redis_url,
         )
         return CreateEphemeralAppPayload(app=AppType.from_model(app))
 

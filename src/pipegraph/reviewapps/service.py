@@ -15,6 +15,7 @@ from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.pipelines.access_tab import auto_join_permissions, owning_team, pipeline_permissions
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
 from pipegraph.pipelines.stage_config import cancel_deletion
+from pipegraph.streams.notices import AccessNotice, announce
 from pipegraph.teams.models import TeamMembership, TeamRole
 
 
@@ -55,8 +56,11 @@ async def require_ephemeral_action(
         )
 
 
-async def create_ephemeral_app(pipeline: Pipeline, *, name: str, kind: EphemeralKind, default_stack: str) -> App:
-    """A review or CI app under the pipeline owner, with the pipeline's access as it is now, stored on the app."""
+async def create_ephemeral_app(
+    pipeline: Pipeline, *, name: str, kind: EphemeralKind, default_stack: str, redis_url: str | None = None
+) -> App:
+    """A review or CI app under the pipeline owner, with the pipeline's access as it is now, stored on the app; the
+    users it grants something hear of it on their open WebSockets (through `redis_url`) before this returns."""
     team = await owning_team(pipeline)
     owner = await User.get(id=pipeline.owner_id)
     given: dict[int, set[Permission]] = {}
@@ -79,4 +83,6 @@ async def create_ephemeral_app(pipeline: Pipeline, *, name: str, kind: Ephemeral
             ]
         )
     await cancel_deletion(pipeline.id)
+    if given:
+        await announce(redis_url, AccessNotice(users=frozenset(given)))
     return app

@@ -58,7 +58,9 @@ class TeamMutations:
         input: Annotated[CreateTeamInput, strawberry.argument(description="Parameters for createTeam.")],
     ) -> TeamPayload:
         await info.context.access.require("createTeam")
-        team = await service.create_team(creator=info.context.viewer, name=input.name, kind=input.kind)
+        team = await service.create_team(
+            creator=info.context.viewer, name=input.name, kind=input.kind, redis_url=info.context.settings.redis_url
+        )
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Add an existing user to a team (team admins only).")
@@ -69,7 +71,7 @@ class TeamMutations:
     ) -> TeamPayload:
         team = await authorized_team(info.context.access, input.team, "addTeamMember")
         user = await get_user(input.user)
-        await service.add_member(team, user, input.role)
+        await service.add_member(team, user, input.role, redis_url=info.context.settings.redis_url)
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Take a user out of a team (team admins; anyone may leave). A team keeps at least one admin.")
@@ -83,7 +85,7 @@ class TeamMutations:
         user = await get_user(input.user)
         if user.id != info.context.viewer.id:  # leaving needs no role beyond being in the team
             await access.require("removeTeamMember", team=team)
-        await service.remove_member(team, user)
+        await service.remove_member(team, user, redis_url=info.context.settings.redis_url)
         return TeamPayload(team=TeamType.from_model(team))
 
     @mutation(description="Change a member's role (team admins only). A team keeps at least one admin.")
@@ -94,5 +96,5 @@ class TeamMutations:
     ) -> TeamPayload:
         team = await authorized_team(info.context.access, input.team, "setTeamMemberRole")
         user = await get_user(input.user)
-        await service.set_member_role(team, user, input.role)
+        await service.set_member_role(team, user, input.role, redis_url=info.context.settings.redis_url)
         return TeamPayload(team=TeamType.from_model(team))

@@ -8,11 +8,15 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
+from pipegraph.streams.notices import AccessNotice, announce
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
 
-async def create_team(*, creator: User, name: str, kind: TeamKind) -> Team:
-    """The creator becomes the team's first admin."""
+async def create_team(*, creator: User, name: str, kind: TeamKind, redis_url: str | None = None) -> Team:
+    """The creator becomes the team's first admin.
+
+    Here and below, `redis_url` is where open WebSockets hear that a user's rights changed (streams/notices.py):
+    each call returns once they have."""
     validate_name(name, what="team")
     if await Team.exists(name=name):
         raise DomainError(ErrorCode.NAME_TAKEN, f"team name {name!r} is already taken", field="name")
@@ -22,10 +26,11 @@ async def create_team(*, creator: User, name: str, kind: TeamKind) -> Team:
             await TeamMembership.create(team=team, user=creator, role=TeamRole.ADMIN)
     except IntegrityError:  # lost a race for the name
         raise DomainError(ErrorCode.NAME_TAKEN, f"team name {name!r} is already taken", field="name") from None
+    await announce(redis_url, AccessNotice(users=frozenset({creator.id})))
     return team
 
 
-async def add_member(team: Team, user: User, role: TeamRole) -> TeamMembership:
+async def add_member(team: Team, user: User, role: TeamRole, *, redis_url: str | None = None) -> TeamMembership:
     if await TeamMembership.exists(team_id=team.id, user_id=user.id):
         raise DomainError(
             ErrorCode.ALREADY_TEAM_MEMBER,
@@ -33,11 +38,13 @@ async def add_member(team: Team, user: User, role: TeamRole) -> TeamMembership:
             field="user",
         )
     try:
-        return await TeamMembership.create(team=team, user=user, role=role)
+        membership = await TeamMembership.create(team=team, user=user, role=role)
     except IntegrityError:
         raise DomainError(
             ErrorCode.ALREADY_TEAM_MEMBER, f"{user.email} was just added to team {team.name}", field="user"
         ) from None
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
+    return membership
 
 
 async def _membership(team: Team, user: User) -> TeamMembership:
@@ -60,18 +67,20 @@ async def _ensure_another_admin(team: Team, membership: TeamMembership) -> None:
         )
 
 
-async def remove_member(team: Team, user: User) -> None:
+async def remove_member(team: Team, user: User, *, redis_url: str | None = None) -> None:
     async with in_transaction():
         membership = await _membership(team, user)
         await _ensure_another_admin(team, membership)
         await membership.delete()
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
 
 
-async def set_member_role(team: Team, user: User, role: TeamRole) -> TeamMembership:
+async def set_member_role(team: Team, user: User, role: TeamRole, *, redis_url: str | None = None) -> TeamMembership:
     async with in_transaction():
         membership = await _membership(team, user)
         if role != TeamRole.ADMIN:
             await _ensure_another_admin(team, membership)
         membership.role = role
         await membership.save(update_fields=["role"])
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
     return membership

@@ -1,0 +1,88 @@
+"""A subscription event's selection, executed once per distinct (document, variables, viewer's rights) and shared.
+
+A thousand sockets following one promotion used to run each event's GraphQL selection a thousand times, although
+those with the same selection and the same rights get the same answer. The first to execute one stores the result
+(while it runs, the others wait for it), and the others, within SHARE_SECONDS, are handed a copy instead of executing
+again. Each subscriber still decides on its own whether to receive the event at all (the subscription's checks, its
+token's check before the send), in its own order; only the selection's execution is shared.
+
+An event is shared only when the value the subscription yields says what it is (`shared_as`: everything the
+selection can read of it), so two events share a result only when they are the same event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ExecutionResult, OperationDefinitionNode
+
+# Long enough for every socket of a burst to take its copy, short enough that nothing is kept beyond that burst.
+SHARE_SECONDS = 0.5
+Execute = Callable[[], ExecutionResult | Awaitable[ExecutionResult]]
+
+
+@dataclass
+class _Shared:
+    operation: OperationDefinitionNode  # kept, so that no other document's operation can take its id meanwhile
+    result: asyncio.Future[ExecutionResult]
+    until: float = math.inf
+
+
+_results: dict[tuple[Any, ...], _Shared] = {}
+
+
+def shared_as(root_value: Any) -> tuple[Any, ...] | None:
+    """What identifies the event a subscription yielded, or None when it is not shared."""
+    value = getattr(root_value, "shared_as", None)
+    return value if isinstance(value, tuple) else None
+
+
+async def execute_shared(
+    operation: OperationDefinitionNode, variables: dict[str, Any], context: Any, event: tuple[Any, ...], run: Execute
+) -> ExecutionResult:
+    """`run`'s result for this event, or a copy of the one another subscriber with the same selection, variables and
+    rights got for it."""
+    rights = await context.access.rights()  # the subscription read them for its own checks: no statement here
+    key = (id(operation), repr(sorted(variables.items())), rights.key, event)
+    loop = asyncio.get_running_loop()
+    shared = _results.get(key)
+    if shared is not None and shared.operation is operation and shared.until > loop.time():
+        try:
+            return _copy(await asyncio.shield(shared.result))
+        except Exception:  # the first one failed: this one executes itself, as it always did
+            pass
+        except asyncio.CancelledError:
+            if not shared.result.cancelled():
+                raise  # this subscriber is going away; the shared execution carries on for the others
+    shared = _results[key] = _Shared(operation, loop.create_future())
+    try:
+        result = run()
+        if not isinstance(result, ExecutionResult):
+            result = await result
+    except BaseException as error:
+        if _results.get(key) is shared:
+            del _results[key]
+        if isinstance(error, asyncio.CancelledError):
+            shared.result.cancel()
+        else:
+            shared.result.set_exception(error)
+            shared.result.exception()  # retrieved: a failure nobody waited for is not logged as "never retrieved"
+        raise
+    shared.result.set_result(result)
+    shared.until = loop.time() + SHARE_SECONDS
+    loop.call_later(SHARE_SECONDS, _forget, key, shared)
+    return result
+
+
+def _forget(key: tuple[Any, ...], shared: _Shared) -> None:
+    if _results.get(key) is shared:
+        del _results[key]
+
+
+def _copy(result: ExecutionResult) -> ExecutionResult:
+    # The data is only serialized, never changed; the errors list is replaced by error masking: each gets its own.
+    return ExecutionResult(data=result.data, errors=list(result.errors) if result.errors else None)
