@@ -20,7 +20,7 @@ from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
-from pipegraph.releases.models import Release
+from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
@@ -335,9 +335,12 @@ def _unique_seconds(seconds: int) -> str:
     return f"{seconds + os.getpid() % 1000 / 100000:.5f}"
 
 
-async def _opened_building_with(scene: GitHubScene, buildpack: Path, *, pr_number: int) -> str:
+async def _opened_building_with(
+    scene: GitHubScene, buildpack: Path, *, pr_number: int, files: dict[str, str] | None = None
+) -> str:
     """A pull request opened at a first commit whose app.json builds with `buildpack`; that commit."""
-    await scene.setup(files={**APP_FILES, "app.json": json.dumps({"buildpacks": [{"url": str(buildpack)}]})})
+    app_json = json.dumps({"buildpacks": [{"url": str(buildpack)}]})
+    await scene.setup(files={**APP_FILES, **(files or {}), "app.json": app_json})
     await scene.enable_review_apps(automatic=True, baseName="shop")
     first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
     await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
@@ -441,6 +444,47 @@ async def test_a_newer_commit_cancels_the_older_build_which_never_makes_its_rele
         ("inactive", f"{reason}: the review app builds that commit instead"),
     ]
     assert [state for deployment_id, state, _ in statuses if deployment_id == second_id] == ["in_progress", "success"]
+
+
+async def test_a_newer_commit_during_the_older_builds_release_phase_releases_after_it(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    marker = _unique_seconds(10)  # longer than the tests' release phase timeout (5s): that release ends FAILED
+    quick = _buildpack(tmp_path / "quick", 'echo "-----> Compiling quickly"')
+    procfile = f"web: ./bin/web\nrelease: sleep {marker}\n"
+    first = await _opened_building_with(scene, quick, pr_number=8, files={"Procfile": procfile})
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        # given the first commit built, its release phase running (the build cannot be cancelled any more)
+        await until(lambda: _running(marker), "the first commit's release phase", seconds=60)
+        older = await Build.get(id=(await ReviewApp.get(pr_number=8)).build_id)
+
+        # when a second commit is pushed, whose build may well end before that release phase
+        second = await scene.commit({"feature.txt": "v2", "Procfile": "web: ./bin/web\n"}, branch="checkout")
+        await scene.deliver("pull_request", pull_request_payload("synchronize", 8, sha=second, branch="checkout"))
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the release order kept the first commit's release before the second's: the second one is current (the
+    # first one ended too, timed out: whatever its outcome, it came before)
+    review = await ReviewApp.get(pr_number=8)
+    releases = await Release.filter(app_id=review.app_id).order_by("version")
+    commits = [(await Slug.get(id=release.slug_id)).commit for release in releases]
+    assert commits[-2:] == [first, second]
+    assert [release.status for release in releases[-2:]] == [ReleaseStatus.FAILED, ReleaseStatus.SUCCEEDED]
+    assert releases[-1].is_current
+    await older.refresh_from_db()
+    assert older.status == BuildStatus.SUCCEEDED  # nothing to cancel: it had made its release
+    assert (review.status, review.building_sha) == (ReviewAppStatus.CREATED, second)
+    # and its deployment, whose outcome the review app no longer reports, is inactive
+    assert [body["state"] for body in scene.github.posted("/statuses")][-4:] == [
+        "in_progress",
+        "inactive",
+        "in_progress",
+        "success",
+    ]
 
 
 async def _job_done(scene: GitHubScene, job_id: str) -> bool:
