@@ -334,12 +334,15 @@ async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
             **_equal("building_sha", row.building_sha),
             **_equal("build_id", row.build_id),
         }
+        # A deployment still in progress is superseded (marked inactive) and forgotten; a finished one is kept, for
+        # the destruction to mark inactive should the newer build never make its own.
+        superseded = {"github_deployment_id": None} if row.status == ReviewAppStatus.CREATING else {}
         if await ReviewApp.filter(**as_read).update(
             status=ReviewAppStatus.CREATING,
             building_sha=sha,
             build_id=None,
-            github_deployment_id=None,
             message=f"building {sha[:7]}",
+            **superseded,
         ):
             return row
         # The row moved between the read and the write (a build ended, a pull request closed): read it again.
