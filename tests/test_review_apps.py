@@ -20,7 +20,7 @@ from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
-from pipegraph.releases.models import Release
+from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
@@ -330,17 +330,31 @@ async def _running(argument: str) -> bool:
     return bool(processes_running(argument))
 
 
+def _unique_seconds(seconds: int) -> str:
+    """About `seconds`, written as an argument no other process on the host has (to find a sleep among them)."""
+    return f"{seconds + os.getpid() % 1000 / 100000:.5f}"
+
+
+async def _opened_building_with(
+    scene: GitHubScene, buildpack: Path, *, pr_number: int, files: dict[str, str] | None = None
+) -> str:
+    """A pull request opened at a first commit whose app.json builds with `buildpack`; that commit."""
+    app_json = json.dumps({"buildpacks": [{"url": str(buildpack)}]})
+    await scene.setup(files={**APP_FILES, **(files or {}), "app.json": app_json})
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
+    return first
+
+
 async def test_an_older_build_ending_while_a_newer_commits_build_is_made_leaves_the_status_to_the_newer_build(
     github_scene: GitHubScene, tmp_path: Path
 ) -> None:
     scene = github_scene
-    marker = f"{6 + os.getpid() % 1000 / 100000:.5f}"  # seconds; an argument no other process on the host has
+    marker = _unique_seconds(6)
     slow = _buildpack(tmp_path / "slow", f'echo "-----> Compiling for a few seconds"\nexec sleep {marker}')
     broken = _buildpack(tmp_path / "broken", 'echo "-----> Broken on purpose"\nexit 1')
-    await scene.setup(files={**APP_FILES, "app.json": json.dumps({"buildpacks": [{"url": str(slow)}]})})
-    await scene.enable_review_apps(automatic=True, baseName="shop")
-    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
-    await scene.deliver("pull_request", pull_request_payload("opened", 6, sha=first, branch="checkout"))
+    await _opened_building_with(scene, slow, pr_number=6)
     worker = asyncio.create_task(scene.jobs.drain())
     second = await scene.commit(
         {"feature.txt": "v2", "app.json": json.dumps({"buildpacks": [{"url": str(broken)}]})}, branch="checkout"
@@ -352,16 +366,17 @@ async def test_an_older_build_ending_while_a_newer_commits_build_is_made_leaves_
         older = await Build.get(id=(await ReviewApp.get(pr_number=6)).build_id)
 
         # when the second commit is pushed, and its build is being made (its source still downloading from GitHub)
-        # as the first commit's build ends, and the job of that build is done
+        # as the first commit's build ends (cancelled, superseded by the second), and the job of that build is done
         await scene.deliver("pull_request", pull_request_payload("synchronize", 6, sha=second, branch="checkout"))
 
         async def downloading() -> bool:
             return bool(scene.github.requests("GET", f"/tarball/{second}"))
 
         await until(downloading, "the second commit's source asked of GitHub")
-        await older.refresh_from_db()
-        assert older.status == BuildStatus.BUILDING, "the first build ended before the second commit was claimed"
         await until(lambda: _job_done(scene, RUN_BUILD.job(older.id).job_id), "the first build's job done", seconds=60)
+        await older.refresh_from_db()
+        assert older.status == BuildStatus.FAILED
+        assert f"superseded by commit {second[:7]}" in (older.error_message or "")
 
         # then the first build's end did not set the review app's status: it is the second commit's build's to set
         row = await ReviewApp.get(pr_number=6)
@@ -376,6 +391,100 @@ async def test_an_older_build_ending_while_a_newer_commits_build_is_made_leaves_
     [review] = await scene.review_apps()
     assert (review["headSha"], review["status"], review["build"]["status"]) == (second, "ERRORED", "FAILED")
     assert "Broken on purpose" in review["build"]["output"]
+
+
+async def test_a_newer_commit_cancels_the_older_build_which_never_makes_its_release_current(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    marker = _unique_seconds(20)  # long enough for the second build to end first, were the first one not cancelled
+    slow = _buildpack(tmp_path / "slow", f'echo "-----> Compiling for a while"\nexec sleep {marker}')
+    quick = _buildpack(tmp_path / "quick", 'echo "-----> Compiling quickly"')
+    first = await _opened_building_with(scene, slow, pr_number=7)
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        # given the first commit's build compiling (its deployment shown in progress on the pull request)
+        await until(lambda: _running(marker), "the first commit's build compiling", seconds=60)
+        older = await Build.get(id=(await ReviewApp.get(pr_number=7)).build_id)
+
+        # when a second commit, quick to build, is pushed to the pull request
+        second = await scene.commit(
+            {"feature.txt": "v2", "app.json": json.dumps({"buildpacks": [{"url": str(quick)}]})}, branch="checkout"
+        )
+        await scene.deliver("pull_request", pull_request_payload("synchronize", 7, sha=second, branch="checkout"))
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the second commit's release is the current one, whenever the first build would have ended
+    review = await ReviewApp.get(pr_number=7)
+    current = await Release.get(app_id=review.app_id, is_current=True)
+    assert (await Slug.get(id=current.slug_id)).commit == second
+    assert (review.status, review.building_sha) == (ReviewAppStatus.CREATED, second)
+    # and the first build was cancelled: its commands stopped, no release, its log ending with the reason
+    assert await gone(marker, within=30)
+    await older.refresh_from_db()
+    reason = f"superseded by commit {second[:7]}"
+    assert (older.status, older.release_id) == (BuildStatus.FAILED, None)
+    assert reason in (older.error_message or "")
+    assert older.output is not None
+    assert reason in older.output.splitlines()[-1]
+    assert "Compiling for a while" in older.output
+    # and the pull request shows the first deployment inactive, superseded, and the second one deployed
+    first_deployment, second_deployment = scene.github.posted("/deployments")
+    assert (first_deployment["ref"], second_deployment["ref"]) == (first, second)
+    statuses = [
+        (sent.path.split("/")[-2], sent.body["state"], sent.body["description"])
+        for sent in scene.github.sent
+        if sent.method == "POST" and sent.path.endswith("/statuses") and "/deployments/" in sent.path
+    ]
+    [first_id, second_id] = list(dict.fromkeys(deployment_id for deployment_id, _, _ in statuses))
+    assert [(state, text) for deployment_id, state, text in statuses if deployment_id == first_id] == [
+        ("in_progress", "building"),
+        ("inactive", f"{reason}: the review app builds that commit instead"),
+    ]
+    assert [state for deployment_id, state, _ in statuses if deployment_id == second_id] == ["in_progress", "success"]
+
+
+async def test_a_newer_commit_during_the_older_builds_release_phase_releases_after_it(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    marker = _unique_seconds(10)  # longer than the tests' release phase timeout (5s): that release ends FAILED
+    quick = _buildpack(tmp_path / "quick", 'echo "-----> Compiling quickly"')
+    procfile = f"web: ./bin/web\nrelease: sleep {marker}\n"
+    first = await _opened_building_with(scene, quick, pr_number=8, files={"Procfile": procfile})
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        # given the first commit built, its release phase running (the build cannot be cancelled any more)
+        await until(lambda: _running(marker), "the first commit's release phase", seconds=60)
+        older = await Build.get(id=(await ReviewApp.get(pr_number=8)).build_id)
+
+        # when a second commit is pushed, whose build may well end before that release phase
+        second = await scene.commit({"feature.txt": "v2", "Procfile": "web: ./bin/web\n"}, branch="checkout")
+        await scene.deliver("pull_request", pull_request_payload("synchronize", 8, sha=second, branch="checkout"))
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the release order kept the first commit's release before the second's: the second one is current (the
+    # first one ended too, timed out: whatever its outcome, it came before)
+    review = await ReviewApp.get(pr_number=8)
+    releases = await Release.filter(app_id=review.app_id).order_by("version")
+    commits = [(await Slug.get(id=release.slug_id)).commit for release in releases]
+    assert commits[-2:] == [first, second]
+    assert [release.status for release in releases[-2:]] == [ReleaseStatus.FAILED, ReleaseStatus.SUCCEEDED]
+    assert releases[-1].is_current
+    await older.refresh_from_db()
+    assert older.status == BuildStatus.SUCCEEDED  # nothing to cancel: it had made its release
+    assert (review.status, review.building_sha) == (ReviewAppStatus.CREATED, second)
+    # and its deployment, whose outcome the review app no longer reports, is inactive
+    assert [body["state"] for body in scene.github.posted("/statuses")][-4:] == [
+        "in_progress",
+        "inactive",
+        "in_progress",
+        "success",
+    ]
 
 
 async def _job_done(scene: GitHubScene, job_id: str) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from tortoise.queryset import QuerySet
+
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.builds.buildpacks import validate_references
@@ -104,12 +106,23 @@ async def cancel_builds(app_id: int, message: str) -> tuple[bool, bool]:
     within a second and stops its commands (builds/execution.py). (Whether any was cancelled, whether a worker may
     still be at one: its lease runs, and what it does last, its output and the app's build cache put back, must be
     waited for.)"""
+    return await _cancel(Build.filter(app_id=app_id), message)
+
+
+async def cancel_build(build_id: int, message: str) -> bool:
+    """End this one build if it has not ended, as cancel_builds does; whether it was cancelled. One that already
+    SUCCEEDED is left alone: its slug and release are made in the statement that ended it."""
+    cancelled, _ = await _cancel(Build.filter(id=build_id), message)
+    return cancelled
+
+
+async def _cancel(builds: QuerySet[Build], message: str) -> tuple[bool, bool]:
     now = datetime.now(UTC)
     # Nobody works on a PENDING build (a worker claims it first): it just ends.
-    pending = await Build.filter(app_id=app_id, status=BuildStatus.PENDING).update(
+    pending = await builds.filter(status=BuildStatus.PENDING).update(
         status=BuildStatus.FAILED, error_message=message, updated_at=now
     )
-    held = Build.filter(app_id=app_id, status=BuildStatus.BUILDING)
+    held = builds.filter(status=BuildStatus.BUILDING)
     running = await held.filter(lease_expires_at__gt=now).exists()
     building = await held.update(status=BuildStatus.FAILED, error_message=message, updated_at=now)
     return bool(pending or building), running and bool(building)

@@ -22,7 +22,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
 from pipegraph.builds.models import Build
-from pipegraph.builds.service import cancel_builds
+from pipegraph.builds.service import cancel_build, cancel_builds
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
 from pipegraph.github.ci_wait import no_ci_reported, wait_or_give_up
@@ -300,16 +300,13 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
                 if not ci.succeeded:
                     await _still_waiting(row, runtime, sha, ci)
                     return []
-            # The build of an older commit is no longer the review app's own (build_id is the next one's once it is
-            # made): if it ends meanwhile, it does not set the review app's status.
-            claimed = await ReviewApp.filter(
-                Q(building_sha__isnull=True) | ~Q(building_sha=sha),
-                id=row.id,
-                status__in=ACTIVE,
-            ).update(status=ReviewAppStatus.CREATING, building_sha=sha, build_id=None, message=f"building {sha[:7]}")
-            if not claimed:
+            before = await _claim(row.id, sha)
+            if before is None:
                 return []
             await _announce(runtime, row)
+            if before.status == ReviewAppStatus.CREATING and before.build_id is not None:
+                # Its build had not reported its outcome yet, and now never will.
+                await _supersede(before, before.build_id, github, sha)
             return await _build(row, pipeline, github, sha, runtime)
     except DomainError as error:
         # Conditional: a pull request closed meanwhile is being destroyed, and that is what it shows.
@@ -318,6 +315,60 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
         ):
             await _announce(runtime, row)
         return []
+
+
+async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
+    """Make `sha` the commit the review app builds; None when it is not to be built (already claimed, or the review
+    app is going), else the row as it was before.
+
+    The build of an older commit is no longer the review app's own (build_id is the next one's once it is made): if
+    it ends meanwhile, it does not set the review app's status. The write is conditional on the row as read, so that
+    build's end (after_build's conditional write) either came first, and reported its outcome, or finds it claimed."""
+    while True:
+        row = await ReviewApp.get_or_none(id=review_app_id, status__in=ACTIVE)
+        if row is None or row.building_sha == sha:
+            return None
+        as_read = {
+            "id": row.id,
+            "status": row.status,
+            **_equal("building_sha", row.building_sha),
+            **_equal("build_id", row.build_id),
+        }
+        # A deployment still in progress is superseded (marked inactive) and forgotten; a finished one is kept, for
+        # the destruction to mark inactive should the newer build never make its own.
+        superseded = {"github_deployment_id": None} if row.status == ReviewAppStatus.CREATING else {}
+        if await ReviewApp.filter(**as_read).update(
+            status=ReviewAppStatus.CREATING,
+            building_sha=sha,
+            build_id=None,
+            message=f"building {sha[:7]}",
+            **superseded,
+        ):
+            return row
+        # The row moved between the read and the write (a build ended, a pull request closed): read it again.
+
+
+def _equal(field: str, value: object) -> dict[str, object]:
+    return {f"{field}__isnull": True} if value is None else {field: value}
+
+
+async def _supersede(older: ReviewApp, build_id: int, github: GitHubClient, sha: str) -> None:
+    """The older commit's build is cancelled (its commands stopped, its log ends with why) before the newer one is
+    made: so it either succeeded already, its release numbered below the newer build's, or it never releases (the
+    cancel and its success are each one conditional write of its status). Its GitHub deployment, which no outcome
+    will end any more, is marked inactive."""
+    reason = f"superseded by commit {sha[:7]}"
+    await cancel_build(build_id, f"cancelled: {reason} of pull request #{older.pr_number}")
+    if older.github_deployment_id is None:
+        return
+    try:
+        await github.post_deployment_status(
+            older.github_deployment_id,
+            state="inactive",
+            description=f"{reason}: the review app builds that commit instead",
+        )
+    except GitHubUnavailable as error:
+        logger.warning("could not mark %s's superseded deployment inactive: %s", older.app_name, error.message)
 
 
 async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState) -> None:
