@@ -2,7 +2,8 @@
 
 Every document of the corpus runs through both paths (the same server with `compiled_reads` on and off) for every
 viewer profile of the authorization matrix, and the response bodies must be byte-identical: data, nulls, cursors and
-errors. Documents the compiler does not cover are in the corpus too: they must fall back, whole, to the resolvers.
+errors. Documents with fields the compiler does not cover are in the corpus too: the resolvers answer those fields on
+the compiled nodes (or, where a node cannot mix, the whole root field), with their own errors and nulls.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.relay import encode_cursor
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import LocalSlugStore
@@ -113,13 +115,15 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
-# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it.
+# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it: reviewApps is not compiled, the
+# resolvers answer it on the compiled pipeline (a mixed node).
 OVERVIEW = """
 query PipelineOverview($name: String!) {
   pipeline(name: $name) {
     id name viewerRights
     owner { ...OwnerFields }
     foreignApps { id }
+    reviewApps { id prNumber branch appName status message app { id name } }
     stages {
       name
       apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
@@ -155,9 +159,53 @@ BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
 BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
 NONE = "{ pipeline { name } }"
 SIZE = "query($name: String!) { pipeline(name: $name) { apps { currentRelease { slug { size } } } } }"
+# Once the whole root fell back to the resolvers for one field; now a mixed node.
 NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } apps { configVars } } }"
-MIXED = """query($name: String!) {
+MIXED_ROOTS = """query($name: String!) {
   viewer { email } pipeline(name: $name) { name } apps(first: 5) { edges { node { name } } }
+}"""
+
+# Mixed nodes: fields the compiler does not cover, answered by the resolvers on the compiled pipeline and apps.
+MIXED = """
+query Mixed($name: String!, $withVars: Boolean!, $deleted: Boolean!) {
+  pipeline(name: $name) {
+    name
+    when: scheduledDeletionAt
+    ...Review
+    transfers { createdAt }
+    access @include(if: $withVars) { autoJoin autoJoinPermissions }
+    stages {
+      name
+      apps {
+        name
+        configVars @include(if: $withVars)
+        vars: configVars @skip(if: $withVars)
+        collaborators { permissions user { email } }
+        currentRelease { version }
+        releases(first: 2) { edges { cursor node { version } } pageInfo { hasNextPage endCursor } }
+      }
+    }
+    everyApp: apps { ... on App { name ephemeral stage pipeline { name } } }
+  }
+}
+fragment Review on Pipeline { reviewApps(deleted: $deleted) { appName status app { name } } }"""
+
+# An uncovered field that errors: its error, and the nulls it propagates (through non-null lists), are the resolvers'.
+MIXED_ERRORS = """
+query MixedErrors($name: String!, $first: Int) {
+  pipeline(name: $name) {
+    name
+    stageConfigVars(stage: REVIEW)
+    stages { name apps { name builds(first: $first) { edges { node { id } } } } }
+  }
+}"""
+
+MIXED_NULLABLE_ERROR = """
+query MixedNullable($name: String!, $first: Int) {
+  pipeline(name: $name) {
+    name
+    promotions(first: $first) { edges { node { id } } }
+  }
 }"""
 
 # (name, document, variables); "<p-line>" and "<app p-dev>" stand for those objects' global IDs.
@@ -193,7 +241,12 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("neither-name-nor-id", NONE, {}),
     ("int-out-of-range", SIZE, {"name": "t-line"}),
     ("not-compiled", NOT_COMPILED, {"name": "p-line"}),
-    ("mixed-roots", MIXED, {"name": "p-line"}),
+    ("mixed-roots", MIXED_ROOTS, {"name": "p-line"}),
+    ("mixed-nodes", MIXED, {"name": "t-line", "withVars": True, "deleted": False}),
+    ("mixed-nodes-skip", MIXED, {"name": "p-line", "withVars": False, "deleted": True}),
+    ("mixed-errors-none", MIXED_ERRORS, {"name": "t-line", "first": 1}),
+    ("mixed-errors-below-apps", MIXED_ERRORS, {"name": "t-line", "first": 1000}),
+    ("mixed-error-on-the-pipeline", MIXED_NULLABLE_ERROR, {"name": "p-line", "first": -1}),
 ]
 
 VIEWERS = sorted(PROFILES)
@@ -202,17 +255,19 @@ VIEWERS = sorted(PROFILES)
 COMPILED = {
     "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
     "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
-    "unknown-name", "by-id", "by-malformed-id", "mixed-roots",
+    "unknown-name", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes", "mixed-nodes-skip",
+    "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline",
 }  # fmt: skip
-RESOLVED = {"pages-first-101", "pages-bad-cursor", "not-compiled", "name-and-id", "neither-name-nor-id"}
+RESOLVED = {"pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id"}
 # The compiled tree statement: a pipeline with its couplings and apps (fetch.py).
 TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c")
 
 
 async def _richer_world() -> World:
     """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
-    ephemeral review app (seen by team admins only, not members), a TEST-stage app (in `apps`, in no stage), a slug
-    too big for GraphQL's Int, and a foreign app in p-line owned by the stranger (who sees p-line through it)."""
+    ephemeral review app (seen by team admins only, not members) with its pull request (and a deleted one's), a
+    TEST-stage app (in `apps`, in no stage), a slug too big for GraphQL's Int, and a foreign app in p-line owned by
+    the stranger (who sees p-line through it)."""
     world = await build_world()
     stranger = world.actors["stranger"].user
     guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
@@ -233,6 +288,16 @@ async def _richer_world() -> World:
         app = await App.create(name=name, owner=owner, team_id=team_line.team_id, stack="heroku-24", ephemeral=True)
         await PipelineCoupling.create(pipeline=team_line, app=app, stage=stage)
         world.ids[name] = app.id
+    review = await App.get(name="t-review-1")
+    pulls: tuple[tuple[int, App | None, ReviewAppStatus], ...] = (
+        (7, review, ReviewAppStatus.CREATED),
+        (6, None, ReviewAppStatus.DELETED),
+    )
+    for number, linked, status in pulls:
+        await ReviewApp.create(
+            pipeline=team_line, app=linked, app_name=f"t-line-pr-{number}", pr_number=number, branch=f"pr-{number}",
+            head_sha="", status=status, message=status.value,
+        )  # fmt: skip
     big = await Slug.create(
         app_id=world.ids["t-staging"], checksum=CHECKSUM, size=2**40, stack="heroku-24", process_types={},
         uploaded_at=datetime.now(UTC),

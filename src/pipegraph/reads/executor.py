@@ -5,6 +5,12 @@ The root resolvers call `read_pipeline` / `read_pipelines` first; None means "no
 always. A `Compiled` value is handed to the response as it is by CompiledReadsExecutionContext, without graphql-core
 completing each field again: that per-field work is what made big reads slow (graphql-core #189, strawberry #3544).
 The compiled path raises only what the root resolver raises itself (its arguments), from the same functions.
+
+A selection with fields the tables do not compile is not sent back whole: its pipelines and apps (and the stages above
+such apps) are built as their strawberry objects, registered with the compiled values of their other fields, and
+graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field from the registry
+and lets every other field run its resolver. Errors, null propagation and DataLoaders of those fields are the
+resolvers' own, because it is the resolvers and graphql-core that run them.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import FieldNode, Visitor, visit
+from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from pipegraph.access.rights import Rights
@@ -27,7 +34,7 @@ from pipegraph.core.relay import encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
-from pipegraph.pipelines.types import PIPELINES
+from pipegraph.pipelines.types import PIPELINES, PipelineStageType
 from pipegraph.reads import fetch
 from pipegraph.reads.fetch import Row
 from pipegraph.reads.plan import (
@@ -53,9 +60,22 @@ from pipegraph.reads.shapes import PIPELINE, Unsupported, stage_name
 
 @dataclass(frozen=True)
 class Compiled:
-    """A root field's finished value."""
+    """A root field's finished value, or (`partial`) its strawberry object for graphql-core to complete."""
 
     data: Any
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A compiled field's value that holds mixed objects: graphql-core completes it (lists, nulls, the objects)."""
+
+    value: Any
+
+
+# A mixed object's compiled fields, by response key (a Partial for those graphql-core completes), kept with the object
+# so that its id stays its own.
+Registered = tuple[Any, dict[str, Any]]
 
 
 class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -67,13 +87,53 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if hasattr(self.context_value, "execution"):
             # Weakly: the context must not keep its executor alive in a cycle, left for the cyclic GC to collect.
             self.context_value.execution = weakref.ref(self)
+        self.mixed: dict[int, Registered] = {}  # the mixed objects of this execution, by id
 
     def complete_value(
         self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any, *rest: Any
     ) -> Any:
         if isinstance(result, Compiled):
-            return result.data
+            if not result.partial:
+                return result.data
+            result = result.data
         return super().complete_value(return_type, field_details_list, info, path, result, *rest)
+
+    def execute_field(
+        self, parent_type: Any, source: Any, field_details_list: Any, path: Any, position_context: Any
+    ) -> Any:
+        registered = self.mixed.get(id(source)) if self.mixed else None
+        if registered is None or registered[0] is not source or path.key not in registered[1]:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        value = registered[1][path.key]
+        if not isinstance(value, Partial):
+            return value  # compiled and finished
+        return self._complete_partial(parent_type, field_details_list, path, value.value, position_context)
+
+    def _complete_partial(
+        self, parent_type: Any, field_details_list: Any, path: Any, value: Any, position_context: Any
+    ) -> Any:
+        """Complete a compiled value holding mixed objects, as execute_field completes a resolver's value: the same
+        error handling, so that an error below is located and nulls propagate as on the resolvers."""
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        assert field_def is not None
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            completed = self.complete_value(return_type, field_details_list, info, path, value, position_context)
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as error:
+                self.handle_field_error(error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
 
 # Plans ------------------------------------------------------------------------------------------------------------
@@ -152,9 +212,14 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
         builder = await Builder.for_pipelines(rights, rows, [plan])
-        return Compiled(builder.object(plan, rows[0]))
+        value = builder.object(plan, rows[0])
     except Unsupported:
         return None
+    if not plan.mixed:
+        return Compiled(value)
+    executor = info.context.execution()
+    executor.mixed.update(builder.mixed)
+    return Compiled(value, partial=True)
 
 
 async def read_pipelines(
@@ -197,6 +262,11 @@ class Builder:
     def __init__(self, rights: Rights, pages: dict[PagePlan, dict[int, list[Row]]]) -> None:
         self.rights = rights
         self.pages = pages
+        self.mixed: dict[int, Registered] = {}  # the mixed objects built, for the execution context
+
+    def register(self, source: Any, done: dict[str, Any]) -> Any:
+        self.mixed[id(source)] = (source, done)
+        return source
 
     @classmethod
     async def for_pipelines(cls, rights: Rights, pipelines: list[Row], plans: list[ObjectPlan]) -> Builder:
@@ -209,7 +279,8 @@ class Builder:
             pages[page] = await fetch.pages(page, app_ids)
         return cls(rights, pages)
 
-    def object(self, plan: ObjectPlan, row: Row) -> dict[str, Any]:
+    def object(self, plan: ObjectPlan, row: Row) -> Any:
+        """The object's dict, or if mixed its strawberry object, registered with the compiled fields' values."""
         result: dict[str, Any] = {}
         for key, item in plan.fields:
             if isinstance(item, LeafPlan):
@@ -233,11 +304,13 @@ class Builder:
                     cursor=_cursor(item.page.keyset, item.page.order),
                 )
             elif isinstance(item, AppsPlan):
-                result[key] = [self.object(item.plan, app) for app in self.apps(item, row)]
+                apps = [self.object(item.plan, app) for app in self.apps(item, row)]
+                result[key] = Partial(apps) if item.plan.mixed else apps
             else:
                 assert isinstance(item, StagesPlan)
-                result[key] = [self.stage(item, stage, row) for stage in USER_STAGES]
-        return result
+                stages = [self.stage(item, stage, row) for stage in USER_STAGES]
+                result[key] = Partial(stages) if item.mixed else stages
+        return self.register(plan.table.instance(row), result) if plan.mixed else result
 
     def apps(self, plan: AppsPlan, pipeline: Row) -> list[Row]:
         if not plan.foreign:
@@ -246,14 +319,14 @@ class Builder:
         foreign_apps = cast(list[Row], foreign(cast(list[App], pipeline["apps"]), cast(Pipeline, pipeline)))
         return [app for app in foreign_apps if self.rights.can_view_app(app)]
 
-    def either(self, plan: EitherPlan, row: Row) -> dict[str, Any]:
+    def either(self, plan: EitherPlan, row: Row) -> Any:
         team = row[plan.either.team.parent_column] is not None
         joined = row[f"{plan.name}.team" if team else f"{plan.name}.user"]
         if joined is None:
             raise Unsupported("an owner that is gone: the resolvers report the error")
         return self.object(plan.team if team else plan.user, joined)
 
-    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> dict[str, Any]:
+    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
         for key, item in plan.fields:
             if isinstance(item, StageName):
@@ -263,8 +336,11 @@ class Builder:
             else:
                 assert isinstance(item, AppsPlan)
                 apps = sorted((app for app in pipeline["visible"] if app["stage"] == stage.value), key=_name)
-                result[key] = [self.object(item.plan, app) for app in apps]
-        return result
+                objects = [self.object(item.plan, app) for app in apps]
+                result[key] = Partial(objects) if item.plan.mixed else objects
+        if not plan.mixed:
+            return result
+        return self.register(PipelineStageType(name=stage, pipeline_id=pipeline["id"]), result)
 
     def connection(
         self, plan: ConnectionPlan, rows: list[Row], *, has_next: bool, has_previous: bool, cursor: Callable[[Row], str]

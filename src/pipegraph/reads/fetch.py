@@ -6,7 +6,8 @@ Two kinds of statement:
 - one page statement per distinct page field (`releases(first:, after:)`): every app's page at once, ranked with
   ROW_NUMBER() OVER (PARTITION BY app ...), as the resolvers' release_pages loader does.
 
-Only the columns asked for (and the keys the rules need) are read; `release_log` never is.
+Only the columns asked for (and the keys the rules need) are read, or all of a table whose objects are handed to the
+resolvers for the fields not compiled (pipelines and apps); `release_log` never is.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Needs:
 
     def add(self, plan: ObjectPlan) -> None:
         self.columns.update(self.table.keys)
+        if plan.mixed:
+            self.columns.update(self.table.columns)  # its strawberry object holds the ORM object, as a loader reads it
         for _, item in plan.fields:
             if isinstance(item, LeafPlan):
                 self.columns.add(item.leaf.column)
