@@ -208,7 +208,62 @@ query MixedNullable($name: String!, $first: Int) {
   }
 }"""
 
-# (name, document, variables); "<p-line>" and "<app p-dev>" stand for those objects' global IDs.
+# The app roots and node, compiled like the pipeline roots (and mixing the same way).
+APP = """
+query App($name: String!) {
+  app(name: $name) {
+    __typename id name stack ephemeral createdAt updatedAt viewerPermissions
+    owner { __typename ... on User { email } ... on Team { name kind } }
+    currentRelease { ...ReleaseFields }
+    releases(first: 2) { edges { cursor node { version status } } pageInfo { hasNextPage endCursor } }
+  }
+}
+fragment ReleaseFields on Release { id version current createdBy { email } slug { commit size } }"""
+
+APP_MIXED = """
+query AppMixed($name: String!) {
+  app(name: $name) {
+    name
+    configVars
+    stage
+    pipeline { name stages { name apps { name } } }
+    collaborators { permissions user { email } }
+    viewerPermissions
+    first: releases(first: 1) { edges { node { version } } }
+  }
+}"""
+
+APPS = """
+query Apps($first: Int, $after: String, $inPipeline: Boolean) {
+  apps(first: $first, after: $after, inPipeline: $inPipeline) {
+    __typename
+    edges { cursor node { __typename id name ephemeral viewerPermissions currentRelease { version } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+APPS_MIXED = "query { apps(first: 10) { edges { node { name stage } } } }"
+
+NODE = """
+query Node($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Pipeline { name viewerRights stages { name apps { name } } }
+    ... on App { name stack viewerPermissions releases(first: 1) { edges { node { version } } } }
+    ... on Release { version }
+  }
+}"""
+
+NODE_MIXED = """
+query NodeMixed($id: ID!) {
+  node(id: $id) {
+    id
+    ... on Pipeline { name reviewApps { appName app { name } } }
+    ... on App { name stage pipeline { name } }
+  }
+}"""
+
+# (name, document, variables); "<Type name>" stands for that object's global ID.
 CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("everything-personal", EVERYTHING, {"name": "p-line"}),
     ("everything-team", EVERYTHING, {"name": "t-line"}),
@@ -233,11 +288,11 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("pages-bad-cursor", PAGES, {"name": "p-line", "first": 2, "after": encode_cursor("pipeline", "p-line")}),
     ("unknown-name", DASHBOARD, {"name": "nope"}),
     ("impossible-name", DASHBOARD, {"name": "Not A Name!"}),
-    ("by-id", BY_ID, {"id": "<p-line>"}),
-    ("by-id-of-an-app", BY_ID, {"id": "<app p-dev>"}),
+    ("by-id", BY_ID, {"id": "<Pipeline p-line>"}),
+    ("by-id-of-an-app", BY_ID, {"id": "<App p-dev>"}),
     ("by-malformed-id", BY_ID, {"id": str(relay.GlobalID("Pipeline", "not-a-key"))}),
     ("by-undecodable-id", BY_ID, {"id": "bm90IGFuIGlk"}),
-    ("name-and-id", BOTH, {"id": "<p-line>"}),
+    ("name-and-id", BOTH, {"id": "<Pipeline p-line>"}),
     ("neither-name-nor-id", NONE, {}),
     ("int-out-of-range", SIZE, {"name": "t-line"}),
     ("not-compiled", NOT_COMPILED, {"name": "p-line"}),
@@ -247,6 +302,31 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("mixed-errors-none", MIXED_ERRORS, {"name": "t-line", "first": 1}),
     ("mixed-errors-below-apps", MIXED_ERRORS, {"name": "t-line", "first": 1000}),
     ("mixed-error-on-the-pipeline", MIXED_NULLABLE_ERROR, {"name": "p-line", "first": -1}),
+    ("app", APP, {"name": "p-dev"}),
+    ("app-of-a-team", APP, {"name": "t-dev"}),
+    ("app-ephemeral", APP, {"name": "t-review-1"}),
+    ("app-unknown", APP, {"name": "nope"}),
+    ("app-impossible-name", APP, {"name": "Not A Name!"}),
+    ("app-out-of-range", APP, {"name": "t-staging"}),
+    ("app-mixed", APP_MIXED, {"name": "p-dev"}),
+    ("app-mixed-loose", APP_MIXED, {"name": "p-loose"}),
+    ("apps", APPS, {}),
+    ("apps-loose", APPS, {"inPipeline": False}),
+    ("apps-coupled", APPS, {"inPipeline": True, "first": 2}),
+    ("apps-after", APPS, {"first": 2, "after": encode_cursor("app", "p-dev")}),
+    ("apps-first-0", APPS, {"first": 0}),
+    ("apps-first-101", APPS, {"first": 101}),
+    ("apps-cursor-of-another-list", APPS, {"after": encode_cursor("pipeline", "p-line")}),
+    ("apps-mixed-nodes", APPS_MIXED, {}),
+    ("node-pipeline", NODE, {"id": "<Pipeline t-line>"}),
+    ("node-app", NODE, {"id": "<App p-dev>"}),
+    ("node-ephemeral-app", NODE, {"id": "<App t-review-1>"}),
+    ("node-release", NODE, {"id": "<Release p-dev/v1>"}),
+    ("node-unknown-type", NODE, {"id": str(relay.GlobalID("Nope", "1"))}),
+    ("node-malformed", NODE, {"id": str(relay.GlobalID("App", "not-a-key"))}),
+    ("node-undecodable", NODE, {"id": "bm90IGFuIGlk"}),
+    ("node-mixed-pipeline", NODE_MIXED, {"id": "<Pipeline t-line>"}),
+    ("node-mixed-app", NODE_MIXED, {"id": "<App t-review-1>"}),
 ]
 
 VIEWERS = sorted(PROFILES)
@@ -256,11 +336,15 @@ COMPILED = {
     "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
     "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
     "unknown-name", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes", "mixed-nodes-skip",
-    "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline",
+    "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline", "app", "app-of-a-team",
+    "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose", "apps", "apps-loose", "apps-coupled", "apps-after",
+    "node-pipeline", "node-app", "node-ephemeral-app", "node-malformed", "node-mixed-pipeline", "node-mixed-app",
 }  # fmt: skip
-RESOLVED = {"pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id"}
-# The compiled tree statement: a pipeline with its couplings and apps (fetch.py).
-TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c")
+RESOLVED = {
+    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release", "apps-mixed-nodes",
+}  # fmt: skip
+# The compiled tree statement: a pipeline with its couplings and apps, or apps with their joins (fetch.py).
+TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c|FROM apps a ")
 
 
 async def _richer_world() -> World:
@@ -309,9 +393,17 @@ async def _richer_world() -> World:
     return world
 
 
+_GLOBAL_ID = re.compile(r"<(\w+) (\S+)>")
+
+
 def _filled(variables: dict[str, Any], world: World) -> dict[str, Any]:
-    ids = {"<p-line>": world.gid("Pipeline", "p-line"), "<app p-dev>": world.gid("App", "p-dev")}
-    return {key: ids.get(value, value) if isinstance(value, str) else value for key, value in variables.items()}
+    """The variables, "<Type name>" standing for that object's global ID."""
+
+    def filled(value: Any) -> Any:
+        found = _GLOBAL_ID.fullmatch(value) if isinstance(value, str) else None
+        return world.gid(found.group(1), found.group(2)) if found else value
+
+    return {key: filled(value) for key, value in variables.items()}
 
 
 @pytest.fixture

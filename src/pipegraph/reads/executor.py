@@ -1,9 +1,11 @@
 """Running a compiled read: plan (cached per document, operation and the variables below the root), fetch, and build
-the response's dicts directly, for the `pipeline` and `pipelines` root fields.
+the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` (pipelines and apps) root
+fields.
 
-The root resolvers call `read_pipeline` / `read_pipelines` first; None means "not compiled" and they carry on as
-always. A `Compiled` value is handed to the response as it is by CompiledReadsExecutionContext, without graphql-core
-completing each field again: that per-field work is what made big reads slow (graphql-core #189, strawberry #3544).
+The root resolvers call `read_pipeline`, `read_pipelines`, `read_app`, `read_apps` or `read_node` first; None means
+"not compiled" and they carry on as always. A `Compiled` value is handed to the response as it is by
+CompiledReadsExecutionContext, without graphql-core completing each field again: that per-field work is what made big
+reads slow (graphql-core #189, strawberry #3544).
 The compiled path raises only what the root resolver raises itself (its arguments), from the same functions.
 
 A selection with fields the tables do not compile is not sent back whole: its pipelines and apps (and the stages above
@@ -55,7 +57,7 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import PIPELINE, Unsupported, stage_name
+from pipegraph.reads.shapes import APP, PIPELINE, Table, Unsupported, stage_name
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,9 @@ def _used_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[
     return names
 
 
-def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
-    """The cached plan of this root field, or None when its selection is not compiled."""
+def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> Any:
+    """The cached plan of this root field read as `kind` (`node` reads one document as several types), or None when
+    its selection is not compiled."""
     raw = info._raw_info  # graphql-core's resolve info, which strawberry's Info wraps: the field nodes, the fragments
     executor = info.context.execution() if info.context.execution is not None else None
     if executor is None:
@@ -181,7 +184,7 @@ def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     nodes = raw.field_nodes
     variables = executor.variable_values.coerced
     used = _used_below(nodes, raw.fragments)
-    key = (id(nodes[0]), len(nodes), *((name, repr(variables.get(name))) for name in sorted(used)))
+    key = (id(nodes[0]), len(nodes), kind, *((name, repr(variables.get(name))) for name in sorted(used)))
     cached = _plans.get(key)
     if cached is not None and cached[0][0] is nodes[0]:
         return cached[1]
@@ -195,12 +198,38 @@ def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     return plan
 
 
-# The two root fields ------------------------------------------------------------------------------------------------
+def _object_plan(info: Info, table: Table) -> ObjectPlan | None:
+    return cast(
+        ObjectPlan | None, _plan(info, table.type_name, lambda planner, details: planner.object(table, details))
+    )
+
+
+def _connection_plan(info: Info, table: Table) -> ConnectionPlan | None:
+    connection_type = info._raw_info.return_type
+    return cast(
+        ConnectionPlan | None,
+        _plan(
+            info,
+            table.type_name,
+            lambda planner, details: planner.connection(connection_type, table.type_name, details),
+        ),
+    )
+
+
+def _finished(info: Info, builder: Builder, mixed: bool, value: Any) -> Compiled:
+    """The root field's value; if it holds mixed objects, they are handed to the execution context to complete."""
+    if not mixed:
+        return Compiled(value)
+    info.context.execution().mixed.update(builder.mixed)
+    return Compiled(value, partial=True)
+
+
+# The root fields ----------------------------------------------------------------------------------------------------
 
 
 async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int | None = None) -> Compiled | None:
     """`pipeline(name:)` or `pipeline(id:)` (already checked by the resolver), or None: not compiled."""
-    plan = _plan(info, lambda planner, details: planner.object(PIPELINE, details))
+    plan = _object_plan(info, PIPELINE)
     if plan is None:
         return None
     # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
@@ -212,36 +241,71 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
         builder = await Builder.for_pipelines(rights, rows, [plan])
-        value = builder.object(plan, rows[0])
+        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
     except Unsupported:
         return None
-    if not plan.mixed:
-        return Compiled(value)
-    executor = info.context.execution()
-    executor.mixed.update(builder.mixed)
-    return Compiled(value, partial=True)
 
 
-async def read_pipelines(
-    info: Info, *, first: int | None, after: str | None, page_ids: Callable[[int, str | None], Awaitable[Any]]
-) -> Compiled | None:
+async def read_app(info: Info, *, name: str | None = None, app_id: int | None = None) -> Compiled | None:
+    """`app(name:)` (a name that could be one: the resolver checked), or an app's `node`; None: not compiled."""
+    plan = _object_plan(info, APP)
+    if plan is None:
+        return None
+    rights, rows = await asyncio.gather(
+        info.context.access.rights(), fetch.apps([plan], name=name, ids=[] if app_id is None else [app_id])
+    )
+    if not rows or not rights.can_view_app(rows[0]):
+        return Compiled(None)  # as the resolver: an unseen app is null
+    try:
+        builder = await Builder.for_apps(rights, rows, [plan])
+        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
+    except Unsupported:
+        return None
+
+
+async def read_node(info: Info, type_name: str, key: int) -> Compiled | None:
+    """`node(id:)` of a compiled type (its id already decoded by the resolver, its type known); None otherwise."""
+    if type_name == PIPELINE.type_name:
+        return await read_pipeline(info, pipeline_id=key)
+    if type_name == APP.type_name:
+        return await read_app(info, app_id=key)
+    return None
+
+
+PageIds = Callable[[int, str | None], Awaitable[Any]]
+
+
+async def read_pipelines(info: Info, *, first: int | None, after: str | None, page_ids: PageIds) -> Compiled | None:
     """A page of `pipelines`: `page_ids(limit, after_name)` reads the ids of the visible pipelines past a name, in
     order (the resolver's own query, so the same rule)."""
-    plan: ConnectionPlan | None = _plan(
-        info, lambda planner, details: planner.connection(info._raw_info.return_type, "Pipeline", details)
-    )
+    return await _read_page(info, PIPELINE, PIPELINES, first=first, after=after, page_ids=page_ids)
+
+
+async def read_apps(
+    info: Info, keyset: Keyset[str], *, first: int | None, after: str | None, page_ids: PageIds
+) -> Compiled | None:
+    """A page of `apps`, as read_pipelines (`page_ids` holds the resolver's filters: visibility, `inPipeline`)."""
+    return await _read_page(info, APP, keyset, first=first, after=after, page_ids=page_ids)
+
+
+async def _read_page(
+    info: Info, table: Table, keyset: Keyset[str], *, first: int | None, after: str | None, page_ids: PageIds
+) -> Compiled | None:
+    plan = _connection_plan(info, table)
     if plan is None:
         return None
     size = page_size(first)  # keyset_page's checks, in its order: the same errors
-    after_name = PIPELINES.decode(PIPELINES.kind, after)
+    after_name = keyset.decode(keyset.kind, after)
     page: list[int] = list(await page_ids(size + 1, after_name))
     rights = await info.context.access.rights()
-    fetched = {row["id"]: row for row in await fetch.pipelines(plan.nodes, ids=page[:size])} if size else {}
-    rows = [fetched[pipeline_id] for pipeline_id in page[:size] if pipeline_id in fetched]
+    read = fetch.pipelines if table is PIPELINE else fetch.apps
+    fetched = {row["id"]: row for row in await read(plan.nodes, ids=page[:size])} if size else {}
+    rows = [fetched[key] for key in page[:size] if key in fetched]
     extra = page[size:]  # the row past the page only tells that a next page exists
     try:
-        builder = await Builder.for_pipelines(rights, rows, plan.nodes)
-        cursor = _cursor(PIPELINES, "name")
+        build = Builder.for_pipelines if table is PIPELINE else Builder.for_apps
+        builder = await build(rights, rows, plan.nodes)
+        cursor = _cursor(keyset, "name")
         return Compiled(
             builder.connection(plan, rows, has_next=bool(extra), has_previous=after is not None, cursor=cursor)
         )
@@ -273,9 +337,15 @@ class Builder:
         """Decide which apps the viewer sees (the resolvers' rule), then read the pages those apps' fields ask for."""
         for pipeline in pipelines:
             pipeline["visible"] = [app for app in pipeline["apps"] if rights.can_view_app(app)]
-        app_ids = [app["id"] for pipeline in pipelines for app in pipeline["visible"]]
+        apps = [app for pipeline in pipelines for app in pipeline["visible"]]
+        return await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+
+    @classmethod
+    async def for_apps(cls, rights: Rights, apps: list[Row], plans: list[ObjectPlan]) -> Builder:
+        """Read the pages the apps' fields ask for: each page field's, for every app, in one statement."""
+        app_ids = [app["id"] for app in apps]
         pages: dict[PagePlan, dict[int, list[Row]]] = {}
-        for page in fetch.page_plans(app for plan in plans for app in fetch.app_plans(plan)):
+        for page in fetch.page_plans(plans):
             pages[page] = await fetch.pages(page, app_ids)
         return cls(rights, pages)
 
