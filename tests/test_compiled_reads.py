@@ -244,6 +244,22 @@ query Apps($first: Int, $after: String, $inPipeline: Boolean) {
 
 APPS_MIXED = "query { apps(first: 10) { edges { node { name stage } } } }"
 
+# A connection whose nodes are mixed: strawberry's own Connection, Edge and PageInfo, completed by graphql-core.
+PIPELINES_MIXED = """
+query PipelinesMixed($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    __typename
+    edges {
+      __typename cursor
+      node { name transfers { createdAt } stages { name apps { name pipeline { name } } } }
+    }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+PIPELINES_MIXED_TWICE = """
+query { pipelines { a: edges { node { name } } b: edges { node { reviewApps { appName } } } } }"""
+
 NODE = """
 query Node($id: ID!) {
   node(id: $id) {
@@ -318,6 +334,11 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("apps-first-101", APPS, {"first": 101}),
     ("apps-cursor-of-another-list", APPS, {"after": encode_cursor("pipeline", "p-line")}),
     ("apps-mixed-nodes", APPS_MIXED, {}),
+    ("pipelines-mixed", PIPELINES_MIXED, {}),
+    ("pipelines-mixed-after", PIPELINES_MIXED, {"first": 1, "after": encode_cursor("pipeline", "p-line")}),
+    ("pipelines-mixed-first-0", PIPELINES_MIXED, {"first": 0}),
+    ("pipelines-mixed-bad-cursor", PIPELINES_MIXED, {"after": "nope"}),
+    ("pipelines-mixed-edges-twice", PIPELINES_MIXED_TWICE, {}),
     ("node-pipeline", NODE, {"id": "<Pipeline t-line>"}),
     ("node-app", NODE, {"id": "<App p-dev>"}),
     ("node-ephemeral-app", NODE, {"id": "<App t-review-1>"}),
@@ -339,9 +360,11 @@ COMPILED = {
     "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline", "app", "app-of-a-team",
     "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose", "apps", "apps-loose", "apps-coupled", "apps-after",
     "node-pipeline", "node-app", "node-ephemeral-app", "node-malformed", "node-mixed-pipeline", "node-mixed-app",
+    "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
 }  # fmt: skip
 RESOLVED = {
-    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release", "apps-mixed-nodes",
+    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release",
+    "pipelines-mixed-edges-twice",
 }  # fmt: skip
 # The compiled tree statement: a pipeline with its couplings and apps, or apps with their joins (fetch.py).
 TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c|FROM apps a ")
@@ -531,3 +554,24 @@ def test_global_ids_are_strawberrys() -> None:
     from pipegraph.reads.shapes import PIPELINE
 
     assert PIPELINE.leaves["id"].serialize(7) == str(relay.GlobalID("Pipeline", "7"))
+
+
+async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_apps(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient], sql_statements: StatementCounter
+) -> None:
+    # given t-line with a review app, seen with its app by a team admin (a first request records the token's use)
+    world = await _richer_world()
+    compiled, _ = both
+    admin = world.actors["team-admin"]
+    await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
+    sql_statements.statements.clear()
+
+    # when the web overview runs (its pipeline compiled, reviewApps left to the resolvers)
+    response = await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
+
+    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page (whose apps the tree primed)
+    # and the loose apps' ids and rows: four statements, where the resolvers take seven
+    assert response.json()["data"]["pipeline"]["reviewApps"][0]["app"]["name"] == "t-review-1"
+    reads = _read_statements(sql_statements.statements)
+    assert len(reads) == 4, "\n".join(reads)
+    assert sum("review_apps" in statement for statement in reads) == 1

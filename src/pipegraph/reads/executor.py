@@ -25,13 +25,16 @@ from typing import Any, cast
 
 from graphql import FieldNode, Visitor, visit
 from graphql.execution.executor import to_nodes
+from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset
+from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
+from pipegraph.core.loaders import prime_all
 from pipegraph.core.relay import encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.ownership import foreign
@@ -241,9 +244,15 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
         builder = await Builder.for_pipelines(rights, rows, [plan])
-        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
+        value = builder.object(plan, rows[0])
     except Unsupported:
         return None
+    if plan.mixed:
+        # The resolvers of a pipeline prime app_by_id with all its apps (seen or not: sees_pipeline reads them), so
+        # its other fields' look-ups (a review app's `app`) cost no statement; the same state for those run here.
+        apps = [APP.model_of(app) for app in rows[0]["apps"]]
+        prime_all(info.context.loaders[app_by_id], apps, key=lambda app: app.id)
+    return _finished(info, builder, plan.mixed, value)
 
 
 async def read_app(info: Info, *, name: str | None = None, app_id: int | None = None) -> Compiled | None:
@@ -306,11 +315,11 @@ async def _read_page(
         build = Builder.for_pipelines if table is PIPELINE else Builder.for_apps
         builder = await build(rights, rows, plan.nodes)
         cursor = _cursor(keyset, "name")
-        return Compiled(
-            builder.connection(plan, rows, has_next=bool(extra), has_previous=after is not None, cursor=cursor)
-        )
+        make = builder.mixed_connection if plan.mixed else builder.connection
+        value = make(plan, rows, has_next=bool(extra), has_previous=after is not None, cursor=cursor)
     except Unsupported:
         return None
+    return _finished(info, builder, plan.mixed, value)
 
 
 def _cursor(keyset: Keyset[Any], column: str) -> Callable[[Row], str]:
@@ -432,6 +441,19 @@ class Builder:
                 }
                 result[key] = {page_key: values[name] for page_key, name in item.fields}
         return result
+
+    def mixed_connection(
+        self, plan: ConnectionPlan, rows: list[Row], *, has_next: bool, has_previous: bool, cursor: Callable[[Row], str]
+    ) -> relay.Connection[Any]:
+        """A connection whose nodes are mixed, built as the resolvers' build_connection does, for graphql-core."""
+        edges = [relay.Edge(node=self.object(plan.nodes[0], row), cursor=cursor(row)) for row in rows]
+        page_info = relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return relay.Connection(edges=edges, page_info=page_info)
 
     def edge(self, plan: EdgesPlan, row: Row, cursor: Callable[[Row], str]) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -78,6 +78,11 @@ class ConnectionPlan:
     fields: list[tuple[str, Any]]
     nodes: list[ObjectPlan] = field(default_factory=list)  # every `node` selection of its edges
 
+    @property
+    def mixed(self) -> bool:
+        """Its nodes leave fields to the resolvers: the connection is built as strawberry's, for graphql-core."""
+        return any(node.mixed for node in self.nodes)
+
 
 @dataclass(eq=False)
 class EdgesPlan:
@@ -225,6 +230,8 @@ class Planner:
                 plan.fields.append((key, PageInfoPlan(keys)))
             else:
                 raise Unsupported(f"{gql_type.name}.{name}")
+        if plan.mixed and len(plan.nodes) > 1:
+            raise Unsupported("edges selected twice over mixed nodes: each edge holds one node object")
         return plan
 
     def edges(
@@ -241,8 +248,6 @@ class Planner:
                 fields.append((key, Cursor()))
             elif name == "node":
                 node = self.object(TABLES[node_type], field_details)
-                if node.mixed:
-                    raise Unsupported("resolved fields in a connection's nodes")
                 plan.nodes.append(node)
                 fields.append((key, node))
             else:

@@ -162,10 +162,14 @@ class Table:
         """Every column of the model: what building its ORM object from a row needs."""
         return tuple(self.model._meta.fields_db_projection.values())
 
+    def model_of(self, row: Mapping[str, Any]) -> Any:
+        """The ORM object of a row read with every column: the ORM's own conversion, as a loader's row."""
+        return self.model._init_from_db(**{column: row[column] for column in self.columns})
+
     def instance(self, row: Mapping[str, Any]) -> Any:
-        """The strawberry object of a row read with every column: the ORM's own conversion, as a loader's row."""
+        """The strawberry object of a row read with every column."""
         assert self.source is not None
-        return self.source(self.model._init_from_db(**{column: row[column] for column in self.columns}))
+        return self.source(self.model_of(row))
 
 
 OWNER = Either(team=Join("Team", parent_column="team_id", child_column="id"), user=Join("User", "owner_id", "id"))
