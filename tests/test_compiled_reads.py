@@ -569,9 +569,9 @@ async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_app
     # when the web overview runs (its pipeline compiled, reviewApps left to the resolvers)
     response = await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
 
-    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page (whose apps the tree primed)
-    # and the loose apps' ids and rows: four statements, where the resolvers take seven
+    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page and their apps (the
+    # resolvers' own statements), and the loose apps' ids and rows: five statements, where the resolvers take seven
     assert response.json()["data"]["pipeline"]["reviewApps"][0]["app"]["name"] == "t-review-1"
     reads = _read_statements(sql_statements.statements)
-    assert len(reads) == 4, "\n".join(reads)
+    assert len(reads) == 5, "\n".join(reads)
     assert sum("review_apps" in statement for statement in reads) == 1

@@ -32,9 +32,7 @@ from pipegraph.access.rights import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset
-from pipegraph.apps.loaders import app_by_id
 from pipegraph.apps.models import App
-from pipegraph.core.loaders import prime_all
 from pipegraph.core.relay import encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.ownership import foreign
@@ -247,11 +245,9 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
         value = builder.object(plan, rows[0])
     except Unsupported:
         return None
-    if plan.mixed:
-        # The resolvers of a pipeline prime app_by_id with all its apps (seen or not: sees_pipeline reads them), so
-        # its other fields' look-ups (a review app's `app`) cost no statement; the same state for those run here.
-        apps = [APP.model_of(app) for app in rows[0]["apps"]]
-        prime_all(info.context.loaders[app_by_id], apps, key=lambda app: app.id)
+    # The resolvers' pipeline primes app_by_id with every coupled app; this one does not: building all those models
+    # (config vars, dates) cost more than the one batched statement it spares a mixed field such as a review app's
+    # `app`, and answers are the same either way.
     return _finished(info, builder, plan.mixed, value)
 
 

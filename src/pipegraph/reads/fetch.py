@@ -158,8 +158,6 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
         for app_plan in app_plans(plan):
             app_needs.add(app_plan)
     app_needs.columns.update(APP.keys)
-    if any(plan.mixed for plan in plans):
-        app_needs.columns.update(APP.columns)  # the resolvers' loaders get every app, as their pipeline fields leave it
     statement = Statement()
     pipeline_reader = statement.read(pipeline_needs, "p")
     stage = statement.column('c."stage"')
