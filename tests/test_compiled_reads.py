@@ -155,6 +155,7 @@ query Owners($first: Int) {
   }
 }"""
 
+LEAVES = "query($name: String!) { pipeline(name: $name) { scheduledDeletionAt apps { configVars } } }"
 BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
 BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
 NONE = "{ pipeline { name } }"
@@ -304,6 +305,7 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("pages-bad-cursor", PAGES, {"name": "p-line", "first": 2, "after": encode_cursor("pipeline", "p-line")}),
     ("unknown-name", DASHBOARD, {"name": "nope"}),
     ("impossible-name", DASHBOARD, {"name": "Not A Name!"}),
+    ("leaves", LEAVES, {"name": "t-line"}),
     ("by-id", BY_ID, {"id": "<Pipeline p-line>"}),
     ("by-id-of-an-app", BY_ID, {"id": "<App p-dev>"}),
     ("by-malformed-id", BY_ID, {"id": str(relay.GlobalID("Pipeline", "not-a-key"))}),
@@ -356,11 +358,11 @@ VIEWERS = sorted(PROFILES)
 COMPILED = {
     "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
     "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
-    "unknown-name", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes", "mixed-nodes-skip",
-    "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline", "app", "app-of-a-team",
-    "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose", "apps", "apps-loose", "apps-coupled", "apps-after",
+    "unknown-name", "leaves", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes",
+    "mixed-nodes-skip", "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline",
+    "app", "app-of-a-team", "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose",
+    "apps", "apps-loose", "apps-coupled", "apps-after", "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
     "node-pipeline", "node-app", "node-ephemeral-app", "node-malformed", "node-mixed-pipeline", "node-mixed-app",
-    "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
 }  # fmt: skip
 RESOLVED = {
     "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release",
@@ -374,7 +376,7 @@ async def _richer_world() -> World:
     """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
     ephemeral review app (seen by team admins only, not members) with its pull request (and a deleted one's), a
     TEST-stage app (in `apps`, in no stage), a slug too big for GraphQL's Int, and a foreign app in p-line owned by
-    the stranger (who sees p-line through it)."""
+    the stranger (who sees p-line through it); t-line is scheduled for deletion."""
     world = await build_world()
     stranger = world.actors["stranger"].user
     guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
@@ -395,6 +397,7 @@ async def _richer_world() -> World:
         app = await App.create(name=name, owner=owner, team_id=team_line.team_id, stack="heroku-24", ephemeral=True)
         await PipelineCoupling.create(pipeline=team_line, app=app, stage=stage)
         world.ids[name] = app.id
+    await Pipeline.filter(id=team_line.id).update(delete_at=datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     review = await App.get(name="t-review-1")
     pulls: tuple[tuple[int, App | None, ReviewAppStatus], ...] = (
         (7, review, ReviewAppStatus.CREATED),
