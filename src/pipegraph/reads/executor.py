@@ -142,8 +142,8 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
 # Plans ------------------------------------------------------------------------------------------------------------
 
 MAX_PLANS = 512
-# (root field node id, number of nodes, values of the variables used below the root) → (the nodes, kept so that their
-# ids stay theirs while cached; the plan, or None when the selection is not compiled)
+# (root field node id, number of nodes, the type read, values of the variables used below the root) → (the nodes, kept
+# so that their ids stay theirs while cached; the plan, or None when the selection is not compiled)
 _plans: dict[tuple[Any, ...], tuple[list[FieldNode], Any]] = {}
 _variables_below: dict[int, tuple[list[FieldNode], frozenset[str]]] = {}
 
