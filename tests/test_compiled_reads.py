@@ -2,7 +2,8 @@
 
 Every document of the corpus runs through both paths (the same server with `compiled_reads` on and off) for every
 viewer profile of the authorization matrix, and the response bodies must be byte-identical: data, nulls, cursors and
-errors. Documents the compiler does not cover are in the corpus too: they must fall back, whole, to the resolvers.
+errors. Documents with fields the compiler does not cover are in the corpus too: the resolvers answer those fields on
+the compiled nodes (or, where a node cannot mix, the whole root field), with their own errors and nulls.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipegraph.apps.models import App
 from pipegraph.core.relay import encode_cursor
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import LocalSlugStore
@@ -113,13 +115,15 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
-# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it.
+# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it: reviewApps is not compiled, the
+# resolvers answer it on the compiled pipeline (a mixed node).
 OVERVIEW = """
 query PipelineOverview($name: String!) {
   pipeline(name: $name) {
     id name viewerRights
     owner { ...OwnerFields }
     foreignApps { id }
+    reviewApps { id prNumber branch appName status message app { id name } }
     stages {
       name
       apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
@@ -151,16 +155,132 @@ query Owners($first: Int) {
   }
 }"""
 
+LEAVES = "query($name: String!) { pipeline(name: $name) { scheduledDeletionAt apps { configVars } } }"
 BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
 BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
 NONE = "{ pipeline { name } }"
 SIZE = "query($name: String!) { pipeline(name: $name) { apps { currentRelease { slug { size } } } } }"
+# Once the whole root fell back to the resolvers for one field; now a mixed node.
 NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } apps { configVars } } }"
-MIXED = """query($name: String!) {
+MIXED_ROOTS = """query($name: String!) {
   viewer { email } pipeline(name: $name) { name } apps(first: 5) { edges { node { name } } }
 }"""
 
-# (name, document, variables); "<p-line>" and "<app p-dev>" stand for those objects' global IDs.
+# Mixed nodes: fields the compiler does not cover, answered by the resolvers on the compiled pipeline and apps.
+MIXED = """
+query Mixed($name: String!, $withVars: Boolean!, $deleted: Boolean!) {
+  pipeline(name: $name) {
+    name
+    when: scheduledDeletionAt
+    ...Review
+    transfers { createdAt }
+    access @include(if: $withVars) { autoJoin autoJoinPermissions }
+    stages {
+      name
+      apps {
+        name
+        configVars @include(if: $withVars)
+        vars: configVars @skip(if: $withVars)
+        collaborators { permissions user { email } }
+        currentRelease { version }
+        releases(first: 2) { edges { cursor node { version } } pageInfo { hasNextPage endCursor } }
+      }
+    }
+    everyApp: apps { ... on App { name ephemeral stage pipeline { name } } }
+  }
+}
+fragment Review on Pipeline { reviewApps(deleted: $deleted) { appName status app { name } } }"""
+
+# An uncovered field that errors: its error, and the nulls it propagates (through non-null lists), are the resolvers'.
+MIXED_ERRORS = """
+query MixedErrors($name: String!, $first: Int) {
+  pipeline(name: $name) {
+    name
+    stageConfigVars(stage: REVIEW)
+    stages { name apps { name builds(first: $first) { edges { node { id } } } } }
+  }
+}"""
+
+MIXED_NULLABLE_ERROR = """
+query MixedNullable($name: String!, $first: Int) {
+  pipeline(name: $name) {
+    name
+    promotions(first: $first) { edges { node { id } } }
+  }
+}"""
+
+# The app roots and node, compiled like the pipeline roots (and mixing the same way).
+APP = """
+query App($name: String!) {
+  app(name: $name) {
+    __typename id name stack ephemeral createdAt updatedAt viewerPermissions
+    owner { __typename ... on User { email } ... on Team { name kind } }
+    currentRelease { ...ReleaseFields }
+    releases(first: 2) { edges { cursor node { version status } } pageInfo { hasNextPage endCursor } }
+  }
+}
+fragment ReleaseFields on Release { id version current createdBy { email } slug { commit size } }"""
+
+APP_MIXED = """
+query AppMixed($name: String!) {
+  app(name: $name) {
+    name
+    configVars
+    stage
+    pipeline { name stages { name apps { name } } }
+    collaborators { permissions user { email } }
+    viewerPermissions
+    first: releases(first: 1) { edges { node { version } } }
+  }
+}"""
+
+APPS = """
+query Apps($first: Int, $after: String, $inPipeline: Boolean) {
+  apps(first: $first, after: $after, inPipeline: $inPipeline) {
+    __typename
+    edges { cursor node { __typename id name ephemeral viewerPermissions currentRelease { version } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+APPS_MIXED = "query { apps(first: 10) { edges { node { name stage } } } }"
+
+# A connection whose nodes are mixed: strawberry's own Connection, Edge and PageInfo, completed by graphql-core.
+PIPELINES_MIXED = """
+query PipelinesMixed($first: Int, $after: String) {
+  pipelines(first: $first, after: $after) {
+    __typename
+    edges {
+      __typename cursor
+      node { name transfers { createdAt } stages { name apps { name pipeline { name } } } }
+    }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+PIPELINES_MIXED_TWICE = """
+query { pipelines { a: edges { node { name } } b: edges { node { reviewApps { appName } } } } }"""
+
+NODE = """
+query Node($id: ID!) {
+  node(id: $id) {
+    __typename id
+    ... on Pipeline { name viewerRights stages { name apps { name } } }
+    ... on App { name stack viewerPermissions releases(first: 1) { edges { node { version } } } }
+    ... on Release { version }
+  }
+}"""
+
+NODE_MIXED = """
+query NodeMixed($id: ID!) {
+  node(id: $id) {
+    id
+    ... on Pipeline { name reviewApps { appName app { name } } }
+    ... on App { name stage pipeline { name } }
+  }
+}"""
+
+# (name, document, variables); "<Type name>" stands for that object's global ID.
 CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("everything-personal", EVERYTHING, {"name": "p-line"}),
     ("everything-team", EVERYTHING, {"name": "t-line"}),
@@ -185,15 +305,51 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("pages-bad-cursor", PAGES, {"name": "p-line", "first": 2, "after": encode_cursor("pipeline", "p-line")}),
     ("unknown-name", DASHBOARD, {"name": "nope"}),
     ("impossible-name", DASHBOARD, {"name": "Not A Name!"}),
-    ("by-id", BY_ID, {"id": "<p-line>"}),
-    ("by-id-of-an-app", BY_ID, {"id": "<app p-dev>"}),
+    ("leaves", LEAVES, {"name": "t-line"}),
+    ("by-id", BY_ID, {"id": "<Pipeline p-line>"}),
+    ("by-id-of-an-app", BY_ID, {"id": "<App p-dev>"}),
     ("by-malformed-id", BY_ID, {"id": str(relay.GlobalID("Pipeline", "not-a-key"))}),
     ("by-undecodable-id", BY_ID, {"id": "bm90IGFuIGlk"}),
-    ("name-and-id", BOTH, {"id": "<p-line>"}),
+    ("name-and-id", BOTH, {"id": "<Pipeline p-line>"}),
     ("neither-name-nor-id", NONE, {}),
     ("int-out-of-range", SIZE, {"name": "t-line"}),
     ("not-compiled", NOT_COMPILED, {"name": "p-line"}),
-    ("mixed-roots", MIXED, {"name": "p-line"}),
+    ("mixed-roots", MIXED_ROOTS, {"name": "p-line"}),
+    ("mixed-nodes", MIXED, {"name": "t-line", "withVars": True, "deleted": False}),
+    ("mixed-nodes-skip", MIXED, {"name": "p-line", "withVars": False, "deleted": True}),
+    ("mixed-errors-none", MIXED_ERRORS, {"name": "t-line", "first": 1}),
+    ("mixed-errors-below-apps", MIXED_ERRORS, {"name": "t-line", "first": 1000}),
+    ("mixed-error-on-the-pipeline", MIXED_NULLABLE_ERROR, {"name": "p-line", "first": -1}),
+    ("app", APP, {"name": "p-dev"}),
+    ("app-of-a-team", APP, {"name": "t-dev"}),
+    ("app-ephemeral", APP, {"name": "t-review-1"}),
+    ("app-unknown", APP, {"name": "nope"}),
+    ("app-impossible-name", APP, {"name": "Not A Name!"}),
+    ("app-out-of-range", APP, {"name": "t-staging"}),
+    ("app-mixed", APP_MIXED, {"name": "p-dev"}),
+    ("app-mixed-loose", APP_MIXED, {"name": "p-loose"}),
+    ("apps", APPS, {}),
+    ("apps-loose", APPS, {"inPipeline": False}),
+    ("apps-coupled", APPS, {"inPipeline": True, "first": 2}),
+    ("apps-after", APPS, {"first": 2, "after": encode_cursor("app", "p-dev")}),
+    ("apps-first-0", APPS, {"first": 0}),
+    ("apps-first-101", APPS, {"first": 101}),
+    ("apps-cursor-of-another-list", APPS, {"after": encode_cursor("pipeline", "p-line")}),
+    ("apps-mixed-nodes", APPS_MIXED, {}),
+    ("pipelines-mixed", PIPELINES_MIXED, {}),
+    ("pipelines-mixed-after", PIPELINES_MIXED, {"first": 1, "after": encode_cursor("pipeline", "p-line")}),
+    ("pipelines-mixed-first-0", PIPELINES_MIXED, {"first": 0}),
+    ("pipelines-mixed-bad-cursor", PIPELINES_MIXED, {"after": "nope"}),
+    ("pipelines-mixed-edges-twice", PIPELINES_MIXED_TWICE, {}),
+    ("node-pipeline", NODE, {"id": "<Pipeline t-line>"}),
+    ("node-app", NODE, {"id": "<App p-dev>"}),
+    ("node-ephemeral-app", NODE, {"id": "<App t-review-1>"}),
+    ("node-release", NODE, {"id": "<Release p-dev/v1>"}),
+    ("node-unknown-type", NODE, {"id": str(relay.GlobalID("Nope", "1"))}),
+    ("node-malformed", NODE, {"id": str(relay.GlobalID("App", "not-a-key"))}),
+    ("node-undecodable", NODE, {"id": "bm90IGFuIGlk"}),
+    ("node-mixed-pipeline", NODE_MIXED, {"id": "<Pipeline t-line>"}),
+    ("node-mixed-app", NODE_MIXED, {"id": "<App t-review-1>"}),
 ]
 
 VIEWERS = sorted(PROFILES)
@@ -202,17 +358,25 @@ VIEWERS = sorted(PROFILES)
 COMPILED = {
     "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
     "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
-    "unknown-name", "by-id", "by-malformed-id", "mixed-roots",
+    "unknown-name", "leaves", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes",
+    "mixed-nodes-skip", "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline",
+    "app", "app-of-a-team", "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose",
+    "apps", "apps-loose", "apps-coupled", "apps-after", "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
+    "node-pipeline", "node-app", "node-ephemeral-app", "node-malformed", "node-mixed-pipeline", "node-mixed-app",
 }  # fmt: skip
-RESOLVED = {"pages-first-101", "pages-bad-cursor", "not-compiled", "name-and-id", "neither-name-nor-id"}
-# The compiled tree statement: a pipeline with its couplings and apps (fetch.py).
-TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c")
+RESOLVED = {
+    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release",
+    "pipelines-mixed-edges-twice",
+}  # fmt: skip
+# The compiled tree statement: a pipeline with its couplings and apps, or apps with their joins (fetch.py).
+TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c|FROM apps a ")
 
 
 async def _richer_world() -> World:
     """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
-    ephemeral review app (seen by team admins only, not members), a TEST-stage app (in `apps`, in no stage), a slug
-    too big for GraphQL's Int, and a foreign app in p-line owned by the stranger (who sees p-line through it)."""
+    ephemeral review app (seen by team admins only, not members) with its pull request (and a deleted one's), a
+    TEST-stage app (in `apps`, in no stage), a slug too big for GraphQL's Int, and a foreign app in p-line owned by
+    the stranger (who sees p-line through it); t-line is scheduled for deletion."""
     world = await build_world()
     stranger = world.actors["stranger"].user
     guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
@@ -233,6 +397,17 @@ async def _richer_world() -> World:
         app = await App.create(name=name, owner=owner, team_id=team_line.team_id, stack="heroku-24", ephemeral=True)
         await PipelineCoupling.create(pipeline=team_line, app=app, stage=stage)
         world.ids[name] = app.id
+    await Pipeline.filter(id=team_line.id).update(delete_at=datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    review = await App.get(name="t-review-1")
+    pulls: tuple[tuple[int, App | None, ReviewAppStatus], ...] = (
+        (7, review, ReviewAppStatus.CREATED),
+        (6, None, ReviewAppStatus.DELETED),
+    )
+    for number, linked, status in pulls:
+        await ReviewApp.create(
+            pipeline=team_line, app=linked, app_name=f"t-line-pr-{number}", pr_number=number, branch=f"pr-{number}",
+            head_sha="", status=status, message=status.value,
+        )  # fmt: skip
     big = await Slug.create(
         app_id=world.ids["t-staging"], checksum=CHECKSUM, size=2**40, stack="heroku-24", process_types={},
         uploaded_at=datetime.now(UTC),
@@ -244,9 +419,17 @@ async def _richer_world() -> World:
     return world
 
 
+_GLOBAL_ID = re.compile(r"<(\w+) (\S+)>")
+
+
 def _filled(variables: dict[str, Any], world: World) -> dict[str, Any]:
-    ids = {"<p-line>": world.gid("Pipeline", "p-line"), "<app p-dev>": world.gid("App", "p-dev")}
-    return {key: ids.get(value, value) if isinstance(value, str) else value for key, value in variables.items()}
+    """The variables, "<Type name>" standing for that object's global ID."""
+
+    def filled(value: Any) -> Any:
+        found = _GLOBAL_ID.fullmatch(value) if isinstance(value, str) else None
+        return world.gid(found.group(1), found.group(2)) if found else value
+
+    return {key: filled(value) for key, value in variables.items()}
 
 
 @pytest.fixture
@@ -374,3 +557,24 @@ def test_global_ids_are_strawberrys() -> None:
     from pipegraph.reads.shapes import PIPELINE
 
     assert PIPELINE.leaves["id"].serialize(7) == str(relay.GlobalID("Pipeline", "7"))
+
+
+async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_apps(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient], sql_statements: StatementCounter
+) -> None:
+    # given t-line with a review app, seen with its app by a team admin (a first request records the token's use)
+    world = await _richer_world()
+    compiled, _ = both
+    admin = world.actors["team-admin"]
+    await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
+    sql_statements.statements.clear()
+
+    # when the web overview runs (its pipeline compiled, reviewApps left to the resolvers)
+    response = await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
+
+    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page and their apps (the
+    # resolvers' own statements), and the loose apps' ids and rows: five statements, where the resolvers take seven
+    assert response.json()["data"]["pipeline"]["reviewApps"][0]["app"]["name"] == "t-review-1"
+    reads = _read_statements(sql_statements.statements)
+    assert len(reads) == 5, "\n".join(reads)
+    assert sum("review_apps" in statement for statement in reads) == 1

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from pipegraph.api.context import Info
 from pipegraph.api.nodes import Keyset, keyset_page
@@ -14,6 +15,7 @@ from pipegraph.apps.types import AppType
 from pipegraph.core.names import could_be_name
 from pipegraph.core.relay import After, First
 from pipegraph.pipelines.models import PipelineCoupling
+from pipegraph.reads.executor import read_app, read_apps
 
 APPS = Keyset.by_name("app")
 
@@ -28,6 +30,10 @@ class AppQueries:
     ) -> AppType | None:
         if not could_be_name(name):
             return None
+        if info.context.settings.compiled_reads:
+            compiled = await read_app(info, name=name)
+            if compiled is not None:
+                return cast(AppType, compiled)  # finished: CompiledReadsExecutionContext hands it on as it is
         app = await info.context.loaders[app_by_name].load(name)
         return AppType.from_model(app) if app and await info.context.access.can_view_app(app) else None
 
@@ -51,8 +57,19 @@ class AppQueries:
             coupled = Subquery(PipelineCoupling.all().values("app_id"))
             query = query.filter(id__in=coupled) if in_pipeline else query.exclude(id__in=coupled)
 
+        def page(limit: int, after_name: str | None) -> QuerySet[App]:
+            return (query if after_name is None else query.filter(name__gt=after_name)).limit(limit)
+
         async def fetch(limit: int, after_name: str | None) -> list[App]:
-            return await (query if after_name is None else query.filter(name__gt=after_name)).limit(limit)
+            return await page(limit, after_name)
+
+        def page_ids(limit: int, after_name: str | None) -> Any:
+            return page(limit, after_name).values_list("id", flat=True)
+
+        if info.context.settings.compiled_reads:
+            compiled = await read_apps(info, APPS, first=first, after=after, page_ids=page_ids)
+            if compiled is not None:
+                return cast(relay.Connection[AppType], compiled)
 
         return await keyset_page(
             APPS, first=first, after=after, fetch=fetch, key=lambda app: app.name, node_of=AppType.from_model

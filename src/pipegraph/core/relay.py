@@ -8,7 +8,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from strawberry import relay
@@ -129,6 +129,12 @@ async def node_by_id(
         node_type = global_id.resolve_type(info)
     except GlobalIDValueError:
         return None
+    if info.context.settings.compiled_reads:
+        from pipegraph.reads.executor import read_node  # the compiled reads build on this module: imported late
+
+        compiled = await read_node(info, global_id.type_name, db_id(global_id.node_id))
+        if compiled is not None:
+            return cast(relay.Node, compiled)  # finished: CompiledReadsExecutionContext hands it on as it is
     node = node_type.resolve_node(global_id.node_id, info=info, required=False)
     resolved: relay.Node | None = await node if inspect.isawaitable(node) else node
     return resolved

@@ -1,10 +1,18 @@
 """Running a compiled read: plan (cached per document, operation and the variables below the root), fetch, and build
-the response's dicts directly, for the `pipeline` and `pipelines` root fields.
+the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` (pipelines and apps) root
+fields.
 
-The root resolvers call `read_pipeline` / `read_pipelines` first; None means "not compiled" and they carry on as
-always. A `Compiled` value is handed to the response as it is by CompiledReadsExecutionContext, without graphql-core
-completing each field again: that per-field work is what made big reads slow (graphql-core #189, strawberry #3544).
+The root resolvers call `read_pipeline`, `read_pipelines`, `read_app`, `read_apps` or `read_node` first; None means
+"not compiled" and they carry on as always. A `Compiled` value is handed to the response as it is by
+CompiledReadsExecutionContext, without graphql-core completing each field again: that per-field work is what made big
+reads slow (graphql-core #189, strawberry #3544).
 The compiled path raises only what the root resolver raises itself (its arguments), from the same functions.
+
+A selection with fields the tables do not compile is not sent back whole: its pipelines and apps (and the stages above
+such apps) are built as their strawberry objects, registered with the compiled values of their other fields, and
+graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field from the registry
+and lets every other field run its resolver. Errors, null propagation and DataLoaders of those fields are the
+resolvers' own, because it is the resolvers and graphql-core that run them.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import FieldNode, OperationType, Visitor, visit
+from graphql.execution.executor import to_nodes
+from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from pipegraph.access.rights import Rights
@@ -28,7 +38,7 @@ from pipegraph.core.relay import encode_cursor, page_size
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.ownership import foreign
 from pipegraph.pipelines.service import USER_STAGES
-from pipegraph.pipelines.types import PIPELINES
+from pipegraph.pipelines.types import PIPELINES, PipelineStageType
 from pipegraph.reads import fetch
 from pipegraph.reads.fetch import Row
 from pipegraph.reads.plan import (
@@ -49,14 +59,27 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import PIPELINE, Unsupported, stage_name
+from pipegraph.reads.shapes import APP, PIPELINE, Table, Unsupported, stage_name
 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A root field's finished value."""
+    """A root field's finished value, or (`partial`) its strawberry object for graphql-core to complete."""
 
     data: Any
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A compiled field's value that holds mixed objects: graphql-core completes it (lists, nulls, the objects)."""
+
+    value: Any
+
+
+# A mixed object's compiled fields, by response key (a Partial for those graphql-core completes), kept with the object
+# so that its id stays its own.
+Registered = tuple[Any, dict[str, Any]]
 
 
 class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -68,6 +91,7 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if hasattr(self.context_value, "execution"):
             # Weakly: the context must not keep its executor alive in a cycle, left for the cyclic GC to collect.
             self.context_value.execution = weakref.ref(self)
+        self.mixed: dict[int, Registered] = {}  # the mixed objects of this execution, by id
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         # A subscription event that says what it is runs its selection once for all the subscribers who would get
@@ -88,15 +112,54 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any, *rest: Any
     ) -> Any:
         if isinstance(result, Compiled):
-            return result.data
+            if not result.partial:
+                return result.data
+            result = result.data
         return super().complete_value(return_type, field_details_list, info, path, result, *rest)
+
+    def execute_field(
+        self, parent_type: Any, source: Any, field_details_list: Any, path: Any, position_context: Any
+    ) -> Any:
+        registered = self.mixed.get(id(source)) if self.mixed else None
+        if registered is None or registered[0] is not source or path.key not in registered[1]:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        value = registered[1][path.key]
+        if not isinstance(value, Partial):
+            return value  # compiled and finished
+        return self._complete_partial(parent_type, field_details_list, path, value.value, position_context)
+
+    def _complete_partial(
+        self, parent_type: Any, field_details_list: Any, path: Any, value: Any, position_context: Any
+    ) -> Any:
+        """Complete a compiled value holding mixed objects, as execute_field completes a resolver's value: the same
+        error handling, so that an error below is located and nulls propagate as on the resolvers."""
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        assert field_def is not None
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            completed = self.complete_value(return_type, field_details_list, info, path, value, position_context)
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as error:
+                self.handle_field_error(error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
 
 # Plans ------------------------------------------------------------------------------------------------------------
 
 MAX_PLANS = 512
-# (root field node id, number of nodes, values of the variables used below the root) → (the nodes, kept so that their
-# ids stay theirs while cached; the plan, or None when the selection is not compiled)
+# (root field node id, number of nodes, the type read, values of the variables used below the root) → (the nodes, kept
+# so that their ids stay theirs while cached; the plan, or None when the selection is not compiled)
 _plans: dict[tuple[Any, ...], tuple[list[FieldNode], Any]] = {}
 _variables_below: dict[int, tuple[list[FieldNode], frozenset[str]]] = {}
 
@@ -128,8 +191,9 @@ def _used_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[
     return names
 
 
-def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
-    """The cached plan of this root field, or None when its selection is not compiled."""
+def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> Any:
+    """The cached plan of this root field read as `kind` (`node` reads one document as several types), or None when
+    its selection is not compiled."""
     raw = info._raw_info  # graphql-core's resolve info, which strawberry's Info wraps: the field nodes, the fragments
     executor = info.context.execution() if info.context.execution is not None else None
     if executor is None:
@@ -137,7 +201,7 @@ def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     nodes = raw.field_nodes
     variables = executor.variable_values.coerced
     used = _used_below(nodes, raw.fragments)
-    key = (id(nodes[0]), len(nodes), *((name, repr(variables.get(name))) for name in sorted(used)))
+    key = (id(nodes[0]), len(nodes), kind, *((name, repr(variables.get(name))) for name in sorted(used)))
     cached = _plans.get(key)
     if cached is not None and cached[0][0] is nodes[0]:
         return cached[1]
@@ -151,12 +215,38 @@ def _plan(info: Info, make: Callable[[Planner, list[Any]], Any]) -> Any:
     return plan
 
 
-# The two root fields ------------------------------------------------------------------------------------------------
+def _object_plan(info: Info, table: Table) -> ObjectPlan | None:
+    return cast(
+        ObjectPlan | None, _plan(info, table.type_name, lambda planner, details: planner.object(table, details))
+    )
+
+
+def _connection_plan(info: Info, table: Table) -> ConnectionPlan | None:
+    connection_type = info._raw_info.return_type
+    return cast(
+        ConnectionPlan | None,
+        _plan(
+            info,
+            table.type_name,
+            lambda planner, details: planner.connection(connection_type, table.type_name, details),
+        ),
+    )
+
+
+def _finished(info: Info, builder: Builder, mixed: bool, value: Any) -> Compiled:
+    """The root field's value; if it holds mixed objects, they are handed to the execution context to complete."""
+    if not mixed:
+        return Compiled(value)
+    info.context.execution().mixed.update(builder.mixed)
+    return Compiled(value, partial=True)
+
+
+# The root fields ----------------------------------------------------------------------------------------------------
 
 
 async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int | None = None) -> Compiled | None:
     """`pipeline(name:)` or `pipeline(id:)` (already checked by the resolver), or None: not compiled."""
-    plan = _plan(info, lambda planner, details: planner.object(PIPELINE, details))
+    plan = _object_plan(info, PIPELINE)
     if plan is None:
         return None
     # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
@@ -168,36 +258,80 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
         builder = await Builder.for_pipelines(rights, rows, [plan])
-        return Compiled(builder.object(plan, rows[0]))
+        value = builder.object(plan, rows[0])
+    except Unsupported:
+        return None
+    # The resolvers' pipeline primes app_by_id with every coupled app; this one does not: building all those models
+    # (config vars, dates) cost more than the one batched statement it spares a mixed field such as a review app's
+    # `app`, and answers are the same either way.
+    return _finished(info, builder, plan.mixed, value)
+
+
+async def read_app(info: Info, *, name: str | None = None, app_id: int | None = None) -> Compiled | None:
+    """`app(name:)` (a name that could be one: the resolver checked), or an app's `node`; None: not compiled."""
+    plan = _object_plan(info, APP)
+    if plan is None:
+        return None
+    rights, rows = await asyncio.gather(
+        info.context.access.rights(), fetch.apps([plan], name=name, ids=[] if app_id is None else [app_id])
+    )
+    if not rows or not rights.can_view_app(rows[0]):
+        return Compiled(None)  # as the resolver: an unseen app is null
+    try:
+        builder = await Builder.for_apps(rights, rows, [plan])
+        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
     except Unsupported:
         return None
 
 
-async def read_pipelines(
-    info: Info, *, first: int | None, after: str | None, page_ids: Callable[[int, str | None], Awaitable[Any]]
-) -> Compiled | None:
+async def read_node(info: Info, type_name: str, key: int) -> Compiled | None:
+    """`node(id:)` of a compiled type (its id already decoded by the resolver, its type known); None otherwise."""
+    if type_name == PIPELINE.type_name:
+        return await read_pipeline(info, pipeline_id=key)
+    if type_name == APP.type_name:
+        return await read_app(info, app_id=key)
+    return None
+
+
+PageIds = Callable[[int, str | None], Awaitable[Any]]
+
+
+async def read_pipelines(info: Info, *, first: int | None, after: str | None, page_ids: PageIds) -> Compiled | None:
     """A page of `pipelines`: `page_ids(limit, after_name)` reads the ids of the visible pipelines past a name, in
     order (the resolver's own query, so the same rule)."""
-    plan: ConnectionPlan | None = _plan(
-        info, lambda planner, details: planner.connection(info._raw_info.return_type, "Pipeline", details)
-    )
+    return await _read_page(info, PIPELINE, PIPELINES, first=first, after=after, page_ids=page_ids)
+
+
+async def read_apps(
+    info: Info, keyset: Keyset[str], *, first: int | None, after: str | None, page_ids: PageIds
+) -> Compiled | None:
+    """A page of `apps`, as read_pipelines (`page_ids` holds the resolver's filters: visibility, `inPipeline`)."""
+    return await _read_page(info, APP, keyset, first=first, after=after, page_ids=page_ids)
+
+
+async def _read_page(
+    info: Info, table: Table, keyset: Keyset[str], *, first: int | None, after: str | None, page_ids: PageIds
+) -> Compiled | None:
+    plan = _connection_plan(info, table)
     if plan is None:
         return None
     size = page_size(first)  # keyset_page's checks, in its order: the same errors
-    after_name = PIPELINES.decode(PIPELINES.kind, after)
+    after_name = keyset.decode(keyset.kind, after)
     page: list[int] = list(await page_ids(size + 1, after_name))
     rights = await info.context.access.rights()
-    fetched = {row["id"]: row for row in await fetch.pipelines(plan.nodes, ids=page[:size])} if size else {}
-    rows = [fetched[pipeline_id] for pipeline_id in page[:size] if pipeline_id in fetched]
+    read = fetch.pipelines if table is PIPELINE else fetch.apps
+    fetched = {row["id"]: row for row in await read(plan.nodes, ids=page[:size])} if size else {}
+    rows = [fetched[key] for key in page[:size] if key in fetched]
     extra = page[size:]  # the row past the page only tells that a next page exists
     try:
-        builder = await Builder.for_pipelines(rights, rows, plan.nodes)
-        cursor = _cursor(PIPELINES, "name")
-        return Compiled(
-            builder.connection(plan, rows, has_next=bool(extra), has_previous=after is not None, cursor=cursor)
-        )
+        build = Builder.for_pipelines if table is PIPELINE else Builder.for_apps
+        builder = await build(rights, rows, plan.nodes)
+        cursor = _cursor(keyset, "name")
+        make = builder.mixed_connection if plan.mixed else builder.connection
+        value = make(plan, rows, has_next=bool(extra), has_previous=after is not None, cursor=cursor)
     except Unsupported:
         return None
+    return _finished(info, builder, plan.mixed, value)
 
 
 def _cursor(keyset: Keyset[Any], column: str) -> Callable[[Row], str]:
@@ -213,19 +347,31 @@ class Builder:
     def __init__(self, rights: Rights, pages: dict[PagePlan, dict[int, list[Row]]]) -> None:
         self.rights = rights
         self.pages = pages
+        self.mixed: dict[int, Registered] = {}  # the mixed objects built, for the execution context
+
+    def register(self, source: Any, done: dict[str, Any]) -> Any:
+        self.mixed[id(source)] = (source, done)
+        return source
 
     @classmethod
     async def for_pipelines(cls, rights: Rights, pipelines: list[Row], plans: list[ObjectPlan]) -> Builder:
         """Decide which apps the viewer sees (the resolvers' rule), then read the pages those apps' fields ask for."""
         for pipeline in pipelines:
             pipeline["visible"] = [app for app in pipeline["apps"] if rights.can_view_app(app)]
-        app_ids = [app["id"] for pipeline in pipelines for app in pipeline["visible"]]
+        apps = [app for pipeline in pipelines for app in pipeline["visible"]]
+        return await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+
+    @classmethod
+    async def for_apps(cls, rights: Rights, apps: list[Row], plans: list[ObjectPlan]) -> Builder:
+        """Read the pages the apps' fields ask for: each page field's, for every app, in one statement."""
+        app_ids = [app["id"] for app in apps]
         pages: dict[PagePlan, dict[int, list[Row]]] = {}
-        for page in fetch.page_plans(app for plan in plans for app in fetch.app_plans(plan)):
+        for page in fetch.page_plans(plans):
             pages[page] = await fetch.pages(page, app_ids)
         return cls(rights, pages)
 
-    def object(self, plan: ObjectPlan, row: Row) -> dict[str, Any]:
+    def object(self, plan: ObjectPlan, row: Row) -> Any:
+        """The object's dict, or if mixed its strawberry object, registered with the compiled fields' values."""
         result: dict[str, Any] = {}
         for key, item in plan.fields:
             if isinstance(item, LeafPlan):
@@ -249,11 +395,13 @@ class Builder:
                     cursor=_cursor(item.page.keyset, item.page.order),
                 )
             elif isinstance(item, AppsPlan):
-                result[key] = [self.object(item.plan, app) for app in self.apps(item, row)]
+                apps = [self.object(item.plan, app) for app in self.apps(item, row)]
+                result[key] = Partial(apps) if item.plan.mixed else apps
             else:
                 assert isinstance(item, StagesPlan)
-                result[key] = [self.stage(item, stage, row) for stage in USER_STAGES]
-        return result
+                stages = [self.stage(item, stage, row) for stage in USER_STAGES]
+                result[key] = Partial(stages) if item.mixed else stages
+        return self.register(plan.table.instance(row), result) if plan.mixed else result
 
     def apps(self, plan: AppsPlan, pipeline: Row) -> list[Row]:
         if not plan.foreign:
@@ -262,14 +410,14 @@ class Builder:
         foreign_apps = cast(list[Row], foreign(cast(list[App], pipeline["apps"]), cast(Pipeline, pipeline)))
         return [app for app in foreign_apps if self.rights.can_view_app(app)]
 
-    def either(self, plan: EitherPlan, row: Row) -> dict[str, Any]:
+    def either(self, plan: EitherPlan, row: Row) -> Any:
         team = row[plan.either.team.parent_column] is not None
         joined = row[f"{plan.name}.team" if team else f"{plan.name}.user"]
         if joined is None:
             raise Unsupported("an owner that is gone: the resolvers report the error")
         return self.object(plan.team if team else plan.user, joined)
 
-    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> dict[str, Any]:
+    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
         for key, item in plan.fields:
             if isinstance(item, StageName):
@@ -279,8 +427,11 @@ class Builder:
             else:
                 assert isinstance(item, AppsPlan)
                 apps = sorted((app for app in pipeline["visible"] if app["stage"] == stage.value), key=_name)
-                result[key] = [self.object(item.plan, app) for app in apps]
-        return result
+                objects = [self.object(item.plan, app) for app in apps]
+                result[key] = Partial(objects) if item.plan.mixed else objects
+        if not plan.mixed:
+            return result
+        return self.register(PipelineStageType(name=stage, pipeline_id=pipeline["id"]), result)
 
     def connection(
         self, plan: ConnectionPlan, rows: list[Row], *, has_next: bool, has_previous: bool, cursor: Callable[[Row], str]
@@ -302,6 +453,19 @@ class Builder:
                 }
                 result[key] = {page_key: values[name] for page_key, name in item.fields}
         return result
+
+    def mixed_connection(
+        self, plan: ConnectionPlan, rows: list[Row], *, has_next: bool, has_previous: bool, cursor: Callable[[Row], str]
+    ) -> relay.Connection[Any]:
+        """A connection whose nodes are mixed, built as the resolvers' build_connection does, for graphql-core."""
+        edges = [relay.Edge(node=self.object(plan.nodes[0], row), cursor=cursor(row)) for row in rows]
+        page_info = relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return relay.Connection(edges=edges, page_info=page_info)
 
     def edge(self, plan: EdgesPlan, row: Row, cursor: Callable[[Row], str]) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -2,11 +2,13 @@
 
 Two kinds of statement:
 - the tree: the pipeline(s) with all their couplings and apps (every app, seen or not: the pipeline rule reads them
-  all), and each app's to-one joins that the selection asks for (current release, its slug), in one statement;
+  all), and each app's to-one joins that the selection asks for (current release, its slug), in one statement; or,
+  for the app roots, the app(s) with their joins;
 - one page statement per distinct page field (`releases(first:, after:)`): every app's page at once, ranked with
   ROW_NUMBER() OVER (PARTITION BY app ...), as the resolvers' release_pages loader does.
 
-Only the columns asked for (and the keys the rules need) are read; `release_log` never is.
+Only the columns asked for (and the keys the rules need) are read, or all of a table whose objects are handed to the
+resolvers for the fields not compiled (pipelines and apps); `release_log` never is.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Needs:
 
     def add(self, plan: ObjectPlan) -> None:
         self.columns.update(self.table.keys)
+        if plan.mixed:
+            self.columns.update(self.table.columns)  # its strawberry object holds the ORM object, as a loader reads it
         for _, item in plan.fields:
             if isinstance(item, LeafPlan):
                 self.columns.add(item.leaf.column)
@@ -172,6 +176,17 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
             app["stage"] = values[stage]
             pipeline["apps"].append(app)
     return list(found.values())
+
+
+async def apps(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
+    """The app named `name`, or those of `ids`, each a Row with its joins by field name (`app`, `apps`, `node`)."""
+    needs = Needs(APP)
+    for plan in plans:
+        needs.add(plan)
+    statement = Statement()
+    reader = statement.read(needs, "a")
+    where = f'a."name" = {statement.param(name)}' if name is not None else f'a."id" IN ({_ids(ids)})'
+    return [row for values in await statement.rows("apps a", where, 'a."id"') if (row := reader.row(values))]
 
 
 async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row]]:

@@ -2,8 +2,10 @@
 
 The planner walks the selection with the executor's own `collect_subfields`, so fragments, aliases, `@include`/`@skip`
 and variables select exactly what the resolvers would see, in the response's key order. A field the tables do not
-declare, a deferred fragment, or a bad nested argument raises Unsupported: the resolvers answer that root field
-(and report any error exactly as they always do).
+declare is left to the resolvers on a type that has a strawberry source (the node is "mixed": graphql-core completes
+it, taking the compiled fields as they are and running the resolvers for the rest, so their errors, nulls and
+DataLoaders are theirs); elsewhere, like a deferred fragment or a bad nested argument, it raises Unsupported: the
+resolvers answer that root field (and report any error exactly as they always do).
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ class RulePlan:
 
 @dataclass(eq=False)
 class ObjectPlan:
-    """An object of a table: its fields in response order, each a plan of its own."""
+    """An object of a table: its fields in response order, each a plan of its own. `resolved` names the fields left
+    to the resolvers; `mixed` tells that graphql-core completes this object (it or an object below has such fields)."""
 
     table: Table
     fields: list[tuple[str, Any]]
+    resolved: tuple[str, ...] = ()
+    mixed: bool = False
 
 
 @dataclass(eq=False)
@@ -72,6 +77,11 @@ class ConnectionPlan:
 
     fields: list[tuple[str, Any]]
     nodes: list[ObjectPlan] = field(default_factory=list)  # every `node` selection of its edges
+
+    @property
+    def mixed(self) -> bool:
+        """Its nodes leave fields to the resolvers: the connection is built as strawberry's, for graphql-core."""
+        return any(node.mixed for node in self.nodes)
 
 
 @dataclass(eq=False)
@@ -112,6 +122,7 @@ class StageName:
 @dataclass(eq=False)
 class StagesPlan:
     fields: list[tuple[str, Any]]  # Typename, StageName or AppsPlan
+    mixed: bool = False  # apps below leave fields to the resolvers: each stage is a PipelineStageType to complete
 
 
 class Planner:
@@ -136,6 +147,7 @@ class Planner:
     def object(self, table: Table, details: FieldDetailsList) -> ObjectPlan:
         gql_type = self._type(table.type_name)
         fields: list[tuple[str, Any]] = []
+        resolved: list[str] = []
         for key, field_details in self._subfields(gql_type, details).items():
             name = field_details[0].node.name.value
             if name == "__typename":
@@ -157,9 +169,14 @@ class Planner:
                 fields.append((key, self.stages(field_details)))
             elif table is PIPELINE and name in ("apps", "foreignApps"):
                 fields.append((key, AppsPlan(self.object(TABLES["App"], field_details), name == "foreignApps")))
+            elif table.source is not None:
+                resolved.append(key)  # the resolvers answer it, on the node's strawberry object
             else:
                 raise Unsupported(f"{table.type_name}.{name}")
-        return ObjectPlan(table, fields)
+        mixed = bool(resolved) or any(_mixed(item) for _, item in fields)
+        if mixed and table.source is None:
+            raise Unsupported(f"{table.type_name} has no strawberry source for the resolvers")
+        return ObjectPlan(table, fields, tuple(resolved), mixed)
 
     def stages(self, details: FieldDetailsList) -> StagesPlan:
         gql_type = self._type("PipelineStage")
@@ -174,7 +191,7 @@ class Planner:
                 fields.append((key, AppsPlan(self.object(TABLES["App"], field_details))))
             else:
                 raise Unsupported(f"PipelineStage.{name}")
-        return StagesPlan(fields)
+        return StagesPlan(fields, any(_mixed(item) for _, item in fields))
 
     def arguments(self, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> dict[str, Any]:
         first = details[0]
@@ -213,6 +230,8 @@ class Planner:
                 plan.fields.append((key, PageInfoPlan(keys)))
             else:
                 raise Unsupported(f"{gql_type.name}.{name}")
+        if plan.mixed and len(plan.nodes) > 1:
+            raise Unsupported("edges selected twice over mixed nodes: each edge holds one node object")
         return plan
 
     def edges(
@@ -234,6 +253,15 @@ class Planner:
             else:
                 raise Unsupported(f"{edge_type.name}.{name}")
         return EdgesPlan(fields)
+
+
+def _mixed(item: Any) -> bool:
+    """Whether graphql-core completes this field's value (it holds objects whose fields the resolvers answer)."""
+    if isinstance(item, (ObjectPlan, StagesPlan)):
+        return item.mixed
+    if isinstance(item, AppsPlan):
+        return item.plan.mixed
+    return False  # a to-one, a union or a page: their types have no source, so their plans refused any mixing
 
 
 def root_details(field_nodes: list[Any]) -> FieldDetailsList:

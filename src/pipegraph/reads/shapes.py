@@ -3,7 +3,9 @@
 A leaf names its column and how the driver's value becomes what strawberry would answer (the strawberry types in each
 domain's `types.py` stay the specification; tests/test_compiled_reads.py holds the two paths equal). A relation is a
 `Join` (to-one, read in the parent's statement) or a `Page` (a keyset connection, all parents' pages in one windowed
-statement). A field missing here is simply not compiled: a query asking for it runs on the resolvers.
+statement). A field missing here is not compiled: on a type that names its strawberry `source`, the node is built as
+that type's object (from its whole row) and the resolvers answer the missing fields on it; elsewhere the root field
+runs on the resolvers.
 
 To compile one more column of a type: add a leaf to its table below. Nothing else changes.
 """
@@ -22,8 +24,9 @@ from pipegraph.access.rules import Permission, PipelineRight
 from pipegraph.accounts.models import User
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
-from pipegraph.apps.types import RELEASES
+from pipegraph.apps.types import RELEASES, AppType
 from pipegraph.pipelines.models import Pipeline, Stage
+from pipegraph.pipelines.types import PipelineType
 from pipegraph.releases.models import Release
 from pipegraph.slugs.models import Slug
 from pipegraph.teams.models import Team
@@ -147,10 +150,26 @@ class Table:
     pages: Mapping[str, Page] = field(default_factory=dict)
     unions: Mapping[str, Either] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
+    # The strawberry object of a model, on which the resolvers answer the fields not compiled (None: no such mixing).
+    source: Callable[[Any], Any] | None = None
 
     @property
     def name(self) -> str:
         return str(self.model._meta.db_table)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the model: what building its ORM object from a row needs."""
+        return tuple(self.model._meta.fields_db_projection.values())
+
+    def model_of(self, row: Mapping[str, Any]) -> Any:
+        """The ORM object of a row read with every column: the ORM's own conversion, as a loader's row."""
+        return self.model._init_from_db(**{column: row[column] for column in self.columns})
+
+    def instance(self, row: Mapping[str, Any]) -> Any:
+        """The strawberry object of a row read with every column."""
+        assert self.source is not None
+        return self.source(self.model_of(row))
 
 
 OWNER = Either(team=Join("Team", parent_column="team_id", child_column="id"), user=Join("User", "owner_id", "id"))
@@ -175,9 +194,11 @@ PIPELINE = Table(
         "name": text(Pipeline, "name"),
         "createdAt": timestamp(Pipeline, "created_at"),
         "updatedAt": timestamp(Pipeline, "updated_at"),
+        "scheduledDeletionAt": timestamp(Pipeline, "delete_at"),
     },
     unions={"owner": OWNER},
     rules={"viewerRights": Rule((), _viewer_rights)},
+    source=PipelineType.from_model,
 )
 
 APP = Table(
@@ -192,11 +213,13 @@ APP = Table(
         "ephemeral": flag(App, "ephemeral"),
         "createdAt": timestamp(App, "created_at"),
         "updatedAt": timestamp(App, "updated_at"),
+        "configVars": json(App, "config_vars"),
     },
     joins={"currentRelease": Join("Release", parent_column="id", child_column="app_id", only_if="is_current")},
     pages={"releases": Page("Release", parent="app_id", order="version", keyset=RELEASES)},
     unions={"owner": OWNER},
     rules={"viewerPermissions": Rule((), _viewer_permissions)},
+    source=AppType.from_model,
 )
 
 RELEASE = Table(
