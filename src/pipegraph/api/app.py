@@ -130,7 +130,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             if manage_db:
                 await close_db()
 
-    graphql = GraphiQLPage(RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams)), settings)
+    view = PipegraphGraphQL(settings, slug_store, jobs, streams)
+    graphql = GraphiQLPage(RequireToken(view), settings)
     app = Starlette(
         routes=[
             *operator_routes(settings),
@@ -158,4 +159,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.slug_store = slug_store
     app.state.jobs = jobs
     app.state.streams = streams
+    app.state.schema = view.schema  # what operators and tests may inspect: its fast path's known documents
     return app
