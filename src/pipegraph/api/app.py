@@ -40,6 +40,9 @@ from pipegraph.sources.push import PUSH_PATH, receive_push
 from pipegraph.sources.upload import put_source_blob
 from pipegraph.streams.hub import StreamHub
 
+# Origins whose settings are kept (api/app.py PipegraphGraphQL._settings_for): a server is reached by a handful.
+MAX_ORIGINS = 64
+
 
 class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -57,13 +60,12 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
         self.slug_store = slug_store
         self.jobs = jobs
         self.streams = streams
+        self._origin_settings: dict[str, Settings] = {}
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
         state = request.scope.get("state", {})
-        settings = self.settings
-        if not settings.public_url:
-            settings = replace(settings, public_url=origin_of(request))
+        settings = self.settings if self.settings.public_url else self._settings_for(origin_of(request))
         return Context(
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
@@ -76,6 +78,18 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
             jobs=self.jobs,
             streams=self.streams,
         )
+
+    def _settings_for(self, origin: str) -> Settings:
+        """The settings with `public_url` the origin a request came by, made once per origin rather than per request.
+
+        The Host header is the client's to choose: the copies kept are bounded, and forgotten when there are too many.
+        """
+        settings = self._origin_settings.get(origin)
+        if settings is None:
+            if len(self._origin_settings) >= MAX_ORIGINS:
+                self._origin_settings.clear()
+            settings = self._origin_settings[origin] = replace(self.settings, public_url=origin)
+        return settings
 
     async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
         """A WebSocket authenticates in `connection_init` (browsers cannot set headers on one), or, for the dashboard,
