@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from pipegraph.access.preload import live_token_with_rights
+from pipegraph.access.preload import LIVE_TOKEN, read_with_rights
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
@@ -59,8 +59,9 @@ async def create_token(user: User, *, description: str = "") -> tuple[ApiToken, 
 async def authenticate(secret: str, *, rights: bool = False) -> ApiToken | None:
     """The live token for a secret, its user loaded (and with `rights`, the user's rights: access/preload.py); None
     for an unknown or revoked one."""
+    token: ApiToken | None
     if rights:
-        token = await live_token_with_rights(hash_token(secret))
+        token = await read_with_rights(LIVE_TOKEN, [hash_token(secret)])
     else:
         token = (
             await ApiToken.filter(token_hash=hash_token(secret), revoked_at__isnull=True).select_related("user").first()
