@@ -22,6 +22,7 @@ from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocke
 from pipegraph.api.cost import MaxQueryNodes
 from pipegraph.api.error_codes import LabelClientErrors
 from pipegraph.api.errors import MaskInternalErrors, should_mask_error
+from pipegraph.api.fast_path import FastPathSchema, RememberValidQueries
 from pipegraph.api.limits import document_limits
 from pipegraph.api.metrics import ObserveOperations
 from pipegraph.api.text import TextArguments
@@ -105,6 +106,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # limit lets it write out.
     limits = [document_limits(max_depth=max_depth, max_aliases=30, max_fields=max_tokens)]
     # Factories, so each request gets fresh extension state.
+    # What handles a result's errors: on the whole path, and on the fast path (api/fast_path.py) when there are some.
+    error_extensions: list[Callable[[], SchemaExtension]] = [
+        LabelClientErrors,
+        lambda: MaskInternalErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         ObserveOperations,  # first: it times and counts everything the others do
         ContextPerOperation,
@@ -115,18 +121,21 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         ParserCache,
         ValidationCache,
         lambda: MaxQueryNodes(max_nodes),  # after ValidationCache: it counts validated documents only
-        LabelClientErrors,
-        lambda: MaskInternalErrors(should_mask_error=should_mask_error, error_message="Internal server error"),
+        *error_extensions,
     ]
     if settings is not None and not settings.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    # Last: a query is remembered for the fast path once every rule above passed it.
+    extensions.append(RememberValidQueries)
+    return FastPathSchema(
         query=_query_type(),
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         execution_context_class=CompiledReadsExecutionContext,
         config=StrawberryConfig(auto_camel_case=True),
+        max_nodes=max_nodes,
+        error_extensions=error_extensions,
     )
 
 

@@ -9,18 +9,16 @@ role counts from the very next request.
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from tortoise.connection import connections
-from tortoise.expressions import RawSQL
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import Permission
+from pipegraph.accounts.models import ApiToken, BrowserSession, User
 from pipegraph.teams.models import TeamRole
-
-M = TypeVar("M", bound=Model)
 
 # Each a JSON list of [id, value] pairs, correlated on the authenticating row's user_id: `{table}` is its table.
 _ROLES = {
@@ -37,18 +35,8 @@ _GRANTS = {
 }
 
 
-def with_rights(query: QuerySet[M]) -> QuerySet[M]:
-    """`query` (on a table with a `user_id`) also reading that user's rights; `rights_of` reads them back."""
-    table = query.model._meta.db_table
-    dialect = connections.get("default").capabilities.dialect
-    return query.annotate(
-        preloaded_roles=RawSQL(_ROLES[dialect].format(table=table)),
-        preloaded_grants=RawSQL(_GRANTS[dialect].format(table=table)),
-    )
-
-
 def rights_of(row: Any) -> Rights | None:
-    """The rights `with_rights` read along with `row`, or None when it did not."""
+    """The rights `read_with_rights` read along with `row`, or None when it did not."""
     roles, grants = getattr(row, "preloaded_roles", None), getattr(row, "preloaded_grants", None)
     if roles is None or grants is None:
         return None
@@ -59,3 +47,67 @@ def rights_of(row: Any) -> Rights | None:
             int(app_id): frozenset(Permission(p) for p in permissions) for app_id, permissions in json.loads(grants)
         },
     )
+
+
+# A request's credential (a token or a browser session) by its hash, its user and the user's rights: the statement
+# every API request starts with, written once per dialect rather than built by the ORM on each request (building it
+# cost more than running it). Columns are named as the models' own, for `_init_from_db`.
+_USER_COLUMNS = ("id", "email", "name", "created_at")
+
+
+@dataclass(frozen=True)
+class CredentialRead:
+    model: type[Model]
+    # Conditions on the credential's own columns, each `{}` a value given with the read.
+    where: tuple[str, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.model._meta.db_fields)
+
+    def sql(self, dialect: str) -> str:
+        table = f'"{self.model._meta.db_table}"'
+        numbers = iter(range(1, len(self.where) + 1))
+        conditions = " AND ".join(
+            f"{table}.{condition}".format(*(_placeholder(dialect, next(numbers)) for _ in range(condition.count("{}"))))
+            for condition in self.where
+        )
+        return (
+            "SELECT "
+            + ", ".join(f'{table}."{column}"' for column in self.columns)
+            + ", "
+            + ", ".join(f'u."{column}" AS "user.{column}"' for column in _USER_COLUMNS)
+            + f", {_ROLES[dialect].format(table=table)} AS preloaded_roles"
+            + f", {_GRANTS[dialect].format(table=table)} AS preloaded_grants"
+            + f' FROM {table} JOIN "users" u ON u."id" = {table}."user_id" WHERE {conditions} LIMIT 1'
+        )
+
+
+def _placeholder(dialect: str, number: int) -> str:
+    return f"${number}" if dialect == "postgres" else "?"
+
+
+LIVE_TOKEN = CredentialRead(ApiToken, ('"token_hash" = {}', '"revoked_at" IS NULL'))
+LIVE_SESSION = CredentialRead(
+    BrowserSession, ('"secret_hash" = {}', '"kind" = {}', '"ended_at" IS NULL', '"expires_at" > {}')
+)
+_statements: dict[tuple[CredentialRead, str], str] = {}
+
+
+async def read_with_rights(read: CredentialRead, values: list[Any]) -> Any:
+    """The one credential `read` finds with these values (as the model stores them), its user loaded and that user's
+    rights read (`rights_of`), in one statement; None when there is none."""
+    connection = connections.get("default")
+    key = (read, connection.capabilities.dialect)
+    sql = _statements.get(key)
+    if sql is None:
+        sql = _statements[key] = read.sql(key[1])
+    rows = await connection.execute_query_dict(sql, values)
+    if not rows:
+        return None
+    row = rows[0]
+    credential = read.model._init_from_db(**{column: row[column] for column in read.columns})
+    credential.user = User._init_from_db(**{column: row[f"user.{column}"] for column in _USER_COLUMNS})
+    credential.preloaded_roles = row["preloaded_roles"]
+    credential.preloaded_grants = row["preloaded_grants"]
+    return credential

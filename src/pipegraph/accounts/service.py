@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from pipegraph.access.preload import with_rights
+from pipegraph.access.preload import LIVE_TOKEN, read_with_rights
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
@@ -61,8 +61,13 @@ async def create_token(user: User, *, description: str = "") -> tuple[ApiToken, 
 async def authenticate(secret: str, *, rights: bool = False) -> ApiToken | None:
     """The live token for a secret, its user loaded (and with `rights`, the user's rights: access/preload.py); None
     for an unknown or revoked one."""
-    query = ApiToken.filter(token_hash=hash_token(secret), revoked_at__isnull=True).select_related("user")
-    token = await (with_rights(query) if rights else query).first()
+    token: ApiToken | None
+    if rights:
+        token = await read_with_rights(LIVE_TOKEN, [hash_token(secret)])
+    else:
+        token = (
+            await ApiToken.filter(token_hash=hash_token(secret), revoked_at__isnull=True).select_related("user").first()
+        )
     if token is None:
         return None
     current = now()

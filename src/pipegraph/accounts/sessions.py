@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pipegraph.access.preload import with_rights
+from pipegraph.access.preload import LIVE_SESSION, read_with_rights
 from pipegraph.accounts.models import BrowserSession, BrowserSessionKind, User
 from pipegraph.accounts.service import hash_token, now
 from pipegraph.streams.notices import AccessNotice, announce
@@ -52,10 +52,18 @@ async def exchange_login_token(secret: str) -> tuple[BrowserSession, str] | None
 
 async def session_for(secret: str, *, rights: bool = False) -> BrowserSession | None:
     """The live session for a cookie's secret, its user loaded (and with `rights`, the user's rights)."""
-    query = BrowserSession.filter(
-        secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION, ended_at__isnull=True, expires_at__gt=now()
-    ).select_related("user")
-    return await (with_rights(query) if rights else query).first()
+    if rights:
+        expires_at = BrowserSession._meta.fields_map["expires_at"].to_db_value(now(), BrowserSession)
+        values = [hash_token(secret), BrowserSessionKind.SESSION.value, expires_at]
+        session: BrowserSession | None = await read_with_rights(LIVE_SESSION, values)
+        return session
+    return (
+        await BrowserSession.filter(
+            secret_hash=hash_token(secret), kind=BrowserSessionKind.SESSION, ended_at__isnull=True, expires_at__gt=now()
+        )
+        .select_related("user")
+        .first()
+    )
 
 
 async def live_sessions(session_ids: Iterable[int]) -> dict[int, datetime]:

@@ -42,6 +42,9 @@ from pipegraph.sources.push import PUSH_PATH, receive_push
 from pipegraph.sources.upload import put_source_blob
 from pipegraph.streams.hub import StreamHub
 
+# Origins whose settings are kept (api/app.py PipegraphGraphQL._settings_for): a server is reached by a handful.
+MAX_ORIGINS = 64
+
 
 class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -67,13 +70,12 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
         self.jobs = jobs
         self.streams = streams
         self.live_access = live_access
+        self._origin_settings: dict[str, Settings] = {}
 
     async def get_context(self, request: Any, response: Any) -> Context:
         # RequireToken put the viewer there for every POST; a GET only renders GraphiQL and executes nothing.
         state = request.scope.get("state", {})
-        settings = self.settings
-        if not settings.public_url:
-            settings = replace(settings, public_url=origin_of(request))
+        settings = self.settings if self.settings.public_url else self._settings_for(origin_of(request))
         return Context(
             viewer=state.get("viewer"),
             token_id=state.get("token_id"),
@@ -87,6 +89,18 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
             streams=self.streams,
             live_access=self.live_access if isinstance(request, WebSocket) else None,
         )
+
+    def _settings_for(self, origin: str) -> Settings:
+        """The settings with `public_url` the origin a request came by, made once per origin rather than per request.
+
+        The Host header is the client's to choose: the copies kept are bounded, and forgotten when there are too many.
+        """
+        settings = self._origin_settings.get(origin)
+        if settings is None:
+            if len(self._origin_settings) >= MAX_ORIGINS:
+                self._origin_settings.clear()
+            settings = self._origin_settings[origin] = replace(self.settings, public_url=origin)
+        return settings
 
     async def on_ws_connect(self, context: Context) -> UnsetType | None | dict[str, object]:
         """A WebSocket authenticates in `connection_init` (browsers cannot set headers on one), or, for the dashboard,
@@ -146,7 +160,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             if manage_db:
                 await close_db()
 
-    graphql = GraphiQLPage(RequireToken(PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)), settings)
+    view = PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)
+    graphql = GraphiQLPage(RequireToken(view), settings)
     app = Starlette(
         routes=[
             *operator_routes(settings),
@@ -175,4 +190,5 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.jobs = jobs
     app.state.streams = streams
     app.state.live_access = live_access
+    app.state.schema = view.schema  # what operators and tests may inspect: its fast path's known documents
     return app

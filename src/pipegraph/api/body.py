@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -34,9 +35,18 @@ def _json_kind(value: object) -> str:
 
 class StrictJSONBody:
     """Mixed into the GraphQL view: strawberry answered 500 to a body that was valid JSON but not an object, or not
-    UTF-8 at all. Each is a 400 here that says what a request body must be."""
+    UTF-8 at all. Each is a 400 here that says what a request body must be.
+
+    orjson reads a well-formed body (several times faster); one it refuses (not UTF-8, NaN, a number past 64 bits,
+    too deep) is read by the standard library, as before, which accepts the same or says what is wrong."""
 
     def parse_json(self, data: str | bytes) -> Any:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard library's reading below says what is wrong, in its words
+        else:
+            return self._request_fields(parsed)
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
         except UnicodeDecodeError as error:
@@ -47,6 +57,9 @@ class StrictJSONBody:
             raise HTTPException(400, f"The request body is not valid JSON: {error}") from None
         except RecursionError:
             raise HTTPException(400, "The request body is not valid JSON: it nests too deep") from None
+        return self._request_fields(parsed)
+
+    def _request_fields(self, parsed: Any) -> Any:
         if not isinstance(parsed, dict):
             raise HTTPException(
                 400,

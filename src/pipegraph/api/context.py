@@ -69,6 +69,11 @@ class Context:
         """A copy for one operation: its own loaders and rights, so nothing is cached across a socket's operations."""
         return replace(self, loaders=Loaders())
 
+    def use_preloaded_rights(self) -> None:
+        """For a query: answer with the rights read along with the request's credential, when they were."""
+        if self.preloaded_rights is not None:
+            self._access = Access(self.viewer, rights=self.preloaded_rights)
+
     def refresh(self) -> None:
         """Forget what this operation loaded and the viewer's rights: a subscription calls it before each event."""
         self.loaders = Loaders()
@@ -94,12 +99,8 @@ class ContextPerOperation(SchemaExtension):
         # A query answers with the rights read along with the request's credential, a statement saved; a mutation
         # reads its own, since it may change them (access/preload.py).
         context = self.execution_context.context
-        if (
-            isinstance(context, Context)
-            and context.preloaded_rights is not None
-            and self.execution_context.operation_type == OperationType.QUERY
-        ):
-            context._access = Access(context.viewer, rights=context.preloaded_rights)
+        if isinstance(context, Context) and self.execution_context.operation_type == OperationType.QUERY:
+            context.use_preloaded_rights()
         yield
 
 

@@ -109,6 +109,11 @@ def _operation_cost(schema: GraphQLSchema, document: Any, operation_name: str | 
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return 0
+    return operation_cost(schema, document, operation, variables)
+
+
+def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode, variables: Any) -> int:
+    """How many nodes `operation` of `document` may return with these variables."""
     fragments = {
         definition.name.value: definition
         for definition in document.definitions

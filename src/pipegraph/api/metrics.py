@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
 from strawberry.types.graphql import OperationType
 from tortoise.functions import Count
 
@@ -80,39 +81,48 @@ class ObserveOperations(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        viewer = getattr(context.context, "viewer", None)
-        log_context(operation=operation_label(context.operation_name), viewer_id=getattr(viewer, "id", None))
+        observe_execution(context)
         if context.operation_type == OperationType.SUBSCRIPTION and not self.subscribed:
             self.subscribed = True
             OPEN_SUBSCRIPTIONS.inc()
         yield
 
     def _record(self, seconds: float) -> None:
-        context = self.execution_context
         if self.subscribed:
             OPEN_SUBSCRIPTIONS.dec()
-        try:
-            kind = context.operation_type.value
-        except Exception:
-            kind = "unknown"
-        name = operation_label(context.operation_name)
-        if context.pre_execution_errors:
-            outcome = "refused"
-        elif context.result is not None and context.result.errors:
-            outcome = "error"
-        else:
-            outcome = "ok"
-        OPERATIONS.labels(name, kind, outcome).inc()
-        if kind != "subscription":
-            DURATION.labels(name, kind).observe(seconds)
-        logger.info(
-            "graphql %s %s %s in %.1f ms",
-            kind,
-            name,
-            outcome,
-            seconds * 1000,
-            extra={"operation": name, "operation_type": kind, "outcome": outcome, "duration_ms": seconds * 1000},
-        )
+        record_operation(self.execution_context, seconds)
+
+
+def observe_execution(context: ExecutionContext) -> None:
+    """What ObserveOperations does as execution starts, for a query (the fast path's too: api/fast_path.py)."""
+    viewer = getattr(context.context, "viewer", None)
+    log_context(operation=operation_label(context.operation_name), viewer_id=getattr(viewer, "id", None))
+
+
+def record_operation(context: ExecutionContext, seconds: float) -> None:
+    """Counts, times and logs one finished operation."""
+    try:
+        kind = context.operation_type.value
+    except Exception:
+        kind = "unknown"
+    name = operation_label(context.operation_name)
+    if context.pre_execution_errors:
+        outcome = "refused"
+    elif context.result is not None and context.result.errors:
+        outcome = "error"
+    else:
+        outcome = "ok"
+    OPERATIONS.labels(name, kind, outcome).inc()
+    if kind != "subscription":
+        DURATION.labels(name, kind).observe(seconds)
+    logger.info(
+        "graphql %s %s %s in %.1f ms",
+        kind,
+        name,
+        outcome,
+        seconds * 1000,
+        extra={"operation": name, "operation_type": kind, "outcome": outcome, "duration_ms": seconds * 1000},
+    )
 
 
 class Snapshot(Collector):

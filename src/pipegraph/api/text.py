@@ -173,7 +173,7 @@ class TextArguments(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        operation = _operation(document, context.operation_name) if document else None
+        operation = operation_of(document, context.operation_name) if document else None
         if document is not None and operation is not None and context.result is None:
             variables = context.variables if isinstance(context.variables, Mapping) else {}
             invalid = invalid_operation_text(document, operation, variables)
@@ -185,7 +185,8 @@ class TextArguments(SchemaExtension):
         yield
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+def operation_of(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request names, or its document's first (graphql-core's choice)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     for operation in operations:
         if name is None or (operation.name is not None and operation.name.value == name):
