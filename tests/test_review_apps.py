@@ -21,6 +21,7 @@ from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.reviewapps import lifecycle
 from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
@@ -485,6 +486,90 @@ async def test_a_newer_commit_during_the_older_builds_release_phase_releases_aft
         "in_progress",
         "success",
     ]
+
+
+async def _pushed_while_its_job_runs(scene: GitHubScene, pr_number: int, first: str, second: str) -> None:
+    """The second commit is pushed while the review app's job is still at the first one (its source downloading):
+    the queue refuses that push's job, whose id is the running job's."""
+    await until(lambda: _asked_for(scene, first), "the first commit's source asked of GitHub", seconds=60)
+    await scene.deliver("pull_request", pull_request_payload("synchronize", pr_number, sha=second, branch="checkout"))
+
+    async def pushed() -> bool:
+        return (await ReviewApp.get(pr_number=pr_number)).head_sha == second
+
+    await until(pushed, "the push taken in")
+    review = await ReviewApp.get(pr_number=pr_number)
+    assert not await _job_done(scene, lifecycle.work_job(review.id).job_id)  # still at the first commit
+
+
+async def _asked_for(scene: GitHubScene, sha: str) -> bool:
+    return bool(scene.github.requests("GET", f"/tarball/{sha}"))
+
+
+async def test_a_push_while_the_review_apps_job_runs_is_built_and_cancels_the_build_that_job_made(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    marker = _unique_seconds(20)  # long enough to tell a cancelled first build from one that ran to its end
+    slow = _buildpack(tmp_path / "slow", f'echo "-----> Compiling for a while"\nexec sleep {marker}')
+    quick = _buildpack(tmp_path / "quick", 'echo "-----> Compiling quickly"')
+    app_json = json.dumps({"buildpacks": [{"url": str(slow)}]})
+    await scene.setup(files={**APP_FILES, "app.json": app_json})
+    await scene.enable_review_apps(automatic=True, baseName="shop")
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    second = await scene.commit(
+        {"feature.txt": "v2", "app.json": json.dumps({"buildpacks": [{"url": str(quick)}]})}, branch="checkout"
+    )
+    source_served = scene.github.hold_tarball(first)
+    await scene.deliver("pull_request", pull_request_payload("opened", 9, sha=first, branch="checkout"))
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        # given the review app's job at the first commit, before it made its build (the source downloading)
+        # when the second commit is pushed, then the source served and the first commit's build made
+        await _pushed_while_its_job_runs(scene, 9, first, second)
+        source_served.set()
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        source_served.set()
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the second commit was built, at once, and its release is current
+    review = await ReviewApp.get(pr_number=9)
+    assert (review.status, review.building_sha) == (ReviewAppStatus.CREATED, second)
+    current = await Release.get(app_id=review.app_id, is_current=True)
+    assert (await Slug.get(id=current.slug_id)).commit == second
+    # and the first commit's build was cancelled, superseded, not run to its end
+    [older] = await Build.filter(app_id=review.app_id).exclude(id=review.build_id)
+    assert (older.status, older.release_id) == (BuildStatus.FAILED, None)
+    assert f"superseded by commit {second[:7]}" in (older.error_message or "")
+    assert await gone(marker, within=30)
+
+
+async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_commit_could_not_be(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    await _ready(scene)
+    needs_more = json.loads(json.dumps(APP_JSON))
+    needs_more["env"]["MISSING"] = {"required": True}
+    first = await scene.commit({"app.json": json.dumps(needs_more)}, branch="checkout")
+    second = await scene.commit({"app.json": json.dumps(APP_JSON), "feature.txt": "v2"}, branch="checkout")
+    source_served = scene.github.hold_tarball(first)
+    await scene.deliver("pull_request", pull_request_payload("opened", 10, sha=first, branch="checkout"))
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        # given the review app's job at a first commit whose app.json asks for a config var nobody set
+        # when the second commit, which does not, is pushed before that job found out
+        await _pushed_while_its_job_runs(scene, 10, first, second)
+        source_served.set()
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        source_served.set()
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+    # then the second commit was built: the push was not lost behind the first commit's error
+    [review] = await scene.review_apps()
+    assert (review["headSha"], review["status"]) == (second, "CREATED"), review
 
 
 async def _job_done(scene: GitHubScene, job_id: str) -> bool:

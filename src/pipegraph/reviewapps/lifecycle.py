@@ -275,16 +275,34 @@ def injected_vars(row: ReviewApp, parent: str | None) -> dict[str, str]:
 
 
 async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
-    """Build the review app's wanted commit (creating its app the first time), once CI allows when it must wait."""
+    """Build the review app's wanted commit (creating its app the first time), once CI allows when it must wait.
+
+    The job id is the review app's, so a push that comes while this job runs is refused by the queue (its id is
+    taken): once done with one commit, the job looks at the wanted commit again and works on a newer one itself. Its
+    claim then cancels the build just made, as any newer commit does."""
+    jobs: list[Job] = []
+    while True:
+        more, worked_on = await _work_once(review_app_id, runtime)
+        jobs.extend(more)
+        if worked_on is None:
+            return jobs
+        if not await ReviewApp.filter(id=review_app_id, status__in=ACTIVE).exclude(head_sha=worked_on).exists():
+            return jobs
+        logger.info("review app %s: a newer commit than %s came meanwhile, working on it", review_app_id, worked_on[:7])
+
+
+async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], str | None]:
+    """One pass at the wanted commit: the jobs next, and the commit looked at (None: there is nothing more to do)."""
     row = await ReviewApp.get_or_none(id=review_app_id)
     if row is None or row.status in (ReviewAppStatus.DELETING, ReviewAppStatus.DELETED):
-        return []
+        return [], None
     pipeline = await Pipeline.get(id=row.pipeline_id)
     connection = await connection_of(pipeline.id)
     if connection is None:
         await _set(runtime, row, ReviewAppStatus.ERRORED, "the pipeline is no longer connected to GitHub")
-        return []
+        return [], None
     settings = runtime.settings
+    sha = row.head_sha
     try:
         async with GitHubClient.for_repository(settings.github, connection.full_name) as github:
             if not row.head_sha:
@@ -296,25 +314,25 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
                 ci = await github.combined_ci(sha)
                 if ci.failed:
                     await _set(runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}")
-                    return []
+                    return [], sha
                 if not ci.succeeded:
                     await _still_waiting(row, runtime, sha, ci)
-                    return []
+                    return [], sha
             before = await _claim(row.id, sha)
             if before is None:
-                return []
+                return [], sha
             await _announce(runtime, row)
             if before.status == ReviewAppStatus.CREATING and before.build_id is not None:
                 # Its build had not reported its outcome yet, and now never will.
                 await _supersede(before, before.build_id, github, sha)
-            return await _build(row, pipeline, github, sha, runtime)
+            return await _build(row, pipeline, github, sha, runtime), sha
     except DomainError as error:
         # Conditional: a pull request closed meanwhile is being destroyed, and that is what it shows.
         if await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(
             status=ReviewAppStatus.ERRORED, message=error.message
         ):
             await _announce(runtime, row)
-        return []
+        return [], sha or None
 
 
 async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
