@@ -21,8 +21,9 @@ What limits it (measured on one machine, see the commit that last changed this f
   (pipegraph/streams/hub.py) hands each burst to every subscriber; each event's selection is executed once per
   distinct selection and rights and shared (api/event_results.py), and revocations arrive as notices over Redis
   (api/live_access.py), so the token is not looked up per event. What remains per event per subscriber is its
-  subscription's 2 visibility statements (the promotion's pipeline, the target's app), one event after another on
-  the API's single event loop: a 50-target burst is 250 events, so 500 statements queue behind each other.
+  subscription's 2 visibility statements, one event after another on the API's single event loop: the promotion's
+  pipeline, and the pipeline's couplings with their apps joined (which also answer whether the target's app is
+  seen). That second one reads every app of the pipeline, so a 50-target burst is 250 events x 51 app rows.
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
   reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """
