@@ -330,7 +330,7 @@ def postgres_url_for(base_url: str, database: str) -> str:
 
 
 async def recreate_postgres_database(base_url: str, *, drop_only: bool = False) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     # Connect to the server's maintenance database: one cannot drop the database one is connected to.
     admin_url = postgres_url_for(base_url, "postgres").replace("postgres://", "postgresql://", 1)
