@@ -245,6 +245,10 @@ query Apps($first: Int, $after: String, $inPipeline: Boolean) {
 
 APPS_MIXED = "query { apps(first: 10) { edges { node { name stage } } } }"
 
+# Connections asked only for their pageInfo: the cursors still need each row's key columns.
+PAGE_INFO_ONLY = """
+query { apps(first: 2) { pageInfo { startCursor endCursor } } pipelines(first: 1) { pageInfo { endCursor } } }"""
+
 # A connection whose nodes are mixed: strawberry's own Connection, Edge and PageInfo, completed by graphql-core.
 PIPELINES_MIXED = """
 query PipelinesMixed($first: Int, $after: String) {
@@ -336,6 +340,7 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("apps-first-101", APPS, {"first": 101}),
     ("apps-cursor-of-another-list", APPS, {"after": encode_cursor("pipeline", "p-line")}),
     ("apps-mixed-nodes", APPS_MIXED, {}),
+    ("page-info-only", PAGE_INFO_ONLY, {}),
     ("pipelines-mixed", PIPELINES_MIXED, {}),
     ("pipelines-mixed-after", PIPELINES_MIXED, {"first": 1, "after": encode_cursor("pipeline", "p-line")}),
     ("pipelines-mixed-first-0", PIPELINES_MIXED, {"first": 0}),

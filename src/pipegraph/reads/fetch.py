@@ -41,8 +41,12 @@ class Needs:
     columns: set[str] = field(default_factory=set)
     joins: dict[str, tuple[Join, Needs]] = field(default_factory=dict)  # by the name the joined row is kept under
 
-    def add(self, plan: ObjectPlan) -> None:
+    def __post_init__(self) -> None:
+        # Always read: the rules (visibility) and the cursors read them, also when no field of the row is selected,
+        # as in a connection asked only for its pageInfo.
         self.columns.update(self.table.keys)
+
+    def add(self, plan: ObjectPlan) -> None:
         if plan.mixed:
             self.columns.update(self.table.columns)  # its strawberry object holds the ORM object, as a loader reads it
         for _, item in plan.fields:
@@ -157,7 +161,6 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
         pipeline_needs.add(plan)
         for app_plan in app_plans(plan):
             app_needs.add(app_plan)
-    app_needs.columns.update(APP.keys)
     statement = Statement()
     pipeline_reader = statement.read(pipeline_needs, "p")
     stage = statement.column('c."stage"')
@@ -198,7 +201,6 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     needs = Needs(TABLES[page.target], columns={page.parent, page.order})
     for node in plan.connection.nodes:
         needs.add(node)
-    needs.columns.update(needs.table.keys)
     statement = Statement()
     reader = statement.read(needs, "r")
     table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
