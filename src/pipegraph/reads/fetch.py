@@ -13,9 +13,8 @@ resolvers for the fields not compiled (pipelines and apps); `release_log` never 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 from tortoise.connection import connections
@@ -136,17 +135,10 @@ class Reader:
     columns: list[tuple[str, int]]
     joins: list[tuple[str, Reader]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        # A bulk read makes ~100,000 rows: one C-level itemgetter and zip per row, not a comprehension (the key is
-        # always read, so the getter always answers a tuple: two names or more, or one wrapped below).
-        self.names = tuple(name for name, _ in self.columns)
-        getter = itemgetter(*(index for _, index in self.columns))
-        self.values: Callable[[Any], tuple[Any, ...]] = getter if len(self.columns) > 1 else lambda row: (getter(row),)
-
     def row(self, values: Any) -> Row | None:
         if values[self.key] is None:
             return None  # nothing joined
-        row = Row(zip(self.names, self.values(values), strict=True))
+        row = Row({name: values[index] for name, index in self.columns})
         for name, reader in self.joins:
             row[name] = reader.row(values)
         return row
