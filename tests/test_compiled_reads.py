@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -159,6 +159,17 @@ LEAVES = "query($name: String!) { pipeline(name: $name) { scheduledDeletionAt ap
 BY_ID = "query($id: ID!) { pipeline(id: $id) { id name apps { name } } }"
 BOTH = 'query($id: ID!) { pipeline(name: "p-line", id: $id) { name } }'
 NONE = "{ pipeline { name } }"
+TIMESTAMPS = """
+query($name: String!) {
+  pipeline(name: $name) {
+    createdAt updatedAt scheduledDeletionAt
+    apps {
+      createdAt updatedAt
+      currentRelease { createdAt updatedAt slug { createdAt uploaded } }
+      releases(first: 10) { edges { node { version createdAt updatedAt } } }
+    }
+  }
+}"""
 SIZE = "query($name: String!) { pipeline(name: $name) { apps { currentRelease { slug { size } } } } }"
 # Once the whole root fell back to the resolvers for one field; now a mixed node.
 NOT_COMPILED = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } apps { configVars } } }"
@@ -310,6 +321,8 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("unknown-name", DASHBOARD, {"name": "nope"}),
     ("impossible-name", DASHBOARD, {"name": "Not A Name!"}),
     ("leaves", LEAVES, {"name": "t-line"}),
+    ("timestamps", TIMESTAMPS, {"name": "p-line"}),
+    ("timestamps-scheduled", TIMESTAMPS, {"name": "t-line"}),
     ("by-id", BY_ID, {"id": "<Pipeline p-line>"}),
     ("by-id-of-an-app", BY_ID, {"id": "<App p-dev>"}),
     ("by-malformed-id", BY_ID, {"id": str(relay.GlobalID("Pipeline", "not-a-key"))}),
@@ -363,7 +376,8 @@ VIEWERS = sorted(PROFILES)
 COMPILED = {
     "everything-personal", "everything-team", "dashboard", "web-overview-personal", "web-overview-team", "owners",
     "bulk", "bulk-first-1", "bulk-after", "directives-on", "directives-off", "pages", "pages-after", "pages-first-0",
-    "unknown-name", "leaves", "by-id", "by-malformed-id", "mixed-roots", "not-compiled", "mixed-nodes",
+    "unknown-name", "leaves", "timestamps", "timestamps-scheduled", "by-id", "by-malformed-id", "mixed-roots",
+    "not-compiled", "mixed-nodes",
     "mixed-nodes-skip", "mixed-errors-none", "mixed-errors-below-apps", "mixed-error-on-the-pipeline",
     "app", "app-of-a-team", "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose",
     "apps", "apps-loose", "apps-coupled", "apps-after", "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
@@ -403,6 +417,18 @@ async def _richer_world() -> World:
         await PipelineCoupling.create(pipeline=team_line, app=app, stage=stage)
         world.ids[name] = app.id
     await Pipeline.filter(id=team_line.id).update(delete_at=datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    # Moments written with other offsets than UTC's, and with whole seconds (isoformat then prints no fraction):
+    # SQLite keeps the text as written, which the compiled dates must read as the ORM does.
+    moments = (
+        datetime(2025, 3, 30, 1, 59, 59, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2025, 10, 26, 2, 30, 0, 123456, tzinfo=timezone(timedelta(hours=-8))),
+        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2025, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=14))),
+    )
+    for version, moment in zip(range(2, 7), moments, strict=True):
+        await Release.filter(app__name="p-dev", version=version).update(created_at=moment, updated_at=moment)
+    await App.filter(name="p-dev").update(created_at=moments[0], updated_at=moments[2])
     review = await App.get(name="t-review-1")
     pulls: tuple[tuple[int, App | None, ReviewAppStatus], ...] = (
         (7, review, ReviewAppStatus.CREATED),
