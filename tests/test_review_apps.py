@@ -488,6 +488,21 @@ async def test_a_newer_commit_during_the_older_builds_release_phase_releases_aft
     ]
 
 
+async def _opened_then_pushed_while_its_job_runs(scene: GitHubScene, pr_number: int, first: str, second: str) -> None:
+    """A pull request opened at `first`, then `second` pushed while the review app's job is still at `first` (its
+    source held back), then every job run to its end."""
+    source_served = scene.github.hold_tarball(first)
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
+    worker = asyncio.create_task(scene.jobs.drain())
+    try:
+        await _pushed_while_its_job_runs(scene, pr_number, first, second)
+        source_served.set()
+        await asyncio.wait_for(worker, timeout=90)
+    finally:
+        source_served.set()
+        worker.cancel()  # only when a step above failed: the worker ended otherwise
+
+
 async def _pushed_while_its_job_runs(scene: GitHubScene, pr_number: int, first: str, second: str) -> None:
     """The second commit is pushed while the review app's job is still at the first one (its source downloading):
     the queue refuses that push's job, whose id is the running job's."""
@@ -520,18 +535,9 @@ async def test_a_push_while_the_review_apps_job_runs_is_built_and_cancels_the_bu
     second = await scene.commit(
         {"feature.txt": "v2", "app.json": json.dumps({"buildpacks": [{"url": str(quick)}]})}, branch="checkout"
     )
-    source_served = scene.github.hold_tarball(first)
-    await scene.deliver("pull_request", pull_request_payload("opened", 9, sha=first, branch="checkout"))
-    worker = asyncio.create_task(scene.jobs.drain())
-    try:
-        # given the review app's job at the first commit, before it made its build (the source downloading)
-        # when the second commit is pushed, then the source served and the first commit's build made
-        await _pushed_while_its_job_runs(scene, 9, first, second)
-        source_served.set()
-        await asyncio.wait_for(worker, timeout=90)
-    finally:
-        source_served.set()
-        worker.cancel()  # only when a step above failed: the worker ended otherwise
+    # given the review app's job at the first commit, before it made its build (the source downloading)
+    # when the second commit is pushed, then the source served and the first commit's build made
+    await _opened_then_pushed_while_its_job_runs(scene, 9, first, second)
 
     # then the second commit was built, at once, and its release is current
     review = await ReviewApp.get(pr_number=9)
@@ -554,18 +560,9 @@ async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_c
     needs_more["env"]["MISSING"] = {"required": True}
     first = await scene.commit({"app.json": json.dumps(needs_more)}, branch="checkout")
     second = await scene.commit({"app.json": json.dumps(APP_JSON), "feature.txt": "v2"}, branch="checkout")
-    source_served = scene.github.hold_tarball(first)
-    await scene.deliver("pull_request", pull_request_payload("opened", 10, sha=first, branch="checkout"))
-    worker = asyncio.create_task(scene.jobs.drain())
-    try:
-        # given the review app's job at a first commit whose app.json asks for a config var nobody set
-        # when the second commit, which does not, is pushed before that job found out
-        await _pushed_while_its_job_runs(scene, 10, first, second)
-        source_served.set()
-        await asyncio.wait_for(worker, timeout=90)
-    finally:
-        source_served.set()
-        worker.cancel()  # only when a step above failed: the worker ended otherwise
+    # given the review app's job at a first commit whose app.json asks for a config var nobody set
+    # when the second commit, which does not, is pushed before that job found out
+    await _opened_then_pushed_while_its_job_runs(scene, 10, first, second)
 
     # then the second commit was built: the push was not lost behind the first commit's error
     [review] = await scene.review_apps()
