@@ -23,7 +23,14 @@ from pipegraph.db import close_db, init_db, migrate
 from pipegraph.redis import EmbeddedRedis
 from pipegraph.sandbox import Sandbox, SandboxSettings, open_sandbox
 from pipegraph.settings import Settings
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, LOOPBACK_HOSTS, BrowserPage, require_browser
+from tests.support.browser import (
+    BROWSER_EXPECT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOOPBACK_HOSTS,
+    BrowserPage,
+    require_browser,
+)
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.database import is_postgres, truncate_all
 from tests.support.jobs import JobRunner
@@ -194,7 +201,11 @@ async def serve_app(settings: Settings) -> AsyncIterator[str]:
 async def browser(base_settings: Settings) -> AsyncIterator[Any]:
     """One Debian Chromium per test module (never a downloaded browser build), driven by Playwright."""
     require_browser(base_settings)
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    # Playwright's 5 s default for assertions is shorter than a page load on a loaded 2-core CI machine; a failing
+    # assertion waits longer, a passing one no longer.
+    expect.set_options(timeout=BROWSER_EXPECT_MS)
 
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

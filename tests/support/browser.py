@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+BROWSER_EXPECT_MS = 15_000  # for assertions that name no timeout of their own
 
 
 def require_browser(settings: Settings, *, chromium: bool = True) -> None:
