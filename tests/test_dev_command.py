@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,7 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
+from pipegraph.redis import advertise_dev_redis, running_dev_redis
 from tests.support.processes import alive, children, command_of
 
 PIPEGRAPH = str(Path(sys.executable).parent / "pipegraph")
@@ -70,11 +75,17 @@ def wait_for_server(port: int) -> None:
     raise AssertionError(f"nothing answers on port {port}")
 
 
+def dev_env(tmp_path: Path) -> dict[str, str]:
+    """A newcomer's environment: no database or Redis configured, a data folder of its own."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
 @contextmanager
 def dev_demo(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
     """`pipegraph dev --demo` on a fresh data folder, no database or Redis configured; stopped with Ctrl-C."""
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+    env = dev_env(tmp_path)
     process = subprocess.Popen(
         [PIPEGRAPH, "dev", "--demo", "--port", str(port)],
         env=env,
@@ -101,8 +112,7 @@ def test_dev_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(tmp_path: P
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-        env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+        env = dev_env(tmp_path)
 
         # when pipegraph dev is asked to serve on it
         ran = subprocess.run(
@@ -146,8 +156,7 @@ def test_dev_serves_graphiql_and_the_demo_pipeline_with_a_printed_token(tmp_path
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop: signal.Signals) -> None:
     # given pipegraph dev running with its embedded redis-server
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env["PIPEGRAPH_DATA_DIR"] = str(tmp_path / "data")
+    env = dev_env(tmp_path)
     port = free_port()
     process = subprocess.Popen(
         [PIPEGRAPH, "dev", "--port", str(port)],
@@ -183,8 +192,8 @@ def test_dev_stops_its_embedded_redis_however_it_is_stopped(tmp_path: Path, stop
 
 def test_dev_without_bubblewrap_runs_unsandboxed_and_says_so(tmp_path: Path) -> None:
     # given a laptop without bubblewrap (nothing on the PATH), and no PIPEGRAPH_SANDBOX setting
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(PIPEGRAPH_DATA_DIR=str(tmp_path / "data"), PATH=str(tmp_path))
+    env = dev_env(tmp_path)
+    env["PATH"] = str(tmp_path)
     port = free_port()
 
     # when pipegraph dev starts, it serves all the same
@@ -209,3 +218,79 @@ def test_dev_without_bubblewrap_runs_unsandboxed_and_says_so(tmp_path: Path) -> 
     assert process.returncode == 0
     assert "UNSANDBOXED: app commands (release phase) run with pipegraph's own rights" in said
     assert "bwrap, setpriv, prlimit, timeout not found on PATH" in said
+
+
+PROMOTE = "mutation($i: PromoteInput!) { promote(input: $i) { promotion { id } userErrors { message } } }"
+NEWS = 'subscription { pipelineEvents(pipeline: "shop") { kind promotion { id status } } }'
+
+
+def test_tokens_revoke_beside_dev_closes_its_open_sockets_before_anything_more_is_sent(tmp_path: Path) -> None:
+    # given pipegraph dev --demo, and a second token of its user, used by a page following the pipeline's news
+    port = free_port()
+    with dev_demo(tmp_path, port) as process:
+        admin = wait_for_token(process, time.monotonic() + 60)
+        wait_for_server(port)
+        env = dev_env(tmp_path)
+        watcher = _cli(env, "tokens", "create", "--email", "dev@localhost", "--description", "watcher").strip()
+        [watcher_id] = [
+            line.split()[0]
+            for line in _cli(env, "tokens", "list", "--email", "dev@localhost").splitlines()
+            if "watcher" in line
+        ]
+        with connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+            ws.send(json.dumps({"type": "connection_init", "payload": {"token": watcher}}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "connection_ack"
+            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": NEWS}}))
+            first = _promote(port, admin)
+            while _next_news(ws) != {"id": first, "status": "COMPLETED"}:  # the page is following, and caught up
+                pass
+
+            # when that token is revoked with `pipegraph tokens revoke` beside the server (no REDIS_URL set), and
+            # another promotion starts as soon as the command returned
+            _cli(env, "tokens", "revoke", watcher_id)
+            _promote(port, admin)
+
+            # then the page's socket is closed as revoked, before any news of the second promotion was sent on it
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=60)  # any message here is news sent to a revoked token
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4401
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    ran = subprocess.run([PIPEGRAPH, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
+def _promote(port: int, token: str) -> str:
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/graphql",
+        json={"query": PROMOTE, "variables": {"i": {"source": "shop-dev"}}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    promote = response.json()["data"]["promote"]
+    assert promote["userErrors"] == [], promote
+    promotion_id: str = promote["promotion"]["id"]
+    return promotion_id
+
+
+def _next_news(ws: ClientConnection) -> dict[str, str]:
+    message = json.loads(ws.recv(timeout=60))
+    assert message["type"] == "next", message
+    promotion: dict[str, str] = message["payload"]["data"]["pipelineEvents"]["promotion"]
+    return promotion
+
+
+def test_only_commands_on_devs_own_database_are_pointed_at_its_embedded_redis(tmp_path: Path) -> None:
+    # given the embedded Redis a `pipegraph dev` on a SQLite file advertised in its data folder
+    socket_path = tmp_path / "redis.sock"
+    socket_path.touch()
+    advertise_dev_redis(tmp_path, f"unix://{socket_path}", "sqlite:///data/pipegraph.sqlite3")
+
+    # then a command on that database is pointed at it, one on another database is not (its token ids are not the
+    # server's), and none is once the server is gone
+    assert running_dev_redis(tmp_path, database_url="sqlite:///data/pipegraph.sqlite3") == f"unix://{socket_path}"
+    assert running_dev_redis(tmp_path, database_url="postgres://db/other") is None
+    socket_path.unlink()
+    assert running_dev_redis(tmp_path, database_url="sqlite:///data/pipegraph.sqlite3") is None

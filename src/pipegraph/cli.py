@@ -202,6 +202,7 @@ def tokens_revoke(token_id: str) -> None:
     from pipegraph.core.errors import DomainError
     from pipegraph.core.relay import NO_ROW_ID, db_id
     from pipegraph.db import close_db, init_db
+    from pipegraph.redis import running_dev_redis
 
     key = db_id(token_id.strip())
     if key == NO_ROW_ID:
@@ -209,9 +210,11 @@ def tokens_revoke(token_id: str) -> None:
 
     async def run() -> datetime | None:
         settings = Settings.from_env()
+        # Without REDIS_URL, the `pipegraph dev` running on this data folder and database, if any, is told.
+        redis_url = settings.redis_url or running_dev_redis(settings.data_dir, database_url=settings.database_url)
         await init_db(settings.database_url)
         try:
-            return (await revoke_token(key, redis_url=settings.redis_url)).revoked_at
+            return (await revoke_token(key, redis_url=redis_url)).revoked_at
         finally:
             await close_db()
 
@@ -259,12 +262,14 @@ async def _redis_url(settings: Settings) -> AsyncIterator[str]:
     if settings.redis_url:
         yield settings.redis_url
         return
-    from pipegraph.redis import EmbeddedRedis
+    from pipegraph.redis import EmbeddedRedis, advertise_dev_redis, withdraw_dev_redis
 
     embedded = EmbeddedRedis().start()
     try:
+        advertise_dev_redis(settings.data_dir, embedded.url, settings.database_url)
         yield embedded.url
     finally:
+        withdraw_dev_redis(settings.data_dir, embedded.url)
         embedded.stop()
 
 

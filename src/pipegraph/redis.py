@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -95,3 +96,39 @@ class EmbeddedRedis:
         self._process = None
         if self._tmp:
             self._tmp.cleanup()
+
+
+# `pipegraph dev` names its embedded Redis here, in its data folder, for the commands run beside it: a `pipegraph
+# tokens revoke` must reach the running server's open sockets through it (streams/notices.py), not wait for their
+# periodic re-check. The database is named too: a command pointed at another database must not tell that server
+# about ids that are not its own.
+DEV_REDIS_FILE = "dev-redis.json"
+
+
+def advertise_dev_redis(data_dir: Path, redis_url: str, database_url: str) -> Path:
+    path = data_dir / DEV_REDIS_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"redis_url": redis_url, "database_url": database_url}))
+    temporary.chmod(0o600)
+    temporary.replace(path)  # whole or absent, never half-written
+    return path
+
+
+def withdraw_dev_redis(data_dir: Path, redis_url: str) -> None:
+    """Forget the advertisement, unless another `pipegraph dev` on this folder has replaced it since."""
+    if running_dev_redis(data_dir, database_url=None) == redis_url:
+        (data_dir / DEV_REDIS_FILE).unlink(missing_ok=True)
+
+
+def running_dev_redis(data_dir: Path, *, database_url: str | None) -> str | None:
+    """The embedded Redis of a `pipegraph dev` running on `data_dir` (and on `database_url`, when given), if any."""
+    try:
+        advertised = json.loads((data_dir / DEV_REDIS_FILE).read_text())
+        redis_url, its_database = str(advertised["redis_url"]), str(advertised["database_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if database_url is not None and its_database != database_url:
+        return None
+    if redis_url.startswith("unix://") and not Path(redis_url.removeprefix("unix://")).exists():
+        return None  # that server is gone (killed before it could withdraw this)
+    return redis_url
