@@ -82,6 +82,34 @@ async def test_many_targets_cost_the_statements_of_two(
         assert await Slug.filter(app_id=app.id).count() == expected
 
 
+async def test_a_lost_batch_is_found_again_as_one_batch(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, sql_statements: StatementCounter
+) -> None:
+    # given a promotion to six apps without a release phase, whose batch job Redis lost before a worker ran it
+    await shop_pipeline(gql, production=PRODUCTION)
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+    await promote(gql, source="shop-staging", to=list(PRODUCTION))
+    redis = Redis.from_url(settings.redis_url or "")
+    await redis.flushdb()
+    await redis.aclose()
+
+    # when the reconciler finds its targets untouched, and a worker runs what it enqueued
+    pool = await create_pool(redis_settings(settings.redis_url or ""))
+    try:
+        enqueued = await reconcile(pool, now=utcnow() + LATER)
+    finally:
+        await pool.aclose()
+    sql_statements.statements.clear()
+    await jobs.drain()
+
+    # then one job worked all six targets, with the batch's writes, not six jobs' (a job each writes per target)
+    assert enqueued == 1
+    assert await PromotionTarget.filter(status=TargetStatus.SUCCEEDED, attempts=1).count() == len(PRODUCTION)
+    assert len([s for s in sql_statements.statements if s.startswith(("INSERT", "UPDATE"))]) == 7
+    assert (await Promotion.get()).status == PromotionStatus.COMPLETED
+
+
 async def test_subscribers_get_each_targets_steps_as_a_job_per_target_announces_them(
     gql: GraphQLClient, jobs: JobRunner, settings: Settings
 ) -> None:

@@ -17,7 +17,7 @@ from tortoise.expressions import Subquery
 from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.promotions.execution import complete_if_done, utcnow
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus
-from pipegraph.promotions.service import target_job
+from pipegraph.promotions.service import batch_job, target_job
 from pipegraph.releases.models import Release
 from pipegraph.releases.service import due_releases, release_job
 
@@ -29,8 +29,12 @@ async def lost_jobs(*, now: datetime | None = None) -> list[Job]:
     now = now or utcnow()
     jobs: list[Job] = []
     pending = await PromotionTarget.filter(status=TargetStatus.PENDING, created_at__lt=now - PENDING_GRACE)
-    # Same job id as the first enqueue: if the job is merely waiting in the queue, arq keeps one.
-    jobs.extend(target_job(target.id) for target in pending)
+    # Same job ids as the first enqueue: if a job is merely waiting in the queue, arq keeps one. Targets no job ever
+    # attempted go back to their promotion's batch, which works them all at once (or, with a release phase, hands
+    # each to its own job again); one a worker already tried is its own job's.
+    untouched = {target.promotion_id for target in pending if target.attempts == 0}
+    jobs.extend(batch_job(promotion_id) for promotion_id in sorted(untouched))
+    jobs.extend(target_job(target.id) for target in pending if target.attempts > 0)
     for target in await PromotionTarget.filter(status=TargetStatus.RUNNING, lease_expires_at__lt=now):
         # Hand it back as PENDING (only if still stuck: another reconciler may have been first) under a new job id,
         # since the dead worker's job is still held "in progress" by arq until that marker expires.
