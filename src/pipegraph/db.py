@@ -65,8 +65,12 @@ class NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
 
 
 def _connection(database_url: str) -> str | dict[str, Any]:
+    if database_url.startswith("sqlite://"):
+        config = expand_db_url(_with_sqlite_pragmas(database_url))
+        config["engine"] = "pipegraph.sqlite_engine"  # write transactions queue for the lock instead of failing
+        return config
     if not database_url.startswith(("postgres://", "asyncpg://")):
-        return _with_sqlite_pragmas(database_url)
+        return database_url
     config = expand_db_url(database_url)
     config["credentials"]["connection_class"] = NoResetConnection
     return config
