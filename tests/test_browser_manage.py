@@ -13,13 +13,16 @@ from tests.support.clients import GraphQLClient, make_actor
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import shop_pipeline
+from tests.test_pipeline_access import GRANT
 
 ROLLED_BACK = 'query { app(name: "shop-prod-eu") { currentRelease { version sourceRelease { version } } } }'
 RENAME = """mutation($name: String!) { renamePipeline(input: {pipeline: "shop", name: $name}) {
   pipeline { name } userErrors { message } } }"""
 SHARE_VIEW = """mutation($app: String!) { addAppCollaborator(input: {app: $app, user: "grace@example.com",
   permissions: [VIEW]}) { userErrors { message } } }"""
-PROMOTE = 'mutation { promote(input: {source: "shop-staging", to: ["shop-prod-eu"]}) { userErrors { message } } }'
+SHARE = """mutation($app: String!, $permissions: [Permission!]!) { addAppCollaborator(input: {app: $app,
+  user: "grace@example.com", permissions: $permissions}) { userErrors { message } } }"""
+PROMOTE = 'mutation { promote(input: {source: "shop-staging", to: ["shop-prod-eu"]}) { userErrors { code } } }'
 
 
 async def test_rollback_asks_first_then_releases_the_earlier_slug(
@@ -101,13 +104,48 @@ async def test_controls_show_only_where_the_viewer_may_use_them(
     await expect(page.get_by_text("Only the pipeline's owner or an admin of its team")).to_be_visible()
     await expect(page.get_by_role("button", name="Rename")).to_have_count(0)
 
-    # and a promotion she may not make is refused in the API's words
+    # and no promotion is offered, since she may deploy to no app: the API would refuse her one
     await page.get_by_role("link", name="Overview").click()
-    await card.get_by_role("button", name=re.compile("Promote")).click()
-    message = (await GraphQLClient(gql.http, grace)(PROMOTE))["promote"]["userErrors"][0]["message"]
+    await expect(card).to_be_visible()
+    await expect(page.get_by_role("button", name=re.compile("Promote"))).to_have_count(0)
+    assert (await GraphQLClient(gql.http, grace)(PROMOTE))["promote"]["userErrors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_a_grant_holder_outside_the_team_gets_the_controls_the_api_accepts_from_them(
+    browser_page: BrowserPage, gql: GraphQLClient
+) -> None:
+    # given grace, in no team of the pipeline's: view on shop-staging, deploy on shop-prod-eu, and manage on the
+    # pipeline's review and CI apps from its access tab
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    grace = await make_actor("grace@example.com")
+    for app, permission in (("shop-staging", "VIEW"), ("shop-prod-eu", "DEPLOY")):
+        shared = await gql(SHARE, {"app": app, "permissions": [permission]})
+        assert shared["addAppCollaborator"]["userErrors"] == []
+    granted = await gql(GRANT, {"input": {"pipeline": "shop", "user": "grace@example.com", "permissions": ["MANAGE"]}})
+    assert granted["grantPipelineAccess"]["userErrors"] == []
+    page = browser_page.page
+    await browser_page.sign_in(grace.user)
+    await page.goto(f"{browser_page.base_url}/pipelines/shop")
+
+    # when she opens the promote dialog of shop-staging, then only the app she may deploy to is offered, and it works
+    await page.get_by_role("button", name="Promote to production…").click()
     dialog = page.get_by_role("dialog")
-    await dialog.get_by_role("button", name=re.compile("Promote to")).click()
-    await expect(dialog.get_by_role("alert")).to_have_text(message)
+    await expect(dialog.get_by_role("checkbox")).to_have_count(1)
+    await expect(dialog.get_by_role("checkbox", name="shop-prod-eu")).to_be_checked()
+    await dialog.get_by_role("button", name="Promote to 1 app").click()
+    await expect(page).to_have_url(re.compile(r"\?promotion="))
+    await expect(dialog).to_have_count(0)
+
+    # and the access tab tells her what she was granted
+    await page.get_by_role("link", name="Access").click()
+    await expect(page.get_by_text("You were granted Manage on this pipeline's review and CI apps.")).to_be_visible()
+
+    # and the tests tab offers her to turn CI on, which the API accepts from her
+    await page.get_by_role("link", name="Tests").click()
+    await page.get_by_role("button", name="Enable CI").click()
+    await expect(page.get_by_text("Every push to the pipeline's apps is tested")).to_be_visible()
+    assert (await gql('query { pipeline(name: "shop") { ci { enabled } } }'))["pipeline"]["ci"] == {"enabled": True}
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, PHONE], ids=["desktop", "phone"])

@@ -196,3 +196,16 @@ def test_diff_reads_the_git_history_of_pushed_commits(live: LiveApi, tmp_path: P
         "=== ⬢ gitty-staging and ⬢ gitty-prod have diverged: ⬢ gitty-staging has 2 commits that ⬢ gitty-prod has "
         "not, and ⬢ gitty-prod 1 commit that ⬢ gitty-staging has not"
     )
+
+
+def test_add_without_a_stage_nor_a_terminal_says_the_stage_is_missing(live: LiveApi) -> None:
+    # when an app is added with no -s, no terminal, and nothing on standard input
+    added = live.cli("pipelines:add", "web", "-a", "web-prod", input="")
+
+    # then it says what is missing and how to give it, and exits 1 before asking the API anything
+    assert added.returncode == 1
+    assert "Aborted!" not in added.stderr
+    assert added.stderr.endswith(
+        "Error: no stage given for web-prod: pass -s/--stage (review, development, staging, production); "
+        "it is asked for only in a terminal or on standard input\n"
+    )

@@ -61,3 +61,31 @@ class BrowserSession(Model):
 
     class Meta:
         table = "browser_sessions"
+
+
+class CliLogin(Model):
+    """`pipegraph login` in a browser: the CLI starts one, a signed-in dashboard user confirms it, the CLI collects a
+    new API token of theirs.
+
+    Two secrets, only their SHA-256 stored: the code, in the URL the CLI opens (the page names it to the server), and
+    the CLI's own secret, which never leaves the CLI and alone collects the token. Each row is spent once: confirmed or
+    refused once, its token handed out once (`collected_at`), and worthless once `expires_at` passed.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    secret_hash = fields.CharField(max_length=64, unique=True)
+    host = fields.CharField(max_length=100, default="")  # what the CLI says its machine is called: shown, not trusted
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "pipegraph.User", related_name="cli_logins", on_delete=fields.CASCADE, null=True
+    )
+    confirmed_at = fields.DatetimeField(null=True)
+    refused_at = fields.DatetimeField(null=True)
+    collected_at = fields.DatetimeField(null=True)
+
+    user_id: int | None
+
+    class Meta:
+        table = "cli_logins"

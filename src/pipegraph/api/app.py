@@ -19,7 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from pipegraph.api import web
+from pipegraph.api import cli_login, web
 from pipegraph.api.auth import RequireToken, credential_for
 from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
@@ -174,6 +174,12 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/login", web.login, methods=["GET"]),
             Route("/logout", web.logout, methods=["POST"]),
+            Route(cli_login.START_PATH, cli_login.start, methods=["POST"]),
+            Route(cli_login.TOKEN_PATH, cli_login.collect, methods=["POST"]),
+            Route(f"{cli_login.START_PATH}/show", cli_login.show, methods=["POST"]),
+            Route(f"{cli_login.START_PATH}/confirm", cli_login.confirm, methods=["POST"]),
+            Route(f"{cli_login.START_PATH}/refuse", cli_login.refuse, methods=["POST"]),
+            Route(cli_login.PAGE_PATH + "/{code}", web.dashboard, methods=["GET"]),
             Mount("/assets", app=web.assets(settings)),
             Route("/", web.dashboard, methods=["GET"]),
             Route("/pipelines/{rest:path}", web.dashboard, methods=["GET"]),

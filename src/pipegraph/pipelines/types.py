@@ -28,7 +28,7 @@ from pipegraph.github.types import (
     pipeline_deliveries,
     pipeline_repository,
 )
-from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN
+from pipegraph.pipelines.access_tab import STATIC_AUTO_JOIN, pipeline_permissions
 from pipegraph.pipelines.enums import StageEnum  # noqa: F401 - registers Stage as a GraphQL enum
 from pipegraph.pipelines.loaders import (
     couplings_by_pipeline,
@@ -235,6 +235,15 @@ class PipelineType(relay.Node):
         apps = [coupling.app for coupling in await _couplings(info, self.id)]
         rights = await info.context.access.pipeline_rights(self.model, apps)
         return [right for right in PipelineRight if right in rights]
+
+    @strawberry.field(
+        description="The viewer's access to its review and CI apps, from its access tab (a grant, and auto-join for "
+        "team members), in Heroku's order: what a client may offer them there besides what viewerRights give "
+        "(e.g. MANAGE: enable CI and cancel runs; OPERATE: start runs). Empty for those it grants nothing."
+    )
+    async def viewer_permissions(self, info: Info) -> list[Permission]:
+        held = await pipeline_permissions(self.model, info.context.viewer)
+        return [permission for permission in Permission if permission in held]
 
     @strawberry.field(description="Every change of owner, newest first.")
     async def transfers(self, info: Info) -> list[PipelineTransferType]:

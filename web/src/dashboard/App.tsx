@@ -2,6 +2,7 @@ import { useQuery } from "urql";
 
 import { ViewerQuery } from "./operations";
 import { AppReleases } from "./pages/AppReleases";
+import { CliLogin } from "./pages/CliLogin";
 import { PipelineList } from "./pages/PipelineList";
 import { PipelinePage } from "./pages/PipelinePage";
 import { Link, navigate, useLocation } from "./router";
@@ -20,6 +21,11 @@ function SignIn() {
         Open the <strong>dashboard</strong> link that <code>pipegraph dev</code> printed in its terminal. It works once
         and signs this browser in; restart <code>pipegraph dev</code> for a new one.
       </p>
+      {window.location.pathname.startsWith("/cli-login/") && (
+        <p>
+          <code>pipegraph login</code> sent you here: sign in first, then open the link it printed again.
+        </p>
+      )}
       <p>
         Programs keep using API tokens (<code>pipegraph tokens create</code>) in an <code>Authorization</code> header.
       </p>
@@ -31,6 +37,7 @@ function Routes({ location }: { location: URL }) {
   const parts = location.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "pipelines" && parts[1]) return <PipelinePage name={parts[1]} tab={parts[2] ?? "overview"} detail={parts[3]} />;
   if (parts[0] === "apps" && parts[1]) return <AppReleases name={parts[1]} />;
+  if (parts[0] === "cli-login" && parts[1]) return <CliLogin code={parts[1]} />;
   if (parts.length) {
     return (
       <main className="page">

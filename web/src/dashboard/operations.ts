@@ -288,6 +288,7 @@ export const PipelineAdminQuery = graphql(`
       id
       name
       viewerRights
+      viewerPermissions
       owner {
         ...OwnerFields
       }
@@ -351,6 +352,7 @@ export const PipelineTestRunsQuery = graphql(`
       id
       name
       viewerRights
+      viewerPermissions
       ci {
         enabled
       }
@@ -371,6 +373,7 @@ export const PipelineTestRunQuery = graphql(`
       id
       name
       viewerRights
+      viewerPermissions
       testRun(number: $number) {
         ...TestRunFields
         appName

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -104,7 +105,16 @@ def pipelines_add(pipeline: str, app_name: str, stage: str | None) -> None:
         # The server's own guess, so the default offered is the one createPipeline would make.
         from pipegraph.pipelines.service import infer_stage
 
-        stage = click.prompt(f"Stage of {app_name}", type=STAGE_CHOICE, default=infer_stage(app_name).value)
+        try:
+            stage = click.prompt(f"Stage of {app_name}", type=STAGE_CHOICE, default=infer_stage(app_name).value)
+        except click.Abort:
+            if sys.stdin.isatty():
+                raise  # Ctrl-C or Ctrl-D at the prompt: the person chose to stop
+            # No terminal and nothing piped in: say what is missing rather than a bare "Aborted!".
+            raise click.ClickException(
+                f"no stage given for {app_name}: pass -s/--stage ({', '.join(STAGE_CHOICE.choices)}); "
+                "it is asked for only in a terminal or on standard input"
+            ) from None
     api = connect()
     with action(f"Adding {app_label(app_name)} to {pipeline} pipeline as {stage}"):
         api.mutate("add_app_to_pipeline", pipeline=pipeline, app=app_name, stage=stage)

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useQuery } from "urql";
 
 import type { Stage } from "../../gql/graphql";
+import { mayPromoteInto } from "../access";
 import { useAction } from "../actions";
 import { ago, exact, ownerName, shortCommit, titleCase } from "../format";
 import { MoveAppToStageMutation, RemoveAppFromPipelineMutation } from "../mutations";
@@ -123,7 +124,9 @@ export function AppCard({ pipeline, stage, app, foreign, reviewApp, onPromote, o
   const differs = differsFromNext(pipeline, stage, app);
   const next = nextStage(stage);
   const others = pipeline.stages.flatMap((candidate) => candidate.apps).filter((other) => other.id !== app.id);
-  const canPromote = (stage === "DEVELOPMENT" || stage === "STAGING") && others.length > 0 && !!app.currentRelease;
+  // Promoting needs view on the source (its card) and deploy on a target: offered only with a target to deploy to.
+  const canPromote =
+    (stage === "DEVELOPMENT" || stage === "STAGING") && others.some(mayPromoteInto) && !!app.currentRelease;
   return (
     <article className="card" aria-label={app.name} data-app={app.name}>
       <header className="card-head">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 
+import { mayPromoteInto } from "../access";
 import { useAction } from "../actions";
 import { titleCase } from "../format";
 import { PromoteMutation } from "../mutations";
@@ -8,7 +9,8 @@ import { Refusal } from "./Refusal";
 
 type Props = { pipeline: Overview; source: CardApp; onClose: () => void; onStarted: (promotionId: string) => void };
 
-/** Choose the targets: every app of the next stage by default, any other of the pipeline on request. */
+/** Choose the targets: every app of the next stage by default, any other of the pipeline on request; only apps the
+ * viewer may deploy to are offered. */
 export function PromoteDialog({ pipeline, source, onClose, onStarted }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
   const sourceStage = pipeline.stages.find((stage) => stage.apps.some((app) => app.id === source.id))?.name;
@@ -16,7 +18,9 @@ export function PromoteDialog({ pipeline, source, onClose, onStarted }: Props) {
   const [chosen, setChosen] = useState<Set<string>>(
     () =>
       new Set(
-        pipeline.stages.filter((stage) => stage.name === downstream).flatMap((stage) => stage.apps.map((a) => a.name)),
+        pipeline.stages
+          .filter((stage) => stage.name === downstream)
+          .flatMap((stage) => stage.apps.filter(mayPromoteInto).map((a) => a.name)),
       ),
   );
   const promote = useAction(PromoteMutation);
@@ -50,7 +54,7 @@ export function PromoteDialog({ pipeline, source, onClose, onStarted }: Props) {
         </h2>
         <p className="muted">The exact slug is copied; each target runs its release phase with its own config.</p>
         {pipeline.stages.map((stage) => {
-          const apps = stage.apps.filter((app) => app.id !== source.id);
+          const apps = stage.apps.filter((app) => app.id !== source.id && mayPromoteInto(app));
           if (!apps.length) return null;
           return (
             <fieldset key={stage.name}>

@@ -42,7 +42,21 @@ export function PipelineAccess({ name }: { name: string }) {
   const pipeline = data?.pipeline;
   if (!pipeline) return <p>Loading…</p>;
   const access = pipeline.access;
-  if (!access) return <p>The access tab is for the pipeline's owner and the members of its team.</p>;
+  if (!access) {
+    // Not the owner's nor in its team: what the tab lists is not theirs to see, but their own access is.
+    const own = pipeline.viewerPermissions;
+    return (
+      <section className="panel" aria-labelledby="own-access">
+        <h2 id="own-access">Your access to review and CI apps</h2>
+        <p>
+          {own.length
+            ? `You were granted ${own.map(titleCase).join(", ")} on this pipeline's review and CI apps.`
+            : "You hold no access to this pipeline's review and CI apps."}{" "}
+          The rest of the access tab is for the pipeline's owner and the members of its team.
+        </p>
+      </section>
+    );
+  }
   const admin = pipeline.viewerRights.includes("ADMIN");
   const reload = () => refetch({ requestPolicy: "network-only" });
   async function submit(event: FormEvent) {

@@ -1,6 +1,7 @@
 import { useCallback, useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 
+import { mayEnableCi, mayStartTestRun } from "../access";
 import { useAction } from "../actions";
 import { duration, mark, testsPath, useTestRunNews } from "../ci";
 import { Refusal } from "../components/Refusal";
@@ -80,8 +81,8 @@ export function PipelineTests({ name }: { name: string }) {
   if (!data?.pipeline) return <p>Loading…</p>;
   const pipeline = data.pipeline;
   const runs = pipeline.testRuns.edges.map((edge) => edge.node);
-  // Pipeline members may start runs (the seed's "create CI apps"); turning CI on is its admins'.
-  const mayStart = pipeline.viewerRights.includes("MEMBER");
+  // Members may start runs, admins turn CI on; the access tab may give either to others (access.ts).
+  const mayStart = mayStartTestRun(pipeline);
   return (
     <section aria-labelledby="tests-title">
       <h2 id="tests-title">Tests</h2>
@@ -90,7 +91,7 @@ export function PipelineTests({ name }: { name: string }) {
       ) : (
         <div className="inline-form">
           <p className="muted">CI is off: pushes to this pipeline are not tested.</p>
-          {pipeline.viewerRights.includes("ADMIN") && <EnableCi pipeline={pipeline.name} onDone={refetch} />}
+          {mayEnableCi(pipeline) && <EnableCi pipeline={pipeline.name} onDone={refetch} />}
         </div>
       )}
       {mayStart && pipeline.ci.enabled && <StartRun pipeline={pipeline.name} />}

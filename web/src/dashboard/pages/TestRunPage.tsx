@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef } from "react";
 import { useQuery, useSubscription } from "urql";
 
+import { mayCancelTestRun } from "../access";
 import { useAction } from "../actions";
 import { duration, finished, mark, testsPath, useTestRunNews } from "../ci";
 import { Refusal } from "../components/Refusal";
@@ -52,7 +53,7 @@ function Cancel({ runId, onDone }: { runId: string; onDone: () => void }) {
 }
 
 /** One test run: its facts and its output, live (its status follows the pipeline's test-run news); Cancel where the
- * viewer may (pipeline admins: the API does not tell a client of other grants allowing it). */
+ * viewer may (pipeline admins, and those the access tab lets cancel runs). */
 export function TestRunPage({ pipeline: name, number }: { pipeline: string; number: number }) {
   const [{ data, error }, refetchQuery] = useQuery({ query: PipelineTestRunQuery, variables: { name, number } });
   const refetch = useCallback(() => refetchQuery({ requestPolicy: "network-only" }), [refetchQuery]);
@@ -69,7 +70,7 @@ export function TestRunPage({ pipeline: name, number }: { pipeline: string; numb
     );
   }
   const node = run.nodes[0];
-  const mayCancel = data.pipeline.viewerRights.includes("ADMIN") && !finished(run.status);
+  const mayCancel = mayCancelTestRun(data.pipeline) && !finished(run.status);
   return (
     <section aria-labelledby="run-title" className="test-run" data-run={run.number} data-status={run.status}>
       <p className="muted">{back}</p>
