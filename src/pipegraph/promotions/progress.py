@@ -89,10 +89,11 @@ async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
 
 async def follow_pipeline(
     hub: StreamHub, pipeline_id: int, *, quiet_ms: int = QUIET_STREAM_MS
-) -> AsyncGenerator[PipelineNews, None]:
+) -> AsyncGenerator[tuple[list[PipelineNews], object | None], None]:
     """The pipeline's unfinished promotions and test runs, then each piece of news (a promotion that starts or
-    completes, a review app, build, deploy or test run that changed), for as long as it is followed. News may come
-    twice for one change (unfinished at the start and news in the stream): callers drop what they already showed.
+    completes, a review app, build, deploy or test run that changed), for as long as it is followed: batch by batch,
+    each with the stream reader's delivery it came in (None for a read of this follower's own; see Changes). News may
+    come twice for one change (unfinished at the start and news in the stream): callers drop what they already showed.
 
     Publishing never fails a job, so a page that must never miss a completion also reads the list again now and then
     (the dashboard does).
@@ -100,11 +101,13 @@ async def follow_pipeline(
     async with hub.follow(PIPELINE_EVENTS, pipeline_id) as follower:  # before the read: nothing falls in between
         pending = Promotion.filter(pipeline_id=pipeline_id, status=PromotionStatus.PENDING).order_by("id")
         ids: list[int] = await pending.values_list("id", flat=True)  # type: ignore[assignment]
-        for promotion_id in ids:
-            yield PipelineNews(NewsKind.PROMOTION, promotion_id)
+        unfinished = [PipelineNews(NewsKind.PROMOTION, promotion_id) for promotion_id in ids]
         running = TestRun.filter(pipeline_id=pipeline_id, status__in=UNFINISHED).order_by("id")
         for run_id in await running.values_list("id", flat=True):
-            yield PipelineNews(NewsKind.TEST_RUN, int(run_id))  # type: ignore[call-overload]
+            unfinished.append(PipelineNews(NewsKind.TEST_RUN, int(run_id)))  # type: ignore[call-overload]
+        if unfinished:
+            yield unfinished, None
         while True:
-            for event in await follower.read(block_ms=quiet_ms):
-                yield event
+            events = await follower.read(block_ms=quiet_ms)
+            if events:
+                yield events, follower.delivery
