@@ -257,9 +257,25 @@ REMOVE_COLLABORATOR = """
 mutation($input: RemoveAppCollaboratorInput!) { removeAppCollaborator(input: $input) { userErrors { code } } }"""
 
 
+REMOVE_APP = """
+mutation($input: RemoveAppFromPipelineInput!) { removeAppFromPipeline(input: $input) { userErrors { code } } }"""
+# Two ways bob loses sight of the pipeline: his rights change (a notice), or the pipeline's apps do (a row).
+LOSING_SIGHT = {
+    "collaborator-removed": (REMOVE_COLLABORATOR, {"app": "shop-prod-eu", "user": BOB}),
+    "app-left-the-pipeline": (REMOVE_APP, {"app": "shop-prod-eu"}),
+}
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_a_collaborator_removed_between_two_batches_gets_nothing_of_the_second(
-    gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+@pytest.mark.parametrize("change", LOSING_SIGHT)
+async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    jobs: JobRunner,
+    settings: Settings,
+    live_server: str,
+    protocol: str,
+    change: str,
 ) -> None:
     # given bob, who sees the pipeline only as a collaborator on the promotion's target, following it on a server that
     # keeps his rights in memory, and a release phase that keeps the target busy between two batches of its changes
@@ -269,22 +285,23 @@ async def test_a_collaborator_removed_between_two_batches_gets_nothing_of_the_se
     assert data["addAppCollaborator"]["userErrors"] == []
     await until_listening(settings)
     async with watching(live_server, protocol, bob.actor.token, promotion_id) as ws, in_process_worker(settings):
-        # when, once a first batch of the stream reached him, he is removed from the app
+        # when, once a first batch of the stream reached him, he is removed from the app, or the app from the pipeline
         while True:
             message = await receive(ws)
             assert message["type"] in ("next", "data"), message
             if message["payload"]["data"]["promotionProgress"]["sequence"] > 0:
                 break
-        removed = await gql(REMOVE_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB}})
+        document, input = LOSING_SIGHT[change]
+        removed = await gql(document, {"input": input})
         returned = time.time()
-        assert removed["removeAppCollaborator"]["userErrors"] == []
+        assert next(iter(removed.values()))["userErrors"] == []
         after: list[dict[str, Any]] = []
         while (message := await receive(ws))["type"] != "complete":
             after.append(message)
-        # (the target went on changing after the removal: there was something to withhold)
+        # (the target went on changing after that: there was something to withhold)
         await _until_changed_since(gql, promotion_id, returned)
 
-    # then nothing written after the removal returned reached him: the subscription ended as if the promotion did not
+    # then nothing written after the change returned reached him: the subscription ended as if the promotion did not
     # exist, at the latest with the next batch
     key = relay.GlobalID.from_id(promotion_id).node_id
     assert after, "the subscription ended without saying why"
