@@ -18,12 +18,17 @@ What limits it (measured on one machine, see the commit that last changed this f
   `promote` until the subscription's snapshot arrived, so no sample is "time until connected". It splits at the
   stream entry's id (Redis's clock, whole milliseconds): write -> XADD is the worker side (the commit, then the
   batch's one write), XADD -> receipt the API side. On the API side one reader per followed stream per process
-  (pipegraph/streams/hub.py) hands each burst to every subscriber; each event's selection is executed once per
-  distinct selection and rights and shared (api/event_results.py), and revocations arrive as notices over Redis
-  (api/live_access.py), so the token is not looked up per event. What remains per event per subscriber is its
-  subscription's 2 visibility statements, one event after another on the API's single event loop: the promotion's
-  pipeline, and the pipeline's couplings with their apps joined (which also answer whether the target's app is
-  seen). That second one reads every app of the pipeline, so a 50-target burst is 250 events x 51 app rows.
+  (pipegraph/streams/hub.py) hands each burst to every subscriber at once, and a subscription takes it as a batch:
+  visibility is decided once per batch from the pipeline's and its apps' owner columns, read in one statement and
+  shared by every socket following the pipeline through that delivery (pipelines/live_view.py), with the viewer's
+  rights taken at each event from memory (revocations and rights changes arrive as notices over Redis,
+  api/live_access.py). A selection of plain values, as this bench's, is built without graphql-core
+  (api/event_plans.py); any other is executed once per distinct selection and rights and shared
+  (api/event_results.py). No statement is left per event. What remains per event is strawberry's per-result
+  plumbing (its extensions' stream-result hooks, the per-event executor), the target's model, and the message's one
+  WebSocket frame written through uvicorn, one event after another on the API's single event loop: a fraction of a
+  millisecond each, but a 50-target burst's last event still waits for the 249 before it, and the worker side alone
+  is above 10 ms at p99. Reaching 10 ms for bursts would take sending a batch without strawberry's per-event path.
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
   reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """

@@ -7,9 +7,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
+from strawberry import relay
 from workers.runner import in_process_worker
 
+from pipegraph.apps.models import App
+from pipegraph.builds.models import Build
+from pipegraph.pipelines.models import Pipeline
 from pipegraph.settings import Settings
+from pipegraph.streams.pipeline import NewsKind, announce
 from tests.support.clients import Actor, GraphQLClient, make_actor
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
@@ -71,3 +77,40 @@ async def test_a_stranger_cannot_follow_a_pipeline_as_if_it_did_not_exist(
 
     # then both are refused alike, naming only what was sent
     assert refused.value.args[0][0]["message"] == f"pipeline {pipeline} not found"
+
+
+BUILDS = """
+subscription($pipeline: String!) { pipelineEvents(pipeline: $pipeline, kinds: [BUILD]) { build { id status } } }"""
+REMOVE_APP = """
+mutation($app: String!) { removeAppFromPipeline(input: {app: $app}) { userErrors { message } } }"""
+
+
+async def test_build_news_of_an_app_that_left_the_pipeline_is_not_sent(
+    gql: GraphQLClient, settings: Settings, live_server: str
+) -> None:
+    # given a build of an app that then left the pipeline, and one of an app still in it
+    await shop_pipeline(gql)
+    pipeline = await Pipeline.get(name="shop")
+    left = await Build.create(app=await App.get(name="shop-admin"), source_url="https://example.com/left.tgz")
+    kept = await Build.create(app=await App.get(name="shop-prod-eu"), source_url="https://example.com/kept.tgz")
+    removed = await gql(REMOVE_APP, {"app": "shop-admin"})
+    assert removed["removeAppFromPipeline"]["userErrors"] == []
+
+    # when the owner's page follows the pipeline's builds, and news of both arrive, the one that left first
+    init = {"Authorization": f"Bearer {gql.actor.token}"}
+    stream = subscribe(live_server, BUILDS, {"pipeline": "shop"}, protocol=TRANSPORT_WS, init_payload=init)
+    first = asyncio.ensure_future(anext(stream))
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        async with asyncio.timeout(PATIENCE_SECONDS):
+            while not first.done():  # until the page is surely following
+                await announce(redis, pipeline.id, NewsKind.BUILD, left.id)
+                await announce(redis, pipeline.id, NewsKind.BUILD, kept.id)
+                await asyncio.sleep(0.05)
+            heard = (await first)["pipelineEvents"]["build"]
+    finally:
+        await stream.aclose()
+        await redis.aclose()
+
+    # then only the build of the app still in the pipeline reached it
+    assert relay.GlobalID.from_id(heard["id"]) == relay.GlobalID("Build", str(kept.id))

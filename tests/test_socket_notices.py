@@ -161,12 +161,7 @@ async def test_a_token_revoked_mid_burst_gets_nothing_written_after_the_revoke_r
         assert revoked["revokeApiToken"]["userErrors"] == []
         code, reason, sent = await closed(ws)
         # (the burst went on after the revoke: there was something to withhold)
-        for _ in range(200):
-            if await _changed_since(gql, promotion_id, returned):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("no target changed after the revoke")
+        await _until_changed_since(gql, promotion_id, returned)
 
     # then the socket was closed as unauthorized, and nothing written after the revoke returned reached it
     assert (code, reason) == (4401, "API token revoked")
@@ -178,11 +173,15 @@ async def test_a_token_revoked_mid_burst_gets_nothing_written_after_the_revoke_r
     assert all(at < returned for at in written), (written, returned)
 
 
-async def _changed_since(gql: GraphQLClient, promotion_id: str, moment: float) -> bool:
-    data = await gql(
-        "query($id: ID!) { node(id: $id) { ... on Promotion { targets { updatedAt } } } }", {"id": promotion_id}
-    )
-    return any(datetime.fromisoformat(t["updatedAt"]).timestamp() > moment for t in data["node"]["targets"])
+async def _until_changed_since(gql: GraphQLClient, promotion_id: str, moment: float) -> None:
+    """Until a target of the promotion changed after `moment` (fails if none does within 10 s)."""
+    query = "query($id: ID!) { node(id: $id) { ... on Promotion { targets { updatedAt } } } }"
+    for _ in range(200):
+        data = await gql(query, {"id": promotion_id})
+        if any(datetime.fromisoformat(t["updatedAt"]).timestamp() > moment for t in data["node"]["targets"]):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no target changed after that moment")
 
 
 async def test_a_revocation_missed_while_notices_were_lost_is_found_on_reconnecting(
@@ -252,3 +251,63 @@ async def test_a_collaborator_added_mid_subscription_sees_the_app_from_its_next_
     assert admin
     assert admin[-1]["step"] == "DONE"
     assert all(set(event["target"]["app"]["viewerPermissions"]) == {"VIEW", "DEPLOY"} for event in admin)
+
+
+REMOVE_COLLABORATOR = """
+mutation($input: RemoveAppCollaboratorInput!) { removeAppCollaborator(input: $input) { userErrors { code } } }"""
+
+
+REMOVE_APP = """
+mutation($input: RemoveAppFromPipelineInput!) { removeAppFromPipeline(input: $input) { userErrors { code } } }"""
+# Two ways bob loses sight of the pipeline: his rights change (a notice), or the pipeline's apps do (a row).
+LOSING_SIGHT = {
+    "collaborator-removed": (REMOVE_COLLABORATOR, {"app": "shop-prod-eu", "user": BOB}),
+    "app-left-the-pipeline": (REMOVE_APP, {"app": "shop-prod-eu"}),
+}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("change", LOSING_SIGHT)
+async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    jobs: JobRunner,
+    settings: Settings,
+    live_server: str,
+    protocol: str,
+    change: str,
+) -> None:
+    # given bob, who sees the pipeline only as a collaborator on the promotion's target, following it on a server that
+    # keeps his rights in memory, and a release phase that keeps the target busy between two batches of its changes
+    promotion_id = await promotion_to(gql, jobs, ("shop-prod-eu",), script="sleep 2\necho done\n")
+    bob = await actor(client, BOB)
+    data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
+    assert data["addAppCollaborator"]["userErrors"] == []
+    await until_listening(settings)
+    async with watching(live_server, protocol, bob.actor.token, promotion_id) as ws, in_process_worker(settings):
+        # when, once a first batch of the stream reached him, he is removed from the app, or the app from the pipeline
+        while True:
+            message = await receive(ws)
+            assert message["type"] in ("next", "data"), message
+            if message["payload"]["data"]["promotionProgress"]["sequence"] > 0:
+                break
+        document, input = LOSING_SIGHT[change]
+        removed = await gql(document, {"input": input})
+        returned = time.time()
+        assert next(iter(removed.values()))["userErrors"] == []
+        after: list[dict[str, Any]] = []
+        while (message := await receive(ws))["type"] != "complete":
+            after.append(message)
+        # (the target went on changing after that: there was something to withhold)
+        await _until_changed_since(gql, promotion_id, returned)
+
+    # then nothing written after the change returned reached him: the subscription ended as if the promotion did not
+    # exist, at the latest with the next batch
+    key = relay.GlobalID.from_id(promotion_id).node_id
+    assert after, "the subscription ended without saying why"
+    assert after[-1]["payload"] == {"data": None, "errors": [{"message": f"promotion {key} not found"}]}
+    written = [
+        datetime.fromisoformat(message["payload"]["data"]["promotionProgress"]["target"]["updatedAt"]).timestamp()
+        for message in after[:-1]
+    ]
+    assert all(at < returned for at in written), (written, returned)

@@ -75,8 +75,15 @@ class Context:
             self._access = Access(self.viewer, rights=self.preloaded_rights)
 
     def refresh(self) -> None:
-        """Forget what this operation loaded and the viewer's rights: a subscription calls it before each event."""
+        """Forget what this operation loaded and the viewer's rights: a subscription calls it before each batch of
+        events."""
         self.loaders = Loaders()
+        self._access = None
+
+    def refresh_rights(self) -> None:
+        """Forget the viewer's rights only: a subscription calls it before each event. Over a WebSocket that hears
+        access notices they come from memory (api/live_access.py), so a collaborator removed mid-batch sees no more
+        of it without a statement per event."""
         self._access = None
 
 

@@ -41,6 +41,12 @@ class MaskInternalErrors(MaskErrors):
     """Internal faults reach clients as "Internal server error"; a database that is away for a moment is said so, with
     a code clients can retry on."""
 
+    def _process_result(self, result: object) -> None:
+        # A result without errors has nothing to mask: skipped before strawberry's check of it against a runtime
+        # Protocol, which cost more than building a planned subscription event (api/event_plans.py).
+        if getattr(result, "errors", None):
+            super()._process_result(result)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if not database_unavailable(error.original_error):
             return super().anonymise_error(error)

@@ -12,27 +12,18 @@ selection can read of it), so two events share a result only when they are the s
 
 from __future__ import annotations
 
-import asyncio
-import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from graphql import ExecutionResult, OperationDefinitionNode
+
+from pipegraph.api.burst_share import BurstShare
 
 # Long enough for every socket of a burst to take its copy, short enough that nothing is kept beyond that burst.
 SHARE_SECONDS = 0.5
 Execute = Callable[[], ExecutionResult | Awaitable[ExecutionResult]]
 
-
-@dataclass
-class _Shared:
-    operation: OperationDefinitionNode  # kept, so that no other document's operation can take its id meanwhile
-    result: asyncio.Future[ExecutionResult]
-    until: float = math.inf
-
-
-_results: dict[tuple[Any, ...], _Shared] = {}
+_results: BurstShare[ExecutionResult] = BurstShare(SHARE_SECONDS)
 
 
 def shared_as(root_value: Any) -> tuple[Any, ...] | None:
@@ -48,39 +39,14 @@ async def execute_shared(
     rights got for it."""
     rights = await context.access.rights()  # the subscription read them for its own checks: no statement here
     key = (id(operation), repr(sorted(variables.items())), rights.key, event)
-    loop = asyncio.get_running_loop()
-    shared = _results.get(key)
-    if shared is not None and shared.operation is operation and shared.until > loop.time():
-        try:
-            return _copy(await asyncio.shield(shared.result))
-        except Exception:  # the first one failed: this one executes itself, as it always did
-            pass
-        except asyncio.CancelledError:
-            if not shared.result.cancelled():
-                raise  # this subscriber is going away; the shared execution carries on for the others
-    shared = _results[key] = _Shared(operation, loop.create_future())
-    try:
+
+    async def execute() -> ExecutionResult:
         result = run()
-        if not isinstance(result, ExecutionResult):
-            result = await result
-    except BaseException as error:
-        if _results.get(key) is shared:
-            del _results[key]
-        if isinstance(error, asyncio.CancelledError):
-            shared.result.cancel()
-        else:
-            shared.result.set_exception(error)
-            shared.result.exception()  # retrieved: a failure nobody waited for is not logged as "never retrieved"
-        raise
-    shared.result.set_result(result)
-    shared.until = loop.time() + SHARE_SECONDS
-    loop.call_later(SHARE_SECONDS, _forget, key, shared)
-    return result
+        return result if isinstance(result, ExecutionResult) else await result
 
-
-def _forget(key: tuple[Any, ...], shared: _Shared) -> None:
-    if _results.get(key) is shared:
-        del _results[key]
+    # The operation is kept with the result, so that no other document's operation can take its id meanwhile.
+    result, executed = await _results.get(key, execute, keep=operation)
+    return result if executed else _copy(result)
 
 
 def _copy(result: ExecutionResult) -> ExecutionResult:

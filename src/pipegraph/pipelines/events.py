@@ -7,15 +7,15 @@ Promotions (starting and completing) are what it always carried, and all a clien
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from enum import StrEnum
+from functools import partial
 from typing import Annotated
 
 import strawberry
 
 from pipegraph.api.context import Info
 from pipegraph.api.subscriptions import stream_hub
-from pipegraph.apps.types import sees_apps
 from pipegraph.builds.models import Build
 from pipegraph.builds.types import BuildType
 from pipegraph.ci.loaders import test_run_by_id
@@ -25,7 +25,8 @@ from pipegraph.core.errors import NotFound
 from pipegraph.core.relay import get_by_reference
 from pipegraph.github.models import Deploy
 from pipegraph.github.types import DeployType
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling
+from pipegraph.pipelines.live_view import pipeline_view
+from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import sees_pipeline
 from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.progress import follow_pipeline
@@ -66,10 +67,15 @@ class PipelineEventType:
     build: BuildType | None = strawberry.field(default=None, description="The build, as it is now.")
     deploy: DeployType | None = strawberry.field(default=None, description="The deploy, as it is now.")
     test_run: TestRunType | None = strawberry.field(default=None, description="The test run, as it is now.")
+    # Everything a selection can read of this event: see PromotionProgressType.
+    shared_as: strawberry.Private[tuple[object, ...] | None] = None
 
 
-async def _event(info: Info, pipeline_id: int, news: PipelineNews) -> tuple[object, PipelineEventType] | None:
-    """The event for `news` and what identifies its state (to drop repeats); None when it is gone or not seen."""
+async def _event(
+    info: Info, pipeline_id: int, news: PipelineNews, app_seen: Callable[[int], bool]
+) -> tuple[tuple[object, ...], PipelineEventType] | None:
+    """The event for `news` and what identifies its state (to drop repeats); None when it is gone or not seen.
+    `app_seen`: whether an app is in the pipeline and the viewer sees it."""
     if news.kind == NewsKind.PROMOTION:
         promotion = await info.context.loaders[promotion_by_id].load(news.row_id)
         if promotion is None:
@@ -84,7 +90,7 @@ async def _event(info: Info, pipeline_id: int, news: PipelineNews) -> tuple[obje
         return (news.kind, row.id, row.status, row.message, row.build_id), event
     if news.kind == NewsKind.BUILD:
         build = await Build.get_or_none(id=news.row_id)
-        if build is None or not await _app_seen(info, pipeline_id, build.app_id):
+        if build is None or not app_seen(build.app_id):
             return None
         return (news.kind, build.id, build.status), PipelineEventType(
             kind=PipelineEventKind.BUILD, build=BuildType.from_model(build)
@@ -97,17 +103,11 @@ async def _event(info: Info, pipeline_id: int, news: PipelineNews) -> tuple[obje
             kind=PipelineEventKind.TEST_RUN, test_run=TestRunType.from_model(run)
         )
     deploy = await Deploy.get_or_none(id=news.row_id)
-    if deploy is None or not await _app_seen(info, pipeline_id, deploy.app_id):
+    if deploy is None or not app_seen(deploy.app_id):
         return None
     return (news.kind, deploy.id, deploy.status, deploy.message), PipelineEventType(
         kind=PipelineEventKind.DEPLOY, deploy=DeployType.from_model(deploy)
     )
-
-
-async def _app_seen(info: Info, pipeline_id: int, app_id: int) -> bool:
-    if not await PipelineCoupling.exists(pipeline_id=pipeline_id, app_id=app_id):
-        return False
-    return app_id in await sees_apps(info, [app_id])
 
 
 @strawberry.type
@@ -132,14 +132,25 @@ class PipelineSubscriptions:
             raise NotFound("pipeline", pipeline, field="pipeline")  # as for one that does not exist
         shown: set[object] = set()
         # It never ends by itself: closed explicitly when the client goes, so its stream reader stops with it.
-        async with contextlib.aclosing(follow_pipeline(hub, followed.id)) as news:
-            async for item in news:
-                if item.kind not in wanted:
+        async with contextlib.aclosing(follow_pipeline(hub, followed.id)) as batches:
+            async for batch, delivery in batches:
+                items = [item for item in batch if item.kind in wanted]
+                if not items:
                     continue
-                info.context.refresh()  # rights and rows as they are now
-                if not await sees_pipeline(info, followed):
-                    raise NotFound("pipeline", pipeline, field="pipeline")
-                found = await _event(info, followed.id, item)
-                if found is not None and found[0] not in shown:
-                    shown.add(found[0])
-                    yield found[1]
+                # Rows as they are now, once per batch; the pipeline's and its apps' owners read once per burst for
+                # every socket following the pipeline (pipelines/live_view.py).
+                info.context.refresh()
+                view = await pipeline_view(followed.id, delivery)
+                for item in items:
+                    info.context.refresh_rights()  # rights as they are now, at each event
+                    rights = await info.context.access.rights()
+                    if not view.sees_pipeline(rights):
+                        raise NotFound("pipeline", pipeline, field="pipeline")
+                    found = await _event(info, followed.id, item, partial(view.sees_coupled_app, rights))
+                    if found is not None and found[0] not in shown:
+                        shown.add(found[0])
+                        event = found[1]
+                        # Subscribers with the same selection and rights share one execution of it
+                        # (api/event_results.py): what identifies it is its state, as for dropping repeats.
+                        event.shared_as = ("PipelineEvent", followed.id, *found[0])
+                        yield event

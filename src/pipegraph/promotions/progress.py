@@ -8,6 +8,7 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -16,7 +17,7 @@ from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.streams.hub import StreamHub
 from pipegraph.streams.pipeline import PIPELINE_EVENTS, NewsKind, PipelineNews, PromotionChanged
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
 
 QUIET_STREAM_MS = 5_000
 
@@ -42,32 +43,43 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
     return promotion, targets
 
 
+@dataclass(frozen=True)
+class Changes:
+    """Targets' changes that came together: the snapshot, or one delivery of the stream."""
+
+    targets: list[PromotionTarget]
+    # The stream reader's delivery they came in (the same for every follower of the stream: what they may share for
+    # it), or None when read by this follower alone (the database, a catch-up on joining).
+    delivery: object | None = None
+
+
 async def follow_promotion(
     hub: StreamHub, promotion_id: int, *, quiet_ms: int = QUIET_STREAM_MS
-) -> AsyncIterator[PromotionTarget]:
+) -> AsyncIterator[Changes]:
+    """Each target's current state, then its changes, batch by batch (never an empty one), in order."""
     async with hub.follow(PROMOTION_EVENTS, promotion_id) as follower:
         latest = _Latest()
         promotion, targets = await _snapshot(promotion_id)
-        for target in targets:
-            if latest.is_news(target):
-                yield target
+        news = [target for target in targets if latest.is_news(target)]
+        if news:
+            yield Changes(news)
         while promotion.status != PromotionStatus.COMPLETED:
             events = await follower.read(block_ms=quiet_ms)
-            completed = False
-            for event in events:
-                if isinstance(event, PromotionCompleted):
-                    completed = True
-                    continue
-                target = event.target(promotion_id)
-                if latest.is_news(target):
-                    yield target
+            completed = any(isinstance(event, PromotionCompleted) for event in events)
+            news = [
+                target
+                for event in events
+                if isinstance(event, TargetEvent) and latest.is_news(target := event.target(promotion_id))
+            ]
+            if news:
+                yield Changes(news, follower.delivery)
             if completed or not events:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.
                 promotion, targets = await _snapshot(promotion_id)
-                for target in targets:
-                    if latest.is_news(target):
-                        yield target
+                news = [target for target in targets if latest.is_news(target)]
+                if news:
+                    yield Changes(news)
 
 
 async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
@@ -77,10 +89,11 @@ async def announce_to_pipeline(redis: Redis, promotion: Promotion) -> None:
 
 async def follow_pipeline(
     hub: StreamHub, pipeline_id: int, *, quiet_ms: int = QUIET_STREAM_MS
-) -> AsyncGenerator[PipelineNews, None]:
+) -> AsyncGenerator[tuple[list[PipelineNews], object | None], None]:
     """The pipeline's unfinished promotions and test runs, then each piece of news (a promotion that starts or
-    completes, a review app, build, deploy or test run that changed), for as long as it is followed. News may come
-    twice for one change (unfinished at the start and news in the stream): callers drop what they already showed.
+    completes, a review app, build, deploy or test run that changed), for as long as it is followed: batch by batch,
+    each with the stream reader's delivery it came in (None for a read of this follower's own; see Changes). News may
+    come twice for one change (unfinished at the start and news in the stream): callers drop what they already showed.
 
     Publishing never fails a job, so a page that must never miss a completion also reads the list again now and then
     (the dashboard does).
@@ -88,11 +101,13 @@ async def follow_pipeline(
     async with hub.follow(PIPELINE_EVENTS, pipeline_id) as follower:  # before the read: nothing falls in between
         pending = Promotion.filter(pipeline_id=pipeline_id, status=PromotionStatus.PENDING).order_by("id")
         ids: list[int] = await pending.values_list("id", flat=True)  # type: ignore[assignment]
-        for promotion_id in ids:
-            yield PipelineNews(NewsKind.PROMOTION, promotion_id)
+        unfinished = [PipelineNews(NewsKind.PROMOTION, promotion_id) for promotion_id in ids]
         running = TestRun.filter(pipeline_id=pipeline_id, status__in=UNFINISHED).order_by("id")
         for run_id in await running.values_list("id", flat=True):
-            yield PipelineNews(NewsKind.TEST_RUN, int(run_id))  # type: ignore[call-overload]
+            unfinished.append(PipelineNews(NewsKind.TEST_RUN, int(run_id)))  # type: ignore[call-overload]
+        if unfinished:
+            yield unfinished, None
         while True:
-            for event in await follower.read(block_ms=quiet_ms):
-                yield event
+            events = await follower.read(block_ms=quiet_ms)
+            if events:
+                yield events, follower.delivery

@@ -10,6 +10,7 @@ from pipegraph.api.context import Info
 from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
+from pipegraph.pipelines.live_view import pipeline_view
 from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
@@ -31,14 +32,20 @@ class PromotionSubscriptions:
         promotion = await info.context.loaders[promotion_by_id].load(promotion_id)
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
-        async for target in follow_promotion(hub, promotion_id):
-            # Rights as they are now (a collaborator removed meanwhile sees no more), and fresh rows (statuses move on).
+        async for changes in follow_promotion(hub, promotion_id):
+            # Fresh rows for each batch (statuses move on, owners change): loaded once for the batch, and the
+            # pipeline's and apps' owners read once per burst for every socket following it.
             info.context.refresh()
-            if not await sees_promotion(info, promotion):
-                raise NotFound("promotion", promotion_id, field="id")
-            if target.app_id not in await sees_apps(info, [target.app_id]):
-                continue
-            yield PromotionProgressType.from_model(target)
+            view = await pipeline_view(promotion.pipeline_id, changes.delivery)
+            await view.include(target.app_id for target in changes.targets)
+            for target in changes.targets:
+                # Rights as they are now, at each event (a collaborator removed meanwhile sees no more).
+                info.context.refresh_rights()
+                rights = await info.context.access.rights()
+                if not view.sees_pipeline(rights):
+                    raise NotFound("promotion", promotion_id, field="id")
+                if view.sees_app(rights, target.app_id):
+                    yield PromotionProgressType.from_model(target)
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
     async def release_log(

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from graphql import FieldNode, OperationType, Visitor, visit
+from graphql import ExecutionResult, FieldNode, OperationType, Visitor, visit
 from graphql.execution.executor import to_nodes
 from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -31,6 +31,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import PipelineRight
 from pipegraph.api.context import Info
+from pipegraph.api.event_plans import event_plan
 from pipegraph.api.event_results import execute_shared, shared_as
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
@@ -96,8 +97,15 @@ class CompiledReadsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def execute_operation(self, serially: bool | None = None) -> Any:
         # A subscription event that says what it is runs its selection once for all the subscribers who would get
         # the same answer (api/event_results.py).
+        if self.operation.operation != OperationType.SUBSCRIPTION:
+            return super().execute_operation(serially)
+        # A selection of plain values is built from the event directly (api/event_plans.py).
+        plan = event_plan(self.schema, self.operation)
+        data = plan.data(self.root_value) if plan is not None else None
+        if data is not None:
+            return ExecutionResult(data=data)
         event = shared_as(self.root_value)
-        if event is None or self.operation.operation != OperationType.SUBSCRIPTION:
+        if event is None:
             return super().execute_operation(serially)
         return execute_shared(
             self.operation,

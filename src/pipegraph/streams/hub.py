@@ -74,9 +74,13 @@ class StreamFollower(Generic[E]):
     def __init__(self, redis: Redis, topic: Topic[E], stream: str, position: str, queue: Queue) -> None:
         self.redis, self.topic, self.stream, self.position, self.queue = redis, topic, stream, position, queue
         self.caught_up = False
+        # What the last `read` returned came in: the stream's reader's delivery (the stream and its last entry's id,
+        # the same for every follower of the stream), or None for a read of this follower's own (catching up).
+        self.delivery: tuple[str, str] | None = None
 
     async def read(self, *, block_ms: int) -> list[E]:
         """New events, waiting up to `block_ms` for some; an empty list when the stream stayed quiet."""
+        self.delivery = None
         if not self.caught_up:
             try:
                 backlog = await self.redis.xrange(self.stream, min=f"({self.position}", max="+")
@@ -92,6 +96,7 @@ class StreamFollower(Generic[E]):
             batch = await asyncio.wait_for(self.queue.get(), timeout=block_ms / 1000)
         except TimeoutError:
             return []
+        self.delivery = self.stream, batch[-1][0]
         # Only live deliveries are timed: a backlog read on joining is old by design, not late.
         now_ms = time.time() * 1000
         for entry_id, _ in batch:
