@@ -132,8 +132,8 @@ def _field(object_type: GraphQLObjectType, node: FieldNode) -> Build:
     if name == "id" and _plain_node(object_type):
         type_name = object_type.name
         return lambda source: str(relay.GlobalID(type_name, str(source.id)))
-    if definition.base_resolver is not None:
-        raise _NotPlanned
+    if definition.base_resolver is not None or definition.extensions or definition.permission_classes:
+        raise _NotPlanned  # a resolver, or hooks around the default one: graphql-core runs them
     attribute = definition.python_name
     if isinstance(field_type, GraphQLScalarType | GraphQLEnumType):
         serialize = field_type.serialize
