@@ -21,8 +21,9 @@ from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.reviewapps import lifecycle
-from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.destroy import reap_stale_review_apps
+from pipegraph.reviewapps.jobs import work_job
+from pipegraph.reviewapps.lifecycle import overdue_review_apps
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
@@ -514,7 +515,7 @@ async def _pushed_while_its_job_runs(scene: GitHubScene, pr_number: int, first: 
 
     await until(pushed, "the push taken in")
     review = await ReviewApp.get(pr_number=pr_number)
-    assert not await _job_done(scene, lifecycle.work_job(review.id).job_id)  # still at the first commit
+    assert not await _job_done(scene, work_job(review.id).job_id)  # still at the first commit
 
 
 async def _asked_for(scene: GitHubScene, sha: str) -> bool:

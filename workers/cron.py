@@ -13,7 +13,8 @@ from pipegraph.github.deploys import overdue_deploys
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
-from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.destroy import reap_stale_review_apps
+from pipegraph.reviewapps.lifecycle import overdue_review_apps
 from pipegraph.reviewapps.recovery import reconcile_review_apps
 from workers.registry import JobContext, every
 

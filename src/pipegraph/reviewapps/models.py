@@ -40,6 +40,10 @@ class ReviewAppStatus(StrEnum):
     ERRORED = "errored"
 
 
+# A review app that is there (or being made): not going, nor gone.
+ACTIVE = (ReviewAppStatus.PENDING, ReviewAppStatus.CREATING, ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED)
+
+
 # A pull request's review app: one row per pull request of a pipeline (the unique pair makes two deliveries for one
 # pull request at once give one review app), reused when the pull request is reopened.
 class ReviewApp(Model):

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.jobs.queue import Job
-from pipegraph.reviewapps.lifecycle import destroy_job
+from pipegraph.reviewapps.jobs import destroy_job
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 
 # Longer than a destruction's own steps take to hand over to each other (close, destroy, the build's end).
