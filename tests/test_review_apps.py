@@ -552,15 +552,22 @@ async def test_a_push_while_the_review_apps_job_runs_is_built_and_cancels_the_bu
     assert await gone(marker, within=30)
 
 
-async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_commit_could_not_be(
-    github_scene: GitHubScene,
-) -> None:
-    scene = github_scene
+async def _needing_a_config_var_then_not(scene: GitHubScene) -> tuple[str, str]:
+    """Two commits of a pull request's branch: the first one's app.json asks for a config var nobody set, the second
+    one's does not."""
     await _ready(scene)
     needs_more = json.loads(json.dumps(APP_JSON))
     needs_more["env"]["MISSING"] = {"required": True}
     first = await scene.commit({"app.json": json.dumps(needs_more)}, branch="checkout")
     second = await scene.commit({"app.json": json.dumps(APP_JSON), "feature.txt": "v2"}, branch="checkout")
+    return first, second
+
+
+async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_commit_could_not_be(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    first, second = await _needing_a_config_var_then_not(scene)
     # given the review app's job at a first commit whose app.json asks for a config var nobody set
     # when the second commit, which does not, is pushed before that job found out
     await _opened_then_pushed_while_its_job_runs(scene, 10, first, second)

@@ -123,6 +123,7 @@ async def request_review_app(
                 predestroy_output=None,
                 app_json={},
                 ci_deadline=None,
+                worked_sha=None,
             )
         else:
             # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
@@ -239,20 +240,24 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
 
     The job id is the review app's, so a push that comes while this job runs is refused by the queue (its id is
     taken): once done with one commit, the job looks at the wanted commit again and works on a newer one itself. Its
-    claim then cancels the build just made, as any newer commit does."""
+    claim then cancels the build just made, as any newer commit does. A push after that last look, before the queue
+    lets go of the job id, is refused too: the commit each pass finished with is kept (`worked_sha`), and the
+    reconciler hands a wanted commit no job finished with to a job of its own (recovery.py)."""
     jobs: list[Job] = []
     while True:
         more, worked_on = await _work_once(review_app_id, runtime)
         jobs.extend(more)
         if worked_on is None:
             return jobs
+        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on)
         if not await ReviewApp.filter(id=review_app_id, status__in=ACTIVE).exclude(head_sha=worked_on).exists():
             return jobs
         logger.info("review app %s: a newer commit than %s came meanwhile, working on it", review_app_id, worked_on[:7])
 
 
 async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], str | None]:
-    """One pass at the wanted commit: the jobs next, and the commit looked at (None: there is nothing more to do)."""
+    """One pass at the wanted commit: the jobs next, and the commit looked at, "" for a pull request whose head could
+    not be looked up (None: the review app is going, there is nothing more to do)."""
     row = await ReviewApp.get_or_none(id=review_app_id)
     if row is None or row.status in (ReviewAppStatus.DELETING, ReviewAppStatus.DELETED):
         return [], None
@@ -260,7 +265,7 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
     connection = await connection_of(pipeline.id)
     if connection is None:
         await set_status(runtime, row, ReviewAppStatus.ERRORED, "the pipeline is no longer connected to GitHub")
-        return [], None
+        return [], row.head_sha
     settings = runtime.settings
     sha = row.head_sha
     try:
@@ -294,7 +299,7 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
             status=ReviewAppStatus.ERRORED, message=error.message
         ):
             await announce_change(runtime, row)
-        return [], sha or None
+        return [], sha
 
 
 async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:

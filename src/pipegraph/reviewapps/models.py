@@ -59,6 +59,9 @@ class ReviewApp(Model):
     branch = fields.CharField(max_length=255)
     head_sha = fields.CharField(max_length=40)  # the commit wanted
     building_sha = fields.CharField(max_length=40, null=True)  # the commit the current build was made from
+    # The wanted commit the review app's job last finished with (built it, waits for its CI, or gave it up): a wanted
+    # commit no job finished with is the reconciler's to hand to one (a push whose job the queue refused).
+    worked_sha = fields.CharField(max_length=40, null=True)
     fork = fields.BooleanField(default=False)
     wait_for_ci = fields.BooleanField(default=False)
     ci_deadline = fields.DatetimeField(null=True, db_index=True)  # when no CI reporting on head_sha gives it up
