@@ -152,6 +152,86 @@ async def test_closed_runs_predestroy_and_removes_the_app_and_its_access(github_
     assert [body["state"] for body in github_scene.github.posted("/statuses")][-1] == "inactive"
 
 
+def _deployment_statuses(scene: GitHubScene) -> list[list[tuple[str, str]]]:
+    """The states (and descriptions) pipegraph posted for each GitHub deployment, in the order it made them."""
+    by_deployment: dict[str, list[tuple[str, str]]] = {}
+    for sent in scene.github.sent:
+        if sent.method == "POST" and "/deployments/" in sent.path and sent.path.endswith("/statuses"):
+            state = (sent.body["state"], sent.body["description"])
+            by_deployment.setdefault(sent.path.split("/")[-2], []).append(state)
+    return list(by_deployment.values())
+
+
+async def _opened_and_deployed(scene: GitHubScene, pr_number: int) -> str:
+    await _ready(scene)
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    return first
+
+
+async def _pushed(scene: GitHubScene, pr_number: int, files: dict[str, str]) -> str:
+    sha = await scene.commit(files, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("synchronize", pr_number, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    return sha
+
+
+async def test_a_successful_rebuild_makes_the_deployment_it_replaces_inactive_and_a_failed_one_does_not(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    broken = json.dumps({"buildpacks": [{"url": str(_buildpack(tmp_path / "broken", "exit 1"))}]})
+    await _opened_and_deployed(scene, 14)
+
+    # given the review app deployed, then a commit that does not build
+    await _pushed(scene, 14, {"app.json": broken})
+    assert (await ReviewApp.get(pr_number=14)).status == ReviewAppStatus.ERRORED
+    # (the first deployment is still what runs: it stays active)
+    deployed, failed = _deployment_statuses(scene)
+    assert deployed == [("in_progress", "building"), ("success", "deployed v1")]
+    assert [state for state, _ in failed] == ["in_progress", "failure"]
+
+    # when a commit that builds again is pushed
+    third = await _pushed(scene, 14, {"app.json": json.dumps(APP_JSON), "feature.txt": "v3"})
+    assert (await ReviewApp.get(pr_number=14)).status == ReviewAppStatus.CREATED
+
+    # then the deployment that was active, the first one, is made inactive once the third one succeeded; the failed
+    # one is left as it was
+    deployed, failed, replacing = _deployment_statuses(scene)
+    assert deployed == [
+        ("in_progress", "building"),
+        ("success", "deployed v1"),
+        ("inactive", f"replaced by the deployment of {third[:7]}"),
+    ]
+    assert [state for state, _ in failed] == ["in_progress", "failure"]
+    assert replacing == [("in_progress", "building"), ("success", "deployed v2")]
+
+    # and when the pull request closes, the third one goes inactive as well: none is left active
+    await scene.deliver("pull_request", pull_request_payload("closed", 14, sha=third, branch="checkout"))
+    await scene.jobs.drain()
+    assert [statuses[-1][0] for statuses in _deployment_statuses(scene)] == ["inactive", "failure", "inactive"]
+
+
+async def test_a_review_app_destroyed_after_a_failed_rebuild_makes_its_deployed_one_inactive_too(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    broken = json.dumps({"buildpacks": [{"url": str(_buildpack(tmp_path / "broken", "exit 1"))}]})
+    await _opened_and_deployed(scene, 15)
+    # given a review app deployed, whose next commit failed to build
+    second = await _pushed(scene, 15, {"app.json": broken})
+
+    # when its pull request closes
+    await scene.deliver("pull_request", pull_request_payload("closed", 15, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+
+    # then both its deployments are inactive: the failed one, and the one that was deployed until then
+    deployed, failed = _deployment_statuses(scene)
+    assert [state for state, _ in deployed] == ["in_progress", "success", "inactive"]
+    assert [state for state, _ in failed] == ["in_progress", "failure", "inactive"]
+
+
 async def test_a_stale_review_app_is_reaped(github_scene: GitHubScene) -> None:
     await _ready(github_scene, destroyStaleApps=True, staleDays=2)
     sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pipegraph.apps.models import App
 from pipegraph.builds.models import Build
-from pipegraph.github.deploys import build_outcome, report_outcome
+from pipegraph.github.deploys import build_outcome, mark_inactive, report_outcome
 from pipegraph.github.service import connection_of
 from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime
@@ -18,7 +18,9 @@ from pipegraph.sources.appjson import parse_app_json
 
 async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
     """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED, when
-    it is the review app's current build; an older commit's build ending says nothing of the newer one's."""
+    it is the review app's current build; an older commit's build ending says nothing of the newer one's. Its GitHub
+    deployment shows the outcome; a success makes the one before it inactive (GitHub leaves a transient environment's
+    earlier deployments active)."""
     build = await Build.get_or_none(id=build_id)
     row = await ReviewApp.get_or_none(app_id=build.app_id) if build is not None else None
     if row is not None and row.status == ReviewAppStatus.DELETING:
@@ -42,6 +44,12 @@ async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
             await ReviewApp.filter(id=row.id).update(postdeploy_ran=True, postdeploy_output=output)
             if not done:
                 status, message = ReviewAppStatus.ERRORED, f"postdeploy script failed: {output.splitlines()[-1]}"
+    replaced = None
+    if status == ReviewAppStatus.CREATED:
+        # What is deployed now: the one before (the last success; failures since never replaced it) is no more.
+        more["live_deployment_id"] = row.github_deployment_id
+        if row.live_deployment_id != row.github_deployment_id:
+            replaced = row.live_deployment_id
     # Only while it is still the current build: a newer commit may have been claimed during postdeploy.
     if not await ReviewApp.filter(id=row.id, build_id=build_id, status=ReviewAppStatus.CREATING).update(
         status=status, message=message, **more
@@ -57,6 +65,9 @@ async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
             ok=status == ReviewAppStatus.CREATED,
             message=message,
         )
+        if replaced is not None:
+            description = f"replaced by the deployment of {(row.building_sha or '')[:7]}"
+            await mark_inactive(connection.full_name, [replaced], runtime, description=description)
     await row.refresh_from_db()
     if row.head_sha != row.building_sha and row.status in ACTIVE:
         return [work_job(row.id)]  # a newer commit came while this one built

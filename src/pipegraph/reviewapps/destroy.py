@@ -14,7 +14,7 @@ from pipegraph.apps.models import App
 from pipegraph.builds.models import Build
 from pipegraph.builds.service import cancel_builds
 from pipegraph.core.errors import DomainError, ErrorCode
-from pipegraph.github.client import GitHubClient, GitHubUnavailable
+from pipegraph.github.deploys import mark_inactive
 from pipegraph.github.service import connection_of
 from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime
@@ -91,14 +91,10 @@ async def destroy_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
     reason = f"destroyed: {row.message}" if row.message else "destroyed"
     await set_status(runtime, row, ReviewAppStatus.DELETED, reason, app_id=None, predestroy_output=output)
     await schedule_if_empty(row.pipeline_id, runtime.settings.empty_pipeline_grace)
-    if row.github_deployment_id is not None:
-        connection = await connection_of(row.pipeline_id)
-        if connection is not None:
-            try:
-                async with GitHubClient.for_repository(runtime.settings.github, connection.full_name) as github:
-                    await github.post_deployment_status(row.github_deployment_id, state="inactive")
-            except GitHubUnavailable as error:
-                logger.warning("could not mark %s's deployment inactive: %s", row.app_name, error.message)
+    connection = await connection_of(row.pipeline_id)
+    if connection is not None:
+        # The current build's deployment, and the last successful one when that build did not succeed.
+        await mark_inactive(connection.full_name, [row.github_deployment_id, row.live_deployment_id], runtime)
     return []
 
 

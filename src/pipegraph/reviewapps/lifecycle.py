@@ -124,6 +124,8 @@ async def request_review_app(
                 app_json={},
                 ci_deadline=None,
                 worked_sha=None,
+                github_deployment_id=None,
+                live_deployment_id=None,
             )
         else:
             # Asked for again: it waits for CI as the config now says (the way out of a wait given up).

@@ -70,7 +70,10 @@ class ReviewApp(Model):
     build: fields.ForeignKeyNullableRelation[Build] = fields.ForeignKeyField(
         "pipegraph.Build", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    github_deployment_id = fields.BigIntField(null=True)
+    github_deployment_id = fields.BigIntField(null=True)  # the GitHub deployment of the current build
+    # The one GitHub shows deployed (its last success): transient deployments are not made inactive by a newer one's
+    # success, so pipegraph does it, and at the destruction.
+    live_deployment_id = fields.BigIntField(null=True)
     app_json: dict[str, Any] = fields.JSONField(default=dict)  # as read from the last source built
     postdeploy_ran = fields.BooleanField(default=False)
     postdeploy_output = fields.TextField(null=True)
