@@ -330,6 +330,34 @@ async def test_with_wait_for_ci_a_review_app_waits_for_ci_then_builds(github_sce
     assert review["status"] == "CREATED"
 
 
+async def test_with_wait_for_ci_a_push_to_a_built_review_app_is_built_once_its_ci_passed(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    await _ready(scene, waitForCi=True)
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    scene.github.set_status(first, "ci/test", "success")
+    await scene.deliver("pull_request", pull_request_payload("opened", 16, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    # given the review app built, and a push whose CI is still running
+    second = await scene.commit({"feature.txt": "v2"}, branch="checkout")
+    scene.github.set_status(second, "ci/test", "pending")
+    await scene.deliver("pull_request", pull_request_payload("synchronize", 16, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+    [waiting] = await scene.review_apps()
+    assert (waiting["status"], waiting["headSha"]) == ("CREATED", second)
+    assert "waiting for CI" in waiting["message"]
+
+    # when its CI passes
+    scene.github.set_status(second, "ci/test", "success")
+    await scene.deliver("status", status_payload(second, "success"))
+    await scene.jobs.drain()
+
+    # then the review app is built at that commit, at once (not when its wait's deadline comes)
+    row = await ReviewApp.get(pr_number=16)
+    assert (row.status, row.building_sha) == (ReviewAppStatus.CREATED, second), row.message
+
+
 async def test_delete_review_app_destroys_it_by_hand(github_scene: GitHubScene) -> None:
     await _ready(github_scene)
     sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")

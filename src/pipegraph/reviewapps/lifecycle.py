@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
@@ -198,8 +199,13 @@ async def recheck_review_apps(event: GitHubEvent) -> Handled:
     if sha is None:
         return Handled()
     pipeline_ids = [connection.pipeline_id for connection in event.connections]
+    # Not only those never built (PENDING): one built before waits on its newer commit as it is (CREATED, ERRORED).
     waiting = await ReviewApp.filter(
-        pipeline_id__in=pipeline_ids, head_sha=sha, wait_for_ci=True, status=ReviewAppStatus.PENDING
+        Q(building_sha__isnull=True) | ~Q(building_sha=sha),
+        pipeline_id__in=pipeline_ids,
+        head_sha=sha,
+        wait_for_ci=True,
+        status__in=ACTIVE,
     )
     jobs = [work_job(row.id) for row in waiting]
     return Handled(f"{len(jobs)} review app(s) waiting for CI on {sha[:7]} look again" if jobs else "", jobs)
