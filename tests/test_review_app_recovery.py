@@ -186,3 +186,34 @@ async def test_a_push_refused_while_the_job_before_still_held_its_id_is_built_by
     assert (await ReviewApp.get(pr_number=12)).worked_sha == second
     # and nothing is left for the reconciler
     assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+
+async def test_a_commit_claimed_by_a_job_that_died_before_making_its_build_is_built_by_the_reconciler(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    _, second = await _needing_a_config_var_then_not(scene)
+    await scene.deliver("pull_request", pull_request_payload("opened", 13, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+    row = await ReviewApp.get(pr_number=13)
+    assert row.status == ReviewAppStatus.CREATED, row.message
+    built = row.build_id
+
+    # given the state a job leaves whose worker died right after it claimed a pushed commit, before it made its build
+    third = await scene.commit({"feature.txt": "v3"}, branch="checkout")
+    await ReviewApp.filter(id=row.id).update(
+        head_sha=third, building_sha=third, build_id=None, status=ReviewAppStatus.CREATING, message="building"
+    )
+
+    # when the reconciler runs
+    jobs = await reconcile_review_apps(datetime.now(UTC))
+    assert [job.job_id for job in jobs] == [work_job(row.id).job_id]
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(jobs)
+    await scene.jobs.drain()
+
+    # then that commit is claimed again and built
+    row = await ReviewApp.get(pr_number=13)
+    assert (row.status, row.building_sha, row.worked_sha) == (ReviewAppStatus.CREATED, third, third), row.message
+    assert row.build_id not in (None, built)
+    assert (await Build.get(id=row.build_id)).status == BuildStatus.SUCCEEDED
+    assert await reconcile_review_apps(datetime.now(UTC)) == []

@@ -316,10 +316,16 @@ async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
 
     The build of an older commit is no longer the review app's own (build_id is the next one's once it is made): if
     it ends meanwhile, it does not set the review app's status. The write is conditional on the row as read, so that
-    build's end (after_build's conditional write) either came first, and reported its outcome, or finds it claimed."""
+    build's end (after_build's conditional write) either came first, and reported its outcome, or finds it claimed.
+
+    A commit claimed with no build made is claimed again: the job that claimed it stopped before it made the build
+    (its worker died; it held the job id, so none other ran meanwhile), and the reconciler started this one."""
     while True:
         row = await ReviewApp.get_or_none(id=review_app_id, status__in=ACTIVE)
-        if row is None or row.building_sha == sha:
+        if row is None:
+            return None
+        abandoned = row.status == ReviewAppStatus.CREATING and row.build_id is None
+        if row.building_sha == sha and not abandoned:
             return None
         as_read = {
             "id": row.id,
