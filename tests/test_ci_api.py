@@ -64,6 +64,19 @@ async def test_a_branch_or_a_commit_of_the_pipelines_apps_is_tested_by_hand(
     assert [edge["node"]["number"] for edge in data["pipeline"]["testRuns"]["edges"]] == [2, 1]
     assert data["pipeline"]["testRuns"]["edges"][0]["node"]["commitMessage"] == "Add checkout"
 
+    # and a commit named with a branch (ci:run in a work tree names the branch checked out) is recorded on that
+    # branch, not on the branch of the apps' repositories holding it (main): its run supersedes none of main's
+    on_branch = await gql(CREATE_TEST_RUN, {"input": {"pipeline": "shop", "commit": sha[:10], "branch": "checkout"}})
+    assert on_branch["createTestRun"]["testRun"] | {"id": None} == {
+        "id": None,
+        "number": 3,
+        "status": "PENDING",
+        "commitSha": sha,
+        "commitBranch": "checkout",
+    }
+    assert (await run_reaches(3)).status == TestRunStatus.SUCCEEDED
+    assert (await TestRun.get(number=2)).status == TestRunStatus.SUCCEEDED
+
 
 async def test_refusals_name_what_was_wrong_and_start_nothing(
     gql: GraphQLClient, viewer: Actor, git_server: str, tmp_path: Path
@@ -78,7 +91,14 @@ async def test_refusals_name_what_was_wrong_and_start_nothing(
     pipeline = await gql(CREATE_TEST_RUN, {"input": {"pipeline": "nowhere", "branch": "main"}})
     stage = await gql(SET_STAGE_CONFIG_VARS, {"input": {"pipeline": "shop", "stage": "STAGING", "vars": {"A": "1"}}})
 
-    assert codes(both["createTestRun"]) == codes(neither["createTestRun"]) == ["INVALID"]
+    assert codes(neither["createTestRun"]) == ["INVALID"]
+    assert both["createTestRun"]["userErrors"] == [
+        {
+            "field": "commit",
+            "message": "no repository of pipeline shop has commit abc1234: push it to one of its apps first",
+            "code": "COMMIT_NOT_FOUND",
+        }
+    ]
     assert branch["createTestRun"]["userErrors"] == [
         {
             "field": "branch",

@@ -94,6 +94,26 @@ async def test_a_failing_run_is_a_failure_on_the_commit_and_a_run_by_hand_resolv
     assert _ci_statuses(github_scene, sha)[-1]["description"] == "#1: the tests failed"
 
 
+async def test_a_commit_named_with_a_branch_is_tested_on_github_and_recorded_on_that_branch(
+    github_scene: GitHubScene,
+) -> None:
+    # given main moved on past a first commit
+    first = await _ci_on(github_scene)
+    await github_scene.commit({"later.txt": "v2"})
+
+    # when the first commit is tested, named with the branch it is to be recorded on
+    started = await github_scene.gql(
+        CREATE_TEST_RUN, {"input": {"pipeline": "shop", "commit": first, "branch": "checkout"}}
+    )
+    await github_scene.jobs.drain()
+
+    # then that commit was tested (not the branch's head looked up on GitHub), recorded on that branch
+    run = started["createTestRun"]["testRun"]
+    assert (run["commitSha"], run["commitBranch"]) == (first, "checkout")
+    assert (await TestRun.get(number=1)).status == TestRunStatus.SUCCEEDED
+    assert github_scene.github.requests("GET", f"/tarball/{first}")
+
+
 async def test_an_automatic_deploy_waiting_for_ci_deploys_once_pipegraphs_own_ci_passed(
     github_scene: GitHubScene,
 ) -> None:

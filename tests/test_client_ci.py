@@ -224,6 +224,29 @@ def test_rerun_tests_the_same_commit_again(scene: Scene) -> None:
     assert latest.stdout.splitlines()[-1] == f"✓ #{number + 1} main:{scene.passing[:7]} succeeded"
 
 
+def test_ci_run_here_records_the_branch_checked_out_and_a_rerun_keeps_it(scene: Scene) -> None:
+    # given a work tree on a branch of its own, at a commit the pipeline's app has only on main
+    here = scene.tree.parent / "checkout-work-tree"
+    _git(scene.tree.parent, "clone", "--quiet", str(scene.tree), str(here))
+    _git(here, "checkout", "--quiet", "-b", "checkout", scene.passing)
+
+    # when its commit is tested from there, with nothing named, then that run is run again
+    tested = scene.live.cli("ci:run", "-p", "shop", cwd=here)
+    number = _number(tested.stderr)
+    again = scene.live.cli("ci:rerun", str(number), "-p", "shop")
+
+    # then the run was recorded on the branch checked out (the commit alone would be on main, the app's branch
+    # holding it), and so was its rerun
+    assert tested.returncode == 0, tested.stderr
+    assert f"Test run #{number} of checkout:{scene.passing[:7]}" in tested.stderr
+    assert tested.stdout.splitlines()[-1] == f"✓ #{number} checkout:{scene.passing[:7]} succeeded"
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.startswith(
+        f"Starting a test run of #{number} again (checkout:{scene.passing[:7]}) in shop... done"
+    )
+    assert again.stdout.splitlines()[-1] == f"✓ #{_number(again.stderr)} checkout:{scene.passing[:7]} succeeded"
+
+
 def test_refusals_print_the_api_message_and_code(scene: Scene) -> None:
     # when runs are asked of a pipeline without CI, of a commit no app has, of a number that does not exist, of an
     # app outside any pipeline, of no pipeline at all, by someone who cannot see the pipeline

@@ -1,5 +1,6 @@
 """A review app is never left DELETING: when the worker at its cancelled build dies, the build's end never wakes the
-destruction, and the reconciler gives it its destroy job again (a real worker process SIGKILLed mid-build)."""
+destruction, and the reconciler gives it its destroy job again (a real worker process SIGKILLed mid-build). Nor on an
+older commit than its pull request's: a push whose job the queue refused is handed to a job by the reconciler."""
 
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from arq.constants import job_key_prefix
+from redis.asyncio import Redis
 from workers.runner import in_process_worker
 
 from pipegraph.apps.models import App
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.reviewapps.jobs import work_job
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.reviewapps.recovery import reconcile_review_apps
 from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload
 from tests.support.processes import gone, processes_running
 from tests.support.sandbox import SANDBOX_MODE
 from tests.support.servers import until, worker_process
-from tests.test_review_apps import _slow_buildpack
+from tests.test_review_apps import _needing_a_config_var_then_not, _slow_buildpack
 
 LATER = timedelta(hours=2)  # the reconciler's "now", past every lease and grace period
 
@@ -141,3 +145,75 @@ async def test_a_review_app_closed_before_it_recorded_its_build_is_destroyed_and
     )
     assert not await Build.exists(id=unseen.id)
     assert not await App.filter(name="shop-pr-4").exists()
+
+
+async def test_a_push_refused_while_the_job_before_still_held_its_id_is_built_by_the_reconciler(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    first, second = await _needing_a_config_var_then_not(scene)
+    await scene.deliver("pull_request", pull_request_payload("opened", 12, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    row = await ReviewApp.get(pr_number=12)
+    assert (row.status, row.head_sha, row.build_id) == (ReviewAppStatus.ERRORED, first, None), row.message
+    # (a commit its job finished with, even errored, is not the reconciler's: it is not tried again and again)
+    assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+    # given the review app's job id still held, as arq holds it after that job's last look at the wanted commit
+    # until it lets go of the finished job (the job made no build, so no build's end will start it again)
+    redis = Redis.from_url(scene.jobs.settings.redis_url)
+    held = job_key_prefix + work_job(row.id).job_id
+    try:
+        await redis.set(held, b"the job before, finishing", px=600_000)
+
+        # when the second commit is pushed then: its job is refused by the queue (and so is the reconciler's, a cron
+        # the worker runs at its start)
+        await scene.deliver("pull_request", pull_request_payload("synchronize", 12, sha=second, branch="checkout"))
+        await scene.jobs.drain()
+        row = await ReviewApp.get(pr_number=12)
+        assert (row.status, row.head_sha, row.worked_sha) == (ReviewAppStatus.ERRORED, second, first)
+    finally:
+        await redis.delete(held)
+        await redis.aclose()
+
+    # then, the id let go, the reconciler hands the second commit to a job, which builds it
+    jobs = await reconcile_review_apps(datetime.now(UTC))
+    assert [job.job_id for job in jobs] == [work_job(row.id).job_id]
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(jobs)
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert (review["headSha"], review["status"]) == (second, "CREATED"), review
+    assert (await ReviewApp.get(pr_number=12)).worked_sha == second
+    # and nothing is left for the reconciler
+    assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+
+async def test_a_commit_claimed_by_a_job_that_died_before_making_its_build_is_built_by_the_reconciler(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    _, second = await _needing_a_config_var_then_not(scene)
+    await scene.deliver("pull_request", pull_request_payload("opened", 13, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+    row = await ReviewApp.get(pr_number=13)
+    assert row.status == ReviewAppStatus.CREATED, row.message
+    built = row.build_id
+
+    # given the state a job leaves whose worker died right after it claimed a pushed commit, before it made its build
+    third = await scene.commit({"feature.txt": "v3"}, branch="checkout")
+    await ReviewApp.filter(id=row.id).update(
+        head_sha=third, building_sha=third, build_id=None, status=ReviewAppStatus.CREATING, message="building"
+    )
+
+    # when the reconciler runs
+    jobs = await reconcile_review_apps(datetime.now(UTC))
+    assert [job.job_id for job in jobs] == [work_job(row.id).job_id]
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(jobs)
+    await scene.jobs.drain()
+
+    # then that commit is claimed again and built
+    row = await ReviewApp.get(pr_number=13)
+    assert (row.status, row.building_sha, row.worked_sha) == (ReviewAppStatus.CREATED, third, third), row.message
+    assert row.build_id not in (None, built)
+    assert (await Build.get(id=row.build_id)).status == BuildStatus.SUCCEEDED
+    assert await reconcile_review_apps(datetime.now(UTC)) == []

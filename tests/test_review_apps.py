@@ -21,8 +21,9 @@ from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.builds.service import RUN_BUILD
 from pipegraph.jobs.queue import JobQueue
 from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.reviewapps import lifecycle
-from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.destroy import reap_stale_review_apps
+from pipegraph.reviewapps.jobs import work_job
+from pipegraph.reviewapps.lifecycle import overdue_review_apps
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
@@ -151,6 +152,86 @@ async def test_closed_runs_predestroy_and_removes_the_app_and_its_access(github_
     assert [body["state"] for body in github_scene.github.posted("/statuses")][-1] == "inactive"
 
 
+def _deployment_statuses(scene: GitHubScene) -> list[list[tuple[str, str]]]:
+    """The states (and descriptions) pipegraph posted for each GitHub deployment, in the order it made them."""
+    by_deployment: dict[str, list[tuple[str, str]]] = {}
+    for sent in scene.github.sent:
+        if sent.method == "POST" and "/deployments/" in sent.path and sent.path.endswith("/statuses"):
+            state = (sent.body["state"], sent.body["description"])
+            by_deployment.setdefault(sent.path.split("/")[-2], []).append(state)
+    return list(by_deployment.values())
+
+
+async def _opened_and_deployed(scene: GitHubScene, pr_number: int) -> str:
+    await _ready(scene)
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    return first
+
+
+async def _pushed(scene: GitHubScene, pr_number: int, files: dict[str, str]) -> str:
+    sha = await scene.commit(files, branch="checkout")
+    await scene.deliver("pull_request", pull_request_payload("synchronize", pr_number, sha=sha, branch="checkout"))
+    await scene.jobs.drain()
+    return sha
+
+
+async def test_a_successful_rebuild_makes_the_deployment_it_replaces_inactive_and_a_failed_one_does_not(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    broken = json.dumps({"buildpacks": [{"url": str(_buildpack(tmp_path / "broken", "exit 1"))}]})
+    await _opened_and_deployed(scene, 14)
+
+    # given the review app deployed, then a commit that does not build
+    await _pushed(scene, 14, {"app.json": broken})
+    assert (await ReviewApp.get(pr_number=14)).status == ReviewAppStatus.ERRORED
+    # (the first deployment is still what runs: it stays active)
+    deployed, failed = _deployment_statuses(scene)
+    assert deployed == [("in_progress", "building"), ("success", "deployed v1")]
+    assert [state for state, _ in failed] == ["in_progress", "failure"]
+
+    # when a commit that builds again is pushed
+    third = await _pushed(scene, 14, {"app.json": json.dumps(APP_JSON), "feature.txt": "v3"})
+    assert (await ReviewApp.get(pr_number=14)).status == ReviewAppStatus.CREATED
+
+    # then the deployment that was active, the first one, is made inactive once the third one succeeded; the failed
+    # one is left as it was
+    deployed, failed, replacing = _deployment_statuses(scene)
+    assert deployed == [
+        ("in_progress", "building"),
+        ("success", "deployed v1"),
+        ("inactive", f"replaced by the deployment of {third[:7]}"),
+    ]
+    assert [state for state, _ in failed] == ["in_progress", "failure"]
+    assert replacing == [("in_progress", "building"), ("success", "deployed v2")]
+
+    # and when the pull request closes, the third one goes inactive as well: none is left active
+    await scene.deliver("pull_request", pull_request_payload("closed", 14, sha=third, branch="checkout"))
+    await scene.jobs.drain()
+    assert [statuses[-1][0] for statuses in _deployment_statuses(scene)] == ["inactive", "failure", "inactive"]
+
+
+async def test_a_review_app_destroyed_after_a_failed_rebuild_makes_its_deployed_one_inactive_too(
+    github_scene: GitHubScene, tmp_path: Path
+) -> None:
+    scene = github_scene
+    broken = json.dumps({"buildpacks": [{"url": str(_buildpack(tmp_path / "broken", "exit 1"))}]})
+    await _opened_and_deployed(scene, 15)
+    # given a review app deployed, whose next commit failed to build
+    second = await _pushed(scene, 15, {"app.json": broken})
+
+    # when its pull request closes
+    await scene.deliver("pull_request", pull_request_payload("closed", 15, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+
+    # then both its deployments are inactive: the failed one, and the one that was deployed until then
+    deployed, failed = _deployment_statuses(scene)
+    assert [state for state, _ in deployed] == ["in_progress", "success", "inactive"]
+    assert [state for state, _ in failed] == ["in_progress", "failure", "inactive"]
+
+
 async def test_a_stale_review_app_is_reaped(github_scene: GitHubScene) -> None:
     await _ready(github_scene, destroyStaleApps=True, staleDays=2)
     sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")
@@ -247,6 +328,34 @@ async def test_with_wait_for_ci_a_review_app_waits_for_ci_then_builds(github_sce
     assert waiting["app"] is None
     [review] = await github_scene.review_apps()
     assert review["status"] == "CREATED"
+
+
+async def test_with_wait_for_ci_a_push_to_a_built_review_app_is_built_once_its_ci_passed(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    await _ready(scene, waitForCi=True)
+    first = await scene.commit({"feature.txt": "v1"}, branch="checkout")
+    scene.github.set_status(first, "ci/test", "success")
+    await scene.deliver("pull_request", pull_request_payload("opened", 16, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    # given the review app built, and a push whose CI is still running
+    second = await scene.commit({"feature.txt": "v2"}, branch="checkout")
+    scene.github.set_status(second, "ci/test", "pending")
+    await scene.deliver("pull_request", pull_request_payload("synchronize", 16, sha=second, branch="checkout"))
+    await scene.jobs.drain()
+    [waiting] = await scene.review_apps()
+    assert (waiting["status"], waiting["headSha"]) == ("CREATED", second)
+    assert "waiting for CI" in waiting["message"]
+
+    # when its CI passes
+    scene.github.set_status(second, "ci/test", "success")
+    await scene.deliver("status", status_payload(second, "success"))
+    await scene.jobs.drain()
+
+    # then the review app is built at that commit, at once (not when its wait's deadline comes)
+    row = await ReviewApp.get(pr_number=16)
+    assert (row.status, row.building_sha) == (ReviewAppStatus.CREATED, second), row.message
 
 
 async def test_delete_review_app_destroys_it_by_hand(github_scene: GitHubScene) -> None:
@@ -514,7 +623,7 @@ async def _pushed_while_its_job_runs(scene: GitHubScene, pr_number: int, first: 
 
     await until(pushed, "the push taken in")
     review = await ReviewApp.get(pr_number=pr_number)
-    assert not await _job_done(scene, lifecycle.work_job(review.id).job_id)  # still at the first commit
+    assert not await _job_done(scene, work_job(review.id).job_id)  # still at the first commit
 
 
 async def _asked_for(scene: GitHubScene, sha: str) -> bool:
@@ -551,15 +660,22 @@ async def test_a_push_while_the_review_apps_job_runs_is_built_and_cancels_the_bu
     assert await gone(marker, within=30)
 
 
-async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_commit_could_not_be(
-    github_scene: GitHubScene,
-) -> None:
-    scene = github_scene
+async def _needing_a_config_var_then_not(scene: GitHubScene) -> tuple[str, str]:
+    """Two commits of a pull request's branch: the first one's app.json asks for a config var nobody set, the second
+    one's does not."""
     await _ready(scene)
     needs_more = json.loads(json.dumps(APP_JSON))
     needs_more["env"]["MISSING"] = {"required": True}
     first = await scene.commit({"app.json": json.dumps(needs_more)}, branch="checkout")
     second = await scene.commit({"app.json": json.dumps(APP_JSON), "feature.txt": "v2"}, branch="checkout")
+    return first, second
+
+
+async def test_a_push_while_the_review_apps_job_runs_is_built_though_the_older_commit_could_not_be(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    first, second = await _needing_a_config_var_then_not(scene)
     # given the review app's job at a first commit whose app.json asks for a config var nobody set
     # when the second commit, which does not, is pushed before that job found out
     await _opened_then_pushed_while_its_job_runs(scene, 10, first, second)

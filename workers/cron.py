@@ -13,7 +13,8 @@ from pipegraph.github.deploys import overdue_deploys
 from pipegraph.jobs.queue import enqueue_all
 from pipegraph.pipelines.stage_config import delete_empty_pipelines
 from pipegraph.promotions.recovery import reconcile
-from pipegraph.reviewapps.lifecycle import overdue_review_apps, reap_stale_review_apps
+from pipegraph.reviewapps.destroy import reap_stale_review_apps
+from pipegraph.reviewapps.lifecycle import overdue_review_apps
 from pipegraph.reviewapps.recovery import reconcile_review_apps
 from workers.registry import JobContext, every
 
@@ -38,9 +39,10 @@ async def reconcile_lost_test_runs(ctx: JobContext) -> int:
     return await reconcile_test_runs(ctx.redis, now=datetime.now(UTC))
 
 
-# A review app left DELETING (its build's worker died, or the build ended unseen) is destroyed after all.
+# A review app left DELETING (its build's worker died, or the build ended unseen) is destroyed after all; one whose
+# newest commit no job looked at (its push refused while the job before still held the job id) is worked on.
 @every(second={12, 42}, run_at_startup=True, timeout=60)
-async def reconcile_deleting_review_apps(ctx: JobContext) -> int:
+async def reconcile_lost_review_apps(ctx: JobContext) -> int:
     jobs = await reconcile_review_apps(datetime.now(UTC))
     await enqueue_all(ctx.redis, jobs)
     return len(jobs)

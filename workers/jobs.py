@@ -32,7 +32,8 @@ from pipegraph.promotions.service import PROMOTE_TARGET, PROMOTE_TARGETS
 from pipegraph.releases.execution import EarlierReleasePending, run_release
 from pipegraph.releases.models import ReleaseStatus
 from pipegraph.releases.service import RUN_RELEASE
-from pipegraph.reviewapps import lifecycle
+from pipegraph.reviewapps import after_build, destroy, lifecycle
+from pipegraph.reviewapps.jobs import DESTROY_REVIEW_APP, WORK_REVIEW_APP
 from pipegraph.streams.pipeline import NewsKind, announce
 from workers.registry import JobContext, job
 
@@ -124,7 +125,7 @@ async def _build_ended(build: Build, runtime: Runtime) -> list[Job]:
     coupling = await PipelineCoupling.get_or_none(app_id=build.app_id)
     await announce(runtime.redis, coupling.pipeline_id if coupling else None, NewsKind.BUILD, build.id)
     await deploys.after_build(build.id, runtime)
-    return await lifecycle.after_build(build.id, runtime)
+    return await after_build.after_build(build.id, runtime)
 
 
 @job(PROCESS_DELIVERY)
@@ -143,15 +144,15 @@ async def advance_github_deploy(ctx: JobContext, deploy_id: int) -> str:
     return f"deploy {deploy_id}: {len(then)} job(s) next"
 
 
-@job(lifecycle.WORK_REVIEW_APP, max_tries=1)
+@job(WORK_REVIEW_APP, max_tries=1)
 async def work_review_app(ctx: JobContext, review_app_id: int) -> str:
     then = await lifecycle.work_review_app(review_app_id, ctx.runtime)
     await enqueue_all(ctx.redis, then)
     return f"review app {review_app_id}: {len(then)} job(s) next"
 
 
-@job(lifecycle.DESTROY_REVIEW_APP)
+@job(DESTROY_REVIEW_APP)
 async def destroy_review_app(ctx: JobContext, review_app_id: int) -> str:
     with _again_once_the_database_is_back():
-        await lifecycle.destroy_review_app(review_app_id, ctx.runtime)
+        await destroy.destroy_review_app(review_app_id, ctx.runtime)
     return f"review app {review_app_id}: destroyed"

@@ -32,7 +32,8 @@ class Commit:
 
 class CommitSource(Protocol):
     async def resolve(self, *, branch: str | None, sha: str | None) -> Commit | None:
-        """The commit a branch points at, or a commit named by sha (with a branch holding it); None if unknown."""
+        """The commit a branch points at, or a commit named by sha (recorded on `branch` when given, else on a branch
+        holding it); None if unknown."""
         ...
 
     async def archive(self, sha: str, into: Path) -> Path:
@@ -112,7 +113,7 @@ class GitHubRepository:
 
     async def resolve(self, *, branch: str | None, sha: str | None) -> Commit | None:
         async with GitHubClient.for_repository(self.settings.github, self.full_name) as github:
-            found, subject = await github.branch_head(branch or sha or "")
+            found, subject = await github.branch_head(sha or branch or "")
         return Commit(sha=found, branch=branch or found[:7], message=subject or None)
 
     async def archive(self, sha: str, into: Path) -> Path:

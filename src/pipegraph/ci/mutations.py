@@ -52,7 +52,11 @@ class CiPayload(Payload):
 @strawberry.input(description="Parameters for createTestRun: a branch, or a commit, of the pipeline's repositories.")
 class CreateTestRunInput:
     pipeline: str = strawberry.field(description="Pipeline name or global ID.")
-    branch: str | None = strawberry.field(default=None, description="Test the commit this branch points at.")
+    branch: str | None = strawberry.field(
+        default=None,
+        description="Test the commit this branch points at; with `commit`, the branch the run is recorded on (as "
+        "Heroku's ci:run records the branch checked out), else a branch holding the commit.",
+    )
     commit: str | None = strawberry.field(default=None, description="Test this commit (a full or abbreviated sha).")
 
 
@@ -130,18 +134,18 @@ class CiMutations:
         input: Annotated[CreateTestRunInput, strawberry.argument(description="Parameters for createTestRun.")],
     ) -> CreateTestRunPayload:
         pipeline = await _ci_pipeline(info, input.pipeline, "createTestRun", EphemeralAction.CREATE_CI_APPS)
-        if (input.branch is None) == (input.commit is None):
-            raise DomainError(ErrorCode.INVALID, "name a branch or a commit, one of the two", field="branch")
+        if input.branch is None and input.commit is None:
+            raise DomainError(ErrorCode.INVALID, "name a branch or a commit to test", field="branch")
         branch = validate_text(input.branch, what="branch", field="branch", max_length=255) if input.branch else None
         commit = validate_text(input.commit, what="commit", field="commit", max_length=64) if input.commit else None
         await service.require_ci_on(pipeline)
         found = await find_commit(info.context.settings, pipeline, branch=branch, sha=commit)
         if found is None:
-            what = f"branch {branch}" if branch else f"commit {commit}"
+            what = f"commit {commit}" if commit else f"branch {branch}"
             raise DomainError(
                 ErrorCode.COMMIT_NOT_FOUND,
                 f"no repository of pipeline {pipeline.name} has {what}: push it to one of its apps first",
-                field="branch" if branch else "commit",
+                field="commit" if commit else "branch",
             )
         started = await service.start_test_run(
             pipeline=pipeline,

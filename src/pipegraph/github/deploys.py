@@ -256,6 +256,22 @@ async def report_outcome(
         logger.warning("could not report a deploy's outcome to GitHub: %s", error.message)
 
 
+async def mark_inactive(
+    full_name: str, deployment_ids: list[int | None], runtime: Runtime, *, description: str = ""
+) -> None:
+    """GitHub is to show these deployments no longer active: a transient environment's newer deployment does not
+    make the older ones inactive (GitHub's auto_inactive spares them), nor does the environment going."""
+    ids = list(dict.fromkeys(deployment_id for deployment_id in deployment_ids if deployment_id is not None))
+    if not ids:
+        return
+    try:
+        async with GitHubClient.for_repository(runtime.settings.github, full_name) as github:
+            for deployment_id in ids:
+                await github.post_deployment_status(deployment_id, state="inactive", description=description)
+    except GitHubUnavailable as error:
+        logger.warning("could not mark deployments %s inactive on GitHub: %s", ids, error.message)
+
+
 async def after_build(build_id: int, runtime: Runtime) -> None:
     """A deploy's build (or its release phase) ended: record the outcome and post it to GitHub."""
     deploy = await Deploy.get_or_none(build_id=build_id, status=DeployStatus.BUILDING)

@@ -2,16 +2,15 @@
 forks), rebuilt on `synchronize`, destroyed on `closed` after `scripts.pr-predestroy`, reaped when stale.
 
 Each review app is one row per pull request (unique), worked by one job kind that builds its wanted commit
-(`work_review_app`) and one that destroys it (`destroy_review_app`). A build is claimed by a conditional update of
-`building_sha`, so two deliveries for one pull request at once give one app and one build.
+(`work_review_app`, here) and one that destroys it (`destroy_review_app`, destroy.py); its build's end is
+after_build.py's. A build is claimed by a conditional update of `building_sha`, so two deliveries for one pull
+request at once give one app and one build.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -21,35 +20,28 @@ from tortoise.transactions import in_transaction
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.apps.service import validate_stack
-from pipegraph.builds.models import Build
-from pipegraph.builds.service import cancel_build, cancel_builds
+from pipegraph.builds.service import cancel_build
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.names import validate_name
 from pipegraph.github.ci_wait import no_ci_reported, wait_or_give_up
 from pipegraph.github.client import CiState, GitHubClient, GitHubUnavailable
-from pipegraph.github.deploys import build_outcome, report_outcome, start_deployment
+from pipegraph.github.deploys import start_deployment
 from pipegraph.github.events import GitHubEvent, Handled, ci_sha, on_ci_status, on_pull_request
 from pipegraph.github.service import connection_of, require_connection
 from pipegraph.github.tarballs import build_source, fetch_commit_source
-from pipegraph.jobs.queue import Job, JobKind
+from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
-from pipegraph.pipelines.stage_config import schedule_if_empty, stage_config_vars
-from pipegraph.releases.models import Release, ReleaseStatus
-from pipegraph.releases.phase import ReleasePhaseRequest
-from pipegraph.reviewapps.models import ReviewApp, ReviewAppConfig, ReviewAppStatus
+from pipegraph.pipelines.stage_config import stage_config_vars
+from pipegraph.reviewapps.destroy import destroy_app
+from pipegraph.reviewapps.jobs import DESTROY_REVIEW_APP, announce_change, destroy_job, set_status, work_job
+from pipegraph.reviewapps.models import ACTIVE, ReviewApp, ReviewAppConfig, ReviewAppStatus
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
-from pipegraph.sandbox.workspace import remove_tree
-from pipegraph.settings import Settings
-from pipegraph.slugs.models import Slug
 from pipegraph.sources.appjson import parse_app_json, read_app_json
 from pipegraph.streams.pipeline import NewsKind, announce
 
 logger = logging.getLogger(__name__)
 
-WORK_REVIEW_APP = JobKind("work_review_app", "review-app")
-DESTROY_REVIEW_APP = JobKind("destroy_review_app", "review-app-destroy")
-ACTIVE = (ReviewAppStatus.PENDING, ReviewAppStatus.CREATING, ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED)
 MAX_BASE_NAME = 20  # "-pr-" and a pull request number of up to 6 digits still fit an app name's 30
 
 
@@ -96,14 +88,6 @@ async def disable_review_apps(pipeline: Pipeline) -> None:
         )
 
 
-def work_job(review_app_id: int) -> Job:
-    return WORK_REVIEW_APP.job(review_app_id)
-
-
-def destroy_job(review_app_id: int) -> Job:
-    return DESTROY_REVIEW_APP.job(review_app_id)
-
-
 async def request_review_app(
     config: ReviewAppConfig,
     *,
@@ -140,6 +124,9 @@ async def request_review_app(
                 predestroy_output=None,
                 app_json={},
                 ci_deadline=None,
+                worked_sha=None,
+                github_deployment_id=None,
+                live_deployment_id=None,
             )
         else:
             # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
@@ -212,8 +199,13 @@ async def recheck_review_apps(event: GitHubEvent) -> Handled:
     if sha is None:
         return Handled()
     pipeline_ids = [connection.pipeline_id for connection in event.connections]
+    # Not only those never built (PENDING): one built before waits on its newer commit as it is (CREATED, ERRORED).
     waiting = await ReviewApp.filter(
-        pipeline_id__in=pipeline_ids, head_sha=sha, wait_for_ci=True, status=ReviewAppStatus.PENDING
+        Q(building_sha__isnull=True) | ~Q(building_sha=sha),
+        pipeline_id__in=pipeline_ids,
+        head_sha=sha,
+        wait_for_ci=True,
+        status__in=ACTIVE,
     )
     jobs = [work_job(row.id) for row in waiting]
     return Handled(f"{len(jobs)} review app(s) waiting for CI on {sha[:7]} look again" if jobs else "", jobs)
@@ -236,29 +228,6 @@ async def create_review_app_by_hand(
     return await request_review_app(config, pr_number=pr_number, user=user)
 
 
-async def delete_review_app(pipeline: Pipeline, pr_number: int) -> tuple[ReviewApp, list[Job]]:
-    """deleteReviewApp: destroy it now, as closing its pull request would."""
-    row = await ReviewApp.get_or_none(pipeline_id=pipeline.id, pr_number=pr_number, status__in=ACTIVE)
-    if row is None:
-        raise DomainError(
-            ErrorCode.NOT_FOUND, f"pull request #{pr_number} has no review app in {pipeline.name}", field="pullRequest"
-        )
-    await ReviewApp.filter(id=row.id).update(
-        status=ReviewAppStatus.DELETING, message="deleted by hand", updated_at=datetime.now(UTC)
-    )
-    await row.refresh_from_db()
-    return row, [destroy_job(row.id)]
-
-
-async def _announce(runtime: Runtime, row: ReviewApp) -> None:
-    await announce(runtime.redis, row.pipeline_id, NewsKind.REVIEW_APP, row.id)
-
-
-async def _set(runtime: Runtime, row: ReviewApp, status: ReviewAppStatus, message: str, **more: object) -> None:
-    await ReviewApp.filter(id=row.id).update(status=status, message=message, **more)
-    await _announce(runtime, row)
-
-
 async def _parent_app_name(pipeline_id: int) -> str | None:
     for stage in (Stage.STAGING, Stage.DEVELOPMENT, Stage.PRODUCTION):
         coupling = await PipelineCoupling.filter(pipeline_id=pipeline_id, stage=stage).order_by("id").first()
@@ -279,28 +248,32 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
 
     The job id is the review app's, so a push that comes while this job runs is refused by the queue (its id is
     taken): once done with one commit, the job looks at the wanted commit again and works on a newer one itself. Its
-    claim then cancels the build just made, as any newer commit does."""
+    claim then cancels the build just made, as any newer commit does. A push after that last look, before the queue
+    lets go of the job id, is refused too: the commit each pass finished with is kept (`worked_sha`), and the
+    reconciler hands a wanted commit no job finished with to a job of its own (recovery.py)."""
     jobs: list[Job] = []
     while True:
         more, worked_on = await _work_once(review_app_id, runtime)
         jobs.extend(more)
         if worked_on is None:
             return jobs
+        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on)
         if not await ReviewApp.filter(id=review_app_id, status__in=ACTIVE).exclude(head_sha=worked_on).exists():
             return jobs
         logger.info("review app %s: a newer commit than %s came meanwhile, working on it", review_app_id, worked_on[:7])
 
 
 async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], str | None]:
-    """One pass at the wanted commit: the jobs next, and the commit looked at (None: there is nothing more to do)."""
+    """One pass at the wanted commit: the jobs next, and the commit looked at, "" for a pull request whose head could
+    not be looked up (None: the review app is going, there is nothing more to do)."""
     row = await ReviewApp.get_or_none(id=review_app_id)
     if row is None or row.status in (ReviewAppStatus.DELETING, ReviewAppStatus.DELETED):
         return [], None
     pipeline = await Pipeline.get(id=row.pipeline_id)
     connection = await connection_of(pipeline.id)
     if connection is None:
-        await _set(runtime, row, ReviewAppStatus.ERRORED, "the pipeline is no longer connected to GitHub")
-        return [], None
+        await set_status(runtime, row, ReviewAppStatus.ERRORED, "the pipeline is no longer connected to GitHub")
+        return [], row.head_sha
     settings = runtime.settings
     sha = row.head_sha
     try:
@@ -313,7 +286,9 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
             if row.wait_for_ci:
                 ci = await github.combined_ci(sha)
                 if ci.failed:
-                    await _set(runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}")
+                    await set_status(
+                        runtime, row, ReviewAppStatus.ERRORED, f"not built: CI failed on {sha[:7]}: {ci.reason}"
+                    )
                     return [], sha
                 if not ci.succeeded:
                     await _still_waiting(row, runtime, sha, ci)
@@ -321,7 +296,7 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
             before = await _claim(row.id, sha)
             if before is None:
                 return [], sha
-            await _announce(runtime, row)
+            await announce_change(runtime, row)
             if before.status == ReviewAppStatus.CREATING and before.build_id is not None:
                 # Its build had not reported its outcome yet, and now never will.
                 await _supersede(before, before.build_id, github, sha)
@@ -331,8 +306,8 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
         if await ReviewApp.filter(id=row.id, status__in=ACTIVE).update(
             status=ReviewAppStatus.ERRORED, message=error.message
         ):
-            await _announce(runtime, row)
-        return [], sha or None
+            await announce_change(runtime, row)
+        return [], sha
 
 
 async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
@@ -341,10 +316,16 @@ async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
 
     The build of an older commit is no longer the review app's own (build_id is the next one's once it is made): if
     it ends meanwhile, it does not set the review app's status. The write is conditional on the row as read, so that
-    build's end (after_build's conditional write) either came first, and reported its outcome, or finds it claimed."""
+    build's end (after_build's conditional write) either came first, and reported its outcome, or finds it claimed.
+
+    A commit claimed with no build made is claimed again: the job that claimed it stopped before it made the build
+    (its worker died; it held the job id, so none other ran meanwhile), and the reconciler started this one."""
     while True:
         row = await ReviewApp.get_or_none(id=review_app_id, status__in=ACTIVE)
-        if row is None or row.building_sha == sha:
+        if row is None:
+            return None
+        abandoned = row.status == ReviewAppStatus.CREATING and row.build_id is None
+        if row.building_sha == sha and not abandoned:
             return None
         as_read = {
             "id": row.id,
@@ -401,7 +382,7 @@ async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState
         "again, or turn waitForCi off and createReviewApp again",
     }
     await wait_or_give_up(waiting, ci, timeout, deadline=row.ci_deadline, give_up=give_up)
-    await _announce(runtime, row)
+    await announce_change(runtime, row)
 
 
 async def overdue_review_apps(now: datetime) -> list[Job]:
@@ -433,7 +414,7 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
         overrides.update(injected_vars(row, await _parent_app_name(pipeline.id)))
         values, missing = spec.config(overrides)
         if missing:
-            await _destroy_app(app, settings)
+            await destroy_app(app, settings)
             await ReviewApp.filter(id=row.id).update(app_id=None, building_sha=None)
             names = ", ".join(missing)
             raise DomainError(
@@ -461,162 +442,4 @@ async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: 
     deployment_id = await start_deployment(github, sha, app.name, transient=True)
     await ReviewApp.filter(id=row.id).update(github_deployment_id=deployment_id)
     await announce(runtime.redis, pipeline.id, NewsKind.BUILD, build.id)
-    return jobs
-
-
-async def _current_slug_blob(app: App, runtime: Runtime) -> tuple[Slug, Path] | None:
-    release = await Release.filter(app_id=app.id, is_current=True).first()
-    if release is None:
-        return None
-    slug = await Slug.get(id=release.slug_id)
-    if slug.digest is None:
-        return None
-    return slug, runtime.slug_store.path_for(slug.digest)
-
-
-async def run_script(app: App, command: str, runtime: Runtime) -> tuple[bool, str]:
-    """An app.json script, in the sandbox every app command runs in, on the app's current slug with its config."""
-    found = await _current_slug_blob(app, runtime)
-    if found is None:
-        return False, "the app has no current release to run it on"
-    slug, blob = found
-    lines: list[str] = []
-
-    async def keep(line: str) -> None:
-        lines.append(line)
-
-    request = ReleasePhaseRequest(
-        blob=blob,
-        command=command,
-        config_vars={str(k): str(v) for k, v in app.config_vars.items()},
-        stack=app.stack,
-        commit=slug.commit,
-        timeout=runtime.settings.release_phase_timeout,
-    )
-    result = await runtime.runner.run(request, keep)
-    problem = None if result.succeeded else result.error_message(request.timeout)
-    output = "\n".join(result.lines or lines)
-    return problem is None, output if problem is None else f"{output}\n{problem}".strip()
-
-
-async def after_build(build_id: int, runtime: Runtime) -> list[Job]:
-    """A review app's build (or its release phase) ended: CREATED (postdeploy once, the first time) or ERRORED, when
-    it is the review app's current build; an older commit's build ending says nothing of the newer one's."""
-    build = await Build.get_or_none(id=build_id)
-    row = await ReviewApp.get_or_none(app_id=build.app_id) if build is not None else None
-    if row is not None and row.status == ReviewAppStatus.DELETING:
-        # Its destruction waited for the app's builds to stop (a job id of its own: that job may still be finishing).
-        return [DESTROY_REVIEW_APP.job(row.id, retry=f"after-build-{build_id}")]
-    if row is None or build is None or row.build_id != build_id or row.status != ReviewAppStatus.CREATING:
-        return []
-    outcome = await build_outcome(build)
-    if outcome is None:
-        return []
-    ok, message = outcome
-    status = ReviewAppStatus.CREATED if ok else ReviewAppStatus.ERRORED
-    more: dict[str, object] = {}
-    if ok:
-        more["last_deployed_at"] = datetime.now(UTC)
-        postdeploy = parse_app_json(row.app_json, "review").scripts.get("postdeploy")
-        app = await App.get_or_none(id=row.app_id) if row.app_id else None
-        if postdeploy and not row.postdeploy_ran and app is not None:
-            done, output = await run_script(app, postdeploy, runtime)
-            # Kept at once, whatever becomes of this build's outcome: postdeploy runs once per review app.
-            await ReviewApp.filter(id=row.id).update(postdeploy_ran=True, postdeploy_output=output)
-            if not done:
-                status, message = ReviewAppStatus.ERRORED, f"postdeploy script failed: {output.splitlines()[-1]}"
-    # Only while it is still the current build: a newer commit may have been claimed during postdeploy.
-    if not await ReviewApp.filter(id=row.id, build_id=build_id, status=ReviewAppStatus.CREATING).update(
-        status=status, message=message, **more
-    ):
-        return []
-    await _announce(runtime, row)
-    connection = await connection_of(row.pipeline_id)
-    if connection is not None:
-        await report_outcome(
-            connection.full_name,
-            row.github_deployment_id,
-            runtime,
-            ok=status == ReviewAppStatus.CREATED,
-            message=message,
-        )
-    await row.refresh_from_db()
-    if row.head_sha != row.building_sha and row.status in ACTIVE:
-        return [work_job(row.id)]  # a newer commit came while this one built
-    return []
-
-
-async def _destroy_app(app: App, settings: Settings) -> None:
-    """The app and everything of it: releases first (they hold their slugs), then the app's own rows cascade, its
-    access rows (collaborators) included, and its build cache (a later app may get its id, on SQLite)."""
-    async with in_transaction():
-        await Build.filter(app_id=app.id).update(release_id=None, slug_id=None)
-        await Release.filter(app_id=app.id).delete()
-        await Slug.filter(app_id=app.id).delete()
-        await app.delete()
-    await asyncio.to_thread(remove_tree, settings.build_cache_dir / "apps" / str(app.id))
-
-
-async def _still_building(row: ReviewApp, app: App) -> bool:
-    """Destroying the app under its build or release phase would end them in errors: its builds are cancelled, and
-    while a worker may still be at one, or a release phase runs, the destruction waits (their end wakes it; the
-    reconciler, should that never come). Looked at afresh each time: a build cancelled before whose worker has not
-    let go of it yet (its lease still runs) counts, as does one created since."""
-    cancelled, _ = await cancel_builds(
-        app.id, f"cancelled: review app {row.app_name} is being destroyed ({row.message or 'deleted'})"
-    )
-    if cancelled:
-        row.message = f"{row.message}; its build was cancelled" if row.message else "its build was cancelled"
-        await ReviewApp.filter(id=row.id).update(message=row.message)
-    running = await Build.filter(app_id=app.id, lease_expires_at__gt=datetime.now(UTC)).exists()
-    releasing = await Release.filter(app_id=app.id, status=ReleaseStatus.PENDING).exists()
-    return running or releasing
-
-
-async def destroy_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
-    """`scripts.pr-predestroy` (when the app.json has one and the app has a release), then the app goes."""
-    row = await ReviewApp.get_or_none(id=review_app_id)
-    if row is None or row.status != ReviewAppStatus.DELETING:
-        return []
-    app = await App.get_or_none(id=row.app_id) if row.app_id else None
-    if app is not None and await _still_building(row, app):
-        logger.info("review app %s is destroyed once its build or release phase stopped", row.app_name)
-        return []
-    output = None
-    if app is not None:
-        predestroy = parse_app_json(row.app_json, "review").scripts.get("pr-predestroy")
-        if predestroy:
-            _, output = await run_script(app, predestroy, runtime)
-        await _destroy_app(app, runtime.settings)
-    reason = f"destroyed: {row.message}" if row.message else "destroyed"
-    await _set(runtime, row, ReviewAppStatus.DELETED, reason, app_id=None, predestroy_output=output)
-    await schedule_if_empty(row.pipeline_id, runtime.settings.empty_pipeline_grace)
-    if row.github_deployment_id is not None:
-        connection = await connection_of(row.pipeline_id)
-        if connection is not None:
-            try:
-                async with GitHubClient.for_repository(runtime.settings.github, connection.full_name) as github:
-                    await github.post_deployment_status(row.github_deployment_id, state="inactive")
-            except GitHubUnavailable as error:
-                logger.warning("could not mark %s's deployment inactive: %s", row.app_name, error.message)
-    return []
-
-
-async def reap_stale_review_apps(now: datetime) -> list[Job]:
-    """Review apps with no deploy for their pipeline's `staleDays` (where destroying stale apps is on) go."""
-    jobs: list[Job] = []
-    for config in await ReviewAppConfig.filter(destroy_stale_apps=True):
-        cutoff = now - timedelta(days=config.stale_days)
-        stale = await ReviewApp.filter(
-            Q(last_deployed_at__lt=cutoff) | Q(last_deployed_at__isnull=True, created_at__lt=cutoff),
-            pipeline_id=config.pipeline_id,
-            status__in=(ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED),
-        )
-        for row in stale:
-            if await ReviewApp.filter(id=row.id, status=row.status).update(
-                status=ReviewAppStatus.DELETING,
-                message=f"stale: no deploy for {config.stale_days} days",
-                updated_at=datetime.now(UTC),
-            ):
-                jobs.append(destroy_job(row.id))
     return jobs

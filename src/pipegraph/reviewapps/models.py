@@ -40,6 +40,10 @@ class ReviewAppStatus(StrEnum):
     ERRORED = "errored"
 
 
+# A review app that is there (or being made): not going, nor gone.
+ACTIVE = (ReviewAppStatus.PENDING, ReviewAppStatus.CREATING, ReviewAppStatus.CREATED, ReviewAppStatus.ERRORED)
+
+
 # A pull request's review app: one row per pull request of a pipeline (the unique pair makes two deliveries for one
 # pull request at once give one review app), reused when the pull request is reopened.
 class ReviewApp(Model):
@@ -55,6 +59,9 @@ class ReviewApp(Model):
     branch = fields.CharField(max_length=255)
     head_sha = fields.CharField(max_length=40)  # the commit wanted
     building_sha = fields.CharField(max_length=40, null=True)  # the commit the current build was made from
+    # The wanted commit the review app's job last finished with (built it, waits for its CI, or gave it up): a wanted
+    # commit no job finished with is the reconciler's to hand to one (a push whose job the queue refused).
+    worked_sha = fields.CharField(max_length=40, null=True)
     fork = fields.BooleanField(default=False)
     wait_for_ci = fields.BooleanField(default=False)
     ci_deadline = fields.DatetimeField(null=True, db_index=True)  # when no CI reporting on head_sha gives it up
@@ -63,7 +70,10 @@ class ReviewApp(Model):
     build: fields.ForeignKeyNullableRelation[Build] = fields.ForeignKeyField(
         "pipegraph.Build", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    github_deployment_id = fields.BigIntField(null=True)
+    github_deployment_id = fields.BigIntField(null=True)  # the GitHub deployment of the current build
+    # The one GitHub shows deployed (its last success): transient deployments are not made inactive by a newer one's
+    # success, so pipegraph does it, and at the destruction.
+    live_deployment_id = fields.BigIntField(null=True)
     app_json: dict[str, Any] = fields.JSONField(default=dict)  # as read from the last source built
     postdeploy_ran = fields.BooleanField(default=False)
     postdeploy_output = fields.TextField(null=True)

@@ -13,7 +13,7 @@ from pipegraph.api.mutations import Payload, mutation
 from pipegraph.apps.types import AppType
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.types import PipelineType
-from pipegraph.reviewapps import lifecycle, service
+from pipegraph.reviewapps import destroy, lifecycle, service
 from pipegraph.reviewapps.service import EphemeralKind
 from pipegraph.reviewapps.types import (  # noqa: F401 - EphemeralKindEnum registers EphemeralKind as a GraphQL enum
     EphemeralKindEnum,
@@ -181,6 +181,6 @@ class ReviewAppMutations:
         input: Annotated[DeleteReviewAppInput, strawberry.argument(description="Parameters for deleteReviewApp.")],
     ) -> CreateReviewAppPayload:
         pipeline = await _pipeline_allowing(info, input.pipeline, EphemeralAction.DELETE_REVIEW_APPS, "deleteReviewApp")
-        row, jobs = await lifecycle.delete_review_app(pipeline, input.pull_request)
+        row, jobs = await destroy.delete_review_app(pipeline, input.pull_request)
         await info.context.enqueue(jobs)
         return CreateReviewAppPayload(review_app=ReviewAppType.from_model(row))

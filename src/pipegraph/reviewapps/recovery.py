@@ -1,27 +1,37 @@
-"""Review apps never left DELETING for ever.
+"""Review apps never left stuck: neither DELETING for ever, nor on an older commit than their pull request's head.
 
 A destruction waits for the app's cancelled build to stop, and the build's end wakes it. That wake never comes when
 the worker at the build dies after the cancel, or when the build ended before the review app recorded it. So a
 review app DELETING for longer than a grace period gets its destroy job again: the job id is the row's, so a destroy
 still queued or running refuses the second one (finished jobs keep no result), and the destroy looks at the app's
 builds afresh each time.
+
+A push's job is refused while the review app's job still holds its id: after that job's last look at the wanted
+commit, before the queue lets go of the id, the push is seen by nobody. When that job made a build, the build's end
+starts the job again; when it did not (the older commit errored, or waits for CI), nothing would. So a review app
+whose wanted commit (`head_sha`) is not the one its job last finished with (`worked_sha`) gets its job: one still
+queued or running refuses it, one that runs looks at the wanted commit. The same finds a work job lost on its way
+to the queue (Redis away).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tortoise.expressions import F, Q
+
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.jobs.queue import Job
-from pipegraph.reviewapps.lifecycle import destroy_job
-from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
+from pipegraph.reviewapps.jobs import destroy_job, work_job
+from pipegraph.reviewapps.models import ACTIVE, ReviewApp, ReviewAppStatus
 
 # Longer than a destruction's own steps take to hand over to each other (close, destroy, the build's end).
 DELETING_GRACE = timedelta(seconds=60)
 
 
 async def reconcile_review_apps(now: datetime) -> list[Job]:
-    """The destroy jobs of the review apps DELETING for longer than DELETING_GRACE."""
+    """The destroy jobs of the review apps DELETING for longer than DELETING_GRACE, then the work jobs of those
+    whose wanted commit no job finished with."""
     jobs: list[Job] = []
     stuck = await ReviewApp.filter(status=ReviewAppStatus.DELETING, updated_at__lt=now - DELETING_GRACE).order_by("id")
     for row in stuck:
@@ -32,4 +42,11 @@ async def reconcile_review_apps(now: datetime) -> list[Job]:
                 lease_expires_at=None
             )
         jobs.append(destroy_job(row.id))
-    return jobs
+    return jobs + await unworked_review_apps()
+
+
+async def unworked_review_apps() -> list[Job]:
+    """The jobs of the review apps there are whose wanted commit their job did not finish with. No grace period: a
+    job still at it refuses its twin, so this is at worst a look that finds nothing to do."""
+    unworked = ReviewApp.filter(Q(worked_sha__isnull=True) | ~Q(worked_sha=F("head_sha")), status__in=ACTIVE)
+    return [work_job(row.id) for row in await unworked.order_by("id").only("id")]

@@ -187,15 +187,23 @@ def ci_last(pipeline: str | None, app_name: str | None, as_json: bool) -> None:
     _show(name, _run(api, {"name": name}, number)[1], as_json=as_json)
 
 
-def _local_head() -> str | None:
-    """The commit checked out where the command runs, if that is a git work tree (Heroku's ci:run tests it)."""
+def _git_here(*args: str) -> str | None:
+    """What git answers in the folder the command runs in; None when it is no git work tree or git says nothing."""
     try:
-        found = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "HEAD"], capture_output=True, text=True, timeout=30, check=False
-        )
+        found = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None
+
+
+def _local_head() -> str | None:
+    """The commit checked out where the command runs, if that is a git work tree (Heroku's ci:run tests it)."""
+    return _git_here("rev-parse", "--verify", "--quiet", "HEAD")
+
+
+def _local_branch() -> str | None:
+    """The branch checked out where the command runs (None when HEAD is detached)."""
+    return _git_here("symbolic-ref", "--short", "--quiet", "HEAD")
 
 
 def _start(api: Api, in_pipeline: str, what: str, operation: str, **input: Any) -> dict[str, Any]:
@@ -212,23 +220,25 @@ def _start(api: Api, in_pipeline: str, what: str, operation: str, **input: Any) 
     "pipegraph ci:run -a shop-staging --commit 1a2b3c4",
     "pipegraph ci:run -p shop",
     details="Without --branch or --commit it tests the commit checked out here (git's HEAD), which must have been "
-    "pushed to one of the pipeline's apps (or be on its GitHub repository). Exits 1 unless the run succeeded. "
-    "Ctrl-C stops following, not the run.",
+    "pushed to one of the pipeline's apps (or be on its GitHub repository), recorded on the branch checked out here. "
+    "--commit with --branch records that commit on that branch. Exits 1 unless the run succeeded. Ctrl-C stops "
+    "following, not the run.",
 )
 @pipeline_options
-@click.option("-b", "--branch", help="Test the commit this branch points at.")
+@click.option("-b", "--branch", help="Test the commit this branch points at (with --commit: the run's branch).")
 @click.option("-c", "--commit", help="Test this commit (a full or abbreviated sha).")
 def ci_run(pipeline: str | None, app_name: str | None, branch: str | None, commit: str | None) -> None:
-    if branch and commit:
-        raise click.UsageError("name a branch or a commit, not both")
     api = connect()
     key = which_pipeline(api, pipeline, app_name)
     if not branch and not commit:
         commit = _local_head()
         if commit is None:
             raise click.UsageError("not in a git work tree: name what to test with --branch or --commit")
+        # The branch checked out, as Heroku's ci:run records it: the commit alone would be recorded on whichever
+        # branch of the pipeline's repositories holds it first.
+        branch = _local_branch()
     name = _pipeline_name(api, key)
-    what = f"branch {branch}" if branch else f"commit {(commit or '')[:7]}"
+    what = f"commit {commit[:7]}" if commit else f"branch {branch}"
     run = _start(api, name, what, "create_test_run", pipeline=name, branch=branch, commit=commit)
     follow(api, name, run["id"], run["number"])
 
