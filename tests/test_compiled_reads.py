@@ -28,6 +28,7 @@ from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import LocalSlugStore
 from pipegraph.testing.seed import LARGE, SMALL, GraphShape, seed_graph
+from pipegraph.testing.web_operations import web_document
 from tests.support.authz_world import CHECKSUM, PROFILES, World, build_world
 from tests.support.clients import Actor, make_actor
 from tests.support.database import truncate_all
@@ -115,32 +116,9 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
-# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it: reviewApps is not compiled, the
-# resolvers answer it on the compiled pipeline (a mixed node).
-OVERVIEW = """
-query PipelineOverview($name: String!) {
-  pipeline(name: $name) {
-    id name viewerRights
-    owner { ...OwnerFields }
-    foreignApps { id }
-    reviewApps { id prNumber branch appName status message app { id name } }
-    stages {
-      name
-      apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
-    }
-  }
-  looseApps: apps(first: 100, inPipeline: false) { edges { node { id name viewerPermissions } } }
-}
-fragment OwnerFields on Owner {
-  __typename
-  ... on User { id email }
-  ... on Team { id name }
-}
-fragment ReleaseSummary on Release {
-  id version status current description errorMessage createdAt
-  createdBy { id email }
-  slug { id commit commitDescription }
-}"""
+# The web dashboard's overview, read from web/src/dashboard/operations.ts: reviewApps is not compiled, the resolvers
+# answer it on the compiled pipeline (a mixed node).
+OVERVIEW = web_document("PipelineOverview")
 
 OWNERS = """
 query Owners($first: Int) {
@@ -609,3 +587,21 @@ async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_app
     reads = _read_statements(sql_statements.statements)
     assert len(reads) == 5, "\n".join(reads)
     assert sum("review_apps" in statement for statement in reads) == 1
+
+
+def test_the_web_documents_are_read_whole_from_the_dashboards_source() -> None:
+    # given every operation the dashboard sends, read from its source with the fragments it spreads
+    from graphql import OperationDefinitionNode, parse, validate
+
+    from pipegraph.schema import schema
+    from pipegraph.testing.web_operations import operation_names
+
+    names = operation_names()
+
+    # then each is one operation that the schema validates (a fragment left out would be an unknown one)
+    assert {"PipelineOverview", "Pipelines", "Viewer"} <= set(names)
+    for name in names:
+        document = parse(web_document(name))
+        operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+        assert [operation.name.value for operation in operations if operation.name] == [name]
+        assert validate(schema._schema, document) == [], name
