@@ -1,6 +1,6 @@
 """Running a compiled read: plan (cached per document, operation and the variables below the root), fetch, and build
-the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` (pipelines and apps) root
-fields.
+the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` root fields (`node` of the
+types whose table says who sees them: pipelines, apps, releases, slugs, users, teams).
 
 The root resolvers call `read_pipeline`, `read_pipelines`, `read_app`, `read_apps` or `read_node` first; None means
 "not compiled" and they carry on as always. A `Compiled` value is handed to the response as it is by
@@ -8,11 +8,11 @@ CompiledReadsExecutionContext, without graphql-core completing each field again:
 reads slow (graphql-core #189, strawberry #3544).
 The compiled path raises only what the root resolver raises itself (its arguments), from the same functions.
 
-A selection with fields the tables do not compile is not sent back whole: its pipelines and apps (and the stages above
-such apps) are built as their strawberry objects, registered with the compiled values of their other fields, and
-graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field from the registry
-and lets every other field run its resolver. Errors, null propagation and DataLoaders of those fields are the
-resolvers' own, because it is the resolvers and graphql-core that run them.
+A selection with fields the tables do not compile is not sent back whole: the objects that hold such fields (and every
+object and stage above them) are built as their strawberry objects, registered with the compiled values of their
+other fields, and graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field
+from the registry and lets every other field run its resolver. Errors, null propagation and DataLoaders of those
+fields are the resolvers' own, because it is the resolvers and graphql-core that run them.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import APP, PIPELINE, Table, Unsupported, same, stage_name
+from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Table, Unsupported, same, stage_name
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,21 @@ async def read_node(info: Info, type_name: str, key: int) -> Compiled | None:
         return await read_pipeline(info, pipeline_id=key)
     if type_name == APP.type_name:
         return await read_app(info, app_id=key)
-    return None
+    table = TABLES.get(type_name)
+    if table is None or table.seen is None:
+        return None
+    plan = _object_plan(info, table)
+    if plan is None:
+        return None
+    access = info.context.access
+    rights, rows = await asyncio.gather(access.rights(), fetch.nodes(plan, [key], table.seen.through))
+    if not rows or not await table.seen.rule(access, rows[0]):
+        return Compiled(None)  # as the resolvers' resolve_visible: an unseen node is null
+    try:
+        builder = Builder(rights, {})  # these tables have no pages
+        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
+    except Unsupported:
+        return None
 
 
 PageIds = Callable[[int, str | None], Awaitable[Any]]
@@ -374,15 +388,17 @@ class Builder:
         """The object's dict, or if mixed its strawberry object, registered with the compiled fields' values."""
         return _object_builder(plan)(self, row)
 
-    def page(self, plan: PagePlan, row: Row) -> dict[str, Any]:
+    def page(self, plan: PagePlan, row: Row) -> Any:
         rows = self.pages[plan].get(row["id"], [])
-        return self.connection(
+        make = self.mixed_connection if plan.connection.mixed else self.connection
+        value = make(
             plan.connection,
             rows[: plan.size],
             has_next=len(rows) > plan.size,
             has_previous=plan.after is not None,
             cursor=_cursor(plan.page.keyset, plan.page.order),
         )
+        return Partial(value) if plan.connection.mixed else value
 
     def app_list(self, plan: AppsPlan, row: Row) -> Any:
         apps = [self.object(plan.plan, app) for app in self.apps(plan, row)]
@@ -404,7 +420,9 @@ class Builder:
         joined = row[f"{plan.name}.team" if team else f"{plan.name}.user"]
         if joined is None:
             raise Unsupported("an owner that is gone: the resolvers report the error")
-        return self.object(plan.team if team else plan.user, joined)
+        owner = plan.team if team else plan.user
+        value = self.object(owner, joined)
+        return Partial(value) if owner.mixed else value
 
     def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
@@ -536,7 +554,11 @@ def _joined(plan: JoinPlan) -> ObjectBuilder:
         joined = row[name]
         return None if joined is None else child(builder, joined)
 
-    return build
+    def build_mixed(builder: Builder, row: Row) -> Any:
+        joined = row[name]
+        return None if joined is None else Partial(child(builder, joined))  # its object, for graphql-core
+
+    return build_mixed if plan.plan.mixed else build
 
 
 def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:

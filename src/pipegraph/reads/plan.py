@@ -2,10 +2,11 @@
 
 The planner walks the selection with the executor's own `collect_subfields`, so fragments, aliases, `@include`/`@skip`
 and variables select exactly what the resolvers would see, in the response's key order. A field the tables do not
-declare is left to the resolvers on a type that has a strawberry source (the node is "mixed": graphql-core completes
-it, taking the compiled fields as they are and running the resolvers for the rest, so their errors, nulls and
-DataLoaders are theirs); elsewhere, like a deferred fragment or a bad nested argument, it raises Unsupported: the
-resolvers answer that root field (and report any error exactly as they always do).
+declare is left to the resolvers on the table's strawberry source (the node is "mixed": graphql-core completes it,
+taking the compiled fields as they are and running the resolvers for the rest, so their errors, nulls and
+DataLoaders are theirs; every object above it is mixed too, so that graphql-core reaches it). What no table holds,
+like a deferred fragment, a bad nested argument or a field of a PipelineStage, raises Unsupported: the resolvers
+answer that root field (and report any error exactly as they always do).
 """
 
 from __future__ import annotations
@@ -259,9 +260,13 @@ def _mixed(item: Any) -> bool:
     """Whether graphql-core completes this field's value (it holds objects whose fields the resolvers answer)."""
     if isinstance(item, (ObjectPlan, StagesPlan)):
         return item.mixed
-    if isinstance(item, AppsPlan):
+    if isinstance(item, (AppsPlan, JoinPlan)):
         return item.plan.mixed
-    return False  # a to-one, a union or a page: their types have no source, so their plans refused any mixing
+    if isinstance(item, EitherPlan):
+        return item.team.mixed or item.user.mixed
+    if isinstance(item, PagePlan):
+        return item.connection.mixed
+    return False  # a leaf, a rule, a __typename
 
 
 def root_details(field_nodes: list[Any]) -> FieldDetailsList:
