@@ -117,8 +117,7 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
-# The web dashboard's overview, read from web/src/dashboard/operations.ts: reviewApps is not compiled, the resolvers
-# answer it on the compiled pipeline (a mixed node).
+# The web dashboard's overview, read from web/src/dashboard/operations.ts.
 OVERVIEW = web_document("PipelineOverview")
 
 OWNERS = """
@@ -253,7 +252,7 @@ query PipelinesMixed($first: Int, $after: String) {
 }"""
 
 PIPELINES_MIXED_TWICE = """
-query { pipelines { a: edges { node { name } } b: edges { node { reviewApps { appName } } } } }"""
+query { pipelines { a: edges { node { name } } b: edges { node { transfers { createdAt } } } } }"""
 
 NODE = """
 query Node($id: ID!) {
@@ -320,22 +319,49 @@ query OwnersMixed($name: String!) {
   }
 }"""
 
-# Errors of resolvers below mixed releases and users: located at their paths, nulls propagated through `App!`. One
-# failing field at a time: when two fail in one subtree, which error comes first (and whether the second is still
-# reported once the first nulled their parent) follows the order their resolvers ran in, and a compiled parent is
-# there at once where the resolvers' waited for its DataLoader.
-RELEASE_ERRORS = """
-query ReleaseErrors($builds: Int, $tokens: Int) {
-  apps(first: 10) {
+# Review apps are compiled (a list read as one page statement for all pipelines, their apps joined, null when unseen):
+# their app's pages, below a join, are left to the resolvers.
+REVIEW_APPS = """
+query ReviewApps($name: String!, $deleted: Boolean!) {
+  pipeline(name: $name) {
+    name
+    reviewApps(deleted: $deleted) {
+      __typename id prNumber branch headSha fork appName status message createdAt updatedAt
+      app {
+        id name viewerPermissions
+        owner { ... on Team { name } }
+        currentRelease { version }
+        releases(first: 1) { edges { node { version } } }
+      }
+    }
+    open: reviewApps { prNumber }
+  }
+}"""
+
+REVIEW_APPS_MIXED = """
+query ReviewAppsMixed {
+  pipelines(first: 5) {
     edges {
       node {
         name
-        currentRelease {
-          version
-          app { name builds(first: $builds) { edges { node { id } } } }
-          createdBy { email apiTokens(first: $tokens) { edges { node { description } } } }
-        }
+        reviewApps(deleted: true) { appName postdeployOutput predestroyOutput build { id } app { name stage } }
       }
+    }
+  }
+}"""
+
+# Errors of resolvers below mixed releases and users: located at their paths, nulls propagated through `App!`. One
+# failing field of one object at a time: when several fail, the order of their errors (and whether a later one is still
+# reported once an earlier one nulled their parent) follows the order their resolvers happened to finish in, and a
+# compiled parent is there at once where the resolvers' waited for its DataLoader.
+RELEASE_ERRORS = """
+query ReleaseErrors($name: String!, $builds: Int, $tokens: Int) {
+  app(name: $name) {
+    name
+    currentRelease {
+      version
+      app { name builds(first: $builds) { edges { node { id } } } }
+      createdBy { email apiTokens(first: $tokens) { edges { node { description } } } }
     }
   }
 }"""
@@ -436,9 +462,13 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("release-mixed-first-0", RELEASE_MIXED, {"name": "p-dev", "first": 0}),
     ("owners-mixed-personal", OWNERS_MIXED, {"name": "p-line"}),
     ("owners-mixed-team", OWNERS_MIXED, {"name": "t-line"}),
-    ("release-errors-none", RELEASE_ERRORS, {"builds": 1, "tokens": 1}),
-    ("release-errors-below-app", RELEASE_ERRORS, {"builds": 1000, "tokens": 1}),
-    ("release-errors-below-user", RELEASE_ERRORS, {"builds": 1, "tokens": -1}),
+    ("review-apps", REVIEW_APPS, {"name": "t-line", "deleted": False}),
+    ("review-apps-deleted", REVIEW_APPS, {"name": "t-line", "deleted": True}),
+    ("review-apps-none", REVIEW_APPS, {"name": "p-line", "deleted": True}),
+    ("review-apps-mixed", REVIEW_APPS_MIXED, {}),
+    ("release-errors-none", RELEASE_ERRORS, {"name": "p-dev", "builds": 1, "tokens": 1}),
+    ("release-errors-below-app", RELEASE_ERRORS, {"name": "p-dev", "builds": 1000, "tokens": 1}),
+    ("release-errors-below-user", RELEASE_ERRORS, {"name": "t-dev", "builds": 1, "tokens": -1}),
 ]
 
 VIEWERS = sorted(PROFILES)
@@ -458,6 +488,7 @@ COMPILED = {
     "node-user-with-an-app-key", "node-team", "node-team-solo", "node-team-malformed", "node-mixed-release",
     "node-mixed-release-of-a-team", "node-mixed-user", "node-mixed-team", "release-mixed", "release-mixed-promoted",
     "release-mixed-team", "release-mixed-first-0", "owners-mixed-personal", "owners-mixed-team",
+    "review-apps", "review-apps-deleted", "review-apps-none", "review-apps-mixed",
     "release-errors-none", "release-errors-below-app", "release-errors-below-user",
 }  # fmt: skip
 RESOLVED = {
@@ -688,14 +719,14 @@ async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_app
     await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
     sql_statements.statements.clear()
 
-    # when the web overview runs (its pipeline compiled, reviewApps left to the resolvers)
+    # when the web overview runs (all compiled, its review apps too)
     response = await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
 
-    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page and their apps (the
-    # resolvers' own statements), and the loose apps' ids and rows: five statements, where the resolvers take seven
+    # then beyond reading the viewer, it costs the pipeline's tree, its review apps with their apps joined, and the
+    # loose apps' ids and rows: four statements, where the resolvers take seven
     assert response.json()["data"]["pipeline"]["reviewApps"][0]["app"]["name"] == "t-review-1"
     reads = _read_statements(sql_statements.statements)
-    assert len(reads) == 5, "\n".join(reads)
+    assert len(reads) == 4, "\n".join(reads)
     assert sum("review_apps" in statement for statement in reads) == 1
 
 

@@ -49,6 +49,7 @@ from pipegraph.reads.plan import (
     EitherPlan,
     JoinPlan,
     LeafPlan,
+    ListPlan,
     ObjectPlan,
     PageInfoPlan,
     PagePlan,
@@ -373,7 +374,13 @@ class Builder:
         for pipeline in pipelines:
             pipeline["visible"] = [app for app in pipeline["apps"] if rights.can_view_app(app)]
         apps = [app for pipeline in pipelines for app in pipeline["visible"]]
-        return await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+        builder = await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+        pipeline_ids = [pipeline["id"] for pipeline in pipelines]
+        for plan in plans:
+            for _, item in plan.fields:
+                if isinstance(item, ListPlan) and item.rows not in builder.pages:
+                    builder.pages[item.rows] = await fetch.pages(item.rows, pipeline_ids)
+        return builder
 
     @classmethod
     async def for_apps(cls, rights: Rights, apps: list[Row], plans: list[ObjectPlan]) -> Builder:
@@ -399,6 +406,11 @@ class Builder:
             cursor=_cursor(plan.page.keyset, plan.page.order),
         )
         return Partial(value) if plan.connection.mixed else value
+
+    def listed(self, plan: ListPlan, row: Row) -> Any:
+        rows = self.pages[plan.rows].get(row["id"], [])[: plan.rows.size]
+        objects = [self.object(plan.node, child) for child in rows]
+        return Partial(objects) if plan.node.mixed else objects
 
     def app_list(self, plan: AppsPlan, row: Row) -> Any:
         apps = [self.object(plan.plan, app) for app in self.apps(plan, row)]
@@ -532,6 +544,8 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
             items.append((key, f"builder.page({bind(item)}, row)"))
         elif isinstance(item, AppsPlan):
             items.append((key, f"builder.app_list({bind(item)}, row)"))
+        elif isinstance(item, ListPlan):
+            items.append((key, f"builder.listed({bind(item)}, row)"))
         else:
             assert isinstance(item, StagesPlan)
             items.append((key, f"builder.stage_list({bind(item)}, row)"))
@@ -548,17 +562,20 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
 
 
 def _joined(plan: JoinPlan) -> ObjectBuilder:
-    name, child = plan.name, _object_builder(plan.plan)
+    name, child, seen, mixed = plan.name, _object_builder(plan.plan), plan.join.seen, plan.plan.mixed
 
     def build(builder: Builder, row: Row) -> Any:
         joined = row[name]
         return None if joined is None else child(builder, joined)
 
-    def build_mixed(builder: Builder, row: Row) -> Any:
+    def build_seen(builder: Builder, row: Row) -> Any:
         joined = row[name]
-        return None if joined is None else Partial(child(builder, joined))  # its object, for graphql-core
+        if joined is None or (seen is not None and not seen(builder.rights, joined)):
+            return None
+        value = child(builder, joined)
+        return Partial(value) if mixed else value  # a mixed child is its object, for graphql-core to complete
 
-    return build_mixed if plan.plan.mixed else build
+    return build if seen is None and not mixed else build_seen
 
 
 def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:

@@ -205,6 +205,8 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     reader = statement.read(needs, "r")
     table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
     below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
+    if plan.hide is not None:
+        below += f' AND x."{plan.hide[0]}" <> {statement.param(plan.hide[1])}'  # a name from the tables, not a client
     limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
     newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
     if statement.postgres:

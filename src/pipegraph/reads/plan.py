@@ -20,7 +20,19 @@ from graphql.execution.values import get_argument_values
 
 from pipegraph.core.errors import ClientError
 from pipegraph.core.relay import page_size
-from pipegraph.reads.shapes import PIPELINE, TABLES, Either, Join, Leaf, Page, Rule, Table, Unsupported
+from pipegraph.reads.shapes import (
+    PIPELINE,
+    TABLES,
+    UNPAGED,
+    Either,
+    Join,
+    Leaf,
+    Listed,
+    Page,
+    Rule,
+    Table,
+    Unsupported,
+)
 
 FieldDetailsList = list[FieldDetails]
 
@@ -105,6 +117,16 @@ class PagePlan:
     size: int
     after: int | None
     connection: ConnectionPlan
+    hide: tuple[str, Any] | None = None  # (column, value): rows holding it are left out
+
+
+@dataclass(eq=False)
+class ListPlan:
+    """A plain list of children (`Listed`), read as a page without a cursor (`rows`) whose one node plan is `node`."""
+
+    name: str
+    rows: PagePlan
+    node: ObjectPlan
 
 
 @dataclass(eq=False)
@@ -145,7 +167,9 @@ class Planner:
         grouped: dict[str, FieldDetailsList] = collected.grouped_field_set
         return grouped
 
-    def object(self, table: Table, details: FieldDetailsList) -> ObjectPlan:
+    def object(self, table: Table, details: FieldDetailsList, *, paged: bool = True) -> ObjectPlan:
+        """The plan of an object of `table`. Below a join or a list (`paged` false) its pages are left to the
+        resolvers: a page is read for the parents of the root's rows (fetch.py), not for joined ones."""
         gql_type = self._type(table.type_name)
         fields: list[tuple[str, Any]] = []
         resolved: list[str] = []
@@ -157,15 +181,20 @@ class Planner:
                 fields.append((key, LeafPlan(table.leaves[name])))
             elif name in table.joins:
                 join = table.joins[name]
-                fields.append((key, JoinPlan(name, join, self.object(TABLES[join.target], field_details))))
+                joined = self.object(TABLES[join.target], field_details, paged=False)
+                fields.append((key, JoinPlan(name, join, joined)))
             elif name in table.rules:
                 fields.append((key, RulePlan(table.rules[name])))
             elif name in table.unions:
                 either = table.unions[name]
-                team, user = (self.object(TABLES[join.target], field_details) for join in (either.team, either.user))
+                team, user = (
+                    self.object(TABLES[join.target], field_details, paged=False) for join in (either.team, either.user)
+                )
                 fields.append((key, EitherPlan(name, either, team, user)))
-            elif name in table.pages:
+            elif name in table.pages and paged:
                 fields.append((key, self.page(table, gql_type, name, field_details)))
+            elif name in table.lists:
+                fields.append((key, self.listed(table, gql_type, name, field_details)))
             elif table is PIPELINE and name == "stages":
                 fields.append((key, self.stages(field_details)))
             elif table is PIPELINE and name in ("apps", "foreignApps"):
@@ -214,6 +243,16 @@ class Planner:
             raise Unsupported("a bad nested argument: the resolvers report it at its path") from error
         connection = self.connection(parent.fields[name].type, page.target, details)
         return PagePlan(name, table, page, size, after, connection)
+
+    def listed(self, table: Table, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> ListPlan:
+        listed: Listed = table.lists[name]
+        hide = listed.hide
+        if hide is not None and listed.unless and self.arguments(parent, name, details).get(listed.unless):
+            hide = None
+        node = self.object(TABLES[listed.target], details, paged=False)
+        page = Page(listed.target, parent=listed.parent, order=listed.order, keyset=UNPAGED)
+        rows = PagePlan(name, table, page, listed.limit, None, ConnectionPlan([], nodes=[node]), hide)
+        return ListPlan(name, rows, node)
 
     def connection(self, connection_type: Any, node_type: str, details: FieldDetailsList) -> ConnectionPlan:
         gql_type = get_named_type(connection_type)
@@ -266,6 +305,8 @@ def _mixed(item: Any) -> bool:
         return item.team.mixed or item.user.mixed
     if isinstance(item, PagePlan):
         return item.connection.mixed
+    if isinstance(item, ListPlan):
+        return item.node.mixed
     return False  # a leaf, a rule, a __typename
 
 

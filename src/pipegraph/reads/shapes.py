@@ -2,11 +2,12 @@
 
 A leaf names its column and how the driver's value becomes what strawberry would answer (the strawberry types in each
 domain's `types.py` stay the specification; tests/test_compiled_reads.py holds the two paths equal). A relation is a
-`Join` (to-one, read in the parent's statement) or a `Page` (a keyset connection, all parents' pages in one windowed
-statement). A field missing here is not compiled: the node is built as its type's strawberry `source` object (from
-its whole row, but for the `lazy` columns that only compiled leaves read) and the resolvers answer the missing fields
-on it. Every table has a source, so an unusual field costs its own resolver, never the whole root field. A table that
-names who `seen` it is compiled as the root `node(id:)` too.
+`Join` (to-one, read in the parent's statement), a `Page` (a keyset connection, all parents' pages in one windowed
+statement) or a `Listed` (a plain list of the newest children, read the same way). A field missing here is not
+compiled: the node is built as its type's strawberry `source` object (from its whole row, but for the `lazy` columns
+that only compiled leaves read) and the resolvers answer the missing fields on it. Every table has a source, so an
+unusual field costs its own resolver, never the whole root field. A table that names who `seen` it is compiled as the
+root `node(id:)` too.
 
 To compile one more column of a type: add a leaf to its table below. Nothing else changes.
 """
@@ -33,9 +34,11 @@ from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.apps.types import RELEASES, AppType
 from pipegraph.pipelines.models import Pipeline, Stage
-from pipegraph.pipelines.types import PipelineType
+from pipegraph.pipelines.types import MAX_LISTED, PipelineType
 from pipegraph.releases.models import Release
 from pipegraph.releases.types import ReleaseType
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
+from pipegraph.reviewapps.types import ReviewAppType
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.types import SlugType
 from pipegraph.teams.models import Team
@@ -128,6 +131,7 @@ class Join:
     parent_column: str
     child_column: str
     only_if: str = ""
+    seen: Callable[[Rights, Any], bool] | None = None  # the resolvers' rule: an unseen child is null
 
     def on(self, parent: str, child: str) -> str:
         on = f'{child}."{self.child_column}" = {parent}."{self.parent_column}"'
@@ -175,6 +179,24 @@ class Seen:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A to-many relation answered as a plain list, not a connection: each parent's newest `limit` children by `order`
+    (the resolvers' page loader, without a cursor). Rows whose column `hide[0]` holds `hide[1]` are left out, unless
+    the field's boolean argument `unless` is true."""
+
+    target: str
+    parent: str
+    order: str
+    limit: int
+    hide: tuple[str, Any] | None = None
+    unless: str = ""
+
+
+# A list is read as a page that has no cursor.
+UNPAGED: Keyset[int] = Keyset.by_number("unpaged")
+
+
+@dataclass(frozen=True)
 class Table:
     type_name: str
     model: type[Model]
@@ -182,6 +204,7 @@ class Table:
     leaves: Mapping[str, Leaf]
     joins: Mapping[str, Join] = field(default_factory=dict)
     pages: Mapping[str, Page] = field(default_factory=dict)
+    lists: Mapping[str, Listed] = field(default_factory=dict)
     unions: Mapping[str, Either] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
     # The strawberry object of a model, on which the resolvers answer the fields not compiled (None: no such mixing).
@@ -253,6 +276,16 @@ PIPELINE = Table(
     },
     unions={"owner": OWNER},
     rules={"viewerRights": Rule((), _viewer_rights)},
+    lists={
+        "reviewApps": Listed(
+            "ReviewApp",
+            parent="pipeline_id",
+            order="pr_number",
+            limit=MAX_LISTED,
+            hide=("status", ReviewAppStatus.DELETED.value),
+            unless="deleted",
+        ),
+    },
     source=PipelineType.from_model,
 )
 
@@ -348,7 +381,28 @@ TEAM = Table(
     seen=Seen(_team_seen),
 )
 
-TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM)}
+REVIEW_APP = Table(
+    "ReviewApp",
+    ReviewApp,
+    keys=("id",),
+    leaves={
+        "id": global_id("ReviewApp"),
+        "prNumber": integer(ReviewApp, "pr_number"),
+        "branch": text(ReviewApp, "branch"),
+        "headSha": text(ReviewApp, "head_sha"),
+        "fork": flag(ReviewApp, "fork"),
+        "appName": text(ReviewApp, "app_name"),
+        "status": enum(ReviewApp, "status"),
+        "message": text(ReviewApp, "message"),
+        "createdAt": timestamp(ReviewApp, "created_at"),
+        "updatedAt": timestamp(ReviewApp, "updated_at"),
+    },
+    # As visible_app: the app while it has one, if the viewer sees it.
+    joins={"app": Join("App", parent_column="app_id", child_column="id", seen=Rights.can_view_app)},
+    source=ReviewAppType.from_model,
+)
+
+TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM, REVIEW_APP)}
 
 
 def stage_name(value: Any) -> str:
