@@ -287,7 +287,7 @@ query ReleaseMixed($name: String!, $first: Int) {
     name
     currentRelease {
       version log
-      app { name }
+      app { name viewerPermissions releases(first: 1) { edges { node { version app { name } } } } }
       sourceRelease { version app { name } }
       createdBy { email teams { name } }
       slug { commit }

@@ -328,6 +328,7 @@ RELEASE = Table(
     joins={
         "slug": Join("Slug", parent_column="slug_id", child_column="id"),
         "createdBy": Join("User", parent_column="created_by_id", child_column="id"),
+        "app": Join("App", parent_column="app_id", child_column="id"),  # seen: the release is seen through it
     },
     source=ReleaseType.from_model,
     lazy=frozenset({"release_log"}),  # `log` is a leaf: ReleaseType's resolvers read no other use of it
