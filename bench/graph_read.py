@@ -74,32 +74,6 @@ query Bulk {
   }
 }"""
 
-# The web dashboard's overview, as web/src/dashboard/operations.ts sends it (fragments spread in).
-OVERVIEW_GRAPHQL = """
-query PipelineOverview($name: String!) {
-  pipeline(name: $name) {
-    id name viewerRights
-    owner { ...OwnerFields }
-    foreignApps { id }
-    reviewApps { id prNumber branch appName status message app { id name } }
-    stages {
-      name
-      apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
-    }
-  }
-  looseApps: apps(first: 100, inPipeline: false) { edges { node { id name viewerPermissions } } }
-}
-fragment OwnerFields on Owner {
-  __typename
-  ... on User { id email }
-  ... on Team { id name }
-}
-fragment ReleaseSummary on Release {
-  id version status current description errorMessage createdAt
-  createdBy { id email }
-  slug { id commit commitDescription }
-}"""
-
 # The floor queries build the very JSON the GraphQL side returns. On SQLite a subquery's result loses its "this is
 # JSON" subtype, hence json(...) around each nested subquery; json_group_array keeps the order of its ordered source.
 STAGE_ROWS = "('review', 0), ('development', 1), ('staging', 2), ('production', 3)"  # delivery order
@@ -522,11 +496,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from pipegraph.testing.seed import DASHBOARD_PIPELINE
+    from pipegraph.testing.web_operations import web_document
 
     reads = [
         Read("dashboard", DASHBOARD_GRAPHQL, {"name": DASHBOARD_PIPELINE}, "/dashboard", args.requests),
         Read("bulk", BULK_GRAPHQL, {}, "/bulk", args.bulk_requests),
-        Read("overview", OVERVIEW_GRAPHQL, {"name": DASHBOARD_PIPELINE}, "", args.requests),
+        Read("overview", web_document("PipelineOverview"), {"name": DASHBOARD_PIPELINE}, "", args.requests),
     ]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-graph-sqlite-") as tmp:

@@ -3,7 +3,7 @@
 Every document of the corpus runs through both paths (the same server with `compiled_reads` on and off) for every
 viewer profile of the authorization matrix, and the response bodies must be byte-identical: data, nulls, cursors and
 errors. Documents with fields the compiler does not cover are in the corpus too: the resolvers answer those fields on
-the compiled nodes (or, where a node cannot mix, the whole root field), with their own errors and nulls.
+the compiled nodes (pipelines, apps, releases, slugs, users and teams all mix), with their own errors and nulls.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import LocalSlugStore
+from pipegraph.teams.models import Team
 from pipegraph.testing.seed import LARGE, SMALL, GraphShape, seed_graph
-from tests.support.authz_world import CHECKSUM, PROFILES, World, build_world
+from pipegraph.testing.web_operations import web_document
+from tests.support.authz_world import CHECKSUM, PROFILES, SOLO_TEAM, World, build_world
 from tests.support.clients import Actor, make_actor
 from tests.support.database import truncate_all
 from tests.support.sql import StatementCounter
@@ -115,32 +117,8 @@ query Pages($name: String!, $first: Int, $after: String) {
   }
 }"""
 
-# The web dashboard's overview (web/src/dashboard/operations.ts), as it sends it: reviewApps is not compiled, the
-# resolvers answer it on the compiled pipeline (a mixed node).
-OVERVIEW = """
-query PipelineOverview($name: String!) {
-  pipeline(name: $name) {
-    id name viewerRights
-    owner { ...OwnerFields }
-    foreignApps { id }
-    reviewApps { id prNumber branch appName status message app { id name } }
-    stages {
-      name
-      apps { id name viewerPermissions owner { ...OwnerFields } currentRelease { ...ReleaseSummary } }
-    }
-  }
-  looseApps: apps(first: 100, inPipeline: false) { edges { node { id name viewerPermissions } } }
-}
-fragment OwnerFields on Owner {
-  __typename
-  ... on User { id email }
-  ... on Team { id name }
-}
-fragment ReleaseSummary on Release {
-  id version status current description errorMessage createdAt
-  createdBy { id email }
-  slug { id commit commitDescription }
-}"""
+# The web dashboard's overview, read from web/src/dashboard/operations.ts.
+OVERVIEW = web_document("PipelineOverview")
 
 OWNERS = """
 query Owners($first: Int) {
@@ -274,7 +252,7 @@ query PipelinesMixed($first: Int, $after: String) {
 }"""
 
 PIPELINES_MIXED_TWICE = """
-query { pipelines { a: edges { node { name } } b: edges { node { reviewApps { appName } } } } }"""
+query { pipelines { a: edges { node { name } } b: edges { node { transfers { createdAt } } } } }"""
 
 NODE = """
 query Node($id: ID!) {
@@ -282,7 +260,10 @@ query Node($id: ID!) {
     __typename id
     ... on Pipeline { name viewerRights stages { name apps { name } } }
     ... on App { name stack viewerPermissions releases(first: 1) { edges { node { version } } } }
-    ... on Release { version }
+    ... on Release { version status log createdBy { email } slug { commit size } }
+    ... on Slug { checksum commit size uploaded processTypes }
+    ... on User { email name createdAt }
+    ... on Team { name kind }
   }
 }"""
 
@@ -292,6 +273,96 @@ query NodeMixed($id: ID!) {
     id
     ... on Pipeline { name reviewApps { appName app { name } } }
     ... on App { name stage pipeline { name } }
+    ... on Release { version app { name } sourceRelease { version app { name } } createdBy { teams { name } } }
+    ... on User { email teams { name } apiTokens(first: 1) { edges { node { description } } } }
+    ... on Team { name members { role user { email teams { name } } } }
+  }
+}"""
+
+# Fields no table compiles, below a release, a user or a team (in to-one joins, unions and pages): those objects mix
+# compiled fields with resolvers as pipelines and apps do, so the root field stays compiled.
+RELEASE_MIXED = """
+query ReleaseMixed($name: String!, $first: Int) {
+  app(name: $name) {
+    name
+    currentRelease {
+      version log
+      app { name viewerPermissions releases(first: 1) { edges { node { version app { name } } } } }
+      sourceRelease { version app { name } }
+      createdBy { email teams { name } }
+      slug { commit }
+    }
+    releases(first: $first) {
+      edges { cursor node { version log sourceRelease { version } createdBy { name } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+OWNERS_MIXED = """
+query OwnersMixed($name: String!) {
+  pipeline(name: $name) {
+    name
+    owner {
+      __typename
+      ... on User { email teams { name kind } }
+      ... on Team { name members { role user { email } } }
+    }
+    stages {
+      name
+      apps {
+        name
+        owner { ... on Team { kind members { role } } ... on User { email } }
+        currentRelease { version app { name } slug { commit } }
+      }
+    }
+  }
+}"""
+
+# Review apps are compiled (a list read as one page statement for all pipelines, their apps joined, null when unseen):
+# their app's pages, below a join, are left to the resolvers.
+REVIEW_APPS = """
+query ReviewApps($name: String!, $deleted: Boolean!) {
+  pipeline(name: $name) {
+    name
+    reviewApps(deleted: $deleted) {
+      __typename id prNumber branch headSha fork appName status message createdAt updatedAt
+      app {
+        id name viewerPermissions
+        owner { ... on Team { name } }
+        currentRelease { version }
+        releases(first: 1) { edges { node { version } } }
+      }
+    }
+    open: reviewApps { prNumber }
+  }
+}"""
+
+REVIEW_APPS_MIXED = """
+query ReviewAppsMixed {
+  pipelines(first: 5) {
+    edges {
+      node {
+        name
+        reviewApps(deleted: true) { appName postdeployOutput predestroyOutput build { id } app { name stage } }
+      }
+    }
+  }
+}"""
+
+# Errors of resolvers below mixed releases and users: located at their paths, nulls propagated through `App!`. One
+# failing field of one object at a time: when several fail, the order of their errors (and whether a later one is still
+# reported once an earlier one nulled their parent) follows the order their resolvers happened to finish in, and a
+# compiled parent is there at once where the resolvers' waited for its DataLoader.
+RELEASE_ERRORS = """
+query ReleaseErrors($name: String!, $builds: Int, $tokens: Int) {
+  app(name: $name) {
+    name
+    currentRelease {
+      version
+      app { name builds(first: $builds) { edges { node { id } } } }
+      createdBy { email apiTokens(first: $tokens) { edges { node { description } } } }
+    }
   }
 }"""
 
@@ -363,11 +434,41 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
     ("node-app", NODE, {"id": "<App p-dev>"}),
     ("node-ephemeral-app", NODE, {"id": "<App t-review-1>"}),
     ("node-release", NODE, {"id": "<Release p-dev/v1>"}),
+    ("node-release-of-a-team", NODE, {"id": "<Release t-dev/v1>"}),
+    ("node-release-out-of-range", NODE, {"id": "<Release t-staging/v2>"}),
+    ("node-release-unknown", NODE, {"id": str(relay.GlobalID("Release", "99999"))}),
+    ("node-slug", NODE, {"id": "<Slug p-dev/slug>"}),
+    ("node-slug-of-a-team", NODE, {"id": "<Slug t-prod/slug>"}),
+    ("node-slug-with-a-release-key", NODE, {"id": "<Slug p-dev/v1>"}),
+    ("node-user-owner", NODE, {"id": "<User owner>"}),
+    ("node-user-teammate", NODE, {"id": "<User team-member>"}),
+    ("node-user-stranger", NODE, {"id": "<User stranger>"}),
+    ("node-user-with-an-app-key", NODE, {"id": "<User p-dev>"}),
+    ("node-team", NODE, {"id": "<Team crew>"}),
+    ("node-team-solo", NODE, {"id": "<Team solo>"}),
+    ("node-team-malformed", NODE, {"id": str(relay.GlobalID("Team", "-1"))}),
     ("node-unknown-type", NODE, {"id": str(relay.GlobalID("Nope", "1"))}),
     ("node-malformed", NODE, {"id": str(relay.GlobalID("App", "not-a-key"))}),
     ("node-undecodable", NODE, {"id": "bm90IGFuIGlk"}),
     ("node-mixed-pipeline", NODE_MIXED, {"id": "<Pipeline t-line>"}),
     ("node-mixed-app", NODE_MIXED, {"id": "<App t-review-1>"}),
+    ("node-mixed-release", NODE_MIXED, {"id": "<Release p-guest/v1>"}),
+    ("node-mixed-release-of-a-team", NODE_MIXED, {"id": "<Release t-dev/v1>"}),
+    ("node-mixed-user", NODE_MIXED, {"id": "<User team-admin>"}),
+    ("node-mixed-team", NODE_MIXED, {"id": "<Team crew>"}),
+    ("release-mixed", RELEASE_MIXED, {"name": "p-dev", "first": 3}),
+    ("release-mixed-promoted", RELEASE_MIXED, {"name": "p-guest", "first": 2}),
+    ("release-mixed-team", RELEASE_MIXED, {"name": "t-dev", "first": 1}),
+    ("release-mixed-first-0", RELEASE_MIXED, {"name": "p-dev", "first": 0}),
+    ("owners-mixed-personal", OWNERS_MIXED, {"name": "p-line"}),
+    ("owners-mixed-team", OWNERS_MIXED, {"name": "t-line"}),
+    ("review-apps", REVIEW_APPS, {"name": "t-line", "deleted": False}),
+    ("review-apps-deleted", REVIEW_APPS, {"name": "t-line", "deleted": True}),
+    ("review-apps-none", REVIEW_APPS, {"name": "p-line", "deleted": True}),
+    ("review-apps-mixed", REVIEW_APPS_MIXED, {}),
+    ("release-errors-none", RELEASE_ERRORS, {"name": "p-dev", "builds": 1, "tokens": 1}),
+    ("release-errors-below-app", RELEASE_ERRORS, {"name": "p-dev", "builds": 1000, "tokens": 1}),
+    ("release-errors-below-user", RELEASE_ERRORS, {"name": "t-dev", "builds": 1, "tokens": -1}),
 ]
 
 VIEWERS = sorted(PROFILES)
@@ -382,24 +483,40 @@ COMPILED = {
     "app", "app-of-a-team", "app-ephemeral", "app-unknown", "app-mixed", "app-mixed-loose",
     "apps", "apps-loose", "apps-coupled", "apps-after", "apps-mixed-nodes", "pipelines-mixed", "pipelines-mixed-after",
     "node-pipeline", "node-app", "node-ephemeral-app", "node-malformed", "node-mixed-pipeline", "node-mixed-app",
+    "node-release", "node-release-of-a-team", "node-release-unknown", "node-slug", "node-slug-of-a-team",
+    "node-slug-with-a-release-key", "node-user-owner", "node-user-teammate", "node-user-stranger",
+    "node-user-with-an-app-key", "node-team", "node-team-solo", "node-team-malformed", "node-mixed-release",
+    "node-mixed-release-of-a-team", "node-mixed-user", "node-mixed-team", "release-mixed", "release-mixed-promoted",
+    "release-mixed-team", "release-mixed-first-0", "owners-mixed-personal", "owners-mixed-team",
+    "review-apps", "review-apps-deleted", "review-apps-none", "review-apps-mixed",
+    "release-errors-none", "release-errors-below-app", "release-errors-below-user",
 }  # fmt: skip
 RESOLVED = {
-    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "node-release",
-    "pipelines-mixed-edges-twice",
+    "pages-first-101", "pages-bad-cursor", "name-and-id", "neither-name-nor-id", "pipelines-mixed-edges-twice",
 }  # fmt: skip
-# The compiled tree statement: a pipeline with its couplings and apps, or apps with their joins (fetch.py).
-TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c|FROM apps a ")
+# The compiled tree statement: a pipeline with its couplings and apps, apps with their joins, or a node (fetch.py).
+TREE = re.compile(r"FROM pipelines p .*LEFT JOIN pipeline_couplings c|FROM apps a |FROM \w+ n ")
 
 
 async def _richer_world() -> World:
-    """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release, an
-    ephemeral review app (seen by team admins only, not members) with its pull request (and a deleted one's), a
-    TEST-stage app (in `apps`, in no stage), a slug too big for GraphQL's Int, and a foreign app in p-line owned by
-    the stranger (who sees p-line through it); t-line is scheduled for deletion."""
+    """The matrix world, plus what the compiled reads must get right: pages of releases, a failed release with its
+    log, an ephemeral review app (seen by team admins only, not members) with its pull request (and a deleted one's),
+    a TEST-stage app (in `apps`, in no stage), a slug too big for GraphQL's Int, and a foreign app in p-line owned by
+    the stranger (who sees p-line through it) whose release was promoted from p-dev (which the stranger does not see);
+    t-line is scheduled for deletion. Users and teams are named in `ids` too."""
     world = await build_world()
+    for name, actor in world.actors.items():
+        world.ids[name] = actor.user.id
+    world.ids[SOLO_TEAM] = (await Team.get(name=SOLO_TEAM)).id
     stranger = world.actors["stranger"].user
     guest = await App.create(name="p-guest", owner=stranger, stack="heroku-24")
     await PipelineCoupling.create(pipeline=await Pipeline.get(name="p-line"), app=guest, stage=Stage.PRODUCTION)
+    guest_slug = await Slug.create(app=guest, checksum=CHECKSUM, size=1, stack="heroku-24", process_types={})
+    promoted = await Release.create(
+        app=guest, version=1, slug=guest_slug, is_current=True, description="Promote p-dev v1",
+        status=ReleaseStatus.SUCCEEDED, created_by=stranger, source_release_id=world.ids["p-dev/v1"],
+    )  # fmt: skip
+    world.ids["p-guest/v1"] = promoted.id
     for side in ("p", "t"):
         app = await App.get(name=f"{side}-dev")
         slug = await Slug.get(app=app)
@@ -409,6 +526,7 @@ async def _richer_world() -> World:
                 app=app, version=version, slug=slug, is_current=False, description=f"v{version}",
                 status=ReleaseStatus.FAILED if failed else ReleaseStatus.SUCCEEDED,
                 error_message="the release phase exited with 1" if failed else None,
+                release_log="migrating\nexit 1" if failed else "", source_release_id=world.ids[f"{side}-dev/v1"],
             )  # fmt: skip
     team_line = await Pipeline.get(name="t-line")
     owner = world.actors["team-admin"].user
@@ -444,9 +562,10 @@ async def _richer_world() -> World:
         uploaded_at=datetime.now(UTC),
     )  # fmt: skip
     await Release.filter(app_id=world.ids["t-staging"]).update(is_current=False)
-    await Release.create(
+    oversized = await Release.create(
         app_id=world.ids["t-staging"], version=2, slug=big, is_current=True, status=ReleaseStatus.SUCCEEDED
     )
+    world.ids["t-staging/v2"] = oversized.id
     return world
 
 
@@ -600,12 +719,30 @@ async def test_the_web_overview_costs_its_tree_its_review_apps_and_its_loose_app
     await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
     sql_statements.statements.clear()
 
-    # when the web overview runs (its pipeline compiled, reviewApps left to the resolvers)
+    # when the web overview runs (all compiled, its review apps too)
     response = await _post(compiled, admin, OVERVIEW, {"name": "t-line"})
 
-    # then beyond reading the viewer, it costs the pipeline's tree, the review apps' page and their apps (the
-    # resolvers' own statements), and the loose apps' ids and rows: five statements, where the resolvers take seven
+    # then beyond reading the viewer, it costs the pipeline's tree, its review apps with their apps joined, and the
+    # loose apps' ids and rows: four statements, where the resolvers take seven
     assert response.json()["data"]["pipeline"]["reviewApps"][0]["app"]["name"] == "t-review-1"
     reads = _read_statements(sql_statements.statements)
-    assert len(reads) == 5, "\n".join(reads)
+    assert len(reads) == 4, "\n".join(reads)
     assert sum("review_apps" in statement for statement in reads) == 1
+
+
+def test_the_web_documents_are_read_whole_from_the_dashboards_source() -> None:
+    # given every operation the dashboard sends, read from its source with the fragments it spreads
+    from graphql import OperationDefinitionNode, parse, validate
+
+    from pipegraph.schema import schema
+    from pipegraph.testing.web_operations import operation_names
+
+    names = operation_names()
+
+    # then each is one operation that the schema validates (a fragment left out would be an unknown one)
+    assert {"PipelineOverview", "Pipelines", "Viewer"} <= set(names)
+    for name in names:
+        document = parse(web_document(name))
+        operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+        assert [operation.name.value for operation in operations if operation.name] == [name]
+        assert validate(schema._schema, document) == [], name

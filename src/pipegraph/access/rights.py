@@ -56,6 +56,10 @@ class Rights:
     def can_view_app(self, app: OwnedApp) -> bool:
         return Permission.VIEW in self.app_permissions(app)
 
+    def in_team(self, team_id: int) -> bool:
+        """Whether the viewer is in the team, in any role: who sees it (a `Team` node, its roster)."""
+        return self.roles.get(team_id) is not None
+
     def pipeline_rights(self, pipeline: OwnedPipeline, apps: Iterable[OwnedApp] = ()) -> frozenset[PipelineRight]:
         """The viewer's rights on a pipeline; its apps (all of them, seen or not) decide VIEW through app access."""
         if pipeline.team_id is None:

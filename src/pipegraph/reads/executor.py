@@ -1,6 +1,6 @@
 """Running a compiled read: plan (cached per document, operation and the variables below the root), fetch, and build
-the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` (pipelines and apps) root
-fields.
+the response's dicts directly, for the `pipeline`, `pipelines`, `app`, `apps` and `node` root fields (`node` of the
+types whose table says who sees them: pipelines, apps, releases, slugs, users, teams).
 
 The root resolvers call `read_pipeline`, `read_pipelines`, `read_app`, `read_apps` or `read_node` first; None means
 "not compiled" and they carry on as always. A `Compiled` value is handed to the response as it is by
@@ -8,11 +8,11 @@ CompiledReadsExecutionContext, without graphql-core completing each field again:
 reads slow (graphql-core #189, strawberry #3544).
 The compiled path raises only what the root resolver raises itself (its arguments), from the same functions.
 
-A selection with fields the tables do not compile is not sent back whole: its pipelines and apps (and the stages above
-such apps) are built as their strawberry objects, registered with the compiled values of their other fields, and
-graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field from the registry
-and lets every other field run its resolver. Errors, null propagation and DataLoaders of those fields are the
-resolvers' own, because it is the resolvers and graphql-core that run them.
+A selection with fields the tables do not compile is not sent back whole: the objects that hold such fields (and every
+object and stage above them) are built as their strawberry objects, registered with the compiled values of their
+other fields, and graphql-core completes them: CompiledReadsExecutionContext.execute_field answers a compiled field
+from the registry and lets every other field run its resolver. Errors, null propagation and DataLoaders of those
+fields are the resolvers' own, because it is the resolvers and graphql-core that run them.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from pipegraph.reads.plan import (
     EitherPlan,
     JoinPlan,
     LeafPlan,
+    ListPlan,
     ObjectPlan,
     PageInfoPlan,
     PagePlan,
@@ -60,7 +61,7 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import APP, PIPELINE, Table, Unsupported, same, stage_name
+from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Table, Unsupported, same, stage_name
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,21 @@ async def read_node(info: Info, type_name: str, key: int) -> Compiled | None:
         return await read_pipeline(info, pipeline_id=key)
     if type_name == APP.type_name:
         return await read_app(info, app_id=key)
-    return None
+    table = TABLES.get(type_name)
+    if table is None or table.seen is None:
+        return None
+    plan = _object_plan(info, table)
+    if plan is None:
+        return None
+    access = info.context.access
+    rights, rows = await asyncio.gather(access.rights(), fetch.nodes(plan, [key], table.seen.through))
+    if not rows or not await table.seen.rule(access, rows[0]):
+        return Compiled(None)  # as the resolvers' resolve_visible: an unseen node is null
+    try:
+        builder = Builder(rights, {})  # these tables have no pages
+        return _finished(info, builder, plan.mixed, builder.object(plan, rows[0]))
+    except Unsupported:
+        return None
 
 
 PageIds = Callable[[int, str | None], Awaitable[Any]]
@@ -367,7 +382,13 @@ class Builder:
         for pipeline in pipelines:
             pipeline["visible"] = [app for app in pipeline["apps"] if rights.can_view_app(app)]
         apps = [app for pipeline in pipelines for app in pipeline["visible"]]
-        return await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+        builder = await cls.for_apps(rights, apps, [app for plan in plans for app in fetch.app_plans(plan)])
+        pipeline_ids = [pipeline["id"] for pipeline in pipelines]
+        for plan in plans:
+            for _, item in plan.fields:
+                if isinstance(item, ListPlan) and item.rows not in builder.pages:
+                    builder.pages[item.rows] = await fetch.pages(item.rows, pipeline_ids)
+        return builder
 
     @classmethod
     async def for_apps(cls, rights: Rights, apps: list[Row], plans: list[ObjectPlan]) -> Builder:
@@ -382,15 +403,22 @@ class Builder:
         """The object's dict, or if mixed its strawberry object, registered with the compiled fields' values."""
         return _object_builder(plan)(self, row)
 
-    def page(self, plan: PagePlan, row: Row) -> dict[str, Any]:
+    def page(self, plan: PagePlan, row: Row) -> Any:
         rows = self.pages[plan].get(row["id"], [])
-        return self.connection(
+        make = self.mixed_connection if plan.connection.mixed else self.connection
+        value = make(
             plan.connection,
             rows[: plan.size],
             has_next=len(rows) > plan.size,
             has_previous=plan.after is not None,
             cursor=_cursor(plan.page.keyset, plan.page.order),
         )
+        return Partial(value) if plan.connection.mixed else value
+
+    def listed(self, plan: ListPlan, row: Row) -> Any:
+        rows = self.pages[plan.rows].get(row["id"], [])[: plan.rows.size]
+        objects = [self.object(plan.node, child) for child in rows]
+        return Partial(objects) if plan.node.mixed else objects
 
     def app_list(self, plan: AppsPlan, row: Row) -> Any:
         apps = [self.object(plan.plan, app) for app in self.apps(plan, row)]
@@ -412,7 +440,9 @@ class Builder:
         joined = row[f"{plan.name}.team" if team else f"{plan.name}.user"]
         if joined is None:
             raise Unsupported("an owner that is gone: the resolvers report the error")
-        return self.object(plan.team if team else plan.user, joined)
+        owner = plan.team if team else plan.user
+        value = self.object(owner, joined)
+        return Partial(value) if owner.mixed else value
 
     def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
@@ -522,6 +552,8 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
             items.append((key, f"builder.page({bind(item)}, row)"))
         elif isinstance(item, AppsPlan):
             items.append((key, f"builder.app_list({bind(item)}, row)"))
+        elif isinstance(item, ListPlan):
+            items.append((key, f"builder.listed({bind(item)}, row)"))
         else:
             assert isinstance(item, StagesPlan)
             items.append((key, f"builder.stage_list({bind(item)}, row)"))
@@ -538,13 +570,20 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
 
 
 def _joined(plan: JoinPlan) -> ObjectBuilder:
-    name, child = plan.name, _object_builder(plan.plan)
+    name, child, seen, mixed = plan.name, _object_builder(plan.plan), plan.join.seen, plan.plan.mixed
 
     def build(builder: Builder, row: Row) -> Any:
         joined = row[name]
         return None if joined is None else child(builder, joined)
 
-    return build
+    def build_seen(builder: Builder, row: Row) -> Any:
+        joined = row[name]
+        if joined is None or (seen is not None and not seen(builder.rights, joined)):
+            return None
+        value = child(builder, joined)
+        return Partial(value) if mixed else value  # a mixed child is its object, for graphql-core to complete
+
+    return build if seen is None and not mixed else build_seen
 
 
 def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:

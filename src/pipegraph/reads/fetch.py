@@ -20,7 +20,7 @@ from typing import Any
 from tortoise.connection import connections
 
 from pipegraph.reads.plan import AppsPlan, EitherPlan, JoinPlan, LeafPlan, ObjectPlan, PagePlan, RulePlan, StagesPlan
-from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Join, Table
+from pipegraph.reads.shapes import APP, PIPELINE, TABLES, THROUGH, Join, Table
 
 
 class Row(dict[str, Any]):
@@ -205,6 +205,8 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     reader = statement.read(needs, "r")
     table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
     below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
+    if plan.hide is not None:
+        below += f' AND x."{plan.hide[0]}" <> {statement.param(plan.hide[1])}'  # a name from the tables, not a client
     limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
     newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
     if statement.postgres:
@@ -219,3 +221,16 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
         assert row is not None
         found[row[page.parent]].append(row)
     return found
+
+
+async def nodes(plan: ObjectPlan, ids: Sequence[int], through: Join | None = None) -> list[Row]:
+    """The rows of `ids` of the plan's table (`node`), each with its joins by field name and, if `through` is given,
+    the row it is seen through (its keys: what the visibility rule reads) under THROUGH."""
+    needs = Needs(plan.table)
+    needs.add(plan)
+    if through is not None:
+        needs.join(THROUGH, through, ObjectPlan(TABLES[through.target], []))
+    statement = Statement()
+    reader = statement.read(needs, "n")
+    found = await statement.rows(f"{needs.table.name} n", f'n."id" IN ({_ids(ids)})', 'n."id"')
+    return [row for values in found if (row := reader.row(values))]

@@ -2,10 +2,11 @@
 
 The planner walks the selection with the executor's own `collect_subfields`, so fragments, aliases, `@include`/`@skip`
 and variables select exactly what the resolvers would see, in the response's key order. A field the tables do not
-declare is left to the resolvers on a type that has a strawberry source (the node is "mixed": graphql-core completes
-it, taking the compiled fields as they are and running the resolvers for the rest, so their errors, nulls and
-DataLoaders are theirs); elsewhere, like a deferred fragment or a bad nested argument, it raises Unsupported: the
-resolvers answer that root field (and report any error exactly as they always do).
+declare is left to the resolvers on the table's strawberry source (the node is "mixed": graphql-core completes it,
+taking the compiled fields as they are and running the resolvers for the rest, so their errors, nulls and
+DataLoaders are theirs; every object above it is mixed too, so that graphql-core reaches it). What no table holds,
+like a deferred fragment, a bad nested argument or a field of a PipelineStage, raises Unsupported: the resolvers
+answer that root field (and report any error exactly as they always do).
 """
 
 from __future__ import annotations
@@ -19,7 +20,19 @@ from graphql.execution.values import get_argument_values
 
 from pipegraph.core.errors import ClientError
 from pipegraph.core.relay import page_size
-from pipegraph.reads.shapes import PIPELINE, TABLES, Either, Join, Leaf, Page, Rule, Table, Unsupported
+from pipegraph.reads.shapes import (
+    PIPELINE,
+    TABLES,
+    UNPAGED,
+    Either,
+    Join,
+    Leaf,
+    Listed,
+    Page,
+    Rule,
+    Table,
+    Unsupported,
+)
 
 FieldDetailsList = list[FieldDetails]
 
@@ -104,6 +117,16 @@ class PagePlan:
     size: int
     after: int | None
     connection: ConnectionPlan
+    hide: tuple[str, Any] | None = None  # (column, value): rows holding it are left out
+
+
+@dataclass(eq=False)
+class ListPlan:
+    """A plain list of children (`Listed`), read as a page without a cursor (`rows`) whose one node plan is `node`."""
+
+    name: str
+    rows: PagePlan
+    node: ObjectPlan
 
 
 @dataclass(eq=False)
@@ -144,7 +167,9 @@ class Planner:
         grouped: dict[str, FieldDetailsList] = collected.grouped_field_set
         return grouped
 
-    def object(self, table: Table, details: FieldDetailsList) -> ObjectPlan:
+    def object(self, table: Table, details: FieldDetailsList, *, paged: bool = True) -> ObjectPlan:
+        """The plan of an object of `table`. Below a join or a list (`paged` false) its pages are left to the
+        resolvers: a page is read for the parents of the root's rows (fetch.py), not for joined ones."""
         gql_type = self._type(table.type_name)
         fields: list[tuple[str, Any]] = []
         resolved: list[str] = []
@@ -156,15 +181,20 @@ class Planner:
                 fields.append((key, LeafPlan(table.leaves[name])))
             elif name in table.joins:
                 join = table.joins[name]
-                fields.append((key, JoinPlan(name, join, self.object(TABLES[join.target], field_details))))
+                joined = self.object(TABLES[join.target], field_details, paged=False)
+                fields.append((key, JoinPlan(name, join, joined)))
             elif name in table.rules:
                 fields.append((key, RulePlan(table.rules[name])))
             elif name in table.unions:
                 either = table.unions[name]
-                team, user = (self.object(TABLES[join.target], field_details) for join in (either.team, either.user))
+                team, user = (
+                    self.object(TABLES[join.target], field_details, paged=False) for join in (either.team, either.user)
+                )
                 fields.append((key, EitherPlan(name, either, team, user)))
-            elif name in table.pages:
+            elif name in table.pages and paged:
                 fields.append((key, self.page(table, gql_type, name, field_details)))
+            elif name in table.lists:
+                fields.append((key, self.listed(table, gql_type, name, field_details)))
             elif table is PIPELINE and name == "stages":
                 fields.append((key, self.stages(field_details)))
             elif table is PIPELINE and name in ("apps", "foreignApps"):
@@ -214,6 +244,16 @@ class Planner:
         connection = self.connection(parent.fields[name].type, page.target, details)
         return PagePlan(name, table, page, size, after, connection)
 
+    def listed(self, table: Table, parent: GraphQLObjectType, name: str, details: FieldDetailsList) -> ListPlan:
+        listed: Listed = table.lists[name]
+        hide = listed.hide
+        if hide is not None and listed.unless and self.arguments(parent, name, details).get(listed.unless):
+            hide = None
+        node = self.object(TABLES[listed.target], details, paged=False)
+        page = Page(listed.target, parent=listed.parent, order=listed.order, keyset=UNPAGED)
+        rows = PagePlan(name, table, page, listed.limit, None, ConnectionPlan([], nodes=[node]), hide)
+        return ListPlan(name, rows, node)
+
     def connection(self, connection_type: Any, node_type: str, details: FieldDetailsList) -> ConnectionPlan:
         gql_type = get_named_type(connection_type)
         assert isinstance(gql_type, GraphQLObjectType)
@@ -259,9 +299,15 @@ def _mixed(item: Any) -> bool:
     """Whether graphql-core completes this field's value (it holds objects whose fields the resolvers answer)."""
     if isinstance(item, (ObjectPlan, StagesPlan)):
         return item.mixed
-    if isinstance(item, AppsPlan):
+    if isinstance(item, (AppsPlan, JoinPlan)):
         return item.plan.mixed
-    return False  # a to-one, a union or a page: their types have no source, so their plans refused any mixing
+    if isinstance(item, EitherPlan):
+        return item.team.mixed or item.user.mixed
+    if isinstance(item, PagePlan):
+        return item.connection.mixed
+    if isinstance(item, ListPlan):
+        return item.node.mixed
+    return False  # a leaf, a rule, a __typename
 
 
 def root_details(field_nodes: list[Any]) -> FieldDetailsList:

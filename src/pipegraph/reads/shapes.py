@@ -2,10 +2,12 @@
 
 A leaf names its column and how the driver's value becomes what strawberry would answer (the strawberry types in each
 domain's `types.py` stay the specification; tests/test_compiled_reads.py holds the two paths equal). A relation is a
-`Join` (to-one, read in the parent's statement) or a `Page` (a keyset connection, all parents' pages in one windowed
-statement). A field missing here is not compiled: on a type that names its strawberry `source`, the node is built as
-that type's object (from its whole row) and the resolvers answer the missing fields on it; elsewhere the root field
-runs on the resolvers.
+`Join` (to-one, read in the parent's statement), a `Page` (a keyset connection, all parents' pages in one windowed
+statement) or a `Listed` (a plain list of the newest children, read the same way). A field missing here is not
+compiled: the node is built as its type's strawberry `source` object (from its whole row, but for the `lazy` columns
+that only compiled leaves read) and the resolvers answer the missing fields on it. Every table has a source, so an
+unusual field costs its own resolver, never the whole root field. A table that names who `seen` it is compiled as the
+root `node(id:)` too.
 
 To compile one more column of a type: add a leaf to its table below. Nothing else changes.
 """
@@ -13,7 +15,7 @@ To compile one more column of a type: add a leaf to its table below. Nothing els
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,17 +24,25 @@ from typing import Any
 from strawberry.relay import to_base64
 from tortoise.models import Model
 
+from pipegraph.access.policy import Access
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import Permission, PipelineRight
+from pipegraph.access.users import seen_users
 from pipegraph.accounts.models import User
+from pipegraph.accounts.types import UserType
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.apps.types import RELEASES, AppType
 from pipegraph.pipelines.models import Pipeline, Stage
-from pipegraph.pipelines.types import PipelineType
+from pipegraph.pipelines.types import MAX_LISTED, PipelineType
 from pipegraph.releases.models import Release
+from pipegraph.releases.types import ReleaseType
+from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
+from pipegraph.reviewapps.types import ReviewAppType
 from pipegraph.slugs.models import Slug
+from pipegraph.slugs.types import SlugType
 from pipegraph.teams.models import Team
+from pipegraph.teams.types import TeamType
 
 GRAPHQL_INT_MAX = 2**31 - 1
 
@@ -121,6 +131,7 @@ class Join:
     parent_column: str
     child_column: str
     only_if: str = ""
+    seen: Callable[[Rights, Any], bool] | None = None  # the resolvers' rule: an unseen child is null
 
     def on(self, parent: str, child: str) -> str:
         on = f'{child}."{self.child_column}" = {parent}."{self.parent_column}"'
@@ -154,6 +165,37 @@ class Page:
     keyset: Keyset[int]
 
 
+# Where a row read for `node(id:)` keeps the row it is seen through (a release's app): no field's name has a dot.
+THROUGH = "seen.through"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Who sees a row as `node(id:)`: the resolvers' own rule (`rule(access, row)`), over the row and, if `through`
+    names a to-one join, the row it joins, kept under THROUGH."""
+
+    rule: Callable[[Access, Any], Awaitable[bool]]
+    through: Join | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A to-many relation answered as a plain list, not a connection: each parent's newest `limit` children by `order`
+    (the resolvers' page loader, without a cursor). Rows whose column `hide[0]` holds `hide[1]` are left out, unless
+    the field's boolean argument `unless` is true."""
+
+    target: str
+    parent: str
+    order: str
+    limit: int
+    hide: tuple[str, Any] | None = None
+    unless: str = ""
+
+
+# A list is read as a page that has no cursor.
+UNPAGED: Keyset[int] = Keyset.by_number("unpaged")
+
+
 @dataclass(frozen=True)
 class Table:
     type_name: str
@@ -162,10 +204,15 @@ class Table:
     leaves: Mapping[str, Leaf]
     joins: Mapping[str, Join] = field(default_factory=dict)
     pages: Mapping[str, Page] = field(default_factory=dict)
+    lists: Mapping[str, Listed] = field(default_factory=dict)
     unions: Mapping[str, Either] = field(default_factory=dict)
     rules: Mapping[str, Rule] = field(default_factory=dict)
     # The strawberry object of a model, on which the resolvers answer the fields not compiled (None: no such mixing).
     source: Callable[[Any], Any] | None = None
+    # Columns left out of the source's ORM object: only compiled leaves read them (a release's log can be big).
+    lazy: frozenset[str] = frozenset()
+    # Who sees a row as `node(id:)` (None: `node` of this type is not compiled here).
+    seen: Seen | None = None
 
     @property
     def name(self) -> str:
@@ -173,11 +220,12 @@ class Table:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Every column of the model: what building its ORM object from a row needs."""
-        return tuple(self.model._meta.fields_db_projection.values())
+        """Every column of the model but the lazy ones: what building its ORM object from a row needs."""
+        return tuple(column for column in self.model._meta.fields_db_projection.values() if column not in self.lazy)
 
     def model_of(self, row: Mapping[str, Any]) -> Any:
-        """The ORM object of a row read with every column: the ORM's own conversion, as a loader's row."""
+        """The ORM object of a row read with every column (a partial one without the lazy columns): the ORM's own
+        conversion, as a loader's row."""
         return self.model._init_from_db(**{column: row[column] for column in self.columns})
 
     def instance(self, row: Mapping[str, Any]) -> Any:
@@ -199,6 +247,22 @@ def _viewer_permissions(app: Any, rights: Rights) -> list[str]:
     return [permission.name for permission in Permission if permission in held]  # in Heroku's order
 
 
+async def _app_seen(access: Access, row: Any) -> bool:
+    """A release or a slug: seen by whoever sees its app (as seen_through_their_app, over the joined app row)."""
+    app = row[THROUGH]
+    return app is not None and await access.can_view_app(app)
+
+
+async def _user_seen(access: Access, row: Any) -> bool:
+    return row["id"] in await seen_users(access, [row["id"]])
+
+
+async def _team_seen(access: Access, row: Any) -> bool:
+    return (await access.rights()).in_team(row["id"])
+
+
+SEEN_THROUGH_APP = Seen(_app_seen, through=Join("App", parent_column="app_id", child_column="id"))
+
 PIPELINE = Table(
     "Pipeline",
     Pipeline,
@@ -212,6 +276,16 @@ PIPELINE = Table(
     },
     unions={"owner": OWNER},
     rules={"viewerRights": Rule((), _viewer_rights)},
+    lists={
+        "reviewApps": Listed(
+            "ReviewApp",
+            parent="pipeline_id",
+            order="pr_number",
+            limit=MAX_LISTED,
+            hide=("status", ReviewAppStatus.DELETED.value),
+            unless="deleted",
+        ),
+    },
     source=PipelineType.from_model,
 )
 
@@ -249,11 +323,16 @@ RELEASE = Table(
         "errorMessage": text(Release, "error_message"),
         "createdAt": timestamp(Release, "created_at"),
         "updatedAt": timestamp(Release, "updated_at"),
+        "log": text(Release, "release_log"),
     },
     joins={
         "slug": Join("Slug", parent_column="slug_id", child_column="id"),
         "createdBy": Join("User", parent_column="created_by_id", child_column="id"),
+        "app": Join("App", parent_column="app_id", child_column="id"),  # seen: the release is seen through it
     },
+    source=ReleaseType.from_model,
+    lazy=frozenset({"release_log"}),  # `log` is a leaf: ReleaseType's resolvers read no other use of it
+    seen=SEEN_THROUGH_APP,
 )
 
 SLUG = Table(
@@ -271,6 +350,8 @@ SLUG = Table(
         "createdAt": timestamp(Slug, "created_at"),
         "processTypes": json(Slug, "process_types"),
     },
+    source=SlugType.from_model,
+    seen=SEEN_THROUGH_APP,
 )
 
 USER = Table(
@@ -283,6 +364,8 @@ USER = Table(
         "name": text(User, "name"),
         "createdAt": timestamp(User, "created_at"),
     },
+    source=UserType.from_model,
+    seen=Seen(_user_seen),
 )
 
 TEAM = Table(
@@ -295,9 +378,32 @@ TEAM = Table(
         "kind": enum(Team, "kind"),
         "createdAt": timestamp(Team, "created_at"),
     },
+    source=TeamType.from_model,
+    seen=Seen(_team_seen),
 )
 
-TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM)}
+REVIEW_APP = Table(
+    "ReviewApp",
+    ReviewApp,
+    keys=("id",),
+    leaves={
+        "id": global_id("ReviewApp"),
+        "prNumber": integer(ReviewApp, "pr_number"),
+        "branch": text(ReviewApp, "branch"),
+        "headSha": text(ReviewApp, "head_sha"),
+        "fork": flag(ReviewApp, "fork"),
+        "appName": text(ReviewApp, "app_name"),
+        "status": enum(ReviewApp, "status"),
+        "message": text(ReviewApp, "message"),
+        "createdAt": timestamp(ReviewApp, "created_at"),
+        "updatedAt": timestamp(ReviewApp, "updated_at"),
+    },
+    # As visible_app: the app while it has one, if the viewer sees it.
+    joins={"app": Join("App", parent_column="app_id", child_column="id", seen=Rights.can_view_app)},
+    source=ReviewAppType.from_model,
+)
+
+TABLES = {table.type_name: table for table in (PIPELINE, APP, RELEASE, SLUG, USER, TEAM, REVIEW_APP)}
 
 
 def stage_name(value: Any) -> str:

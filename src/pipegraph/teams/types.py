@@ -22,7 +22,8 @@ TeamRoleEnum = strawberry.enum(
 
 
 async def _teams_of_viewer(info: Info, teams: list[Team]) -> list[int]:
-    return [team.id for team in teams if await info.context.access.team_role(team.id) is not None]
+    rights = await info.context.access.rights()
+    return [team.id for team in teams if rights.in_team(team.id)]
 
 
 @strawberry.type(name="TeamMember", description="A user in a team, and their role.")
@@ -52,7 +53,7 @@ class TeamType(relay.Node):
 
     @strawberry.field(description="Everyone in the team with their role, by email.")
     async def members(self, info: Info) -> list[TeamMemberType]:
-        if await info.context.access.team_role(self.id) is None:
+        if not (await info.context.access.rights()).in_team(self.id):
             return []  # an owner shown to a non-member (a pipeline they see through an app) keeps its roster private
         memberships = await TeamMembership.filter(team_id=self.id).select_related("user").order_by("user__email")
         for membership in memberships:
