@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('pipegraph', '0011_review_app_ci_deadline')]
+    dependencies = [('pipegraph', '0012_cli_logins')]
 
     initial = False
 

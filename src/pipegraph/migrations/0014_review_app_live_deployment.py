@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('pipegraph', '0012_review_app_worked_sha')]
+    dependencies = [('pipegraph', '0013_review_app_worked_sha')]
 
     initial = False
 
