@@ -59,7 +59,16 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import APP, PIPELINE, Table, Unsupported, same, stage_name
+from pipegraph.reads.shapes import (
+    APP,
+    GRAPHQL_INT_MAX,
+    PIPELINE,
+    Table,
+    Unsupported,
+    graphql_int,
+    same,
+    stage_name,
+)
 
 
 @dataclass(frozen=True)
@@ -476,12 +485,19 @@ _object_builders: weakref.WeakKeyDictionary[ObjectPlan, ObjectBuilder] = weakref
 _edge_builders: weakref.WeakKeyDictionary[EdgesPlan, EdgeBuilder] = weakref.WeakKeyDictionary()
 
 
-def _generate(arguments: str, items: list[tuple[str, str]], names: dict[str, Any], returns: str = "done") -> Any:
-    """A function of `arguments` that builds `done`, the dict of `items` (response key, expression) in their order,
-    and returns the expression `returns`."""
+def _generate(
+    arguments: str,
+    items: list[tuple[str, str]],
+    names: dict[str, Any],
+    returns: str = "done",
+    first: tuple[str, ...] = (),
+) -> Any:
+    """A function of `arguments` that runs the statements `first`, builds `done`, the dict of `items` (response key,
+    expression) in their order, and returns the expression `returns`."""
     body = ", ".join(f"{key!r}: {expression}" for key, expression in items)
     namespace = dict(names)
-    source = f"def build({arguments}):\n    done = {{{body}}}\n    return {returns}"
+    statements = "".join(f"    {statement}\n" for statement in first)
+    source = f"def build({arguments}):\n{statements}    done = {{{body}}}\n    return {returns}"
     exec(source, namespace)  # only names and literals: see above
     return namespace["build"]
 
@@ -498,8 +514,19 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
         names[name] = value
         return name
 
+    checks: list[str] = []
     for key, item in plan.fields:
-        if isinstance(item, LeafPlan):
+        if isinstance(item, LeafPlan) and item.leaf.serialize is graphql_int:
+            # graphql_int inline (a call per integer was a tenth of a bulk read): read first, checked, then answered.
+            value = f"i{len(checks)}"
+            names["Unsupported"] = Unsupported
+            checks.append(
+                f"{value} = row[{item.leaf.column!r}]\n"
+                f"    if {value} is not None and not {-GRAPHQL_INT_MAX - 1} <= {value} <= {GRAPHQL_INT_MAX}:\n"
+                f"        raise Unsupported('an Int out of range: the resolvers report the error')"
+            )
+            items.append((key, value))
+        elif isinstance(item, LeafPlan):
             value = f"row[{item.leaf.column!r}]"
             items.append((key, value if item.leaf.serialize is same else f"{bind(item.leaf.serialize)}({value})"))
         elif isinstance(item, Typename):
@@ -521,10 +548,13 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
         # Its strawberry object, registered with the compiled fields' values, for graphql-core to complete.
         names["instance"] = plan.table.instance
         built = cast(
-            ObjectBuilder, _generate("builder, row", items, names, returns="builder.register(instance(row), done)")
+            ObjectBuilder,
+            _generate(
+                "builder, row", items, names, returns="builder.register(instance(row), done)", first=tuple(checks)
+            ),
         )
     else:
-        built = cast(ObjectBuilder, _generate("builder, row", items, names))
+        built = cast(ObjectBuilder, _generate("builder, row", items, names, first=tuple(checks)))
     _object_builders[plan] = built
     return built
 

@@ -13,9 +13,10 @@ resolvers for the fields not compiled (pipelines and apps); `release_log` never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from tortoise.connection import connections
 
@@ -139,13 +140,47 @@ class Reader:
     columns: list[tuple[str, int]]
     joins: list[tuple[str, Reader]] = field(default_factory=list)
 
-    def row(self, values: Any) -> Row | None:
-        if values[self.key] is None:
-            return None  # nothing joined
-        row = Row({name: values[index] for name, index in self.columns})
-        for name, reader in self.joins:
-            row[name] = reader.row(values)
-        return row
+    @cached_property
+    def row(self) -> RowFunction:
+        """Builds a Row (None when nothing is joined) from a driver's row."""
+        return _row_function(self.shape)
+
+    @property
+    def shape(self) -> Shape:
+        """What the row function depends on: the same for every request of a plan."""
+        return (self.key, tuple(self.columns), tuple((name, reader.shape) for name, reader in self.joins))
+
+
+RowFunction = Callable[[Any], Row | None]
+Shape = tuple[int, tuple[tuple[str, int], ...], tuple[tuple[str, Any], ...]]
+MAX_ROW_FUNCTIONS = 512
+_row_functions: dict[Shape, RowFunction] = {}
+
+
+def _row_function(shape: Shape) -> RowFunction:
+    """A function building the Row of `shape` with one dict display of its columns and joins, generated once per
+    shape (a bulk read builds thousands of rows; a comprehension per row cost more). Only column indexes and repr()
+    literals of column names are generated; the joins' functions come in through its globals."""
+    built = _row_functions.get(shape)
+    if built is not None:
+        return built
+    key, columns, joins = shape
+    names: dict[str, Any] = {"Row": Row}
+    items = [f"{name!r}: values[{int(index)}]" for name, index in columns]
+    for number, (name, join) in enumerate(joins):
+        names[f"j{number}"] = _row_function(join)
+        items.append(f"{name!r}: j{number}(values)")
+    source = (
+        "def row(values):\n"
+        f"    if values[{int(key)}] is None:\n"
+        "        return None  # nothing joined\n"
+        f"    return Row({{{', '.join(items)}}})"
+    )
+    exec(source, names)  # only names, indexes and literals: see above
+    if len(_row_functions) >= MAX_ROW_FUNCTIONS:
+        _row_functions.clear()  # bounded like the plans
+    built = _row_functions[shape] = cast(RowFunction, names["row"])
+    return built
 
 
 def _ids(ids: Iterable[int]) -> str:
@@ -213,9 +248,8 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     else:
         source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
     where = f"parent.id IN ({_ids(parent_ids)})"
-    found: dict[int, list[Row]] = {parent_id: [] for parent_id in parent_ids}
+    found: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
+    build, parent_index = reader.row, dict(reader.columns)[page.parent]
     for values in await statement.rows(source, where, f'r."{page.parent}", r."{page.order}" DESC'):
-        row = reader.row(values)
-        assert row is not None
-        found[row[page.parent]].append(row)
+        found[values[parent_index]].append(build(values))  # never None: every row has its key
     return found

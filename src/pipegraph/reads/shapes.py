@@ -64,14 +64,14 @@ def flag(model: type[Model], column: str) -> Leaf:
 
 def integer(model: type[Model], column: str) -> Leaf:
     _python(model, column)
-    return Leaf(column, _graphql_int)
+    return Leaf(column, graphql_int)
 
 
 def same(value: Any) -> Any:
     return value
 
 
-def _graphql_int(value: Any) -> Any:
+def graphql_int(value: Any) -> Any:
     if value is not None and not -GRAPHQL_INT_MAX - 1 <= value <= GRAPHQL_INT_MAX:
         raise Unsupported("an Int out of range: the resolvers report the error")
     return value
