@@ -171,6 +171,8 @@ MAX_PLANS = 512
 # so that their ids stay theirs while cached; the plan, or None when the selection is not compiled)
 _plans: dict[tuple[Any, ...], tuple[list[FieldNode], Any]] = {}
 _variables_below: dict[int, tuple[list[FieldNode], frozenset[str]]] = {}
+# (root field node id, the type read) → (the node, kept; the plan it was last read with): bounded with the plans.
+_last_plans: dict[tuple[int, str], tuple[FieldNode, Any]] = {}
 
 
 class _Variables(Visitor):
@@ -213,15 +215,35 @@ def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> A
     key = (id(nodes[0]), len(nodes), kind, *((name, repr(variables.get(name))) for name in sorted(used)))
     cached = _plans.get(key)
     if cached is not None and cached[0][0] is nodes[0]:
-        return cached[1]
-    try:
-        plan = make(Planner(executor), root_details(nodes))
-    except Unsupported:
-        plan = None
-    if len(_plans) >= MAX_PLANS:
-        _plans.clear()  # bounded; plans are cheap to make again
-    _plans[key] = (nodes, plan)
+        plan = cached[1]
+    else:
+        try:
+            plan = make(Planner(executor), root_details(nodes))
+        except Unsupported:
+            plan = None
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()  # bounded; plans are cheap to make again
+            _last_plans.clear()
+        _plans[key] = (nodes, plan)
+    if len(nodes) == 1:
+        _last_plans[(id(nodes[0]), kind)] = (nodes[0], plan)
     return plan
+
+
+def last_plan(node: FieldNode, table: Table) -> ObjectPlan | None:
+    """The plan this root field node (alone under its response key) was last read with as `table`, if still cached:
+    what a read started before the request runs (api/speculation.py) guesses from."""
+    found = _last_plans.get((id(node), table.type_name))
+    return cast(ObjectPlan | None, found[1]) if found is not None and found[0] is node else None
+
+
+# (the plan's identity, the root field's argument): what a read started before the request runs must be asked for
+# with to hand its rows over (api/speculation.py).
+Key = tuple[str, int, str]
+
+
+def pipeline_key(plan: ObjectPlan, name: str) -> Key:
+    return ("pipeline", id(plan), name)
 
 
 def _object_plan(info: Info, table: Table) -> ObjectPlan | None:
@@ -259,9 +281,12 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
     if plan is None:
         return None
     # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
+    # The tree may have been started already, while the request's credential was checked (api/speculation.py).
+    prefetched = info.context.prefetched
+    started = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
     rights, rows = await asyncio.gather(
         info.context.access.rights(),
-        fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
+        started or fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
     )
     if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
         return Compiled(None)  # as the resolver: an unseen pipeline is null
