@@ -12,11 +12,8 @@ To compile one more column of a type: add a leaf to its table below. Nothing els
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from strawberry.relay import to_base64
@@ -28,6 +25,7 @@ from pipegraph.accounts.models import User
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.apps.types import RELEASES, AppType
+from pipegraph.core.dates import parsed_if_stored
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.types import PipelineType
 from pipegraph.releases.models import Release
@@ -77,22 +75,11 @@ def graphql_int(value: Any) -> Any:
     return value
 
 
-# What SQLite holds of a datetime the ORM wrote (sqlite3's adapter: isoformat(" ")), with an explicit offset.
-_STORED_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{6})?[+-]\d\d:\d\d")
-
-
 def timestamp(model: type[Model], column: str) -> Leaf:
     to_python = _python(model, column)
 
     def serialize(value: Any) -> Any:
-        # SQLite answers text, which the ORM parses with the pure-Python iso8601 (the largest cost of building a
-        # response with dates). Text of the form the ORM writes is parsed by the C fromisoformat instead: for that
-        # form both give the same moment and offset (and both reject an impossible date), and the ORM's conversion
-        # to its time zone below is applied as before. Any other text takes the ORM's own path.
-        if type(value) is str and _STORED_DATETIME.fullmatch(value):
-            with suppress(ValueError):  # an impossible date: the ORM's parser reports it as it always did
-                value = datetime.fromisoformat(value)
-        moment = to_python(value)
+        moment = to_python(parsed_if_stored(value))  # SQLite's text by the C parser (core/dates.py)
         return None if moment is None else moment.isoformat()  # strawberry's DateTime
 
     return Leaf(column, serialize)
