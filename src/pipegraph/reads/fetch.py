@@ -126,12 +126,46 @@ class Statement:
             reader.joins.append((name, self.read(child, child_alias)))
         return reader
 
-    def sql(self, source: str, where: str, order: str) -> str:
-        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)} WHERE {where} ORDER BY {order}"
+    def head(self, source: str) -> str:
+        """The statement up to its WHERE clause."""
+        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)}"
 
-    async def rows(self, source: str, where: str, order: str) -> Sequence[Any]:
-        _, rows = await connections.get("default").execute_query(self.sql(source, where, order), self.values)
-        return list(rows)
+
+async def _rows(head: str, where: str, order: str, values: Sequence[Any]) -> Sequence[Any]:
+    _, rows = await connections.get("default").execute_query(f"{head} WHERE {where} ORDER BY {order}", list(values))
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a statement's SQL and readers are for one plan (or plans), made once: the same for every request of it."""
+
+    plans: tuple[Any, ...]  # kept, so that their ids, which key it, stay theirs
+    head: str
+    values: tuple[Any, ...]  # the parameters the head holds (a page's cursor and size), the WHERE clause's after them
+    readers: tuple[Reader, ...]
+    indexes: tuple[int, ...]  # columns read directly (a coupling's stage, a page row's parent)
+
+
+MAX_PREPARED = 512
+_prepared: dict[tuple[Any, ...], Prepared] = {}
+
+
+def _prepare(kind: str, plans: Sequence[Any], make: Callable[[bool], Prepared]) -> tuple[Prepared, bool]:
+    """The statement of `kind` for these plans on the connection's dialect, made by `make(postgres)` the first time;
+    and whether the dialect is PostgreSQL's."""
+    postgres = connections.get("default").capabilities.dialect == "postgres"
+    key = (kind, postgres, *(id(plan) for plan in plans))
+    found = _prepared.get(key)
+    if found is None or any(a is not b for a, b in zip(found.plans, plans, strict=True)):
+        if len(_prepared) >= MAX_PREPARED:
+            _prepared.clear()  # bounded like the plans
+        found = _prepared[key] = make(postgres)
+    return found, postgres
+
+
+def _placeholder(postgres: bool, number: int) -> str:
+    return f"${number}" if postgres else "?"
 
 
 @dataclass
@@ -191,40 +225,59 @@ def _ids(ids: Iterable[int]) -> str:
 async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
     """The pipeline named `name`, or those of `ids`: each a Row with its coupled apps (all of them, in coupling order)
     under "apps", each app a Row with its stage under "stage" and its joins by field name."""
-    pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
-    for plan in plans:
-        pipeline_needs.add(plan)
-        for app_plan in app_plans(plan):
-            app_needs.add(app_plan)
-    statement = Statement()
-    pipeline_reader = statement.read(pipeline_needs, "p")
-    stage = statement.column('c."stage"')
-    statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
-    statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
-    app_reader = statement.read(app_needs, "a")
-    where = f'p."name" = {statement.param(name)}' if name is not None else f'p."id" IN ({_ids(ids)})'
+
+    def make(postgres: bool) -> Prepared:
+        pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
+        for plan in plans:
+            pipeline_needs.add(plan)
+            for app_plan in app_plans(plan):
+                app_needs.add(app_plan)
+        statement = Statement()
+        pipeline_reader = statement.read(pipeline_needs, "p")
+        stage = statement.column('c."stage"')
+        statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
+        statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
+        app_reader = statement.read(app_needs, "a")
+        return Prepared(tuple(plans), statement.head("pipelines p"), (), (pipeline_reader, app_reader), (stage,))
+
+    prepared, postgres = _prepare("pipelines", plans, make)
+    (pipeline_reader, app_reader), (stage,) = prepared.readers, prepared.indexes
+    if name is not None:
+        where, values = f'p."name" = {_placeholder(postgres, 1)}', [name]
+    else:
+        where, values = f'p."id" IN ({_ids(ids)})', []
     found: dict[int, Row] = {}
-    for values in await statement.rows("pipelines p", where, 'p."id", c."id"'):
-        pipeline = found.get(values[pipeline_reader.key])
+    key, pipeline_row, app_row = pipeline_reader.key, pipeline_reader.row, app_reader.row
+    for row_values in await _rows(prepared.head, where, 'p."id", c."id"', values):
+        pipeline = found.get(row_values[key])
         if pipeline is None:
-            pipeline = found[values[pipeline_reader.key]] = pipeline_reader.row(values) or Row()
+            pipeline = found[row_values[key]] = pipeline_row(row_values) or Row()
             pipeline["apps"] = []
-        app = app_reader.row(values)
+        app = app_row(row_values)
         if app is not None:
-            app["stage"] = values[stage]
+            app["stage"] = row_values[stage]
             pipeline["apps"].append(app)
     return list(found.values())
 
 
 async def apps(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
     """The app named `name`, or those of `ids`, each a Row with its joins by field name (`app`, `apps`, `node`)."""
-    needs = Needs(APP)
-    for plan in plans:
-        needs.add(plan)
-    statement = Statement()
-    reader = statement.read(needs, "a")
-    where = f'a."name" = {statement.param(name)}' if name is not None else f'a."id" IN ({_ids(ids)})'
-    return [row for values in await statement.rows("apps a", where, 'a."id"') if (row := reader.row(values))]
+
+    def make(postgres: bool) -> Prepared:
+        needs = Needs(APP)
+        for plan in plans:
+            needs.add(plan)
+        statement = Statement()
+        reader = statement.read(needs, "a")
+        return Prepared(tuple(plans), statement.head("apps a"), (), (reader,), ())
+
+    prepared, postgres = _prepare("apps", plans, make)
+    build = prepared.readers[0].row
+    if name is not None:
+        where, values = f'a."name" = {_placeholder(postgres, 1)}', [name]
+    else:
+        where, values = f'a."id" IN ({_ids(ids)})', []
+    return [row for row_values in await _rows(prepared.head, where, 'a."id"', values) if (row := build(row_values))]
 
 
 async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row]]:
@@ -233,23 +286,30 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     if not parent_ids:
         return {}
     page = plan.page
-    needs = Needs(TABLES[page.target], columns={page.parent, page.order})
-    for node in plan.connection.nodes:
-        needs.add(node)
-    statement = Statement()
-    reader = statement.read(needs, "r")
-    table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
-    below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
-    limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
-    newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
-    if statement.postgres:
-        columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
-        source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
-    else:
-        source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+
+    def make(postgres: bool) -> Prepared:
+        needs = Needs(TABLES[page.target], columns={page.parent, page.order})
+        for node in plan.connection.nodes:
+            needs.add(node)
+        statement = Statement()
+        reader = statement.read(needs, "r")
+        table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
+        below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
+        limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
+        newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
+        if statement.postgres:
+            columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
+            source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
+        else:
+            source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+        parent_index = dict(reader.columns)[page.parent]
+        return Prepared((plan,), statement.head(source), tuple(statement.values), (reader,), (parent_index,))
+
+    prepared, _ = _prepare("pages", [plan], make)
+    build, (parent_index,) = prepared.readers[0].row, prepared.indexes
     where = f"parent.id IN ({_ids(parent_ids)})"
     found: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
-    build, parent_index = reader.row, dict(reader.columns)[page.parent]
-    for values in await statement.rows(source, where, f'r."{page.parent}", r."{page.order}" DESC'):
-        found[values[parent_index]].append(build(values))  # never None: every row has its key
+    order = f'r."{page.parent}", r."{page.order}" DESC'
+    for row_values in await _rows(prepared.head, where, order, prepared.values):
+        found[row_values[parent_index]].append(build(row_values))  # never None: every row has its key
     return found
