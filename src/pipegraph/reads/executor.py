@@ -442,6 +442,7 @@ class Builder:
 
     def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
+        value = stage.value  # an enum's value is a property: read once, not once per app
         for key, item in plan.fields:
             if isinstance(item, StageName):
                 result[key] = stage_name(stage)
@@ -449,7 +450,7 @@ class Builder:
                 result[key] = item.name
             else:
                 assert isinstance(item, AppsPlan)
-                apps = sorted((app for app in pipeline["visible"] if app["stage"] == stage.value), key=_name)
+                apps = sorted((app for app in pipeline["visible"] if app["stage"] == value), key=_name)
                 objects = [self.object(item.plan, app) for app in apps]
                 result[key] = Partial(objects) if item.plan.mixed else objects
         if not plan.mixed:
