@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from itertools import product
 
 import httpx
 
 from pipegraph.access.policy import Access
+from pipegraph.access.rights import Rights
+from pipegraph.access.rules import Permission
 from pipegraph.apps.models import App
+from pipegraph.teams.models import TeamRole
 from tests.support.clients import Actor, GraphQLClient
 from tests.support.sql import StatementCounter
 from tests.support.team_scene import actor, add_member, create_team, team_app
@@ -81,3 +86,26 @@ async def test_a_mutation_reads_its_own_rights(gql: GraphQLClient, sql_statement
     # then the mutation read her role itself, not the one read along with her token
     _, others = split_token_reads(sql_statements.statements)
     assert "team_memberships" in [first_table(statement) for statement in others if statement.startswith("SELECT")]
+
+
+@dataclass
+class _App:
+    id: int
+    owner_id: int
+    team_id: int | None
+    ephemeral: bool
+
+
+def test_can_view_app_says_what_the_apps_permissions_say_for_every_kind_of_viewer() -> None:
+    # given every kind of app (personal or a team's, the viewer's or not, ephemeral or not) and of viewer (each team
+    # role or none, a grant of some permissions, an empty one or none)
+    apps = [
+        _App(id=1, owner_id=owner, team_id=team, ephemeral=ephemeral)
+        for owner, team, ephemeral in product((7, 8), (None, 3), (False, True))
+    ]
+    grants: list[dict[int, frozenset[Permission]]] = [{}, {1: frozenset()}, {1: frozenset({Permission.DEPLOY})}]
+    for role, grant in product([None, *TeamRole], grants):
+        rights = Rights(viewer_id=7, roles={} if role is None else {3: role}, grants=grant)
+        for app in apps:
+            # then the quick check agrees with the permissions it stands for
+            assert rights.can_view_app(app) == (Permission.VIEW in rights.app_permissions(app)), (role, grant, app)

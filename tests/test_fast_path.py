@@ -115,6 +115,38 @@ async def test_the_text_of_each_requests_arguments_is_checked_again(
     assert body["errors"][0]["message"].startswith("argument name ")
 
 
+async def test_a_literal_bad_string_is_refused_each_time_the_document_comes(
+    client: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    # given a document whose literal argument holds a NUL: valid, so remembered, but refused before it runs
+    query = '{ app(name: "we\\u0000b") { name } }'
+    first = await gql.raw(query)
+    assert known(client, query) is not None
+
+    # when it is sent again
+    again = await gql.raw(query)
+
+    # then it is refused again, word for word
+    assert again == first
+    assert again["data"] is None
+    assert again["errors"][0]["message"].startswith("argument name ")
+
+
+async def test_a_known_documents_cost_is_kept_only_when_no_variable_changes_it(
+    client: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    # given a document with literal page sizes and one whose page size is a variable, both sent once
+    await gql(DASHBOARD, {"name": "nothing-here"})
+    await gql.raw(THREE_PAGES, {"pipelines": 1})
+
+    # then the first one's cost is kept, and the second one's is counted again with each request's variables
+    dashboard, pages = known(client, DASHBOARD), known(client, THREE_PAGES)
+    assert dashboard is not None
+    assert dashboard.cost == 0
+    assert pages is not None
+    assert pages.cost is None
+
+
 async def test_errors_on_the_fast_path_are_labelled_and_masked_as_on_the_whole_path(
     client: httpx.AsyncClient, gql: GraphQLClient
 ) -> None:
@@ -221,7 +253,7 @@ async def test_introspection_stays_refused_when_turned_off(
 
 def test_known_documents_are_bounded() -> None:
     documents = KnownDocuments(max_size=2)
-    entry = KnownQuery(document=None, operation=None)  # type: ignore[arg-type]
+    entry = KnownQuery(document=None, operation=None, cost=None, text=None)  # type: ignore[arg-type]
     for text in ("a", "b", "c"):
         documents.remember(text, None, entry)
     assert len(documents) <= 2

@@ -39,13 +39,18 @@ def _with_sqlite_pragmas(database_url: str) -> str:
     return database_url
 
 
+def has_pool(database_url: str) -> bool:
+    """Whether the database is PostgreSQL, read through a pool of connections (SQLite has one connection)."""
+    return database_url.startswith(("postgres://", "asyncpg://"))
+
+
 def with_pool_size(database_url: str, size: int) -> str:
     """A PostgreSQL URL asking for a pool of at most `size` connections, unless the URL already chose one.
 
     A worker runs up to 50 jobs at once, but each mostly waits on a release command, not the database: they share a
     small pool (a query waits for a free connection) so that every API and worker process fits the server together.
     """
-    if not database_url.startswith(("postgres://", "asyncpg://")) or "maxsize=" in database_url:
+    if not has_pool(database_url) or "maxsize=" in database_url:
         return database_url
     separator = "&" if "?" in database_url else "?"
     return f"{database_url}{separator}maxsize={size}"
@@ -69,7 +74,7 @@ def _connection(database_url: str) -> str | dict[str, Any]:
         config = expand_db_url(_with_sqlite_pragmas(database_url))
         config["engine"] = "pipegraph.sqlite_engine"  # write transactions queue for the lock instead of failing
         return config
-    if not database_url.startswith(("postgres://", "asyncpg://")):
+    if not has_pool(database_url):
         return database_url
     config = expand_db_url(database_url)
     config["credentials"]["connection_class"] = NoResetConnection

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tortoise.connection import connections
+from tortoise.fields import DatetimeField
 from tortoise.models import Model
 
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import Permission
 from pipegraph.accounts.models import ApiToken, BrowserSession, User
+from pipegraph.core.dates import parsed_if_stored
 from pipegraph.teams.models import TeamRole
 
 # Each a JSON list of [id, value] pairs, correlated on the authenticating row's user_id: `{table}` is its table.
@@ -55,6 +58,13 @@ def rights_of(row: Any) -> Rights | None:
 _USER_COLUMNS = ("id", "email", "name", "created_at")
 
 
+def _dates(model: type[Model]) -> frozenset[str]:
+    return frozenset(name for name, field in model._meta.fields_map.items() if isinstance(field, DatetimeField))
+
+
+_USER_DATES = _dates(User)
+
+
 @dataclass(frozen=True)
 class CredentialRead:
     model: type[Model]
@@ -64,6 +74,11 @@ class CredentialRead:
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.model._meta.db_fields)
+
+    @cached_property
+    def dates(self) -> frozenset[str]:
+        """Its datetime columns: SQLite's text of them is parsed by the C parser (core/dates.py), every request."""
+        return _dates(self.model)
 
     def sql(self, dialect: str) -> str:
         table = f'"{self.model._meta.db_table}"'
@@ -106,8 +121,16 @@ async def read_with_rights(read: CredentialRead, values: list[Any]) -> Any:
     if not rows:
         return None
     row = rows[0]
-    credential = read.model._init_from_db(**{column: row[column] for column in read.columns})
-    credential.user = User._init_from_db(**{column: row[f"user.{column}"] for column in _USER_COLUMNS})
+    dates = read.dates
+    credential = read.model._init_from_db(
+        **{column: parsed_if_stored(row[column]) if column in dates else row[column] for column in read.columns}
+    )
+    credential.user = User._init_from_db(
+        **{
+            column: parsed_if_stored(row[f"user.{column}"]) if column in _USER_DATES else row[f"user.{column}"]
+            for column in _USER_COLUMNS
+        }
+    )
     credential.preloaded_roles = row["preloaded_roles"]
     credential.preloaded_grants = row["preloaded_grants"]
     return credential

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,16 +20,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from pipegraph.api import cli_login, web
+from pipegraph.api import cli_login, speculation, web
 from pipegraph.api.auth import RequireToken, credential_for
 from pipegraph.api.body import BodyLimit, StrictJSONBody
 from pipegraph.api.context import Context
+from pipegraph.api.fast_path import FastPathSchema
 from pipegraph.api.health import operator_routes
 from pipegraph.api.json_output import OrjsonResponses, TextFrameWebSocket
 from pipegraph.api.live_access import LiveAccess
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
-from pipegraph.db import close_db, init_db
+from pipegraph.db import close_db, has_pool, init_db
 from pipegraph.github.service import WEBHOOK_PATH
 from pipegraph.github.webhooks import receive_webhook
 from pipegraph.jobs.queue import JobQueue
@@ -81,6 +83,7 @@ class PipegraphGraphQL(OrjsonResponses, StrictJSONBody, GraphQL[Context, None]):
             token_id=state.get("token_id"),
             session_id=state.get("session_id"),
             preloaded_rights=state.get("rights"),
+            prefetched=state.get("prefetched"),
             settings=settings,
             slug_store=self.slug_store,
             request=request,
@@ -161,7 +164,18 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
                 await close_db()
 
     view = PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)
-    graphql = GraphiQLPage(RequireToken(view), settings)
+    # A known dashboard query's data statement starts while the credential is checked (api/speculation.py), on a
+    # second connection of the pool: SQLite's one connection would run them in turn, and gained nothing from it.
+    schema = view.schema
+    speculate = (
+        partial(speculation.speculate, schema.known.get)
+        if settings.compiled_reads
+        and has_pool(settings.database_url)
+        and isinstance(schema, FastPathSchema)
+        and schema.fast_path_enabled
+        else None
+    )
+    graphql = GraphiQLPage(RequireToken(view, speculate), settings)
     app = Starlette(
         routes=[
             *operator_routes(settings),

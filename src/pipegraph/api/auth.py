@@ -3,13 +3,15 @@ checked before any resolver."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipegraph.access.preload import rights_of
 from pipegraph.access.rights import Rights
@@ -17,6 +19,9 @@ from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import authenticate
 from pipegraph.accounts.sessions import session_for
 from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
+
+if TYPE_CHECKING:
+    from pipegraph.api.speculation import Prefetched
 
 SESSION_COOKIE = "pipegraph_session"
 
@@ -117,15 +122,23 @@ class RequireToken:
     and a same-site one that names another Origin is refused as well. Nothing runs over GET, with or without a cookie.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, speculate: Callable[[bytes], Prefetched | None] | None = None) -> None:
+        """`speculate`: the reads a request body lets start while its credential is checked (api/speculation.py)."""
         self.app = app
+        self.speculate = speculate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] != "GET":
-            headers = Headers(scope=scope)
-            if scope["method"] == "POST" and not is_json(headers.get("content-type")):
-                await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
-                return
+        if scope["type"] != "http" or scope["method"] == "GET":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if scope["method"] == "POST" and not is_json(headers.get("content-type")):
+            await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
+            return
+        prefetched: Prefetched | None = None
+        try:
+            if self.speculate is not None and _may_speculate(scope, headers):
+                receive, prefetched = await self._speculate(receive)
             try:
                 result = await credential_for(headers)
             except Exception as error:
@@ -141,4 +154,40 @@ class RequireToken:
             state["token_id"] = result.token_id
             state["session_id"] = result.session_id
             state["rights"] = result.rights
-        await self.app(scope, receive, send)
+            state["prefetched"] = prefetched
+            await self.app(scope, receive, send)
+        finally:
+            if prefetched is not None:
+                await prefetched.discard()  # what the request did not take, or all of it when the check failed
+
+    async def _speculate(self, receive: Receive) -> tuple[Receive, Prefetched | None]:
+        """Read the body (small: its length was declared within the limit), start the reads it allows, and hand the
+        body on to the view as it came."""
+        assert self.speculate is not None
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return _replay(messages, receive), None  # the client went away: the view sees it as before
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        return _replay(messages, receive), self.speculate(body)
+
+
+def _may_speculate(scope: Scope, headers: Headers) -> bool:
+    """A POST with a declared body length (BodyLimit refused one over the limit) and a credential to check."""
+    has_credential = "authorization" in headers or SESSION_COOKIE in headers.get("cookie", "")
+    return scope["method"] == "POST" and headers.get("content-length", "").isdigit() and has_credential
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` as the view should see it: the messages already read, then the client's own."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql import ExecutionResult, GraphQLError
@@ -21,6 +21,9 @@ from pipegraph.jobs.queue import Job, JobQueue
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import SlugStore
 from pipegraph.streams.hub import StreamHub
+
+if TYPE_CHECKING:
+    from pipegraph.api.speculation import Prefetched
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Context:
     preloaded_rights: Rights | None = None
     # Over a WebSocket: the process's revocations and rights, kept current through Redis (api/live_access.py).
     live_access: LiveAccess | None = None
+    # Reads started while the request's credential was checked, for the request's own reads to take (HTTP only).
+    prefetched: Prefetched | None = None
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property

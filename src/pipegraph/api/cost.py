@@ -43,6 +43,7 @@ class NodeCount:
         self.defaults: dict[str, ValueNode | None] = {}
         self._known: dict[str, int] = {}
         self._open: set[str] = set()
+        self.read_variables = False  # whether the count read a variable: if not, it is the document's alone
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         self.defaults = {
@@ -54,6 +55,7 @@ class NodeCount:
     def page_size(self, first: object) -> int:
         """`first` as given: a literal, a variable (its value, or its default), or nothing (None)."""
         if isinstance(first, VariableNode):
+            self.read_variables = True
             name = first.name.value
             first = self.variables[name] if name in self.variables else self.defaults.get(name)
         if isinstance(first, IntValueNode):
@@ -114,12 +116,23 @@ def _operation_cost(schema: GraphQLSchema, document: Any, operation_name: str | 
 
 def operation_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode, variables: Any) -> int:
     """How many nodes `operation` of `document` may return with these variables."""
+    return _count(schema, document, variables).operation(operation)
+
+
+def fixed_cost(schema: GraphQLSchema, document: Any, operation: OperationDefinitionNode) -> int | None:
+    """The operation's cost when no variable changes it (no `first` is a variable), else None."""
+    count = _count(schema, document, {})
+    cost = count.operation(operation)
+    return None if count.read_variables else cost
+
+
+def _count(schema: GraphQLSchema, document: Any, variables: Any) -> NodeCount:
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    return NodeCount(schema, fragments, variables).operation(operation)
+    return NodeCount(schema, fragments, variables)
 
 
 class MaxQueryNodes(SchemaExtension):

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry import Schema
 from strawberry.execution import optimized_is_awaitable
@@ -29,9 +29,9 @@ from strawberry.types.execution import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from pipegraph.api.context import Context
-from pipegraph.api.cost import operation_cost
+from pipegraph.api.cost import fixed_cost, operation_cost
 from pipegraph.api.metrics import observe_execution, record_operation
-from pipegraph.api.text import invalid_operation_text, operation_of
+from pipegraph.api.text import OperationText, operation_of
 
 # Documents differ by client and version, not by request: a few hundred cover every client; more is an abuse, and
 # clearing the lot then bounds memory while every document still works (through the whole path first).
@@ -42,6 +42,14 @@ MAX_KNOWN_DOCUMENTS = 512
 class KnownQuery:
     document: DocumentNode
     operation: OperationDefinitionNode
+    # What the per-request checks learn from the document alone: its node cost when no variable changes it, and its
+    # literal strings and variables' uses (api/text.py).
+    cost: int | None
+    text: OperationText
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> KnownQuery:
+        return cls(document, operation, fixed_cost(schema, document, operation), OperationText(document, operation))
 
 
 class KnownDocuments:
@@ -84,9 +92,8 @@ class RememberValidQueries(SchemaExtension):
         ):
             operation = operation_of(context.graphql_document, context._provided_operation_name)
             if operation is not None:
-                schema.known.remember(
-                    context.query, context._provided_operation_name, KnownQuery(context.graphql_document, operation)
-                )
+                known = KnownQuery.of(schema._schema, context.graphql_document, operation)
+                schema.known.remember(context.query, context._provided_operation_name, known)
 
 
 class FastPathSchema(Schema):
@@ -147,9 +154,12 @@ class FastPathSchema(Schema):
         if allowed_operation_types is not None and OperationType.QUERY not in allowed_operation_types:
             return False
         variables = variables if isinstance(variables, Mapping) else {}
-        if operation_cost(self._schema, known.document, known.operation, variables) > self.max_nodes:
+        cost = known.cost
+        if cost is None:
+            cost = operation_cost(self._schema, known.document, known.operation, variables)
+        if cost > self.max_nodes:
             return False
-        return invalid_operation_text(known.document, known.operation, variables) is None
+        return known.text.invalid(variables) is None
 
     async def _execute_known(
         self,

@@ -150,21 +150,36 @@ class _Arguments:
                     yield from self.walk(fragment.selection_set, root)
 
 
+class OperationText:
+    """What an operation's text check learns from its document alone, once: the first bad literal string, and where
+    each variable is used. `invalid(variables)` is then the check for one request."""
+
+    def __init__(self, document: DocumentNode, operation: OperationDefinitionNode) -> None:
+        self.mutation = operation.operation == OperationType.MUTATION
+        arguments = _Arguments(document, skip_root=self.mutation)
+        self.literal = next(
+            (InvalidText(path, problem) for path, problem in arguments.walk(operation.selection_set, root=True)), None
+        )
+        self.uses = arguments.variables if self.literal is None else {}
+
+    def invalid(self, variables: Mapping[str, Any]) -> InvalidText | None:
+        """The first bad string the operation would hand a resolver, by the argument it is given to."""
+        if self.literal is not None:
+            return self.literal
+        for name, value in variables.items():
+            uses = self.uses.get(name)
+            if uses is None and self.mutation:
+                continue  # used by the mutation itself (or by nothing): the mutation field reports it
+            for path, problem in _in_plain(value, f"${name}"):
+                return InvalidText(path.replace(f"${name}", uses[0], 1) if uses else path, problem)
+        return None
+
+
 def invalid_operation_text(
     document: DocumentNode, operation: OperationDefinitionNode, variables: Mapping[str, Any]
 ) -> InvalidText | None:
     """The first bad string the operation would hand a resolver, by the argument it is given to."""
-    mutation = operation.operation == OperationType.MUTATION
-    arguments = _Arguments(document, skip_root=mutation)
-    for path, problem in arguments.walk(operation.selection_set, root=True):
-        return InvalidText(path, problem)
-    for name, value in variables.items():
-        uses = arguments.variables.get(name)
-        if uses is None and mutation:
-            continue  # used by the mutation itself (or by nothing): the mutation field reports it
-        for path, problem in _in_plain(value, f"${name}"):
-            return InvalidText(path.replace(f"${name}", uses[0], 1) if uses else path, problem)
-    return None
+    return OperationText(document, operation).invalid(variables)
 
 
 class TextArguments(SchemaExtension):

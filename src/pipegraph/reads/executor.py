@@ -61,7 +61,17 @@ from pipegraph.reads.plan import (
     Typename,
     root_details,
 )
-from pipegraph.reads.shapes import APP, PIPELINE, TABLES, Table, Unsupported, same, stage_name
+from pipegraph.reads.shapes import (
+    APP,
+    GRAPHQL_INT_MAX,
+    PIPELINE,
+    TABLES,
+    Table,
+    Unsupported,
+    graphql_int,
+    same,
+    stage_name,
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,8 @@ MAX_PLANS = 512
 # so that their ids stay theirs while cached; the plan, or None when the selection is not compiled)
 _plans: dict[tuple[Any, ...], tuple[list[FieldNode], Any]] = {}
 _variables_below: dict[int, tuple[list[FieldNode], frozenset[str]]] = {}
+# (root field node id, the type read) → (the node, kept; the plan it was last read with): bounded with the plans.
+_last_plans: dict[tuple[int, str], tuple[FieldNode, Any]] = {}
 
 
 class _Variables(Visitor):
@@ -213,15 +225,35 @@ def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> A
     key = (id(nodes[0]), len(nodes), kind, *((name, repr(variables.get(name))) for name in sorted(used)))
     cached = _plans.get(key)
     if cached is not None and cached[0][0] is nodes[0]:
-        return cached[1]
-    try:
-        plan = make(Planner(executor), root_details(nodes))
-    except Unsupported:
-        plan = None
-    if len(_plans) >= MAX_PLANS:
-        _plans.clear()  # bounded; plans are cheap to make again
-    _plans[key] = (nodes, plan)
+        plan = cached[1]
+    else:
+        try:
+            plan = make(Planner(executor), root_details(nodes))
+        except Unsupported:
+            plan = None
+        if len(_plans) >= MAX_PLANS:
+            _plans.clear()  # bounded; plans are cheap to make again
+            _last_plans.clear()
+        _plans[key] = (nodes, plan)
+    if len(nodes) == 1:
+        _last_plans[(id(nodes[0]), kind)] = (nodes[0], plan)
     return plan
+
+
+def last_plan(node: FieldNode, table: Table) -> ObjectPlan | None:
+    """The plan this root field node (alone under its response key) was last read with as `table`, if still cached:
+    what a read started before the request runs (api/speculation.py) guesses from."""
+    found = _last_plans.get((id(node), table.type_name))
+    return cast(ObjectPlan | None, found[1]) if found is not None and found[0] is node else None
+
+
+# (the plan's identity, the root field's argument): what a read started before the request runs must be asked for
+# with to hand its rows over (api/speculation.py).
+Key = tuple[str, int, str]
+
+
+def pipeline_key(plan: ObjectPlan, name: str) -> Key:
+    return ("pipeline", id(plan), name)
 
 
 def _object_plan(info: Info, table: Table) -> ObjectPlan | None:
@@ -259,9 +291,12 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
     if plan is None:
         return None
     # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
+    # The tree may have been started already, while the request's credential was checked (api/speculation.py).
+    prefetched = info.context.prefetched
+    started = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
     rights, rows = await asyncio.gather(
         info.context.access.rights(),
-        fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
+        started or fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
     )
     if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
         return Compiled(None)  # as the resolver: an unseen pipeline is null
@@ -446,6 +481,7 @@ class Builder:
 
     def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
         result: dict[str, Any] = {}
+        value = stage.value  # an enum's value is a property: read once, not once per app
         for key, item in plan.fields:
             if isinstance(item, StageName):
                 result[key] = stage_name(stage)
@@ -453,7 +489,7 @@ class Builder:
                 result[key] = item.name
             else:
                 assert isinstance(item, AppsPlan)
-                apps = sorted((app for app in pipeline["visible"] if app["stage"] == stage.value), key=_name)
+                apps = sorted((app for app in pipeline["visible"] if app["stage"] == value), key=_name)
                 objects = [self.object(item.plan, app) for app in apps]
                 result[key] = Partial(objects) if item.plan.mixed else objects
         if not plan.mixed:
@@ -510,24 +546,41 @@ def _name(app: Row) -> str:
 
 ObjectBuilder = Callable[[Builder, Row], Any]
 EdgeBuilder = Callable[[Builder, Row, Callable[[Row], str]], dict[str, Any]]
-_object_builders: weakref.WeakKeyDictionary[ObjectPlan, ObjectBuilder] = weakref.WeakKeyDictionary()
-_edge_builders: weakref.WeakKeyDictionary[EdgesPlan, EdgeBuilder] = weakref.WeakKeyDictionary()
+# By the plan's identity, the plan kept with its function (so that its id stays its own): a plain dict, looked up for
+# every object built (a WeakKeyDictionary's get, Python code making a weak reference each time, was a twentieth of a
+# bulk read). Bounded like the plans, which are cached and dropped the same way.
+_object_builders: dict[int, tuple[ObjectPlan, ObjectBuilder]] = {}
+_edge_builders: dict[int, tuple[EdgesPlan, EdgeBuilder]] = {}
+MAX_BUILDERS = 4 * MAX_PLANS
 
 
-def _generate(arguments: str, items: list[tuple[str, str]], names: dict[str, Any], returns: str = "done") -> Any:
-    """A function of `arguments` that builds `done`, the dict of `items` (response key, expression) in their order,
-    and returns the expression `returns`."""
+def _remember(builders: dict[int, tuple[Any, Any]], plan: Any, built: Any) -> None:
+    if len(builders) >= MAX_BUILDERS:
+        builders.clear()
+    builders[id(plan)] = (plan, built)
+
+
+def _generate(
+    arguments: str,
+    items: list[tuple[str, str]],
+    names: dict[str, Any],
+    returns: str = "done",
+    first: tuple[str, ...] = (),
+) -> Any:
+    """A function of `arguments` that runs the statements `first`, builds `done`, the dict of `items` (response key,
+    expression) in their order, and returns the expression `returns`."""
     body = ", ".join(f"{key!r}: {expression}" for key, expression in items)
     namespace = dict(names)
-    source = f"def build({arguments}):\n    done = {{{body}}}\n    return {returns}"
+    statements = "".join(f"    {statement}\n" for statement in first)
+    source = f"def build({arguments}):\n{statements}    done = {{{body}}}\n    return {returns}"
     exec(source, namespace)  # only names and literals: see above
     return namespace["build"]
 
 
 def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
-    built = _object_builders.get(plan)
-    if built is not None:
-        return built
+    found = _object_builders.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
     names: dict[str, Any] = {}
     items: list[tuple[str, str]] = []
 
@@ -536,8 +589,19 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
         names[name] = value
         return name
 
+    checks: list[str] = []
     for key, item in plan.fields:
-        if isinstance(item, LeafPlan):
+        if isinstance(item, LeafPlan) and item.leaf.serialize is graphql_int:
+            # graphql_int inline (a call per integer was a tenth of a bulk read): read first, checked, then answered.
+            value = f"i{len(checks)}"
+            names["Unsupported"] = Unsupported
+            checks.append(
+                f"{value} = row[{item.leaf.column!r}]\n"
+                f"    if {value} is not None and not {-GRAPHQL_INT_MAX - 1} <= {value} <= {GRAPHQL_INT_MAX}:\n"
+                f"        raise Unsupported('an Int out of range: the resolvers report the error')"
+            )
+            items.append((key, value))
+        elif isinstance(item, LeafPlan):
             value = f"row[{item.leaf.column!r}]"
             items.append((key, value if item.leaf.serialize is same else f"{bind(item.leaf.serialize)}({value})"))
         elif isinstance(item, Typename):
@@ -561,11 +625,14 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
         # Its strawberry object, registered with the compiled fields' values, for graphql-core to complete.
         names["instance"] = plan.table.instance
         built = cast(
-            ObjectBuilder, _generate("builder, row", items, names, returns="builder.register(instance(row), done)")
+            ObjectBuilder,
+            _generate(
+                "builder, row", items, names, returns="builder.register(instance(row), done)", first=tuple(checks)
+            ),
         )
     else:
-        built = cast(ObjectBuilder, _generate("builder, row", items, names))
-    _object_builders[plan] = built
+        built = cast(ObjectBuilder, _generate("builder, row", items, names, first=tuple(checks)))
+    _remember(_object_builders, plan, built)
     return built
 
 
@@ -587,9 +654,9 @@ def _joined(plan: JoinPlan) -> ObjectBuilder:
 
 
 def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
-    built = _edge_builders.get(plan)
-    if built is not None:
-        return built
+    found = _edge_builders.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
     names: dict[str, Any] = {}
     items: list[tuple[str, str]] = []
     for key, item in plan.fields:
@@ -602,5 +669,5 @@ def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
             assert isinstance(item, Typename)
             items.append((key, repr(item.name)))
     built = cast(EdgeBuilder, _generate("builder, row, cursor", items, names))
-    _edge_builders[plan] = built
+    _remember(_edge_builders, plan, built)
     return built

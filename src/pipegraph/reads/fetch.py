@@ -13,9 +13,10 @@ resolvers for the fields not compiled (pipelines and apps); `release_log` never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from tortoise.connection import connections
 
@@ -125,12 +126,46 @@ class Statement:
             reader.joins.append((name, self.read(child, child_alias)))
         return reader
 
-    def sql(self, source: str, where: str, order: str) -> str:
-        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)} WHERE {where} ORDER BY {order}"
+    def head(self, source: str) -> str:
+        """The statement up to its WHERE clause."""
+        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)}"
 
-    async def rows(self, source: str, where: str, order: str) -> Sequence[Any]:
-        _, rows = await connections.get("default").execute_query(self.sql(source, where, order), self.values)
-        return list(rows)
+
+async def _rows(head: str, where: str, order: str, values: Sequence[Any]) -> Sequence[Any]:
+    _, rows = await connections.get("default").execute_query(f"{head} WHERE {where} ORDER BY {order}", list(values))
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a statement's SQL and readers are for one plan (or plans), made once: the same for every request of it."""
+
+    plans: tuple[Any, ...]  # kept, so that their ids, which key it, stay theirs
+    head: str
+    values: tuple[Any, ...]  # the parameters the head holds (a page's cursor and size), the WHERE clause's after them
+    readers: tuple[Reader, ...]
+    indexes: tuple[int, ...]  # columns read directly (a coupling's stage, a page row's parent)
+
+
+MAX_PREPARED = 512
+_prepared: dict[tuple[Any, ...], Prepared] = {}
+
+
+def _prepare(kind: str, plans: Sequence[Any], make: Callable[[bool], Prepared]) -> tuple[Prepared, bool]:
+    """The statement of `kind` for these plans on the connection's dialect, made by `make(postgres)` the first time;
+    and whether the dialect is PostgreSQL's."""
+    postgres = connections.get("default").capabilities.dialect == "postgres"
+    key = (kind, postgres, *(id(plan) for plan in plans))
+    found = _prepared.get(key)
+    if found is None or any(a is not b for a, b in zip(found.plans, plans, strict=True)):
+        if len(_prepared) >= MAX_PREPARED:
+            _prepared.clear()  # bounded like the plans
+        found = _prepared[key] = make(postgres)
+    return found, postgres
+
+
+def _placeholder(postgres: bool, number: int) -> str:
+    return f"${number}" if postgres else "?"
 
 
 @dataclass
@@ -139,13 +174,47 @@ class Reader:
     columns: list[tuple[str, int]]
     joins: list[tuple[str, Reader]] = field(default_factory=list)
 
-    def row(self, values: Any) -> Row | None:
-        if values[self.key] is None:
-            return None  # nothing joined
-        row = Row({name: values[index] for name, index in self.columns})
-        for name, reader in self.joins:
-            row[name] = reader.row(values)
-        return row
+    @cached_property
+    def row(self) -> RowFunction:
+        """Builds a Row (None when nothing is joined) from a driver's row."""
+        return _row_function(self.shape)
+
+    @property
+    def shape(self) -> Shape:
+        """What the row function depends on: the same for every request of a plan."""
+        return (self.key, tuple(self.columns), tuple((name, reader.shape) for name, reader in self.joins))
+
+
+RowFunction = Callable[[Any], Row | None]
+Shape = tuple[int, tuple[tuple[str, int], ...], tuple[tuple[str, Any], ...]]
+MAX_ROW_FUNCTIONS = 512
+_row_functions: dict[Shape, RowFunction] = {}
+
+
+def _row_function(shape: Shape) -> RowFunction:
+    """A function building the Row of `shape` with one dict display of its columns and joins, generated once per
+    shape (a bulk read builds thousands of rows; a comprehension per row cost more). Only column indexes and repr()
+    literals of column names are generated; the joins' functions come in through its globals."""
+    built = _row_functions.get(shape)
+    if built is not None:
+        return built
+    key, columns, joins = shape
+    names: dict[str, Any] = {"Row": Row}
+    items = [f"{name!r}: values[{int(index)}]" for name, index in columns]
+    for number, (name, join) in enumerate(joins):
+        names[f"j{number}"] = _row_function(join)
+        items.append(f"{name!r}: j{number}(values)")
+    source = (
+        "def row(values):\n"
+        f"    if values[{int(key)}] is None:\n"
+        "        return None  # nothing joined\n"
+        f"    return Row({{{', '.join(items)}}})"
+    )
+    exec(source, names)  # only names, indexes and literals: see above
+    if len(_row_functions) >= MAX_ROW_FUNCTIONS:
+        _row_functions.clear()  # bounded like the plans
+    built = _row_functions[shape] = cast(RowFunction, names["row"])
+    return built
 
 
 def _ids(ids: Iterable[int]) -> str:
@@ -156,40 +225,59 @@ def _ids(ids: Iterable[int]) -> str:
 async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
     """The pipeline named `name`, or those of `ids`: each a Row with its coupled apps (all of them, in coupling order)
     under "apps", each app a Row with its stage under "stage" and its joins by field name."""
-    pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
-    for plan in plans:
-        pipeline_needs.add(plan)
-        for app_plan in app_plans(plan):
-            app_needs.add(app_plan)
-    statement = Statement()
-    pipeline_reader = statement.read(pipeline_needs, "p")
-    stage = statement.column('c."stage"')
-    statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
-    statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
-    app_reader = statement.read(app_needs, "a")
-    where = f'p."name" = {statement.param(name)}' if name is not None else f'p."id" IN ({_ids(ids)})'
+
+    def make(postgres: bool) -> Prepared:
+        pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
+        for plan in plans:
+            pipeline_needs.add(plan)
+            for app_plan in app_plans(plan):
+                app_needs.add(app_plan)
+        statement = Statement()
+        pipeline_reader = statement.read(pipeline_needs, "p")
+        stage = statement.column('c."stage"')
+        statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
+        statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
+        app_reader = statement.read(app_needs, "a")
+        return Prepared(tuple(plans), statement.head("pipelines p"), (), (pipeline_reader, app_reader), (stage,))
+
+    prepared, postgres = _prepare("pipelines", plans, make)
+    (pipeline_reader, app_reader), (stage,) = prepared.readers, prepared.indexes
+    if name is not None:
+        where, values = f'p."name" = {_placeholder(postgres, 1)}', [name]
+    else:
+        where, values = f'p."id" IN ({_ids(ids)})', []
     found: dict[int, Row] = {}
-    for values in await statement.rows("pipelines p", where, 'p."id", c."id"'):
-        pipeline = found.get(values[pipeline_reader.key])
+    key, pipeline_row, app_row = pipeline_reader.key, pipeline_reader.row, app_reader.row
+    for row_values in await _rows(prepared.head, where, 'p."id", c."id"', values):
+        pipeline = found.get(row_values[key])
         if pipeline is None:
-            pipeline = found[values[pipeline_reader.key]] = pipeline_reader.row(values) or Row()
+            pipeline = found[row_values[key]] = pipeline_row(row_values) or Row()
             pipeline["apps"] = []
-        app = app_reader.row(values)
+        app = app_row(row_values)
         if app is not None:
-            app["stage"] = values[stage]
+            app["stage"] = row_values[stage]
             pipeline["apps"].append(app)
     return list(found.values())
 
 
 async def apps(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
     """The app named `name`, or those of `ids`, each a Row with its joins by field name (`app`, `apps`, `node`)."""
-    needs = Needs(APP)
-    for plan in plans:
-        needs.add(plan)
-    statement = Statement()
-    reader = statement.read(needs, "a")
-    where = f'a."name" = {statement.param(name)}' if name is not None else f'a."id" IN ({_ids(ids)})'
-    return [row for values in await statement.rows("apps a", where, 'a."id"') if (row := reader.row(values))]
+
+    def make(postgres: bool) -> Prepared:
+        needs = Needs(APP)
+        for plan in plans:
+            needs.add(plan)
+        statement = Statement()
+        reader = statement.read(needs, "a")
+        return Prepared(tuple(plans), statement.head("apps a"), (), (reader,), ())
+
+    prepared, postgres = _prepare("apps", plans, make)
+    build = prepared.readers[0].row
+    if name is not None:
+        where, values = f'a."name" = {_placeholder(postgres, 1)}', [name]
+    else:
+        where, values = f'a."id" IN ({_ids(ids)})', []
+    return [row for row_values in await _rows(prepared.head, where, 'a."id"', values) if (row := build(row_values))]
 
 
 async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row]]:
@@ -198,28 +286,34 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     if not parent_ids:
         return {}
     page = plan.page
-    needs = Needs(TABLES[page.target], columns={page.parent, page.order})
-    for node in plan.connection.nodes:
-        needs.add(node)
-    statement = Statement()
-    reader = statement.read(needs, "r")
-    table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
-    below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
-    if plan.hide is not None:
-        below += f' AND x."{plan.hide[0]}" <> {statement.param(plan.hide[1])}'  # a name from the tables, not a client
-    limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
-    newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
-    if statement.postgres:
-        columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
-        source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
-    else:
-        source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+
+    def make(postgres: bool) -> Prepared:
+        needs = Needs(TABLES[page.target], columns={page.parent, page.order})
+        for node in plan.connection.nodes:
+            needs.add(node)
+        statement = Statement()
+        reader = statement.read(needs, "r")
+        table, parent, order = needs.table.name, f'x."{page.parent}"', f'x."{page.order}"'
+        below = f" AND {order} < {statement.param(plan.after)}" if plan.after is not None else ""
+        if plan.hide is not None:
+            below += f' AND x."{plan.hide[0]}" <> {statement.param(plan.hide[1])}'  # a name from the tables
+        limit = statement.param(plan.size + 1)  # one more than the page tells whether a next page exists
+        newest = f"FROM {table} x WHERE {parent} = parent.id{below} ORDER BY {order} DESC LIMIT {limit}"
+        if statement.postgres:
+            columns = ", ".join(f'x."{name}"' for name in sorted(needs.columns))
+            source = f"{plan.owner.name} parent CROSS JOIN LATERAL (SELECT {columns} {newest}) r"
+        else:
+            source = f'{plan.owner.name} parent JOIN {table} r ON r."id" IN (SELECT x."id" {newest})'
+        parent_index = dict(reader.columns)[page.parent]
+        return Prepared((plan,), statement.head(source), tuple(statement.values), (reader,), (parent_index,))
+
+    prepared, _ = _prepare("pages", [plan], make)
+    build, (parent_index,) = prepared.readers[0].row, prepared.indexes
     where = f"parent.id IN ({_ids(parent_ids)})"
-    found: dict[int, list[Row]] = {parent_id: [] for parent_id in parent_ids}
-    for values in await statement.rows(source, where, f'r."{page.parent}", r."{page.order}" DESC'):
-        row = reader.row(values)
-        assert row is not None
-        found[row[page.parent]].append(row)
+    found: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
+    order = f'r."{page.parent}", r."{page.order}" DESC'
+    for row_values in await _rows(prepared.head, where, order, prepared.values):
+        found[row_values[parent_index]].append(build(row_values))  # never None: every row has its key
     return found
 
 
@@ -232,5 +326,7 @@ async def nodes(plan: ObjectPlan, ids: Sequence[int], through: Join | None = Non
         needs.join(THROUGH, through, ObjectPlan(TABLES[through.target], []))
     statement = Statement()
     reader = statement.read(needs, "n")
-    found = await statement.rows(f"{needs.table.name} n", f'n."id" IN ({_ids(ids)})', 'n."id"')
-    return [row for values in found if (row := reader.row(values))]
+    head = statement.head(f"{needs.table.name} n")
+    found = await _rows(head, f'n."id" IN ({_ids(ids)})', 'n."id"', statement.values)
+    build = reader.row
+    return [row for values in found if (row := build(values))]

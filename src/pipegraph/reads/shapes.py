@@ -14,11 +14,8 @@ To compile one more column of a type: add a leaf to its table below. Nothing els
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from strawberry.relay import to_base64
@@ -33,6 +30,7 @@ from pipegraph.accounts.types import UserType
 from pipegraph.api.nodes import Keyset
 from pipegraph.apps.models import App
 from pipegraph.apps.types import RELEASES, AppType
+from pipegraph.core.dates import parsed_if_stored
 from pipegraph.pipelines.models import Pipeline, Stage
 from pipegraph.pipelines.types import MAX_LISTED, PipelineType
 from pipegraph.releases.models import Release
@@ -74,35 +72,24 @@ def flag(model: type[Model], column: str) -> Leaf:
 
 def integer(model: type[Model], column: str) -> Leaf:
     _python(model, column)
-    return Leaf(column, _graphql_int)
+    return Leaf(column, graphql_int)
 
 
 def same(value: Any) -> Any:
     return value
 
 
-def _graphql_int(value: Any) -> Any:
+def graphql_int(value: Any) -> Any:
     if value is not None and not -GRAPHQL_INT_MAX - 1 <= value <= GRAPHQL_INT_MAX:
         raise Unsupported("an Int out of range: the resolvers report the error")
     return value
-
-
-# What SQLite holds of a datetime the ORM wrote (sqlite3's adapter: isoformat(" ")), with an explicit offset.
-_STORED_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{6})?[+-]\d\d:\d\d")
 
 
 def timestamp(model: type[Model], column: str) -> Leaf:
     to_python = _python(model, column)
 
     def serialize(value: Any) -> Any:
-        # SQLite answers text, which the ORM parses with the pure-Python iso8601 (the largest cost of building a
-        # response with dates). Text of the form the ORM writes is parsed by the C fromisoformat instead: for that
-        # form both give the same moment and offset (and both reject an impossible date), and the ORM's conversion
-        # to its time zone below is applied as before. Any other text takes the ORM's own path.
-        if type(value) is str and _STORED_DATETIME.fullmatch(value):
-            with suppress(ValueError):  # an impossible date: the ORM's parser reports it as it always did
-                value = datetime.fromisoformat(value)
-        moment = to_python(value)
+        moment = to_python(parsed_if_stored(value))  # SQLite's text by the C parser (core/dates.py)
         return None if moment is None else moment.isoformat()  # strawberry's DateTime
 
     return Leaf(column, serialize)
