@@ -17,9 +17,11 @@ from workers.runner import in_process_worker
 from pipegraph.apps.models import App
 from pipegraph.builds.models import Build, BuildStatus
 from pipegraph.jobs.queue import JobQueue
+from pipegraph.pipelines.models import Pipeline
 from pipegraph.reviewapps.jobs import work_job
 from pipegraph.reviewapps.models import ReviewApp, ReviewAppStatus
 from pipegraph.reviewapps.recovery import reconcile_review_apps
+from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
 from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payload
 from tests.support.processes import gone, processes_running
 from tests.support.sandbox import SANDBOX_MODE
@@ -217,3 +219,34 @@ async def test_a_commit_claimed_by_a_job_that_died_before_making_its_build_is_bu
     assert row.build_id not in (None, built)
     assert (await Build.get(id=row.build_id)).status == BuildStatus.SUCCEEDED
     assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+
+async def test_an_app_made_by_a_job_that_died_before_recording_it_is_taken_on_by_the_next_job(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    first, second = await _needing_a_config_var_then_not(scene)
+    await scene.deliver("pull_request", pull_request_payload("opened", 14, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    row = await ReviewApp.get(pr_number=14)
+    assert (row.status, row.app_id) == (ReviewAppStatus.ERRORED, None), row.message  # its app removed again
+
+    # given the state a job leaves whose worker died right after it made the review app's app for a pushed commit,
+    # before it recorded the app on the review app
+    pipeline = await Pipeline.get(id=row.pipeline_id)
+    orphan = await create_ephemeral_app(
+        pipeline, name=row.app_name, kind=EphemeralKind.REVIEW, default_stack=scene.jobs.settings.default_stack
+    )
+    await ReviewApp.filter(id=row.id).update(
+        head_sha=second, building_sha=second, status=ReviewAppStatus.CREATING, message="building"
+    )
+
+    # when the reconciler runs, and the job it starts
+    await JobQueue(scene.jobs.settings.redis_url).enqueue(await reconcile_review_apps(datetime.now(UTC)))
+    await scene.jobs.drain()
+
+    # then it built the commit on that app, instead of failing on the app's name, taken
+    row = await ReviewApp.get(pr_number=14)
+    assert (row.status, row.app_id, row.worked_sha) == (ReviewAppStatus.CREATED, orphan.id, second), row.message
+    assert (await Build.get(id=row.build_id)).status == BuildStatus.SUCCEEDED
+    assert await App.filter(name=row.app_name).count() == 1

@@ -391,12 +391,23 @@ async def overdue_review_apps(now: datetime) -> list[Job]:
     return [work_job(row.id) for row in overdue]
 
 
+async def _made_by_a_dead_job(row: ReviewApp) -> App | None:
+    """The review app's app, made by a job whose worker died before it recorded it on the row: ephemeral, under the
+    row's name, in this pipeline's review stage, and no review app's. The next job takes it on (its config vars are
+    set as for a new one) instead of failing on its name, taken."""
+    app = await App.get_or_none(name=row.app_name, ephemeral=True)
+    if app is None or await ReviewApp.exists(app_id=app.id):
+        return None
+    in_review = await PipelineCoupling.exists(app_id=app.id, pipeline_id=row.pipeline_id, stage=Stage.REVIEW)
+    return app if in_review else None
+
+
 async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: str, runtime: Runtime) -> list[Job]:
     settings = runtime.settings
     app = await App.get_or_none(id=row.app_id) if row.app_id else None
     creating = app is None
     if app is None:
-        app = await create_ephemeral_app(
+        app = await _made_by_a_dead_job(row) or await create_ephemeral_app(
             pipeline,
             name=row.app_name,
             kind=EphemeralKind.REVIEW,
