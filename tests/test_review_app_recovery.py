@@ -153,11 +153,7 @@ async def test_a_push_refused_while_the_job_before_still_held_its_id_is_built_by
     github_scene: GitHubScene,
 ) -> None:
     scene = github_scene
-    first, second = await _needing_a_config_var_then_not(scene)
-    await scene.deliver("pull_request", pull_request_payload("opened", 12, sha=first, branch="checkout"))
-    await scene.jobs.drain()
-    row = await ReviewApp.get(pr_number=12)
-    assert (row.status, row.head_sha, row.build_id) == (ReviewAppStatus.ERRORED, first, None), row.message
+    row, first, second = await _errored_at_its_first_commit(scene, 12)
     # (a commit its job finished with, even errored, is not the reconciler's: it is not tried again and again)
     assert await reconcile_review_apps(datetime.now(UTC)) == []
 
@@ -225,11 +221,7 @@ async def test_an_app_made_by_a_job_that_died_before_recording_it_is_taken_on_by
     github_scene: GitHubScene,
 ) -> None:
     scene = github_scene
-    first, second = await _needing_a_config_var_then_not(scene)
-    await scene.deliver("pull_request", pull_request_payload("opened", 14, sha=first, branch="checkout"))
-    await scene.jobs.drain()
-    row = await ReviewApp.get(pr_number=14)
-    assert (row.status, row.app_id) == (ReviewAppStatus.ERRORED, None), row.message  # its app removed again
+    row, _, second = await _errored_at_its_first_commit(scene, 14)
 
     # given the state a job leaves whose worker died right after it made the review app's app for a pushed commit,
     # before it recorded the app on the review app
@@ -250,3 +242,14 @@ async def test_an_app_made_by_a_job_that_died_before_recording_it_is_taken_on_by
     assert (row.status, row.app_id, row.worked_sha) == (ReviewAppStatus.CREATED, orphan.id, second), row.message
     assert (await Build.get(id=row.build_id)).status == BuildStatus.SUCCEEDED
     assert await App.filter(name=row.app_name).count() == 1
+
+
+async def _errored_at_its_first_commit(scene: GitHubScene, pr_number: int) -> tuple[ReviewApp, str, str]:
+    """A pull request opened at a commit whose app.json asks for a config var nobody set: its review app ERRORED, with
+    neither build nor app (removed again); and a second commit of its branch, which asks for none."""
+    first, second = await _needing_a_config_var_then_not(scene)
+    await scene.deliver("pull_request", pull_request_payload("opened", pr_number, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    row = await ReviewApp.get(pr_number=pr_number)
+    assert (row.status, row.head_sha, row.build_id, row.app_id) == (ReviewAppStatus.ERRORED, first, None, None)
+    return row, first, second
