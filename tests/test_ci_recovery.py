@@ -18,6 +18,7 @@ from pipegraph.ci.reconciler import reconcile_test_runs
 from pipegraph.ci.service import set_ci, start_test_run
 from pipegraph.pipelines.models import Pipeline
 from pipegraph.pipelines.stage_config import set_stage_config_vars
+from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
 from pipegraph.settings import Settings
 from pipegraph.sources.models import Source
 from tests.support.build_scene import source_tarball, stored_source
@@ -116,3 +117,34 @@ async def test_a_node_lost_on_its_last_attempt_errors_saying_why(gql: GraphQLCli
 
 async def _running(argument: str) -> bool:
     return bool(processes_running(argument))
+
+
+async def test_a_ci_app_made_by_a_job_that_died_before_recording_it_is_the_one_the_run_uses(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    run = await _run_of_a_stored_tree(gql, settings)
+    pipeline = await Pipeline.get(id=run.pipeline_id)
+    await set_stage_config_vars(pipeline, "TEST", {"NAP": "0"})
+
+    # given the CI app a job made for the run, its worker dead before it recorded the app on the run
+    left = await create_ephemeral_app(
+        pipeline, name="shop-ci-1", kind=EphemeralKind.CI, default_stack=settings.default_stack
+    )
+
+    # when the reconciler finds the run's job lost, and a worker runs it
+    pool = await _arq_pool(settings)
+    try:
+        assert await reconcile_test_runs(pool, now=utcnow() + LATER) == 1
+    finally:
+        await pool.aclose()
+    async with in_process_worker(settings):
+        finished = await run_reaches(1)
+
+    # then the run was tested on that app (no other was made beside it), which went with the run
+    assert (finished.status, finished.app_name) == (TestRunStatus.SUCCEEDED, "shop-ci-1")
+    await until(lambda: _no_ephemeral_app(), "the CI app removed once its run ended", seconds=30)
+    assert not await App.exists(id=left.id)
+
+
+async def _no_ephemeral_app() -> bool:
+    return not await App.filter(ephemeral=True).exists()

@@ -36,7 +36,7 @@ from pipegraph.jobs.queue import Job, enqueue_all
 from pipegraph.jobs.runtime import Runtime, test_lease_seconds
 from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
 from pipegraph.pipelines.stage_config import stage_config_vars
-from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
+from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app, left_behind
 from pipegraph.sandbox import Workspaces
 from pipegraph.sources import service as sources
 from pipegraph.sources.archive import extract_archive
@@ -208,7 +208,9 @@ async def _ensure_ci_app(run: TestRun, pipeline: Pipeline, default_stack: str, r
         return
     name = f"{pipeline.name[:17].rstrip('-')}-ci-{run.number}"
     try:
-        app = await create_ephemeral_app(
+        app = await left_behind(
+            pipeline.id, name, EphemeralKind.CI, held=lambda app_id: TestRun.exists(app_id=app_id)
+        ) or await create_ephemeral_app(
             pipeline, name=name, kind=EphemeralKind.CI, default_stack=default_stack, redis_url=redis_url
         )
     except DomainError:  # the name is taken by some other app

@@ -36,7 +36,7 @@ from pipegraph.pipelines.stage_config import stage_config_vars
 from pipegraph.reviewapps.destroy import destroy_app
 from pipegraph.reviewapps.jobs import DESTROY_REVIEW_APP, announce_change, destroy_job, set_status, work_job
 from pipegraph.reviewapps.models import ACTIVE, ReviewApp, ReviewAppConfig, ReviewAppStatus
-from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app
+from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app, left_behind
 from pipegraph.sources.appjson import parse_app_json, read_app_json
 from pipegraph.streams.pipeline import NewsKind, announce
 
@@ -391,23 +391,14 @@ async def overdue_review_apps(now: datetime) -> list[Job]:
     return [work_job(row.id) for row in overdue]
 
 
-async def _made_by_a_dead_job(row: ReviewApp) -> App | None:
-    """The review app's app, made by a job whose worker died before it recorded it on the row: ephemeral, under the
-    row's name, in this pipeline's review stage, and no review app's. The next job takes it on (its config vars are
-    set as for a new one) instead of failing on its name, taken."""
-    app = await App.get_or_none(name=row.app_name, ephemeral=True)
-    if app is None or await ReviewApp.exists(app_id=app.id):
-        return None
-    in_review = await PipelineCoupling.exists(app_id=app.id, pipeline_id=row.pipeline_id, stage=Stage.REVIEW)
-    return app if in_review else None
-
-
 async def _build(row: ReviewApp, pipeline: Pipeline, github: GitHubClient, sha: str, runtime: Runtime) -> list[Job]:
     settings = runtime.settings
     app = await App.get_or_none(id=row.app_id) if row.app_id else None
     creating = app is None
     if app is None:
-        app = await _made_by_a_dead_job(row) or await create_ephemeral_app(
+        app = await left_behind(
+            row.pipeline_id, row.app_name, EphemeralKind.REVIEW, held=lambda app_id: ReviewApp.exists(app_id=app_id)
+        ) or await create_ephemeral_app(
             pipeline,
             name=row.app_name,
             kind=EphemeralKind.REVIEW,

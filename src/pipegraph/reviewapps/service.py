@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from tortoise.transactions import in_transaction
@@ -54,6 +55,19 @@ async def require_ephemeral_action(
             f"{operation} in pipeline {pipeline.name} needs pipeline access allowing {action.value}",
             field="pipeline",
         )
+
+
+async def left_behind(
+    pipeline_id: int, name: str, kind: EphemeralKind, *, held: Callable[[int], Awaitable[bool]]
+) -> App | None:
+    """The ephemeral app a job made under `name` in the pipeline's stage for `kind` and died before recording (on its
+    review app or test run): one that nothing `held` says is in use. The next job takes it on, instead of failing on
+    its name, taken, or leaving it behind for ever."""
+    app = await App.get_or_none(name=name, ephemeral=True)
+    if app is None or await held(app.id):
+        return None
+    in_stage = await PipelineCoupling.exists(app_id=app.id, pipeline_id=pipeline_id, stage=_KIND_STAGE[kind])
+    return app if in_stage else None
 
 
 async def create_ephemeral_app(
