@@ -3,8 +3,12 @@ dashboard, and this process collects the new token with the secret only it holds
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+import termios
 import time
+import tty
 import webbrowser
 from dataclasses import dataclass
 from typing import Any
@@ -37,11 +41,27 @@ class BrowserLogin:
 
 def wait_for_key() -> None:
     """Heroku's prompt: any key goes on, q stops before anything is asked of the API."""
-    click.echo("pipegraph: Press any key to open up the browser to login or q to exit: ", nl=False)
-    key = click.getchar()
+    key = _key_after("pipegraph: Press any key to open up the browser to login or q to exit: ")
     click.echo()
     if key.lower() == "q":
         raise click.ClickException("login cancelled: nothing stored")  # exit status 1
+
+
+def _key_after(prompt: str) -> str:
+    """The first key pressed once `prompt` shows. The terminal takes single keys before the prompt is printed:
+    `click.getchar` switches it only afterwards, discarding (TCSAFLUSH) a key pressed as soon as the prompt showed."""
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):  # not a terminal
+        click.echo(prompt, nl=False)
+        return click.getchar()
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # one key at a time; Ctrl-C still interrupts
+        click.echo(prompt, nl=False)
+        return os.read(fd, 1).decode(errors="replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def login(base_url: str, *, browser: str | None = None) -> BrowserLogin:
