@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import termios
 import time
-import tty
 import webbrowser
 from dataclasses import dataclass
 from typing import Any
@@ -51,17 +49,26 @@ def _key_after(prompt: str) -> str:
     """The first key pressed once `prompt` shows. The terminal takes single keys before the prompt is printed:
     `click.getchar` switches it only afterwards, discarding (TCSAFLUSH) a key pressed as soon as the prompt showed."""
     try:
+        import termios
+        import tty
+    except ImportError:  # not Unix: click's own reading of a key
+        return _getchar_after(prompt)
+    try:
         fd = sys.stdin.fileno()
         saved = termios.tcgetattr(fd)
     except (OSError, ValueError, termios.error):  # not a terminal
-        click.echo(prompt, nl=False)
-        return click.getchar()
+        return _getchar_after(prompt)
     try:
         tty.setcbreak(fd, termios.TCSANOW)  # one key at a time; Ctrl-C still interrupts
         click.echo(prompt, nl=False)
         return os.read(fd, 1).decode(errors="replace")
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _getchar_after(prompt: str) -> str:
+    click.echo(prompt, nl=False)
+    return click.getchar()
 
 
 def login(base_url: str, *, browser: str | None = None) -> BrowserLogin:
