@@ -7,7 +7,7 @@ the write lock only at its first write; if another process committed in between,
 snapshot. Fifty promotion targets releasing at once then failed their jobs over and over: a release phase promotion
 to 50 apps took 25 times one to a single app. BEGIN IMMEDIATE takes the write lock first, waiting for it up to
 `busy_timeout`, so such transactions queue (as the row locks they stand for make them do on PostgreSQL) instead of
-failing. Every transaction of ours writes, so none loses anything by it.
+failing. Our transactions are there to write; one that only read would merely wait its turn for the lock.
 """
 
 from __future__ import annotations
