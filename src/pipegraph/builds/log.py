@@ -38,7 +38,9 @@ async def follow_build_log(hub: StreamHub, build_id: int, *, quiet_ms: int = QUI
         build = await Build.get_or_none(id=build_id)
         if build is None:
             raise NotFound("build", build_id, field="buildId")
-        return SavedLog(ended=build.status.terminal, text=build.output)
+        return SavedLog.leased(
+            terminal=build.status.terminal, lease_expires_at=build.lease_expires_at, text=build.output
+        )
 
     async for line in follow_log(hub, BUILD_LOG, build_id, saved, quiet_ms=quiet_ms):
         yield line

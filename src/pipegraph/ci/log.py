@@ -38,7 +38,7 @@ async def follow_test_log(hub: StreamHub, node_id: int, *, quiet_ms: int = QUIET
         node = await TestNode.get_or_none(id=node_id)
         if node is None:
             raise NotFound("test run", node_id, field="id")
-        return SavedLog(ended=node.status.terminal, text=node.output)
+        return SavedLog.leased(terminal=node.status.terminal, lease_expires_at=node.lease_expires_at, text=node.output)
 
     async for line in follow_log(hub, TEST_LOG, node_id, saved, quiet_ms=quiet_ms):
         yield line

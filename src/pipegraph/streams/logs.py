@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pipegraph.streams.publish import Topic
@@ -51,6 +52,14 @@ class SavedLog:
 
     ended: bool
     text: str
+
+    @classmethod
+    def leased(cls, *, terminal: bool, lease_expires_at: datetime | None, text: str) -> SavedLog:
+        """A row a worker runs under a lease has ended, for its log, only once its output is kept: a cancel makes
+        the row terminal at once, while its worker still holds the lease and has yet to save what it printed. A
+        lease that ran out belongs to a worker that died, and nobody will save more."""
+        working = lease_expires_at is not None and lease_expires_at > datetime.now(UTC)
+        return cls(ended=terminal and not working, text=text)
 
 
 async def follow_log(
