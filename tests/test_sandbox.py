@@ -24,6 +24,9 @@ pytestmark = requires_bubblewrap
 # /bin, /lib64… as this host has them (links into /usr or folders): the sandbox mirrors them.
 HOST_SYSTEM_TOP = [name for name in SYSTEM_TOP if os.path.lexists(f"/{name}")]
 LIMITS = Limits(processes=64, memory_bytes=512 * 1024 * 1024, output_bytes=256 * 1024, output_lines=2000)
+# Unused ids for the fork-bomb tests, apart for each test process: RLIMIT_NPROC counts every process of a user on the
+# host, so a bomb run as the shared sandbox user would starve the commands of another suite running beside this one.
+BOMB_UID = 60100 + (os.getpid() % 1000) * 4
 
 
 @pytest.fixture
@@ -149,6 +152,8 @@ print(started)
 
 
 async def test_a_fork_bomb_is_capped_then_killed_with_everything_it_started(sandbox: Sandbox, workdir: Path) -> None:
+    if os.geteuid() == 0:
+        sandbox = BubblewrapSandbox(uid=BOMB_UID + 2, gid=BOMB_UID + 2)
     # when one command starts far more processes than allowed, and another forks without end
     capped, lines = await run(sandbox, workdir, f"python3 -c '{FORK_200}'")
     bomb, bomb_lines = await run(sandbox, workdir, f"python3 -c '{FORK_BOMB}'", timeout=2)
@@ -239,7 +244,7 @@ async def test_commands_running_at_once_get_users_of_their_own_so_a_fork_bomb_st
     if os.geteuid() != 0:
         pytest.skip("the worker does not run as root here: it cannot start commands as other users")
     # given a sandbox with one user, or two, for commands (unused ids, so nothing else on the host counts)
-    sandbox = BubblewrapSandbox(uid=60100, gid=60100, uids=users)
+    sandbox = BubblewrapSandbox(uid=BOMB_UID, gid=BOMB_UID, uids=users)
     limits = replace(LIMITS, processes=32)
 
     # when a fork bomb runs and another command starts while it does
