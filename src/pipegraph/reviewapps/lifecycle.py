@@ -10,7 +10,7 @@ request at once give one app and one build.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -43,6 +43,10 @@ from pipegraph.streams.pipeline import NewsKind, announce
 logger = logging.getLogger(__name__)
 
 MAX_BASE_NAME = 20  # "-pr-" and a pull request number of up to 6 digits still fit an app name's 30
+# A job failing unexpectedly is tried again by the reconciler (every 30 s) after this, doubled at each failure in a
+# row, up to CRASH_WAIT_MAX: a bug is not retried twice a minute for ever, and what it says stays on the review app.
+CRASH_WAIT_FIRST = timedelta(seconds=30)
+CRASH_WAIT_MAX = timedelta(hours=1)
 
 
 def review_app_name(base_name: str, pr_number: int) -> str:
@@ -125,12 +129,14 @@ async def request_review_app(
                 app_json={},
                 ci_deadline=None,
                 worked_sha=None,
+                crashes=0,
+                next_try_at=None,
                 github_deployment_id=None,
                 live_deployment_id=None,
             )
         else:
             # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
-            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci}
+            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci, "crashes": 0, "next_try_at": None}
             if sha and sha != row.head_sha:
                 changes.update(head_sha=sha, branch=branch or row.branch, ci_deadline=None)
             await ReviewApp.filter(id=row.id).update(**changes)
@@ -174,7 +180,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
         elif event.action == "synchronize":
             updated = await ReviewApp.filter(
                 pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
-            ).update(head_sha=sha, branch=branch, ci_deadline=None)
+            ).update(head_sha=sha, branch=branch, ci_deadline=None, crashes=0, next_try_at=None)
             if updated:
                 row = await ReviewApp.get(pipeline_id=connection.pipeline_id, pr_number=number)
                 handled.jobs.append(work_job(row.id))
@@ -253,11 +259,18 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
     reconciler hands a wanted commit no job finished with to a job of its own (recovery.py)."""
     jobs: list[Job] = []
     while True:
-        more, worked_on = await _work_once(review_app_id, runtime)
+        try:
+            more, worked_on = await _work_once(review_app_id, runtime)
+        except Exception as error:
+            try:
+                await crashed(review_app_id, error, runtime)
+            except Exception:
+                raise error from None  # nothing recorded (the database away?): the reconciler tries again
+            return jobs
         jobs.extend(more)
         if worked_on is None:
             return jobs
-        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on)
+        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on, crashes=0, next_try_at=None)
         if not await ReviewApp.filter(id=review_app_id, status__in=ACTIVE).exclude(head_sha=worked_on).exists():
             return jobs
         logger.info("review app %s: a newer commit than %s came meanwhile, working on it", review_app_id, worked_on[:7])
@@ -308,6 +321,39 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
         ):
             await announce_change(runtime, row)
         return [], sha
+
+
+async def crashed(review_app_id: int, error: Exception, runtime: Runtime) -> None:
+    """The job failed on an error nobody foresaw (a bug, an answer of GitHub's unlike any other): the review app says
+    so, and the reconciler tries again only after a wait that doubles at each failure in a row, up to CRASH_WAIT_MAX.
+
+    A build that was made goes on and reports its outcome as any build does; otherwise the review app is ERRORED, and
+    a commit its job claimed without making the build is left to claim again."""
+    logger.exception("review app %s: its job failed", review_app_id)
+    row = await ReviewApp.get_or_none(id=review_app_id, status__in=ACTIVE)
+    if row is None:
+        return
+    crashes = row.crashes + 1
+    wait = min(CRASH_WAIT_FIRST * 2 ** min(crashes - 1, 16), CRASH_WAIT_MAX)
+    reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    changes: dict[str, Any] = {
+        "crashes": crashes,
+        "next_try_at": datetime.now(UTC) + wait,
+        "message": f"pipegraph failed unexpectedly working on {(row.head_sha or 'the pull request')[:7]} ({reason}); "
+        f"tried again in {_duration(wait)} (failure {crashes} in a row), or at the next push",
+    }
+    if row.status != ReviewAppStatus.CREATING or row.build_id is None:
+        changes["status"] = ReviewAppStatus.ERRORED
+        if row.status == ReviewAppStatus.CREATING:
+            changes["building_sha"] = None
+    as_read = {"id": row.id, "status": row.status, **_equal("build_id", row.build_id)}
+    if await ReviewApp.filter(**as_read).update(**changes):
+        await announce_change(runtime, row)
+
+
+def _duration(wait: timedelta) -> str:
+    seconds = int(wait.total_seconds())
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
 async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
@@ -387,7 +433,9 @@ async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState
 
 async def overdue_review_apps(now: datetime) -> list[Job]:
     """Review apps waiting for CI past their deadline look at GitHub again (the cron of overdue deploys)."""
-    overdue = await ReviewApp.filter(wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE).order_by("id")
+    overdue = await ReviewApp.filter(
+        Q(next_try_at__isnull=True) | Q(next_try_at__lte=now), wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE
+    ).order_by("id")
     return [work_job(row.id) for row in overdue]
 
 

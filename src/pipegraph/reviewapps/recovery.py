@@ -42,11 +42,16 @@ async def reconcile_review_apps(now: datetime) -> list[Job]:
                 lease_expires_at=None
             )
         jobs.append(destroy_job(row.id))
-    return jobs + await unworked_review_apps()
+    return jobs + await unworked_review_apps(now)
 
 
-async def unworked_review_apps() -> list[Job]:
+async def unworked_review_apps(now: datetime) -> list[Job]:
     """The jobs of the review apps there are whose wanted commit their job did not finish with. No grace period: a
-    job still at it refuses its twin, so this is at worst a look that finds nothing to do."""
-    unworked = ReviewApp.filter(Q(worked_sha__isnull=True) | ~Q(worked_sha=F("head_sha")), status__in=ACTIVE)
+    job still at it refuses its twin, so this is at worst a look that finds nothing to do. One whose job failed
+    unexpectedly waits until its next try (lifecycle.crashed)."""
+    unworked = ReviewApp.filter(
+        Q(worked_sha__isnull=True) | ~Q(worked_sha=F("head_sha")),
+        Q(next_try_at__isnull=True) | Q(next_try_at__lte=now),
+        status__in=ACTIVE,
+    )
     return [work_job(row.id) for row in await unworked.order_by("id").only("id")]
