@@ -310,3 +310,23 @@ async def test_a_job_failing_unexpectedly_says_why_and_is_tried_again_ever_later
 
 async def _review_app_of(pr_number: int) -> ReviewApp:
     return await ReviewApp.get(pr_number=pr_number)
+
+
+async def test_a_push_tries_a_review_app_whose_job_failed_unexpectedly_at_once(github_scene: GitHubScene) -> None:
+    scene = github_scene
+    sha = await scene.setup()
+    await scene.enable_review_apps(automatic=False, baseName="shop")
+    # given a review app whose job failed unexpectedly, waiting for its next try
+    scene.github.pulls[7] = {"title": "neither a number nor a head"}
+    created = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 7}})
+    assert created["createReviewApp"]["userErrors"] == [], created
+    await scene.jobs.drain()
+    assert (await _review_app_of(7)).crashes == 1
+
+    # when its pull request gets a push, then it is built at once, and the count starts afresh
+    await scene.deliver("pull_request", pull_request_payload("synchronize", 7, sha=sha, branch="main"))
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert (review["status"], review["headSha"]) == ("CREATED", sha), review["message"]
+    row = await _review_app_of(7)
+    assert (row.crashes, row.next_try_at) == (0, None)
