@@ -10,7 +10,7 @@ request at once give one app and one build.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -36,6 +36,7 @@ from pipegraph.pipelines.stage_config import stage_config_vars
 from pipegraph.reviewapps.destroy import destroy_app
 from pipegraph.reviewapps.jobs import DESTROY_REVIEW_APP, announce_change, destroy_job, set_status, work_job
 from pipegraph.reviewapps.models import ACTIVE, ReviewApp, ReviewAppConfig, ReviewAppStatus
+from pipegraph.reviewapps.recovery import crashed
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app, left_behind
 from pipegraph.sources.appjson import parse_app_json, read_app_json
 from pipegraph.streams.pipeline import NewsKind, announce
@@ -43,10 +44,6 @@ from pipegraph.streams.pipeline import NewsKind, announce
 logger = logging.getLogger(__name__)
 
 MAX_BASE_NAME = 20  # "-pr-" and a pull request number of up to 6 digits still fit an app name's 30
-# A job failing unexpectedly is tried again by the reconciler (every 30 s) after this, doubled at each failure in a
-# row, up to CRASH_WAIT_MAX: a bug is not retried twice a minute for ever, and what it says stays on the review app.
-CRASH_WAIT_FIRST = timedelta(seconds=30)
-CRASH_WAIT_MAX = timedelta(hours=1)
 
 
 def review_app_name(base_name: str, pr_number: int) -> str:
@@ -321,39 +318,6 @@ async def _work_once(review_app_id: int, runtime: Runtime) -> tuple[list[Job], s
         ):
             await announce_change(runtime, row)
         return [], sha
-
-
-async def crashed(review_app_id: int, error: Exception, runtime: Runtime) -> None:
-    """The job failed on an error nobody foresaw (a bug, an answer of GitHub's unlike any other): the review app says
-    so, and the reconciler tries again only after a wait that doubles at each failure in a row, up to CRASH_WAIT_MAX.
-
-    A build that was made goes on and reports its outcome as any build does; otherwise the review app is ERRORED, and
-    a commit its job claimed without making the build is left to claim again."""
-    logger.exception("review app %s: its job failed", review_app_id)
-    row = await ReviewApp.get_or_none(id=review_app_id, status__in=ACTIVE)
-    if row is None:
-        return
-    crashes = row.crashes + 1
-    wait = min(CRASH_WAIT_FIRST * 2 ** min(crashes - 1, 16), CRASH_WAIT_MAX)
-    reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
-    changes: dict[str, Any] = {
-        "crashes": crashes,
-        "next_try_at": datetime.now(UTC) + wait,
-        "message": f"pipegraph failed unexpectedly working on {(row.head_sha or 'the pull request')[:7]} ({reason}); "
-        f"tried again in {_duration(wait)} (failure {crashes} in a row), or at the next push",
-    }
-    if row.status != ReviewAppStatus.CREATING or row.build_id is None:
-        changes["status"] = ReviewAppStatus.ERRORED
-        if row.status == ReviewAppStatus.CREATING:
-            changes["building_sha"] = None
-    as_read = {"id": row.id, "status": row.status, **_equal("build_id", row.build_id)}
-    if await ReviewApp.filter(**as_read).update(**changes):
-        await announce_change(runtime, row)
-
-
-def _duration(wait: timedelta) -> str:
-    seconds = int(wait.total_seconds())
-    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
 async def _claim(review_app_id: int, sha: str) -> ReviewApp | None:
