@@ -121,7 +121,9 @@ async def _signed_in(request: Request) -> User | JSONResponse:
         return _error(403, "FORBIDDEN", "the session cookie is accepted only from pages of this server")
     session = await session_for(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
-        return _error(401, "UNAUTHENTICATED", "sign in to the dashboard first, then open the login link again")
+        return _error(
+            401, "UNAUTHENTICATED", "sign in to the dashboard first: its page brings you back to this login request"
+        )
     return session.user
 
 
