@@ -29,10 +29,12 @@ async def test_concurrent_questions_load_the_viewers_rights_once(
     # when sibling resolvers ask at the same moment
     answers = await asyncio.gather(*(access.can_view_app(app) for _ in range(5)))
 
-    # then all are answered from one read of the memberships and one of the grants
+    # then all are answered from one read each of the memberships, the app grants and the pipeline access grants
     assert answers == [True] * 5
     tables = [first_table(statement) for statement in sql_statements.statements]
-    assert sorted(tables) == ["app_collaborators", "team_memberships"], sql_statements.statements
+    assert sorted(tables) == ["app_collaborators", "pipeline_access_grants", "team_memberships"], (
+        sql_statements.statements
+    )
 
 
 def first_table(statement: str) -> str:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from strawberry import relay
 
-from pipegraph.access.rules import RULES, PipelineRight
+from pipegraph.access.rules import RULES, EphemeralAction, PipelineRight, ephemeral_allows
 from pipegraph.accounts.service import create_token
 from pipegraph.apps.models import AppCollaborator
 from pipegraph.ci.models import PipelineCi, TestNode, TestRun
@@ -62,6 +62,8 @@ class Check:
     # for everyone else): the pipeline right it needs, and the code of its refusal.
     pipeline_right: PipelineRight | None = None
     refusal: str = "FORBIDDEN"
+    # What pipeline access (the Access tab) must allow instead, for one without `pipeline_right` (the seed's table)
+    action: EphemeralAction | None = None
 
 
 @dataclass(frozen=True)
@@ -247,27 +249,50 @@ MUTATIONS: dict[str, MutationScenario] = {
     ),
     "createEphemeralApp": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line", "name": "review-one", "kind": "REVIEW"}),
-        (Check("pipeline", "createEphemeralApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+        (
+            Check(
+                "pipeline",
+                "createEphemeralApp",
+                pipeline_right=PipelineRight.MEMBER,
+                refusal="NO_PIPELINE_ACCESS",
+                action=EphemeralAction.CREATE_REVIEW_APPS,
+            ),
+        ),
     ),
     "transferPipeline": MutationScenario(_static(_new_owner), (pipeline("transferPipeline"),)),
-    # CI: pipeline admins do everything; members start runs; the world grants no pipeline
-    # access, and its team's auto-join gives members view, deploy and operate (no manage)
+    # CI: pipeline admins do everything; members start runs; anyone else what their pipeline access allows (the
+    # team's auto-join gives members view, deploy and operate: no manage)
     "enableCi": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line"}),
-        (Check("pipeline", "enableCi", pipeline_right=PipelineRight.ADMIN),),
+        (Check("pipeline", "enableCi", pipeline_right=PipelineRight.ADMIN, action=EphemeralAction.ENABLE_CI),),
     ),
     "disableCi": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line"}),
-        (Check("pipeline", "disableCi", pipeline_right=PipelineRight.ADMIN),),
+        (Check("pipeline", "disableCi", pipeline_right=PipelineRight.ADMIN, action=EphemeralAction.ENABLE_CI),),
     ),
     "createTestRun": MutationScenario(
-        _ci_on, (Check("pipeline", "createTestRun", pipeline_right=PipelineRight.MEMBER),)
+        _ci_on,
+        (
+            Check(
+                "pipeline", "createTestRun", pipeline_right=PipelineRight.MEMBER, action=EphemeralAction.CREATE_CI_APPS
+            ),
+        ),
     ),
     "rerunTestRun": MutationScenario(
-        _a_test_run_with_ci_on, (Check("pipeline", "rerunTestRun", pipeline_right=PipelineRight.MEMBER),)
+        _a_test_run_with_ci_on,
+        (
+            Check(
+                "pipeline", "rerunTestRun", pipeline_right=PipelineRight.MEMBER, action=EphemeralAction.CREATE_CI_APPS
+            ),
+        ),
     ),
     "cancelTestRun": MutationScenario(
-        _a_test_run, (Check("pipeline", "cancelTestRun", pipeline_right=PipelineRight.ADMIN),)
+        _a_test_run,
+        (
+            Check(
+                "pipeline", "cancelTestRun", pipeline_right=PipelineRight.ADMIN, action=EphemeralAction.CANCEL_CI_RUNS
+            ),
+        ),
     ),
     "transferAppsToPipelineOwner": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line"}), (pipeline("transferAppsToPipelineOwner"),)
@@ -294,11 +319,27 @@ MUTATIONS: dict[str, MutationScenario] = {
     "disableReviewApps": MutationScenario(_review_apps_on, (pipeline("disableReviewApps"),)),
     "createReviewApp": MutationScenario(
         _review_apps_enabled,
-        (Check("pipeline", "createReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+        (
+            Check(
+                "pipeline",
+                "createReviewApp",
+                pipeline_right=PipelineRight.MEMBER,
+                refusal="NO_PIPELINE_ACCESS",
+                action=EphemeralAction.CREATE_REVIEW_APPS,
+            ),
+        ),
     ),
     "deleteReviewApp": MutationScenario(
         _review_app_exists,
-        (Check("pipeline", "deleteReviewApp", pipeline_right=PipelineRight.MEMBER, refusal="NO_PIPELINE_ACCESS"),),
+        (
+            Check(
+                "pipeline",
+                "deleteReviewApp",
+                pipeline_right=PipelineRight.MEMBER,
+                refusal="NO_PIPELINE_ACCESS",
+                action=EphemeralAction.DELETE_REVIEW_APPS,
+            ),
+        ),
     ),
     "setStageConfigVars": MutationScenario(
         _static(lambda w, s: {"pipeline": f"{s}-line", "stage": "REVIEW", "vars": {"A": "1"}}),
@@ -328,7 +369,9 @@ def expected_outcome(profile: Profile, checks: tuple[Check, ...]) -> str | None:
             rights = profile.pipeline_rights(side)
             if not rights:
                 return "NOT_FOUND"
-            if needed_right not in rights:
+            if needed_right not in rights and not (
+                check.action is not None and ephemeral_allows(profile.pipeline_access_on(side), check.action)
+            ):
                 return check.refusal
         elif check.kind == "team" and rule.team is not None:
             team_rights = profile.team_rights()

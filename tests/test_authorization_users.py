@@ -55,6 +55,7 @@ MET: dict[str, Met] = {
     "team-collaborator": Met(),
     **{name: Met(apps=P_APPS) for name in PROFILES if name.startswith("collaborator-")},
     "stranger": Met(),
+    "pipeline-grantee": Met(member_pipelines=frozenset({"t-line"})),  # granted access to it
     "bystander": Met(),
     "releaser": Met(apps=frozenset({"p-staging"})),
     "builder": Met(apps=frozenset({"p-staging"})),

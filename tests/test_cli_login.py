@@ -21,7 +21,9 @@ from playwright.async_api import expect
 from pipegraph.accounts.models import ApiToken, CliLogin, User
 from pipegraph.accounts.service import hash_token, now
 from pipegraph.accounts.sessions import create_login_link_token, exchange_login_token
+from pipegraph.api.app import create_app
 from pipegraph.settings import Settings
+from tests.conftest import serve_app
 from tests.support.client_scene import PIPEGRAPH
 from tests.support.clients import make_actor
 from tests.support.servers import until
@@ -139,6 +141,91 @@ async def test_a_refused_or_expired_login_gives_no_token(client: httpx.AsyncClie
     assert await ApiToken.filter(user_id=ada.user.id).count() == 1
 
 
+async def test_starts_are_limited_per_client_address_and_a_refused_one_stores_nothing(settings: Settings) -> None:
+    limited = replace(settings, cli_login_rate="3/minute")
+    app = create_app(limited, manage_db=False)
+    async with app.router.lifespan_context(app):
+        one = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 40000)), base_url="http://testserver"
+        )
+        other = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("2001:db8:1:2::9", 40000)), base_url="http://testserver"
+        )
+        same_block = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("2001:db8:1:2:ffff::1", 40000)),
+            base_url="http://testserver",
+        )
+        async with one, other, same_block:
+            # given an address that started as many logins as a minute allows
+            for _ in range(3):
+                await start(one)
+            assert await CliLogin.all().count() == 3
+
+            # when it starts one more, then it is told to wait, why and how long, and nothing is stored
+            refused = await one.post("/cli-logins", json={"host": "build-box"})
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "TOO_MANY_REQUESTS"
+            assert "too many CLI logins started from your address" in refused.json()["error"]["message"]
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert refused.headers["Cache-Control"] == "no-store"
+            assert await CliLogin.all().count() == 3
+
+            # and another address still may; an IPv6 address counts as its /64
+            for _ in range(3):
+                await start(other)
+            assert (await same_block.post("/cli-logins", json={"host": "x"})).status_code == 429
+            assert await CliLogin.all().count() == 6
+
+
+async def test_starts_are_refused_while_as_many_logins_as_allowed_are_pending(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    capped = replace(settings, cli_login_max_pending=2)
+    app = create_app(capped, manage_db=False)
+    ada = await make_actor("ada@example.com")
+    page = Dashboard(client, await session_cookie(ada.user))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        # given two logins pending, from anywhere
+        first_code, _ = await start(http)
+        await start(http)
+
+        # when a third is started, then it is refused until the first of them expires, and nothing is stored
+        refused = await http.post("/cli-logins", json={"host": "build-box"})
+        assert refused.status_code == 429
+        assert "too many CLI logins are waiting to be confirmed" in refused.json()["error"]["message"]
+        assert 1 <= int(refused.headers["Retry-After"]) <= 600
+        assert await CliLogin.all().count() == 2
+
+        # when one is answered, then a new one may start
+        assert (await page("refuse", first_code)).status_code == 200
+        await start(http)
+        assert await CliLogin.all().count() == 3
+
+
+async def test_pipegraph_login_says_why_the_api_refused_to_start_it(settings: Settings, tmp_path: Path) -> None:
+    # given a server whose one pending login is all it takes at once
+    await CliLogin.create(code_hash="c", secret_hash="s", host="elsewhere", expires_at=now() + timedelta(minutes=5))
+    async with serve_app(replace(settings, cli_login_max_pending=1)) as host:
+        terminal = Terminal(
+            [PIPEGRAPH, "login", "--api", f"http://{host}"], env=cli_env(tmp_path / "home", tmp_path / "opened")
+        )
+        try:
+            # when a person runs `pipegraph login` and presses a key
+            await terminal.shows(r"or q to exit: $")
+            terminal.press("\r")
+
+            # then it says the API refused, and why, and exits 1 without opening a browser
+            assert await terminal.exit_code() == 1, terminal.screen
+        finally:
+            terminal.close()
+    assert "the API refused to start a login: too many CLI logins are waiting to be confirmed" in terminal.screen
+    assert not (tmp_path / "opened").exists()
+    assert await CliLogin.all().count() == 1
+
+
 # The real CLI in a terminal, the real dashboard page in Chromium ----------------------------------------------------
 
 
@@ -249,3 +336,51 @@ async def test_pipegraph_login_refused_in_the_browser_or_quit_stores_nothing(
 
 async def _noted(path: Path) -> bool:
     return await asyncio.to_thread(lambda: path.exists() and bool(path.read_text().strip()))
+
+
+async def test_signing_in_brings_a_signed_out_visitor_back_to_the_login_they_opened(
+    browser: Any, live_server: str
+) -> None:
+    ada = await make_actor("ada@example.com")
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        started = await http.post("/cli-logins", json={"host": "build-box"})
+    url = started.json()["url"]
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        # given ada, signed out, opening a `pipegraph login` link: she is asked to sign in
+        await page.goto(url)
+        await expect(page.get_by_role("heading", name="Sign in to pipegraph")).to_be_visible()
+        await expect(page.get_by_role("main")).to_contain_text("brings you back to its request")
+
+        # when she signs in with the dashboard's link, then she is back on the login's page, which asks her
+        await page.goto(f"http://{live_server}/login?token={await create_login_link_token(ada.user)}")
+        await expect(page.get_by_role("heading", name="Log in the pipegraph CLI?")).to_be_visible()
+        assert page.url == url
+
+        # and only once: signing in again lands on the dashboard's first page
+        await page.goto(f"http://{live_server}/login?token={await create_login_link_token(ada.user)}")
+        await expect(page.get_by_role("heading", name="Pipelines")).to_be_visible()
+        assert page.url == f"http://{live_server}/"
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("path", ["//elsewhere.example/x", "/\\elsewhere.example/x", "https://elsewhere.example/"])
+async def test_a_return_path_of_another_origin_is_never_followed(browser: Any, live_server: str, path: str) -> None:
+    ada = await make_actor("ada@example.com")
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        # given a return path of another origin stored in the browser (by anything but the dashboard)
+        await page.goto(f"http://{live_server}/")
+        await expect(page.get_by_role("heading", name="Sign in to pipegraph")).to_be_visible()
+        value = json.dumps({"path": path, "until": 2**52})
+        await page.evaluate("value => localStorage.setItem('pipegraph.returnTo', value)", value)
+
+        # when ada signs in, then she stays on this server's first page
+        await page.goto(f"http://{live_server}/login?token={await create_login_link_token(ada.user)}")
+        await expect(page.get_by_role("heading", name="Pipelines")).to_be_visible()
+        assert page.url == f"http://{live_server}/"
+    finally:
+        await context.close()

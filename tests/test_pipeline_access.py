@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
+from pipegraph.api.app import create_app as create_asgi_app
+from pipegraph.settings import Settings
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, create_pipeline
 from tests.support.team_scene import actor, add_member, create_team, team_app, team_pipeline
@@ -253,3 +256,45 @@ async def test_a_second_grant_replaces_the_first(gql: GraphQLClient, members: di
     assert (await access(gql) or {})["grants"] == [
         {"user": {"email": "carol@example.com"}, "permissions": ["OPERATE", "MANAGE"]}
     ]
+
+
+SEEN = """
+query($name: String!) {
+  pipeline(name: $name) { name viewerPermissions viewerRights stages { name apps { name } } }
+  pipelines(first: 10) { edges { node { name } } }
+  app(name: "shop-staging") { name }
+}"""
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled-reads", "resolvers"])
+async def test_a_grant_lets_its_holder_see_the_pipeline_but_not_its_apps(
+    gql: GraphQLClient, members: dict[str, GraphQLClient], settings: Settings, compiled: bool
+) -> None:
+    # given eve, outside team acme, with no permission on any of its apps
+    await team_scene(gql, "ENTERPRISE_TEAM")
+    app = create_asgi_app(replace(settings, compiled_reads=compiled), manage_db=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+    ):
+        eve = GraphQLClient(http, members["eve"].actor)
+        assert await eve(SEEN, {"name": "shop"}) == {"pipeline": None, "pipelines": {"edges": []}, "app": None}
+
+        # when an admin grants her OPERATE on the pipeline's review and CI apps
+        granted = await gql(
+            GRANT, {"input": {"pipeline": "shop", "user": "eve@example.com", "permissions": ["OPERATE"]}}
+        )
+        assert codes(granted["grantPipelineAccess"]) == []
+
+        # then she sees the pipeline, and what she was granted, but none of its apps
+        seen = await eve(SEEN, {"name": "shop"})
+        assert seen["pipeline"]["name"] == "shop"
+        assert (seen["pipeline"]["viewerPermissions"], seen["pipeline"]["viewerRights"]) == (["OPERATE"], ["VIEW"])
+        assert all(stage["apps"] == [] for stage in seen["pipeline"]["stages"])
+        assert seen["pipelines"] == {"edges": [{"node": {"name": "shop"}}]}
+        assert seen["app"] is None
+
+        # and once the grant is revoked, she sees it no more
+        revoked = await gql(REVOKE, {"input": {"pipeline": "shop", "user": "eve@example.com"}})
+        assert codes(revoked["revokePipelineAccess"]) == []
+        assert await eve(SEEN, {"name": "shop"}) == {"pipeline": None, "pipelines": {"edges": []}, "app": None}

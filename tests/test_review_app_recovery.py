@@ -26,7 +26,7 @@ from tests.support.github_scene import APP_FILES, GitHubScene, pull_request_payl
 from tests.support.processes import gone, processes_running
 from tests.support.sandbox import SANDBOX_MODE
 from tests.support.servers import until, worker_process
-from tests.test_review_apps import _needing_a_config_var_then_not, _slow_buildpack
+from tests.test_review_apps import CREATE_REVIEW_APP, _needing_a_config_var_then_not, _slow_buildpack
 
 LATER = timedelta(hours=2)  # the reconciler's "now", past every lease and grace period
 
@@ -253,3 +253,80 @@ async def _errored_at_its_first_commit(scene: GitHubScene, pr_number: int) -> tu
     row = await ReviewApp.get(pr_number=pr_number)
     assert (row.status, row.head_sha, row.build_id, row.app_id) == (ReviewAppStatus.ERRORED, first, None, None)
     return row, first, second
+
+
+async def test_a_job_failing_unexpectedly_says_why_and_is_tried_again_ever_later(github_scene: GitHubScene) -> None:
+    scene = github_scene
+    sha = await scene.setup()
+    await scene.enable_review_apps(automatic=False, baseName="shop")
+    queue = JobQueue(scene.jobs.settings.redis_url)
+
+    async def when_due() -> None:
+        """The reconciler as it runs once the next try is due (and not a second before), and the job it starts."""
+        row = await _review_app_of(7)
+        assert row.next_try_at is not None
+        assert await reconcile_review_apps(row.next_try_at - timedelta(seconds=1)) == []
+        jobs = await reconcile_review_apps(row.next_try_at)
+        assert [job.job_id for job in jobs] == [work_job(row.id).job_id]
+        await queue.enqueue(jobs)
+        await scene.jobs.drain()
+
+    # given GitHub answering the lookup of a pull request with something unlike a pull request
+    scene.github.pulls[7] = {"title": "neither a number nor a head"}
+    created = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 7}})
+    assert created["createReviewApp"]["userErrors"] == [], created
+
+    # when the review app's job fails on it, then the review app says so, and when it is tried again
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert review["status"] == "ERRORED"
+    assert "failed unexpectedly" in review["message"]
+    assert "KeyError" in review["message"]
+    assert "tried again in 30 s (failure 1 in a row)" in review["message"]
+    # and the reconciler leaves it alone until then
+    assert await reconcile_review_apps(datetime.now(UTC)) == []
+
+    # when it fails again at each try, then the wait doubles
+    await when_due()
+    assert "tried again in 60 s (failure 2 in a row)" in (await _review_app_of(7)).message
+    await when_due()
+    assert "tried again in 2 min (failure 3 in a row)" in (await _review_app_of(7)).message
+    # up to an hour
+    await ReviewApp.filter(pr_number=7).update(crashes=11)
+    await when_due()
+    row = await _review_app_of(7)
+    assert (row.crashes, row.status) == (12, ReviewAppStatus.ERRORED)
+    assert "tried again in 60 min (failure 12 in a row)" in row.message
+
+    # when GitHub answers as it should, then the next try builds the review app, and the count starts afresh
+    scene.github.pulls[7] = pull_request_payload("opened", 7, sha=sha, branch="main")["pull_request"]
+    await when_due()
+    [review] = await scene.review_apps()
+    assert (review["status"], review["headSha"]) == ("CREATED", sha), review["message"]
+    row = await _review_app_of(7)
+    assert (row.crashes, row.next_try_at) == (0, None)
+    assert await reconcile_review_apps(datetime.now(UTC) + LATER) == []
+
+
+async def _review_app_of(pr_number: int) -> ReviewApp:
+    return await ReviewApp.get(pr_number=pr_number)
+
+
+async def test_a_push_tries_a_review_app_whose_job_failed_unexpectedly_at_once(github_scene: GitHubScene) -> None:
+    scene = github_scene
+    sha = await scene.setup()
+    await scene.enable_review_apps(automatic=False, baseName="shop")
+    # given a review app whose job failed unexpectedly, waiting for its next try
+    scene.github.pulls[7] = {"title": "neither a number nor a head"}
+    created = await scene.gql(CREATE_REVIEW_APP, {"input": {"pipeline": "shop", "pullRequest": 7}})
+    assert created["createReviewApp"]["userErrors"] == [], created
+    await scene.jobs.drain()
+    assert (await _review_app_of(7)).crashes == 1
+
+    # when its pull request gets a push, then it is built at once, and the count starts afresh
+    await scene.deliver("pull_request", pull_request_payload("synchronize", 7, sha=sha, branch="main"))
+    await scene.jobs.drain()
+    [review] = await scene.review_apps()
+    assert (review["status"], review["headSha"]) == ("CREATED", sha), review["message"]
+    row = await _review_app_of(7)
+    assert (row.crashes, row.next_try_at) == (0, None)

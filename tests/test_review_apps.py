@@ -232,6 +232,41 @@ async def test_a_review_app_destroyed_after_a_failed_rebuild_makes_its_deployed_
     assert [state for state, _ in failed] == ["in_progress", "failure", "inactive"]
 
 
+async def test_a_postdeploy_failure_after_the_release_went_live_reports_the_live_deployment_and_the_failure(
+    github_scene: GitHubScene,
+) -> None:
+    scene = github_scene
+    await _ready(scene)
+    # given a review app deployed from a commit whose app.json has no postdeploy script
+    first = await scene.commit(
+        {"feature.txt": "v1", "app.json": json.dumps({**APP_JSON, "scripts": {}})}, branch="checkout"
+    )
+    await scene.deliver("pull_request", pull_request_payload("opened", 16, sha=first, branch="checkout"))
+    await scene.jobs.drain()
+    assert (await ReviewApp.get(pr_number=16)).status == ReviewAppStatus.CREATED
+
+    # when the next commit adds one, which fails once its release is live
+    failing = {**APP_JSON, "scripts": {"postdeploy": "echo seeding; echo cannot reach the database; exit 3"}}
+    second = await _pushed(scene, 16, {"app.json": json.dumps(failing), "feature.txt": "v2"})
+
+    # then GitHub is told the truth: the new deployment is the live one, saying its postdeploy failed, and the one
+    # it replaced is no longer active
+    deployed, replacing = _deployment_statuses(scene)
+    assert deployed == [
+        ("in_progress", "building"),
+        ("success", "deployed v1"),
+        ("inactive", f"replaced by the deployment of {second[:7]}"),
+    ]
+    assert [state for state, _ in replacing] == ["in_progress", "success"]
+    assert replacing[-1][1].startswith("deployed v2, but the postdeploy script failed: ")
+    # and the review app says its release is live and its postdeploy failed
+    [review] = await scene.review_apps()
+    assert review["status"] == "ERRORED"
+    assert review["message"].startswith("deployed v2, but the postdeploy script failed: "), review["message"]
+    assert "cannot reach the database" in review["postdeployOutput"]
+    assert [edge["node"]["version"] for edge in review["app"]["releases"]["edges"]] == [2, 1]
+
+
 async def test_a_stale_review_app_is_reaped(github_scene: GitHubScene) -> None:
     await _ready(github_scene, destroyStaleApps=True, staleDays=2)
     sha = await github_scene.commit({"feature.txt": "v1"}, branch="checkout")

@@ -82,6 +82,36 @@ async def test_a_collaborator_removed_mid_subscription_gets_no_further_event(
         assert refused["payload"] == {"data": None, "errors": [{"message": f"promotion {key} not found"}]}
 
 
+GRANT_ACCESS = """
+mutation($input: GrantPipelineAccessInput!) { grantPipelineAccess(input: $input) { userErrors { code } } }"""
+
+REVOKE_ACCESS = """
+mutation($input: RevokePipelineAccessInput!) { revokePipelineAccess(input: $input) { userErrors { code } } }"""
+
+SHOP = 'query { pipeline(name: "shop") { name stages { apps { name } } } }'
+_EMPTY_STAGES = [{"apps": []}] * 4  # none of its apps is his
+
+
+async def test_a_pipeline_seen_through_a_grant_is_unseen_on_the_socket_once_the_grant_is_revoked(
+    gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, live_server: str
+) -> None:
+    protocol = TRANSPORT_WS  # queries on a socket: the legacy protocol runs subscriptions only
+    # given bob, who sees the pipeline only through a grant of its Access tab, on an open socket
+    await queued_promotion(gql, jobs)
+    bob = await actor(client, BOB)
+    granted = await gql(GRANT_ACCESS, {"input": {"pipeline": "shop", "user": BOB, "permissions": ["VIEW"]}})
+    assert granted["grantPipelineAccess"]["userErrors"] == []
+    async with connect(live_server, protocol) as ws:
+        await init(ws, {"Authorization": f"Bearer {bob.actor.token}"})
+        assert (await receive(ws))["type"] == "connection_ack"
+        assert await result_of(ws, protocol, SHOP) == {"pipeline": {"name": "shop", "stages": _EMPTY_STAGES}}
+
+        # when the grant is revoked, then the next operation on the socket no longer sees the pipeline
+        revoked = await gql(REVOKE_ACCESS, {"input": {"pipeline": "shop", "user": BOB}})
+        assert revoked["revokePipelineAccess"]["userErrors"] == []
+        assert await result_of(ws, protocol, SHOP) == {"pipeline": None}
+
+
 async def test_each_operation_on_a_socket_runs_with_the_rights_of_its_start(
     gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, live_server: str
 ) -> None:

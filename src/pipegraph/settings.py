@@ -53,6 +53,11 @@ class Settings:
     # `pipeline` and `pipelines` answered by compiled reads (pipegraph.reads) where they cover the selection; off, the
     # resolvers answer everything (the differential test compares the two).
     compiled_reads: bool = True
+    # `POST /cli-logins` needs no credential (`pipegraph login` has none yet): the starts one client address may make
+    # (the `limits` notation, several separated by ";"), and the logins pending at once from all addresses together.
+    # Past either, a start is answered 429 with Retry-After and nothing is stored.
+    cli_login_rate: str = "5/minute;30/hour"
+    cli_login_max_pending: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +91,8 @@ class Settings:
             github=GitHubSettings.from_env(env),
             empty_pipeline_grace=float(env.get("PIPEGRAPH_EMPTY_PIPELINE_GRACE", "3600")),
             compiled_reads=_flag(env.get("PIPEGRAPH_COMPILED_READS", "true")),
+            cli_login_rate=_rates(env, "PIPEGRAPH_CLI_LOGIN_RATE", "5/minute;30/hour"),
+            cli_login_max_pending=_positive(env, "PIPEGRAPH_CLI_LOGIN_MAX_PENDING", "1000"),
         )
 
     @property
@@ -151,6 +158,20 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: str) -> float:
     if not seconds > 0 or seconds == float("inf"):
         raise ValueError(f"{name} must be a number of seconds above 0, not {value!r}")
     return seconds
+
+
+def _rates(env: Mapping[str, str], name: str, default: str) -> str:
+    """Rate limits in the `limits` library's notation ("5/minute;30/hour"), checked at start rather than at the first
+    request they would refuse."""
+    from limits import parse_many
+
+    value = env.get(name, default).strip()
+    try:
+        if all(item.amount >= 1 for item in parse_many(value)):
+            return value
+    except ValueError:
+        pass
+    raise ValueError(f"{name} must be rate limits such as '5/minute;30/hour', not {value!r}")
 
 
 def _local_secret(data_dir: Path) -> str:

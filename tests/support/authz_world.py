@@ -21,7 +21,7 @@ from pipegraph.accounts.models import ApiToken, User
 from pipegraph.accounts.service import hash_token
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.builds.models import Build, BuildStatus
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling, Stage
+from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling, Stage
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.slugs.models import Slug
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
@@ -43,6 +43,8 @@ class Profile:
     app_permissions: frozenset[Permission] = frozenset()
     team_role: TeamRole | None = None
     owns: bool = False  # the personal owner of its side
+    # A grant of its side's pipeline Access tab (its review and CI apps), and no app permission: it sees the pipeline
+    pipeline_access: frozenset[Permission] = frozenset()
 
     def permissions_on(self, side: str) -> frozenset[Permission]:
         """Effective permissions: as on Heroku, any permission granted includes view."""
@@ -56,7 +58,10 @@ class Profile:
             return frozenset(PipelineRight)
         if self.team_role == TeamRole.MEMBER:
             return frozenset({PipelineRight.VIEW, PipelineRight.MEMBER})
-        return frozenset({PipelineRight.VIEW}) if self.app_permissions else frozenset()
+        return frozenset({PipelineRight.VIEW}) if self.app_permissions or self.pipeline_access else frozenset()
+
+    def pipeline_access_on(self, side: str) -> frozenset[Permission]:
+        return self.pipeline_access if side == self.side else frozenset()
 
     def team_rights(self) -> frozenset[TeamRight] | None:
         """None: the actor does not even see the team."""
@@ -76,6 +81,7 @@ PROFILES: dict[str, Profile] = {
     "team-collaborator": Profile(TEAM, TEAM_ROLE_APP_PERMISSIONS[TeamRole.COLLABORATOR], TeamRole.COLLABORATOR),
     **{f"collaborator-{p.value}": Profile(PERSONAL, frozenset({p})) for p in Permission},
     "stranger": Profile(PERSONAL),
+    "pipeline-grantee": Profile(TEAM, pipeline_access=frozenset({Permission.OPERATE})),  # outside the team
 }
 ANONYMOUS = "no-token"
 ACTORS = [*PROFILES, ANONYMOUS]
@@ -147,6 +153,13 @@ async def build_world() -> World:
                     app.release_count = 1
                     await app.save(update_fields=["release_count"])
                     world.ids[f"{app.name}/v1"] = release.id
+            for name, profile in PROFILES.items():
+                if profile.side == side and profile.pipeline_access:
+                    await PipelineAccessGrant.create(
+                        pipeline=pipeline,
+                        user=actors[name].user,
+                        permissions=[p.value for p in profile.pipeline_access],
+                    )
             if side == PERSONAL:
                 apps = await App.filter(name__startswith=f"{side}-")
                 for name, profile in PROFILES.items():

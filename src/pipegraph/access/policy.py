@@ -19,21 +19,22 @@ from pipegraph.access.rules import (
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App, AppCollaborator
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
-from pipegraph.pipelines.models import Pipeline, PipelineCoupling
+from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, PipelineCoupling
 from pipegraph.teams.models import Team, TeamMembership, TeamRole
 
 _FULL_MEMBERS = (TeamRole.ADMIN, TeamRole.MEMBER)
 
 
 async def read_rights(user_id: int) -> Rights:
-    """A user's team roles and app grants, as the database has them now."""
+    """A user's team roles, app grants and pipeline access, as the database has them now."""
     memberships = await TeamMembership.filter(user_id=user_id)
     collaborations = await AppCollaborator.filter(user_id=user_id)
+    accesses = await PipelineAccessGrant.filter(user_id=user_id).only("id", "pipeline_id")
     roles = {membership.team_id: membership.role for membership in memberships}
     grants = {
         grant.app_id: frozenset(Permission(permission) for permission in grant.permissions) for grant in collaborations
     }
-    return Rights(user_id, roles, grants)
+    return Rights(user_id, roles, grants, frozenset(access.pipeline_id for access in accesses))
 
 
 class Access:
@@ -112,7 +113,8 @@ class Access:
         """A filter on Pipeline for the pipelines the viewer sees, for list queries."""
         seen_apps = App.filter(await self.visible_apps()).values("id")
         through_apps = PipelineCoupling.filter(app_id__in=Subquery(seen_apps)).values("pipeline_id")
-        return await self.member_pipelines() | Q(id__in=Subquery(through_apps))
+        granted = list((await self.rights()).pipeline_access) or [-1]
+        return await self.member_pipelines() | Q(id__in=Subquery(through_apps)) | Q(id__in=granted)
 
     async def member_pipelines(self) -> Q:
         """A filter on Pipeline for those the viewer works in (MEMBER): its personal owner, or in its team as more

@@ -1,4 +1,4 @@
-"""The viewer's rights (team roles and app grants) read by the very statement that authenticates a request.
+"""The viewer's rights (team roles, app grants, pipeline access) read by the statement that authenticates a request.
 
 A query then needs no statement of its own for them: at the dashboard's size, that round trip was a third of the
 request. Only queries use them (`ContextPerOperation`): a mutation reads its own, since it may change them (a team's
@@ -38,10 +38,19 @@ _GRANTS = {
 }
 
 
+_PIPELINE_ACCESS = {
+    "postgres": "(SELECT coalesce(json_agg(g.pipeline_id), '[]')::text "
+    "FROM pipeline_access_grants g WHERE g.user_id = {table}.user_id)",
+    "sqlite": "(SELECT json_group_array(g.pipeline_id) "
+    "FROM pipeline_access_grants g WHERE g.user_id = {table}.user_id)",
+}
+
+
 def rights_of(row: Any) -> Rights | None:
     """The rights `read_with_rights` read along with `row`, or None when it did not."""
     roles, grants = getattr(row, "preloaded_roles", None), getattr(row, "preloaded_grants", None)
-    if roles is None or grants is None:
+    accesses = getattr(row, "preloaded_pipeline_access", None)
+    if roles is None or grants is None or accesses is None:
         return None
     return Rights(
         viewer_id=row.user_id,
@@ -49,6 +58,7 @@ def rights_of(row: Any) -> Rights | None:
         grants={
             int(app_id): frozenset(Permission(p) for p in permissions) for app_id, permissions in json.loads(grants)
         },
+        pipeline_access=frozenset(int(pipeline_id) for pipeline_id in json.loads(accesses)),
     )
 
 
@@ -94,6 +104,7 @@ class CredentialRead:
             + ", ".join(f'u."{column}" AS "user.{column}"' for column in _USER_COLUMNS)
             + f", {_ROLES[dialect].format(table=table)} AS preloaded_roles"
             + f", {_GRANTS[dialect].format(table=table)} AS preloaded_grants"
+            + f", {_PIPELINE_ACCESS[dialect].format(table=table)} AS preloaded_pipeline_access"
             + f' FROM {table} JOIN "users" u ON u."id" = {table}."user_id" WHERE {conditions} LIMIT 1'
         )
 
@@ -133,4 +144,5 @@ async def read_with_rights(read: CredentialRead, values: list[Any]) -> Any:
     )
     credential.preloaded_roles = row["preloaded_roles"]
     credential.preloaded_grants = row["preloaded_grants"]
+    credential.preloaded_pipeline_access = row["preloaded_pipeline_access"]
     return credential

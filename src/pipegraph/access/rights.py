@@ -22,24 +22,29 @@ class OwnedApp(Protocol):
 
 
 class OwnedPipeline(Protocol):
+    id: int
     owner_id: int
     team_id: int | None
 
 
 @dataclass(frozen=True)
 class Rights:
-    """The viewer's team roles and app grants, and the rules over them as plain functions: the resolvers (through
-    Access) and the compiled reads decide who sees what with the same code, in memory, without a statement."""
+    """The viewer's team roles, app grants and pipeline access, and the rules over them as plain functions: the
+    resolvers (through Access) and the compiled reads decide who sees what with the same code, in memory, without a
+    statement."""
 
     viewer_id: int
     roles: dict[int, TeamRole]
     grants: dict[int, frozenset[Permission]]
+    # The pipelines whose Access tab grants the viewer anything: each lets them see the pipeline (its review apps,
+    # pull requests and tests), not the apps they have no permission on.
+    pipeline_access: frozenset[int] = frozenset()
 
     @cached_property
     def key(self) -> tuple[object, ...]:
         """Equal for equal rights: who shares a subscription event's result (api/event_results.py). The viewer's id is
         part of it, since personal apps and pipelines are seen by their owner alone."""
-        return (self.viewer_id, frozenset(self.roles.items()), frozenset(self.grants.items()))
+        return (self.viewer_id, frozenset(self.roles.items()), frozenset(self.grants.items()), self.pipeline_access)
 
     def app_permissions(self, app: OwnedApp) -> frozenset[Permission]:
         if app.team_id is None:
@@ -72,7 +77,8 @@ class Rights:
         return self.roles.get(team_id) is not None
 
     def pipeline_rights(self, pipeline: OwnedPipeline, apps: Iterable[OwnedApp] = ()) -> frozenset[PipelineRight]:
-        """The viewer's rights on a pipeline; its apps (all of them, seen or not) decide VIEW through app access."""
+        """The viewer's rights on a pipeline; its apps (all of them, seen or not) decide VIEW through app access, and so
+        does a grant of its Access tab."""
         if pipeline.team_id is None:
             role = TeamRole.ADMIN if pipeline.owner_id == self.viewer_id else None
         else:
@@ -82,6 +88,8 @@ class Rights:
             rights |= {PipelineRight.ADMIN, PipelineRight.MEMBER, PipelineRight.VIEW}
         elif role == TeamRole.MEMBER:
             rights |= {PipelineRight.MEMBER, PipelineRight.VIEW}
-        if PipelineRight.VIEW not in rights and any(self.can_view_app(app) for app in apps):
+        if PipelineRight.VIEW not in rights and (
+            pipeline.id in self.pipeline_access or any(self.can_view_app(app) for app in apps)
+        ):
             rights.add(PipelineRight.VIEW)
         return frozenset(rights)

@@ -51,7 +51,7 @@ TEAM_ROLE_APP_PERMISSIONS: dict[TeamRole, frozenset[Permission]] = {
 
 
 class PipelineRight(StrEnum):
-    VIEW = "view"  # sees the pipeline: MEMBER, or any permission on one of its apps
+    VIEW = "view"  # sees the pipeline: MEMBER, any permission on one of its apps, or a grant of its Access tab
     MEMBER = "member"  # its personal owner, or an admin or member of the team that owns it
     ADMIN = "admin"  # its personal owner, or an admin of the team that owns it
 
@@ -136,7 +136,10 @@ RULES: dict[str, Rule] = {
 # What each object type shows to whom (queries, nested fields, node(id:) and subscriptions alike).
 VISIBILITY: dict[str, str] = {
     "App": "its personal owner, admins and members of its team, and its collaborators",
-    "Pipeline": "its personal owner, admins and members of its team, and whoever sees one of its apps",
+    "Pipeline": (
+        "its personal owner, admins and members of its team, whoever sees one of its apps, and whoever holds a grant "
+        "of its Access tab (not its apps)"
+    ),
     "Release, Slug, Build": "whoever sees their app",
     "TestRun": "whoever sees its pipeline, or holds any pipeline access on it (the seed's View tests)",
     "Promotion": "whoever sees its pipeline; its targets show only apps the viewer sees",

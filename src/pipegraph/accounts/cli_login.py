@@ -8,6 +8,7 @@ confirming, or two polls collecting, race and only one wins.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,9 +26,9 @@ LIFETIME = timedelta(minutes=10)
 # A confirmation just before the end still reaches a CLI polling every POLL_SECONDS.
 COLLECT_GRACE = timedelta(minutes=1)
 POLL_SECONDS = 1.0
-# Expired rows are deleted by the next start after this: the table holds only what an unauthenticated caller can make
-# in about a day.
-KEPT_AFTER_EXPIRY = timedelta(days=1)
+# Expired rows are deleted by the next start after this (a CLI still polling by then was told it expired long
+# before). With the cap on pending logins, the table holds at most about (LIFETIME + this) / LIFETIME times the cap.
+KEPT_AFTER_EXPIRY = timedelta(hours=1)
 HOST_MAX = 100
 
 
@@ -40,6 +41,14 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     USED = "used"  # its token was already handed out
     UNKNOWN = "unknown"
+
+
+class TooManyPending(Exception):
+    """As many logins are pending as the server takes at once (PIPEGRAPH_CLI_LOGIN_MAX_PENDING)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many CLI logins are waiting to be confirmed: try again later")
+        self.retry_after = retry_after  # seconds until the first of them expires
 
 
 @dataclass(frozen=True)
@@ -56,10 +65,17 @@ class Collected:
     user: User | None = None
 
 
-async def start(host: str) -> Started:
-    """A new login, its code for the URL and its secret for the CLI; long-expired ones are cleared on the way."""
+async def start(host: str, *, max_pending: int) -> Started:
+    """A new login, its code for the URL and its secret for the CLI; long-expired ones are cleared on the way.
+    Refused (TooManyPending, nothing stored) while `max_pending` logins are waiting for an answer: a start needs no
+    credential. Two starts at once may both pass the count: the cap bounds a flood, not one login more."""
     current = now()
     await CliLogin.filter(expires_at__lt=current - KEPT_AFTER_EXPIRY).delete()
+    waiting = CliLogin.filter(confirmed_at__isnull=True, refused_at__isnull=True, expires_at__gt=current)
+    if await waiting.count() >= max_pending:
+        first = await waiting.order_by("expires_at").first()
+        until = first.expires_at if first is not None else current + LIFETIME
+        raise TooManyPending(max(1, math.ceil((until - current).total_seconds())))
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     secret = secrets.token_urlsafe(32)
     login = await CliLogin.create(

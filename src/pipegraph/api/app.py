@@ -28,6 +28,7 @@ from pipegraph.api.fast_path import FastPathSchema
 from pipegraph.api.health import operator_routes
 from pipegraph.api.json_output import OrjsonResponses, TextFrameWebSocket
 from pipegraph.api.live_access import LiveAccess
+from pipegraph.api.rate_limits import AddressLimits
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, has_pool, init_db
@@ -144,12 +145,14 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     jobs = JobQueue(settings.redis_url)
     streams = StreamHub(settings.redis_url) if settings.redis_url else None
     live_access = LiveAccess(settings.redis_url) if settings.redis_url else None
+    cli_login_limits = AddressLimits(settings.redis_url, settings.cli_login_rate, name="cli-login")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await init_db(settings.database_url, pool_size=settings.db_pool_size)
         await jobs.open()
+        await cli_login_limits.open()
         if live_access is not None:
             live_access.start()
         try:
@@ -158,6 +161,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
             if live_access is not None:
                 await live_access.close()
             await jobs.close()
+            await cli_login_limits.close()
             if streams is not None:
                 await streams.close()
             if manage_db:
@@ -210,5 +214,6 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     app.state.jobs = jobs
     app.state.streams = streams
     app.state.live_access = live_access
+    app.state.cli_login_limits = cli_login_limits
     app.state.schema = view.schema  # what operators and tests may inspect: its fast path's known documents
     return app

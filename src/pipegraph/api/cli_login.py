@@ -17,7 +17,9 @@ from pipegraph.accounts import cli_login
 from pipegraph.accounts.models import User
 from pipegraph.accounts.sessions import session_for
 from pipegraph.api.auth import JSON_ONLY, SESSION_COOKIE, is_json, same_origin
+from pipegraph.api.rate_limits import AddressLimits
 from pipegraph.core.errors import DomainError, ErrorCode
+from pipegraph.settings import Settings
 
 START_PATH = "/cli-logins"
 TOKEN_PATH = "/cli-logins/token"
@@ -47,6 +49,12 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=_NO_STORE)
 
 
+def _too_many(seconds: int, message: str) -> JSONResponse:
+    response = _error(429, "TOO_MANY_REQUESTS", message)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     if not is_json(request.headers.get("content-type")):
         return _error(415, "UNSUPPORTED_MEDIA_TYPE", JSON_ONLY)
@@ -65,11 +73,22 @@ def _text(body: dict[str, Any], key: str) -> str:
 
 
 async def start(request: Request) -> Response:
-    """`{"host": …}` → the URL to open and the secret to collect the token with (shown to the CLI only)."""
+    """`{"host": …}` → the URL to open and the secret to collect the token with (shown to the CLI only).
+
+    Anyone may start one: starts are limited per client address (PIPEGRAPH_CLI_LOGIN_RATE) and pending logins in all
+    (PIPEGRAPH_CLI_LOGIN_MAX_PENDING); past either, 429 with Retry-After, and nothing is stored."""
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
-    started = await cli_login.start(_text(body, "host"))
+    limits: AddressLimits = request.app.state.cli_login_limits
+    wait = await limits.refusal(request)
+    if wait is not None:
+        return _too_many(wait, f"too many CLI logins started from your address: try again in {wait} s")
+    settings: Settings = request.app.state.settings
+    try:
+        started = await cli_login.start(_text(body, "host"), max_pending=settings.cli_login_max_pending)
+    except cli_login.TooManyPending as error:
+        return _too_many(error.retry_after, f"{error}: in {error.retry_after} s at most")
     return JSONResponse(
         {
             "url": f"{public_origin(request)}{PAGE_PATH}/{started.code}",
@@ -102,7 +121,9 @@ async def _signed_in(request: Request) -> User | JSONResponse:
         return _error(403, "FORBIDDEN", "the session cookie is accepted only from pages of this server")
     session = await session_for(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
-        return _error(401, "UNAUTHENTICATED", "sign in to the dashboard first, then open the login link again")
+        return _error(
+            401, "UNAUTHENTICATED", "sign in to the dashboard first: its page brings you back to this login request"
+        )
     return session.user
 
 

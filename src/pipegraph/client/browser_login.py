@@ -122,6 +122,10 @@ def _post(http: httpx.Client, base_url: str, path: str, body: dict[str, Any], *,
         answer = response.json()
     except ValueError:
         answer = None
+    if response.status_code == 429:  # too many logins started: the API says how long to wait
+        said = (answer.get("error") or {}).get("message") if isinstance(answer, dict) else None
+        wait = response.headers.get("retry-after", "a while")
+        raise ApiError(f"the API refused to start a login: {said or f'too many requests, try again in {wait} s'}")
     if response.status_code not in expect or not isinstance(answer, dict):
         raise ApiError(
             f"{base_url} does not offer a browser login: POST {base_url}{path} answered HTTP {response.status_code} "

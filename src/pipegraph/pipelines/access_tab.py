@@ -15,6 +15,7 @@ from pipegraph.access.rules import Permission, required_permissions, stored_perm
 from pipegraph.accounts.models import User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.pipelines.models import Pipeline, PipelineAccessGrant, default_auto_join_permissions
+from pipegraph.streams.notices import AccessNotice, announce
 from pipegraph.teams.models import Team, TeamKind, TeamMembership, TeamRole
 
 # What auto-join gives members of a Heroku Team (not Enterprise): fixed, whatever the pipeline says.
@@ -25,7 +26,10 @@ async def owning_team(pipeline: Pipeline) -> Team | None:
     return await Team.get(id=pipeline.team_id) if pipeline.team_id is not None else None
 
 
-async def grant(pipeline: Pipeline, user: User, permissions: Iterable[Permission]) -> PipelineAccessGrant:
+async def grant(
+    pipeline: Pipeline, user: User, permissions: Iterable[Permission], *, redis_url: str | None = None
+) -> PipelineAccessGrant:
+    """Returns once open WebSockets heard of it: a grant lets its holder see the pipeline (access/rights.py)."""
     stored = required_permissions(permissions)
     team = await owning_team(pipeline)
     if team is not None and team.kind == TeamKind.TEAM:
@@ -40,17 +44,22 @@ async def grant(pipeline: Pipeline, user: User, permissions: Iterable[Permission
         existing = await PipelineAccessGrant.select_for_update().get_or_none(pipeline_id=pipeline.id, user_id=user.id)
         if existing is None:
             try:
-                return await PipelineAccessGrant.create(pipeline=pipeline, user=user, permissions=stored)
+                existing = await PipelineAccessGrant.create(pipeline=pipeline, user=user, permissions=stored)
             except IntegrityError:
                 raise DomainError(ErrorCode.INVALID, f"{user.email} was just granted access", field="user") from None
-        existing.permissions = stored
-        await existing.save(update_fields=["permissions"])
+        else:
+            existing.permissions = stored
+            await existing.save(update_fields=["permissions"])
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
     return existing
 
 
-async def revoke(pipeline: Pipeline, user: User) -> None:
+async def revoke(pipeline: Pipeline, user: User, *, redis_url: str | None = None) -> None:
+    """Returns once open WebSockets heard of it: the user's subscriptions on the pipeline get no further event,
+    unless they see it otherwise."""
     if not await PipelineAccessGrant.filter(pipeline_id=pipeline.id, user_id=user.id).delete():
         raise NotFound("pipeline access of", user.email, field="user")
+    await announce(redis_url, AccessNotice(users=frozenset({user.id})))
 
 
 async def update_auto_join(pipeline: Pipeline, *, enabled: bool, permissions: Iterable[Permission] | None) -> Pipeline:

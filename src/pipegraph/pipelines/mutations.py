@@ -269,7 +269,7 @@ class PipelineAccessMutations:
     ) -> AccessPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "grantPipelineAccess")
         user = await get_user(input.user)
-        await access_tab.grant(pipeline, user, input.permissions)
+        await access_tab.grant(pipeline, user, input.permissions, redis_url=info.context.settings.redis_url)
         return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Withdraw a manual grant; review and CI apps that exist keep their permissions.")
@@ -282,7 +282,7 @@ class PipelineAccessMutations:
     ) -> AccessPipelinePayload:
         pipeline = await authorized_pipeline(info.context.access, input.pipeline, "revokePipelineAccess")
         user = await get_user(input.user)
-        await access_tab.revoke(pipeline, user)
+        await access_tab.revoke(pipeline, user, redis_url=info.context.settings.redis_url)
         return AccessPipelinePayload(pipeline=PipelineType.from_model(pipeline))
 
     @mutation(description="Turn auto-join on or off, or change its permissions (Enterprise Teams only).")

@@ -36,6 +36,7 @@ from pipegraph.pipelines.stage_config import stage_config_vars
 from pipegraph.reviewapps.destroy import destroy_app
 from pipegraph.reviewapps.jobs import DESTROY_REVIEW_APP, announce_change, destroy_job, set_status, work_job
 from pipegraph.reviewapps.models import ACTIVE, ReviewApp, ReviewAppConfig, ReviewAppStatus
+from pipegraph.reviewapps.recovery import crashed
 from pipegraph.reviewapps.service import EphemeralKind, create_ephemeral_app, left_behind
 from pipegraph.sources.appjson import parse_app_json, read_app_json
 from pipegraph.streams.pipeline import NewsKind, announce
@@ -125,12 +126,14 @@ async def request_review_app(
                 app_json={},
                 ci_deadline=None,
                 worked_sha=None,
+                crashes=0,
+                next_try_at=None,
                 github_deployment_id=None,
                 live_deployment_id=None,
             )
         else:
             # Asked for again: it waits for CI as the config now says (the way out of a wait given up).
-            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci}
+            changes: dict[str, Any] = {"wait_for_ci": config.wait_for_ci, "crashes": 0, "next_try_at": None}
             if sha and sha != row.head_sha:
                 changes.update(head_sha=sha, branch=branch or row.branch, ci_deadline=None)
             await ReviewApp.filter(id=row.id).update(**changes)
@@ -174,7 +177,7 @@ async def review_apps_for_pull_request(event: GitHubEvent) -> Handled:
         elif event.action == "synchronize":
             updated = await ReviewApp.filter(
                 pipeline_id=connection.pipeline_id, pr_number=number, status__in=ACTIVE
-            ).update(head_sha=sha, branch=branch, ci_deadline=None)
+            ).update(head_sha=sha, branch=branch, ci_deadline=None, crashes=0, next_try_at=None)
             if updated:
                 row = await ReviewApp.get(pipeline_id=connection.pipeline_id, pr_number=number)
                 handled.jobs.append(work_job(row.id))
@@ -253,11 +256,18 @@ async def work_review_app(review_app_id: int, runtime: Runtime) -> list[Job]:
     reconciler hands a wanted commit no job finished with to a job of its own (recovery.py)."""
     jobs: list[Job] = []
     while True:
-        more, worked_on = await _work_once(review_app_id, runtime)
+        try:
+            more, worked_on = await _work_once(review_app_id, runtime)
+        except Exception as error:
+            try:
+                await crashed(review_app_id, error, runtime)
+            except Exception:
+                raise error from None  # nothing recorded (the database away?): the reconciler tries again
+            return jobs
         jobs.extend(more)
         if worked_on is None:
             return jobs
-        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on)
+        await ReviewApp.filter(id=review_app_id).update(worked_sha=worked_on, crashes=0, next_try_at=None)
         if not await ReviewApp.filter(id=review_app_id, status__in=ACTIVE).exclude(head_sha=worked_on).exists():
             return jobs
         logger.info("review app %s: a newer commit than %s came meanwhile, working on it", review_app_id, worked_on[:7])
@@ -387,7 +397,9 @@ async def _still_waiting(row: ReviewApp, runtime: Runtime, sha: str, ci: CiState
 
 async def overdue_review_apps(now: datetime) -> list[Job]:
     """Review apps waiting for CI past their deadline look at GitHub again (the cron of overdue deploys)."""
-    overdue = await ReviewApp.filter(wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE).order_by("id")
+    overdue = await ReviewApp.filter(
+        Q(next_try_at__isnull=True) | Q(next_try_at__lte=now), wait_for_ci=True, ci_deadline__lte=now, status__in=ACTIVE
+    ).order_by("id")
     return [work_job(row.id) for row in overdue]
 
 

@@ -65,6 +65,10 @@ class ReviewApp(Model):
     fork = fields.BooleanField(default=False)
     wait_for_ci = fields.BooleanField(default=False)
     ci_deadline = fields.DatetimeField(null=True, db_index=True)  # when no CI reporting on head_sha gives it up
+    # The job's failures in a row on an unexpected error, and when the reconciler may try it again (a growing wait):
+    # a push, or asking for the review app again, tries at once and starts the count afresh.
+    crashes = fields.IntField(default=0)
+    next_try_at = fields.DatetimeField(null=True)
     status = fields.CharEnumField(ReviewAppStatus, max_length=16, default=ReviewAppStatus.PENDING)
     message = fields.TextField(default="")
     build: fields.ForeignKeyNullableRelation[Build] = fields.ForeignKeyField(

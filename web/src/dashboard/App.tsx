@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { useQuery } from "urql";
 
 import { ViewerQuery } from "./operations";
@@ -5,6 +6,7 @@ import { AppReleases } from "./pages/AppReleases";
 import { CliLogin } from "./pages/CliLogin";
 import { PipelineList } from "./pages/PipelineList";
 import { PipelinePage } from "./pages/PipelinePage";
+import { rememberReturn, takeReturn } from "./returnTo";
 import { Link, navigate, useLocation } from "./router";
 
 async function signOut() {
@@ -14,6 +16,7 @@ async function signOut() {
 }
 
 function SignIn() {
+  useEffect(() => rememberReturn(window.location.pathname + window.location.search), []);
   return (
     <main className="page narrow">
       <h1>Sign in to pipegraph</h1>
@@ -23,7 +26,7 @@ function SignIn() {
       </p>
       {window.location.pathname.startsWith("/cli-login/") && (
         <p>
-          <code>pipegraph login</code> sent you here: sign in first, then open the link it printed again.
+          <code>pipegraph login</code> sent you here: sign in first, and this browser brings you back to its request.
         </p>
       )}
       <p>
@@ -54,6 +57,13 @@ function Routes({ location }: { location: URL }) {
 export function App() {
   const location = useLocation();
   const [{ data, error, fetching }] = useQuery({ query: ViewerQuery });
+  const signedIn = Boolean(data);
+  useEffect(() => {
+    if (!signedIn) return;
+    // Signed in: back to where the sign-in page was shown, when the sign-in link landed here (at "/").
+    const back = takeReturn();
+    if (back && window.location.pathname === "/") navigate(back, { replace: true });
+  }, [signedIn]);
   if (fetching && !data) return <p className="page">Loading…</p>;
   const unauthenticated = error?.response?.status === 401 || error?.graphQLErrors.some(
     (e) => e.extensions?.code === "UNAUTHENTICATED",
