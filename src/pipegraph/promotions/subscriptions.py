@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
+from pipegraph.api.event_batches import event_batches
 from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
@@ -33,19 +34,23 @@ class PromotionSubscriptions:
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
         async for changes in follow_promotion(hub, promotion_id):
-            # Fresh rows for each batch (statuses move on, owners change): loaded once for the batch, and the
-            # pipeline's and apps' owners read once per burst for every socket following it.
+            # Fresh rows and rights for each batch (statuses move on, owners change, a collaborator removed meanwhile
+            # sees nothing of the next batch): the pipeline's and apps' owners read once per burst for every socket
+            # following it, the rights from memory while access notices are heard.
             info.context.refresh()
             view = await pipeline_view(promotion.pipeline_id, changes.delivery)
             await view.include(target.app_id for target in changes.targets)
-            for target in changes.targets:
-                # Rights as they are now, at each event (a collaborator removed meanwhile sees no more).
-                info.context.refresh_rights()
-                rights = await info.context.access.rights()
-                if not view.sees_pipeline(rights):
-                    raise NotFound("promotion", promotion_id, field="id")
-                if view.sees_app(rights, target.app_id):
-                    yield PromotionProgressType.from_model(target)
+            rights = await info.context.access.rights()
+            if not view.sees_pipeline(rights):
+                raise NotFound("promotion", promotion_id, field="id")
+            seen = [
+                PromotionProgressType.from_model(target)
+                for target in changes.targets
+                if view.sees_app(rights, target.app_id)
+            ]
+            # The batch as one result where its selection is planned (api/event_batches.py).
+            for event in event_batches(info, seen):
+                yield event
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
     async def release_log(

@@ -1,0 +1,110 @@
+"""A batch of planned subscription events (api/event_batches.py) sent as one result: over a real WebSocket, in both
+protocols, a promotion's burst reaches a socket as the very messages graphql-core's one result per event makes, in
+order; and a batch is split around an event the plan leaves to graphql-core."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from graphql import OperationDefinitionNode, parse
+from workers.runner import in_process_worker
+
+from pipegraph.api.event_batches import PlannedEvents, planned_runs
+from pipegraph.api.event_plans import event_plan
+from pipegraph.schema import schema
+from pipegraph.settings import Settings
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import promote, shop_pipeline
+from tests.support.ws_client import LEGACY_WS, PATIENCE_SECONDS, TRANSPORT_WS, connect, init, receive, start, text_frame
+from tests.test_event_plans import _events
+
+PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
+APPS = tuple(f"shop-prod-{number}" for number in range(6))
+FIELDS = "step sequence status errorMessage target { id status updatedAt }"
+PLANNED = f"subscription($id: ID!) {{ promotionProgress(id: $id) {{ {FIELDS} }} }}"
+# The same selection through an inline fragment, which the plans leave to graphql-core (api/event_plans.py).
+EXECUTED = f"subscription($id: ID!) {{ promotionProgress(id: $id) {{ ... on PromotionProgress {{ {FIELDS} }} }} }}"
+
+
+def _operation(document: str) -> OperationDefinitionNode:
+    operation = parse(document).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return operation
+
+
+async def _frames_until_complete(ws: Any) -> list[str]:
+    """Every text frame the server sends, as sent, until the subscription completes."""
+    frames: list[str] = []
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while True:
+            frame = text_frame(await ws.recv())
+            frames.append(frame)
+            if json.loads(frame)["type"] == "complete":
+                return frames
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+) -> None:
+    # given a promotion to six apps without a release phase (one batch job: every target's events in one burst),
+    # followed by two sockets: one whose selection is planned, one with the same selection that graphql-core executes
+    await shop_pipeline(gql, production=APPS)
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    assert event_plan(schema._schema, _operation(PLANNED)) is not None
+    assert event_plan(schema._schema, _operation(EXECUTED)) is None
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for document in (PLANNED, EXECUTED):
+            ws = await stack.enter_async_context(connect(live_server, protocol))
+            await init(ws, {"Authorization": f"Bearer {gql.actor.token}"})
+            assert (await receive(ws))["type"] == "connection_ack"
+            await start(ws, protocol, document, {"id": promotion_id})
+            sockets.append(ws)
+
+        # when the promotion runs
+        async with in_process_worker(settings):
+            planned, executed = await asyncio.gather(*(_frames_until_complete(ws) for ws in sockets))
+
+    # then the planned socket got the same frames, byte for byte and in the same order
+    assert planned == executed
+    # and they are the whole promotion: the snapshot, then each target's five changes, in order, then the end
+    results = [json.loads(frame) for frame in planned]
+    assert results[-1] == {"id": "1", "type": "complete"}
+    progress = [result["payload"]["data"]["promotionProgress"] for result in results[:-1]]
+    assert len(progress) == len(APPS) * 6
+    by_target: dict[str, list[tuple[int, str]]] = {}
+    for event in progress:
+        by_target.setdefault(event["target"]["id"], []).append((event["sequence"], event["step"]))
+    assert len(by_target) == len(APPS)
+    for steps in by_target.values():
+        assert [sequence for sequence, _ in steps] == [0, 1, 2, 3, 4, 5]
+        assert steps[-1][1] == "DONE"
+
+
+async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(database: str) -> None:
+    # given four events of a planned selection, the second with a null where the schema says non-null
+    plan = event_plan(schema._schema, _operation(PLANNED))
+    assert plan is not None
+    first, second, third = _events()
+    fourth = _events()[0]
+    second.sequence = None  # type: ignore[assignment]
+
+    # when they are taken as one batch
+    runs = list(planned_runs(plan, [first, second, third, fourth]))
+
+    # then the events on either side of it are built in runs, and it is left alone for graphql-core, in order
+    assert [type(run) for run in runs] == [PlannedEvents, type(second), PlannedEvents]
+    assert runs[1] is second
+    assert isinstance(runs[0], PlannedEvents)
+    assert isinstance(runs[2], PlannedEvents)
+    assert runs[0].data == [plan.data(first)]
+    assert runs[2].data == [plan.data(third), plan.data(fourth)]
