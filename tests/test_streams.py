@@ -57,6 +57,16 @@ def test_a_target_event_rebuilds_the_target_it_was_made_of(settings: Settings) -
     assert event.target(promotion_id=2).promotion_id == 2
 
 
+def test_a_target_event_states_what_the_target_it_rebuilds_has(settings: Settings) -> None:
+    # (what a subscriber builds instead of the model: the same value in every column it has)
+    event = TARGET_EVENTS[0]
+    state = event.state(promotion_id=2)
+    target = event.target(promotion_id=2)
+    assert {name: getattr(state, name) for name in state.__slots__} == {
+        name: getattr(target, name) for name in state.__slots__
+    }
+
+
 async def test_events_published_on_redis_are_read_back_equal(settings: Settings) -> None:
     hub = StreamHub(settings.redis_url or "")
     try:
