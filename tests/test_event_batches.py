@@ -13,7 +13,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 from workers.runner import in_process_worker
 
-from pipegraph.api.event_batches import PlannedEvents, planned_runs
+from pipegraph.api.event_batches import PlannedEvents, planned_runs, while_reading
 from pipegraph.api.event_plans import event_plan
 from pipegraph.schema import schema
 from pipegraph.settings import Settings
@@ -99,7 +99,7 @@ async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(
     second.sequence = None  # type: ignore[assignment]
 
     # when they are taken as one batch
-    runs = list(planned_runs(plan, [first, second, third, fourth]))
+    runs = list(planned_runs((event, plan.data(event)) for event in [first, second, third, fourth]))
 
     # then the events on either side of it are built in runs, and it is left alone for graphql-core, in order
     assert [type(run) for run in runs] == [PlannedEvents, type(second), PlannedEvents]
@@ -108,3 +108,42 @@ async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(
     assert isinstance(runs[2], PlannedEvents)
     assert runs[0].data == [plan.data(first)]
     assert runs[2].data == [plan.data(third), plan.data(fourth)]
+
+
+async def test_the_events_are_built_while_the_visibility_read_waits() -> None:
+    # given a read that waits (as on the database) and work that notes whether the read was under way
+    started: list[str] = []
+
+    async def read() -> str:
+        started.append("read")
+        await asyncio.sleep(0.01)
+        return "view"
+
+    def work() -> list[str]:
+        return list(started)
+
+    # when both are run
+    view, seen_by_work = await while_reading(read(), work)
+
+    # then the read had started (sent its statement) before the work ran, and both results come back
+    assert (view, seen_by_work) == ("view", ["read"])
+
+
+async def test_the_visibility_read_is_cancelled_when_building_fails() -> None:
+    # given a read that would wait long, and work that fails
+    reading: list[asyncio.Task[Any]] = []
+
+    async def read() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        reading.append(task)
+        await asyncio.sleep(60)
+
+    def work() -> None:
+        raise ValueError("no")
+
+    # when both are run, then the failure comes through and the read does not go on alone
+    with pytest.raises(ValueError, match="no"):
+        await while_reading(read(), work)
+    await asyncio.sleep(0)
+    assert reading[0].cancelled()

@@ -11,20 +11,28 @@ handler writes one `next` (or `data`) message per event, in order, the same mess
 An event the plan leaves to graphql-core (a null where the schema says non-null) is yielded alone where it falls,
 so the order stays the events' own and graphql-core's errors stay its own. A selection that is not planned is
 yielded event by event, as always.
+
+The events are built (`prepare`) while the batch's visibility is read (`while_reading`: the statement goes out
+first), and only those the viewer sees are sent (`Prepared.events`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar, cast
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from graphql import ExecutionResult
 
 from pipegraph.api.context import Info
-from pipegraph.api.event_plans import EventPlan, event_plan
+from pipegraph.api.event_plans import event_plan
 from pipegraph.reads.executor import CompiledReadsExecutionContext
 
+R = TypeVar("R")
+S = TypeVar("S")
 T = TypeVar("T")
+W = TypeVar("W")
 
 
 class PlannedEvents:
@@ -39,21 +47,47 @@ class PlannedEvents:
         return f"PlannedEvents({len(self.data)} events)"
 
 
-def event_batches(info: Info, events: Iterable[T]) -> Iterator[T]:
-    """What a subscription yields for one batch of its events: the batch as PlannedEvents where the selection is
-    planned and the socket's handler takes batches, else each event on its own."""
+@dataclass(frozen=True)
+class Prepared(Generic[S, T]):
+    """A batch's events, built where planned, each with what it was made from: built before it is known which the
+    viewer sees (while that is read), and sent for those it sees."""
+
+    items: list[tuple[S, T, dict[str, Any] | None]]
+
+    def events(self, seen: Callable[[S], bool]) -> Iterator[T]:
+        """What the subscription yields for the events whose source the viewer sees: PlannedEvents for each run of
+        built ones, and any other on its own, in the events' order."""
+        return planned_runs((event, data) for source, event, data in self.items if seen(source))
+
+
+def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T]) -> Prepared[S, T]:
+    """The batch's events made from their sources, each built where the selection is planned and the socket's handler
+    takes batches."""
     plan = event_plan(info._raw_info.schema, info._raw_info.operation) if info.context.event_batches else None
-    if plan is None:
-        return iter(events)
-    return planned_runs(plan, events)
+    items: list[tuple[S, T, dict[str, Any] | None]] = []
+    for source in sources:
+        event = make(source)
+        items.append((source, event, plan.data(event) if plan is not None else None))
+    return Prepared(items)
 
 
-def planned_runs(plan: EventPlan, events: Iterable[T]) -> Iterator[T]:
-    """Each run of events the plan builds as one PlannedEvents, and any it leaves to graphql-core on its own, in the
-    events' order."""
+async def while_reading(read: Coroutine[Any, Any, R], work: Callable[[], W]) -> tuple[R, W]:
+    """`read`'s result and `work()`'s, the work done while the read waits on the database: the read starts first and
+    is given one turn of the event loop to send its statement."""
+    task = asyncio.ensure_future(read)
+    try:
+        await asyncio.sleep(0)
+        done = work()
+        return await task, done
+    finally:
+        task.cancel()  # only matters when the work failed or this was cancelled: a finished task ignores it
+
+
+def planned_runs(events: Iterable[tuple[T, dict[str, Any] | None]]) -> Iterator[T]:
+    """Each run of built events (an event and its data) as one PlannedEvents, and any event not built (data None: left
+    to graphql-core) on its own, in the events' order."""
     built: list[dict[str, Any]] = []
-    for event in events:
-        data = plan.data(event)
+    for event, data in events:
         if data is not None:
             built.append(data)
             continue

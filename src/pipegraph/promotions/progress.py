@@ -7,7 +7,7 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -47,7 +47,7 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
 class Changes:
     """Targets' changes that came together: the snapshot, or one delivery of the stream."""
 
-    targets: list[PromotionTarget] | list[TargetState]
+    targets: Sequence[PromotionTarget | TargetState]
     # The stream reader's delivery they came in (the same for every follower of the stream: what they may share for
     # it), or None when read by this follower alone (the database, a catch-up on joining).
     delivery: object | None = None
