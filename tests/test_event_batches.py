@@ -20,7 +20,9 @@ from pipegraph.settings import Settings
 from tests.support.clients import GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
-from tests.support.promotion_scene import promote, shop_pipeline
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
+from tests.support.sql import StatementCounter
 from tests.support.ws_client import LEGACY_WS, PATIENCE_SECONDS, TRANSPORT_WS, connect, init, receive, start, text_frame
 from tests.test_event_plans import _events
 
@@ -147,3 +149,41 @@ async def test_the_visibility_read_is_cancelled_when_building_fails() -> None:
         await while_reading(read(), work)
     await asyncio.sleep(0)
     assert reading[0].cancelled()
+
+
+RELEASE_LOG = "subscription($id: ID!) { releaseLog(releaseId: $id) { number text } }"
+RELEASE_LOG_EXECUTED = "subscription($id: ID!) { releaseLog(releaseId: $id) { ... on ReleaseLogLine { number text } } }"
+
+
+async def _log_frames(host: str, token: str, document: str, release_id: str) -> list[str]:
+    async with connect(host, TRANSPORT_WS) as ws:
+        await init(ws, {"Authorization": f"Bearer {token}"})
+        assert (await receive(ws))["type"] == "connection_ack"
+        await start(ws, TRANSPORT_WS, document, {"id": release_id})
+        return await _frames_until_complete(ws)
+
+
+async def test_a_saved_log_is_checked_once_per_batch_and_sent_as_graphql_core_would(
+    gql: GraphQLClient, jobs: JobRunner, live_server: str, sql_statements: StatementCounter
+) -> None:
+    # given two releases whose release phase printed 3 and 60 lines, both ended (their logs saved)
+    await shop_pipeline(gql, production=())
+    statements: list[int] = []
+    for count in (3, 60):
+        release = await deploy_release_script(gql, app="shop-staging", script=f"seq {count}\n")
+        await jobs.drain()
+
+        # when a late subscriber follows each log with a planned selection
+        sql_statements.statements.clear()
+        planned = await _log_frames(live_server, gql.actor.token, RELEASE_LOG, release["id"])
+        statements.append(sum('FROM "apps"' in statement for statement in sql_statements.statements))
+
+        # then it gets the frames graphql-core makes for the same selection, every line in order
+        assert planned == await _log_frames(live_server, gql.actor.token, RELEASE_LOG_EXECUTED, release["id"])
+        lines = [json.loads(frame)["payload"]["data"]["releaseLog"] for frame in planned[:-1]]
+        assert lines == [
+            {"number": number, "text": text}
+            for number, text in enumerate(expected_log(*map(str, range(1, count + 1))), 1)
+        ]
+    # and the viewer's sight of the log (the app's row) was read once for the batch, not once per line
+    assert statements[0] == statements[1], statements

@@ -10,7 +10,7 @@ from strawberry import relay
 from pipegraph.access.rights import Rights
 from pipegraph.api.context import Info
 from pipegraph.api.event_batches import prepare, while_reading
-from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
+from pipegraph.api.subscriptions import app_log_lines, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
 from pipegraph.pipelines.live_view import PipelineView, pipeline_view
@@ -71,7 +71,8 @@ class PromotionSubscriptions:
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
         lines = follow_release_log(hub, release)
-        async for number, line in lines_while_visible(
-            info, lines, app_id=row.app_id, what="release", row_id=release, field="releaseId"
+        make = lambda number, text: ReleaseLogLineType(number=number, text=text)  # noqa: E731
+        async for line in app_log_lines(
+            info, lines, make, app_id=row.app_id, missing=NotFound("release", release, field="releaseId")
         ):
-            yield ReleaseLogLineType(number=number, text=line)
+            yield line
