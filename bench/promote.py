@@ -9,26 +9,29 @@ HTTP and WebSockets. Ratios are printed, never asserted.
 
 What limits it (measured on one machine, see the commit that last changed this file for figures):
 - Without a release phase one batch job works every target (promotions/batch.py): one transaction of a constant
-  number of statements whatever the target count, then every target's events in one pipelined stream write and the
-  end in a second. The 50/1 ratio is then the batch's rows and the events' delivery, not one job per target.
+  number of statements whatever the target count, then every target's events in one stream write (one MULTI/EXEC)
+  and the end in a second. The 50/1 ratio is then the batch's rows and the events' delivery, not one job per target.
 - With a release phase each target is still its own job: the subprocess dominates and targets overlap (up to
   `max_jobs` per worker), so 50 targets take about the time of one plus each target's bookkeeping.
-- Event latency is the time from a target's write (its `updatedAt`, taken just before the commit) to its receipt,
-  counted only for events written after the subscription was open: the workers are paused (SIGSTOP) from before
-  `promote` until the subscription's snapshot arrived, so no sample is "time until connected". It splits at the
-  stream entry's id (Redis's clock, whole milliseconds): write -> XADD is the worker side (the commit, then the
-  batch's one write), XADD -> receipt the API side. On the API side one reader per followed stream per process
-  (pipegraph/streams/hub.py) hands each burst to every subscriber at once, and a subscription takes it as a batch:
-  visibility is decided once per batch from the pipeline's and its apps' owner columns, read in one statement and
-  shared by every socket following the pipeline through that delivery (pipelines/live_view.py), with the viewer's
-  rights taken at each event from memory (revocations and rights changes arrive as notices over Redis,
-  api/live_access.py). A selection of plain values, as this bench's, is built without graphql-core
-  (api/event_plans.py); any other is executed once per distinct selection and rights and shared
-  (api/event_results.py). No statement is left per event. What remains per event is strawberry's per-result
-  plumbing (its extensions' stream-result hooks, the per-event executor), the target's model, and the message's one
-  WebSocket frame written through uvicorn, one event after another on the API's single event loop: a fraction of a
-  millisecond each, but a 50-target burst's last event still waits for the 249 before it, and the worker side alone
-  is above 10 ms at p99. Reaching 10 ms for bursts would take sending a batch without strawberry's per-event path.
+- Event latency is the time from a target's write (its `updatedAt`, taken just before the batch's last UPDATE and its
+  commit) to its receipt, counted only for events written after the subscription was open: the workers are paused
+  (SIGSTOP) from before `promote` until the subscription's snapshot arrived, so no sample is "time until connected".
+  It splits at the stream entry's id (Redis's clock, whole milliseconds): write -> XADD is the worker side, XADD ->
+  receipt the API side. The worker side is the last UPDATE, the commit, then one MULTI/EXEC of the batch's XADDs
+  (packed by hiredis, the entries made ready before the commit: pipegraph/streams/publish.py); the UPDATE and the commit
+  are the write itself, which `updatedAt` precedes, so what is left is mostly the database's round trips. On the API
+  side one reader per followed stream per process (pipegraph/streams/hub.py) gets the whole burst in one reply (one
+  MULTI/EXEC) and hands it to every subscriber at once; a subscription takes it as one batch: visibility decided once
+  from the pipeline's and its apps' owner columns, one statement shared by every socket following the pipeline
+  (pipelines/live_view.py), while the batch's events are built; a selection of plain values, as this bench's, is built
+  without graphql-core (api/event_plans.py) and the batch passes graphql-core and strawberry as one result, which the
+  WebSocket handler writes as one frame per event (api/event_batches.py, api/websocket.py). Traced in the API process
+  on PostgreSQL (load average ~2.5 on 2 cores), a 250-event burst took ~9 ms from XADD to its last frame written: the
+  stream reply read and parsed ~1.5 ms, handed over and decoded ~2.5 ms, the visibility statement with the events
+  built meanwhile ~3 ms, strawberry once ~0.3 ms, 250 frames written ~1.4 ms (one transport write each: ASGI sends one
+  message at a time). This process then needs ~5 ms to receive and parse 250 messages, and the worker side is ~6 ms
+  of the last UPDATE's and the commit's round trips. Bursts stay above 10 ms at p99 (about 2x on an idle-ish machine):
+  what is left is per-event work that the last event of a burst pays 250 times, not a step to remove.
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
   reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """

@@ -31,7 +31,7 @@ class Leased:
     save: Callable[[list[str]], Awaitable[None]]  # the worker keeping its output and releasing the lease
     publish: Callable[[str], Awaitable[None]]
     end: Callable[[], Awaitable[None]]
-    follow: Callable[[StreamHub], AsyncIterator[str]]
+    follow: Callable[[StreamHub], AsyncIterator[list[str]]]
 
 
 async def _test_node(redis: Redis, lease_expires_at: datetime) -> Leased:
@@ -83,8 +83,8 @@ async def _build(redis: Redis, lease_expires_at: datetime) -> Leased:
 ROWS = pytest.mark.parametrize("make", [_test_node, _build], ids=["test node", "build"])
 
 
-async def _collect(lines: AsyncIterator[str]) -> list[str]:
-    return [line async for line in lines]
+async def _collect(batches: AsyncIterator[list[str]]) -> list[str]:
+    return [line async for lines in batches for line in lines]
 
 
 @ROWS

@@ -32,6 +32,12 @@ WATCH = """
 subscription($id: ID!) {
   promotionProgress(id: $id) { target { app { name viewerPermissions } updatedAt } step sequence }
 }"""
+# What the two tests of what a socket stops getting follow: WATCH, which graphql-core executes event by event, and a
+# selection of plain values, whose batches are sent as one result (api/event_batches.py).
+SELECTIONS = {
+    "executed": WATCH,
+    "planned": "subscription($id: ID!) { promotionProgress(id: $id) { target { updatedAt } step sequence } }",
+}
 
 CREATE_TOKEN = """
 mutation { createApiToken(input: {description: "socket"}) { token apiToken { id } userErrors { code } } }"""
@@ -85,12 +91,14 @@ async def second_token(gql: GraphQLClient) -> tuple[str, str]:
 
 
 @asynccontextmanager
-async def watching(host: str, protocol: str, token: str, promotion_id: str) -> AsyncIterator[Any]:
-    """A socket signed in with `token`, subscribed to the promotion with WATCH."""
+async def watching(
+    host: str, protocol: str, token: str, promotion_id: str, document: str = WATCH
+) -> AsyncIterator[Any]:
+    """A socket signed in with `token`, subscribed to the promotion with WATCH (or `document`)."""
     async with connect(host, protocol) as ws:
         await init(ws, {"Authorization": f"Bearer {token}"})
         assert (await receive(ws))["type"] == "connection_ack"
-        await start(ws, protocol, WATCH, {"id": promotion_id})
+        await start(ws, protocol, document, {"id": promotion_id})
         yield ws
 
 
@@ -144,15 +152,17 @@ async def test_one_selection_under_different_rights_shows_each_subscriber_what_t
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("selection", SELECTIONS)
 async def test_a_token_revoked_mid_burst_gets_nothing_written_after_the_revoke_returned(
-    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str, selection: str
 ) -> None:
     # given a promotion to eight apps, whose targets keep changing for a while, followed with a second token
     apps = tuple(f"shop-prod-{number}" for number in range(8))
     promotion_id = await promotion_to(gql, jobs, apps, script="sleep 2\necho done\n")
     secret, token_id = await second_token(gql)
     await until_listening(settings)
-    async with watching(live_server, protocol, secret, promotion_id) as ws, in_process_worker(settings):
+    following = watching(live_server, protocol, secret, promotion_id, SELECTIONS[selection])
+    async with following as ws, in_process_worker(settings):
         # when the token is revoked while the burst is under way
         while (await receive(ws))["payload"]["data"]["promotionProgress"]["step"] == "QUEUED":
             pass
@@ -268,6 +278,7 @@ LOSING_SIGHT = {
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("change", LOSING_SIGHT)
+@pytest.mark.parametrize("selection", SELECTIONS)
 async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second(
     gql: GraphQLClient,
     client: httpx.AsyncClient,
@@ -276,6 +287,7 @@ async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second
     live_server: str,
     protocol: str,
     change: str,
+    selection: str,
 ) -> None:
     # given bob, who sees the pipeline only as a collaborator on the promotion's target, following it on a server that
     # keeps his rights in memory, and a release phase that keeps the target busy between two batches of its changes
@@ -284,7 +296,8 @@ async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second
     data = await gql(ADD_COLLABORATOR, {"input": {"app": "shop-prod-eu", "user": BOB, "permissions": ["VIEW"]}})
     assert data["addAppCollaborator"]["userErrors"] == []
     await until_listening(settings)
-    async with watching(live_server, protocol, bob.actor.token, promotion_id) as ws, in_process_worker(settings):
+    following = watching(live_server, protocol, bob.actor.token, promotion_id, SELECTIONS[selection])
+    async with following as ws, in_process_worker(settings):
         # when, once a first batch of the stream reached him, he is removed from the app, or the app from the pipeline
         while True:
             message = await receive(ws)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +13,7 @@ from pipegraph.settings import Settings
 from pipegraph.streams.hub import StreamHub
 from pipegraph.streams.logs import RELEASE_LOG, LogEnd, LogEvent, LogLine
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, PromotionEvent, TargetEvent
-from pipegraph.streams.publish import Event, Topic
+from pipegraph.streams.publish import Event, Topic, publish_all
 
 TARGET_EVENTS = [
     TargetEvent(
@@ -55,6 +57,16 @@ def test_a_target_event_rebuilds_the_target_it_was_made_of(settings: Settings) -
     assert event.target(promotion_id=2).promotion_id == 2
 
 
+def test_a_target_event_states_what_the_target_it_rebuilds_has(settings: Settings) -> None:
+    # (what a subscriber builds instead of the model: the same value in every column it has)
+    event = TARGET_EVENTS[0]
+    state = event.state(promotion_id=2)
+    target = event.target(promotion_id=2)
+    assert {name: getattr(state, name) for name in state.__slots__} == {
+        name: getattr(target, name) for name in state.__slots__
+    }
+
+
 async def test_events_published_on_redis_are_read_back_equal(settings: Settings) -> None:
     hub = StreamHub(settings.redis_url or "")
     try:
@@ -78,3 +90,24 @@ async def test_events_published_on_redis_are_read_back_equal(settings: Settings)
     assert log_events == LOG
     assert PROMOTION_EVENTS.stream(41) == "pipegraph:promotion:41:events"
     assert RELEASE_LOG.stream(41) == "pipegraph:release:41:log"
+
+
+async def test_a_burst_written_at_once_reaches_a_waiting_reader_in_one_delivery(settings: Settings) -> None:
+    # given a follower of a promotion's stream, caught up and waiting for news (its reader blocked on the stream)
+    hub = StreamHub(settings.redis_url or "")
+    burst = [replace(TARGET_EVENTS[0], target_id=number, sequence=number) for number in range(1, 251)]
+    try:
+        async with hub.follow(PROMOTION_EVENTS, 42) as follower:
+            assert await follower.read(block_ms=100) == []
+            reading = asyncio.create_task(follower.read(block_ms=5_000))
+            await asyncio.sleep(0.2)  # (its reader is blocked on the stream by now)
+
+            # when a batch's 250 events are published in one write
+            await publish_all(hub.redis, [PROMOTION_EVENTS.entry(42, event) for event in burst])
+
+            # then the follower is handed all of them in one delivery (one batch for a subscription to decide on),
+            # in order, rather than the first and then the rest
+            delivered = await reading
+    finally:
+        await hub.close()
+    assert delivered == burst

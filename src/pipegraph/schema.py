@@ -22,6 +22,7 @@ from pipegraph.api.context import ContextPerOperation, SubscriptionsOverWebSocke
 from pipegraph.api.cost import MaxQueryNodes
 from pipegraph.api.error_codes import LabelClientErrors
 from pipegraph.api.errors import MaskInternalErrors, should_mask_error
+from pipegraph.api.event_batches import EventBatchesExecutionContext
 from pipegraph.api.fast_path import FastPathSchema, RememberValidQueries
 from pipegraph.api.limits import document_limits
 from pipegraph.api.metrics import ObserveOperations
@@ -40,7 +41,6 @@ from pipegraph.pipelines.mutations import PipelineAccessMutations, PipelineMutat
 from pipegraph.pipelines.queries import PipelineQueries
 from pipegraph.promotions.mutations import PromotionMutations
 from pipegraph.promotions.subscriptions import PromotionSubscriptions
-from pipegraph.reads.executor import CompiledReadsExecutionContext
 from pipegraph.releases.mutations import ReleaseMutations
 from pipegraph.reviewapps.mutations import ReviewAppMutations
 from pipegraph.settings import Settings
@@ -132,7 +132,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=CompiledReadsExecutionContext,
+        execution_context_class=EventBatchesExecutionContext,
         config=StrawberryConfig(auto_camel_case=True),
         max_nodes=max_nodes,
         error_extensions=error_extensions,

@@ -53,6 +53,9 @@ class Context:
     live_access: LiveAccess | None = None
     # Reads started while the request's credential was checked, for the request's own reads to take (HTTP only).
     prefetched: Prefetched | None = None
+    # Set by the WebSocket handlers (api/websocket.py), which send a batch of planned subscription events as one
+    # message per event (api/event_batches.py).
+    event_batches: bool = False
     _access: Access | None = field(default=None, init=False, repr=False)
 
     @property

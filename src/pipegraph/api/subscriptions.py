@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import TypeVar
 
 from strawberry import relay
 
 from pipegraph.api.context import Info
+from pipegraph.api.event_batches import prepare
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import ClientError, NotFound
 from pipegraph.core.relay import NO_ROW_ID, db_id
 from pipegraph.streams.hub import StreamHub
+
+T = TypeVar("T")
 
 
 def stream_hub(info: Info) -> StreamHub:
@@ -33,14 +38,42 @@ def row_key(id: relay.GlobalID, type_name: str, *, field: str) -> int:
 
 
 async def lines_while_visible(
-    info: Info, lines: AsyncIterator[str], *, app_id: int, what: str, row_id: int, field: str
-) -> AsyncIterator[tuple[int, str]]:
-    """A log's lines, numbered from 1, for as long as the viewer still sees its app (rights read again before each:
-    a collaborator removed meanwhile sees no more)."""
+    info: Info,
+    batches: AsyncIterator[list[str]],
+    make: Callable[[int, str], T],
+    *,
+    sees: Callable[[], Awaitable[bool]],
+    missing: Exception,
+) -> AsyncIterator[T]:
+    """A log's lines, numbered from 1 and made into events by `make`, batch by batch for as long as the viewer still
+    sees it (`sees`, asked again before each batch with fresh rows and rights: whoever lost sight gets nothing of the
+    next batch; `missing` is raised then). A batch goes as one result where the selection is planned
+    (api/event_batches.py)."""
     number = 0
-    async for line in lines:
+    async for lines in batches:
         info.context.refresh()
-        if app_id not in await sees_apps(info, [app_id]):
-            raise NotFound(what, row_id, field=field)
-        number += 1
-        yield number, line
+        if not await sees():
+            raise missing
+        numbered = [make(number + offset, line) for offset, line in enumerate(lines, start=1)]
+        number += len(lines)
+        for event in prepare(info, numbered, _same).events(_always):
+            yield event
+
+
+def app_log_lines(
+    info: Info, batches: AsyncIterator[list[str]], make: Callable[[int, str], T], *, app_id: int, missing: Exception
+) -> AsyncIterator[T]:
+    """An app's log (a release phase's, a build's) for as long as the viewer still sees the app."""
+    return lines_while_visible(info, batches, make, sees=partial(_sees_app, info, app_id), missing=missing)
+
+
+async def _sees_app(info: Info, app_id: int) -> bool:
+    return app_id in await sees_apps(info, [app_id])
+
+
+def _same(event: T) -> T:
+    return event
+
+
+def _always(_: object) -> bool:
+    return True

@@ -5,6 +5,10 @@ client message and every result through the two methods below, so this is where 
 was revoked: the next message is refused and the socket closed with 4401, and a running subscription is cut off before
 it delivers its next event. While the process hears access notices (api/live_access.py) that check is in memory, and
 a notice closes the socket at once; otherwise, and once per socket before it relies on them, it reads the database.
+
+A batch of planned events (api/event_batches.py) reaches `send_message` as one result: it is checked once, like one
+event, and written as one message per event, the same messages as one result each; a revocation heard while it is
+written stops it there.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from pipegraph.accounts.service import is_live, now
 from pipegraph.accounts.sessions import live_sessions
 from pipegraph.api.context import Context
+from pipegraph.api.event_batches import PlannedEvents
 
 REVOKED_CLOSE_CODE = 4401
 REVOKED_REASON = "API token revoked"  # or the browser session ended: the same close, the same reason to reconnect
@@ -35,6 +40,26 @@ class _TokenGuard:
     # Set once the process's access notices watch this socket: from then on its check is in memory.
     _watched: bool = False
     _session_expires: datetime | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context.event_batches = True  # `send_message` below unpacks them
+
+    async def send_message(self, message: Any) -> None:
+        """Every message either protocol sends: a result only after the token's check, and a batch of planned events
+        as its messages."""
+        carries_data = message.get("type") in _RESULT_TYPES or self._closed_for_revocation
+        if carries_data and await self._token_revoked():
+            return  # the socket is closing; its operations are cancelled when the handler shuts down
+        payload = message.get("payload")
+        batch = payload.get("data") if carries_data and isinstance(payload, dict) else None
+        if type(batch) is not PlannedEvents:
+            await self.websocket.send_json(message)
+            return
+        for data in batch.data:
+            if self._closed_for_revocation:
+                return  # revoked while the batch was written (a notice, while the socket's writes waited)
+            await self.websocket.send_json({**message, "payload": {**payload, "data": data}})
 
     def credential(self) -> tuple[int | None, int | None]:
         return self.context.token_id, self.context.session_id
@@ -80,20 +105,8 @@ class TransportWSHandler(_TokenGuard, BaseGraphQLTransportWSHandler[Context, Non
         if not await self._token_revoked():
             await super().handle_message(message)
 
-    async def send_message(self, message: Any) -> None:
-        carries_data = message.get("type") in _RESULT_TYPES or self._closed_for_revocation
-        if carries_data and await self._token_revoked():
-            return  # the socket is closing; its operations are cancelled when the handler shuts down
-        await super().send_message(message)
-
 
 class LegacyWSHandler(_TokenGuard, BaseGraphQLWSHandler[Context, None]):
     async def handle_message(self, message: Any) -> None:
         if not await self._token_revoked():
             await super().handle_message(message)
-
-    async def send_message(self, message: Any) -> None:
-        carries_data = message.get("type") in _RESULT_TYPES or self._closed_for_revocation
-        if carries_data and await self._token_revoked():
-            return
-        await super().send_message(message)

@@ -31,8 +31,10 @@ class BuildLog:
         return "\n".join(self.lines)
 
 
-async def follow_build_log(hub: StreamHub, build_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[str]:
-    """The output so far, then each line as it is printed, until the build ends."""
+async def follow_build_log(
+    hub: StreamHub, build_id: int, *, quiet_ms: int = QUIET_STREAM_MS
+) -> AsyncIterator[list[str]]:
+    """The output so far, then the lines as they are printed, until the build ends: batch by batch (follow_log)."""
 
     async def saved() -> SavedLog:
         build = await Build.get_or_none(id=build_id)
@@ -42,5 +44,5 @@ async def follow_build_log(hub: StreamHub, build_id: int, *, quiet_ms: int = QUI
             terminal=build.status.terminal, lease_expires_at=build.lease_expires_at, text=build.output
         )
 
-    async for line in follow_log(hub, BUILD_LOG, build_id, saved, quiet_ms=quiet_ms):
-        yield line
+    async for lines in follow_log(hub, BUILD_LOG, build_id, saved, quiet_ms=quiet_ms):
+        yield lines

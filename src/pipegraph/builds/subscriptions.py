@@ -7,7 +7,7 @@ import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
-from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
+from pipegraph.api.subscriptions import app_log_lines, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.builds.loaders import build_by_id
 from pipegraph.builds.log import follow_build_log
@@ -29,7 +29,8 @@ class BuildSubscriptions:
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("build", build, field="buildId")  # as for one that does not exist
         lines = follow_build_log(hub, build)
-        async for number, line in lines_while_visible(
-            info, lines, app_id=row.app_id, what="build", row_id=build, field="buildId"
+        make = lambda number, text: BuildLogLineType(number=number, text=text)  # noqa: E731
+        async for line in app_log_lines(
+            info, lines, make, app_id=row.app_id, missing=NotFound("build", build, field="buildId")
         ):
-            yield BuildLogLineType(number=number, text=line)
+            yield line

@@ -31,8 +31,8 @@ class TestLog:
         return "\n".join(self.lines)
 
 
-async def follow_test_log(hub: StreamHub, node_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[str]:
-    """The output so far, then each line as it is printed, until the node ends."""
+async def follow_test_log(hub: StreamHub, node_id: int, *, quiet_ms: int = QUIET_STREAM_MS) -> AsyncIterator[list[str]]:
+    """The output so far, then the lines as they are printed, until the node ends: batch by batch (follow_log)."""
 
     async def saved() -> SavedLog:
         node = await TestNode.get_or_none(id=node_id)
@@ -40,5 +40,5 @@ async def follow_test_log(hub: StreamHub, node_id: int, *, quiet_ms: int = QUIET
             raise NotFound("test run", node_id, field="id")
         return SavedLog.leased(terminal=node.status.terminal, lease_expires_at=node.lease_expires_at, text=node.output)
 
-    async for line in follow_log(hub, TEST_LOG, node_id, saved, quiet_ms=quiet_ms):
-        yield line
+    async for lines in follow_log(hub, TEST_LOG, node_id, saved, quiet_ms=quiet_ms):
+        yield lines

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from pipegraph.api.context import Info
-from pipegraph.api.subscriptions import row_key, stream_hub
+from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
 from pipegraph.ci.loaders import nodes_by_run, test_run_by_id
 from pipegraph.ci.log import follow_test_log
 from pipegraph.ci.types import TestLogLineType, sees_test_run
@@ -33,10 +34,12 @@ class CiSubscriptions:
         nodes = [row for row in await info.context.loaders[nodes_by_run].load(run_id) if row.index == node]
         if not nodes:
             raise NotFound("test node", node, field="node")
-        number = 0
-        async for line in follow_test_log(hub, nodes[0].id):
-            info.context.refresh()  # rights as they are now: one who lost sight of the pipeline sees no more
-            if not await sees_test_run(info, run):
-                raise NotFound("test run", run_id, field="id")
-            number += 1
-            yield TestLogLineType(number=number, text=line)
+        # Rights as they are now, before each batch: one who lost sight of the pipeline sees no more.
+        async for line in lines_while_visible(
+            info,
+            follow_test_log(hub, nodes[0].id),
+            lambda number, text: TestLogLineType(number=number, text=text),
+            sees=partial(sees_test_run, info, run),
+            missing=NotFound("test run", run_id, field="id"),
+        ):
+            yield line

@@ -3,7 +3,8 @@
 Without a release phase a target is only bookkeeping: a slug record, a release, its own row. One job per target made
 that a dozen statements and six stream writes per target, so a promotion to 50 apps took 13 times one to a single app.
 Here one transaction does every target at once (one INSERT of slugs, one of releases, one UPDATE per outcome), and the
-targets' events go out afterwards in one pipelined write (the promotion's end, when it came, in a second one).
+targets' events, made ready before the commit, go out right after it in one write (the promotion's end, when it came,
+in a second one).
 
 Subscribers see what the per-target job (execution.py) shows them: each target's steps in order, with the same
 sequence numbers (claimed, copying the slug, updating the stack, release phase, done), then the promotion's end. The
@@ -39,7 +40,7 @@ from pipegraph.releases.service import needs_release_phase
 from pipegraph.slugs.models import Slug
 from pipegraph.streams.pipeline import PIPELINE_EVENTS, PromotionChanged
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
-from pipegraph.streams.publish import publish_all
+from pipegraph.streams.publish import StreamEntry, publish_all
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ async def promote_batch(promotion_id: int, runtime: Runtime) -> tuple[str, list[
             await verified_slug(slug, runtime.slug_store)
         except PromotionFailure as error:
             failure = str(error)
-        worked = await _work(promotion, slug, failure)
+        worked, entries = await _work(promotion, slug, failure)
     except Exception as error:
         if database_unavailable(error):
             raise  # the job tries again once the database is back: nothing was committed
@@ -107,14 +108,14 @@ async def promote_batch(promotion_id: int, runtime: Runtime) -> tuple[str, list[
     if not worked:
         return "no untouched target", []
     # Every target's events in one write, at once: they need not wait for the completion check below.
-    await publish_all(runtime.redis, [PROMOTION_EVENTS.entry(promotion_id, event) for event in worked])
+    await publish_all(runtime.redis, entries)
     if await complete_if_done(promotion_id):
-        entries = [
+        ends = [
             PROMOTION_EVENTS.entry(promotion_id, PromotionCompleted()),
             PIPELINE_EVENTS.entry(promotion.pipeline_id, PromotionChanged(promotion_id)),
         ]
-        await publish_all(runtime.redis, entries)
-    return f"{len({event.target_id for event in worked})} target(s) worked", []
+        await publish_all(runtime.redis, ends)
+    return f"{worked} target(s) worked", []
 
 
 async def _one_job_each(promotion_id: int) -> list[Job]:
@@ -122,17 +123,18 @@ async def _one_job_each(promotion_id: int) -> list[Job]:
     return [target_job(int(target_id)) for target_id in await pending.values_list("id", flat=True)]  # type: ignore[call-overload]
 
 
-async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> list[TargetEvent]:
-    """The transaction; returns every event to announce once it committed."""
+async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[int, list[StreamEntry]]:
+    """The transaction; returns how many targets it worked, and every event to announce once it committed (written
+    out before the commit, so that after it only the stream write remains)."""
     async with in_transaction() as connection:
         targets = await _claim(connection, promotion.id)
         if not targets:
-            return []
+            return 0, []
         if failure is not None:
             now = utcnow()
             outcome = failed(failure)
             await _finish(connection, targets, outcome, now)
-            return _events(targets, outcome, now)
+            return len(targets), _entries(promotion.id, _events(targets, outcome, now))
         pending_apps = await _lock_apps(connection, [target.app_id for target in targets])
         now = utcnow()
         versions = await _count_releases(connection, [target.app_id for target in targets], slug, now)
@@ -168,7 +170,8 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> list[T
         parked = [target for target in targets if target.app_id in pending_apps]
         await _finish(connection, done, DONE, now)
         await _finish(connection, parked, PARKED, now)
-    return _events(done, DONE, now) + _events(parked, PARKED, now)
+        entries = _entries(promotion.id, _events(done, DONE, now) + _events(parked, PARKED, now))
+    return len(targets), entries
 
 
 async def _claim(connection: BaseDBAsyncClient, promotion_id: int) -> list[_Target]:
@@ -248,6 +251,10 @@ async def _finish(connection: BaseDBAsyncClient, targets: Sequence[_Target], out
         sql += f', "{column}" = CASE "id"{cases} END'
     sql += f' WHERE "id" IN {in_list(mark, len(targets))}'
     await connection.execute_query(sql, [*values, *(target.id for target in targets)])
+
+
+def _entries(promotion_id: int, events: list[TargetEvent]) -> list[StreamEntry]:
+    return [PROMOTION_EVENTS.entry(promotion_id, event) for event in events]
 
 
 def _events(targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> list[TargetEvent]:

@@ -7,7 +7,7 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -17,7 +17,7 @@ from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.streams.hub import StreamHub
 from pipegraph.streams.pipeline import PIPELINE_EVENTS, NewsKind, PipelineNews, PromotionChanged
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent, TargetState
 
 QUIET_STREAM_MS = 5_000
 
@@ -28,7 +28,7 @@ class _Latest:
     def __init__(self) -> None:
         self.sequences: dict[int, int] = {}
 
-    def is_news(self, target: PromotionTarget) -> bool:
+    def is_news(self, target: PromotionTarget | TargetState) -> bool:
         if self.sequences.get(target.id, -1) >= target.sequence:
             return False
         self.sequences[target.id] = target.sequence
@@ -47,7 +47,7 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
 class Changes:
     """Targets' changes that came together: the snapshot, or one delivery of the stream."""
 
-    targets: list[PromotionTarget]
+    targets: Sequence[PromotionTarget | TargetState]
     # The stream reader's delivery they came in (the same for every follower of the stream: what they may share for
     # it), or None when read by this follower alone (the database, a catch-up on joining).
     delivery: object | None = None
@@ -66,13 +66,13 @@ async def follow_promotion(
         while promotion.status != PromotionStatus.COMPLETED:
             events = await follower.read(block_ms=quiet_ms)
             completed = any(isinstance(event, PromotionCompleted) for event in events)
-            news = [
+            changed = [
                 target
                 for event in events
-                if isinstance(event, TargetEvent) and latest.is_news(target := event.target(promotion_id))
+                if isinstance(event, TargetEvent) and latest.is_news(target := event.state(promotion_id))
             ]
-            if news:
-                yield Changes(news, follower.delivery)
+            if changed:
+                yield Changes(changed, follower.delivery)
             if completed or not events:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.

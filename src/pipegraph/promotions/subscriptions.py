@@ -1,22 +1,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
+from pipegraph.access.rights import Rights
 from pipegraph.api.context import Info
-from pipegraph.api.subscriptions import lines_while_visible, row_key, stream_hub
+from pipegraph.api.event_batches import prepare, while_reading
+from pipegraph.api.subscriptions import app_log_lines, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
-from pipegraph.pipelines.live_view import pipeline_view
+from pipegraph.pipelines.live_view import PipelineView, pipeline_view
 from pipegraph.promotions.loaders import promotion_by_id
+from pipegraph.promotions.models import PromotionTarget
 from pipegraph.promotions.progress import follow_promotion
 from pipegraph.promotions.types import PromotionProgressType, sees_promotion
 from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.log import follow_release_log
 from pipegraph.releases.types import ReleaseLogLineType
+from pipegraph.streams.promotion import TargetState
+
+
+def _sees_target(view: PipelineView, rights: Rights, target: PromotionTarget | TargetState) -> bool:
+    return view.sees_app(rights, target.app_id)
 
 
 @strawberry.type
@@ -33,19 +42,22 @@ class PromotionSubscriptions:
         if promotion is None or not await sees_promotion(info, promotion):
             raise NotFound("promotion", promotion_id, field="id")  # as for one that does not exist
         async for changes in follow_promotion(hub, promotion_id):
-            # Fresh rows for each batch (statuses move on, owners change): loaded once for the batch, and the
-            # pipeline's and apps' owners read once per burst for every socket following it.
+            # Fresh rows and rights for each batch (statuses move on, owners change, a collaborator removed meanwhile
+            # sees nothing of the next batch): the pipeline's and apps' owners read once per burst for every socket
+            # following it, the rights from memory while access notices are heard. The events are built while that
+            # statement runs, and those of the targets the viewer sees are sent, as one result where the selection
+            # is planned (api/event_batches.py).
             info.context.refresh()
-            view = await pipeline_view(promotion.pipeline_id, changes.delivery)
+            view, batch = await while_reading(
+                pipeline_view(promotion.pipeline_id, changes.delivery),
+                partial(prepare, info, changes.targets, PromotionProgressType.from_model),
+            )
             await view.include(target.app_id for target in changes.targets)
-            for target in changes.targets:
-                # Rights as they are now, at each event (a collaborator removed meanwhile sees no more).
-                info.context.refresh_rights()
-                rights = await info.context.access.rights()
-                if not view.sees_pipeline(rights):
-                    raise NotFound("promotion", promotion_id, field="id")
-                if view.sees_app(rights, target.app_id):
-                    yield PromotionProgressType.from_model(target)
+            rights = await info.context.access.rights()
+            if not view.sees_pipeline(rights):
+                raise NotFound("promotion", promotion_id, field="id")
+            for event in batch.events(partial(_sees_target, view, rights)):
+                yield event
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
     async def release_log(
@@ -59,7 +71,8 @@ class PromotionSubscriptions:
         if row is None or row.app_id not in await sees_apps(info, [row.app_id]):
             raise NotFound("release", release, field="releaseId")  # as for one that does not exist
         lines = follow_release_log(hub, release)
-        async for number, line in lines_while_visible(
-            info, lines, app_id=row.app_id, what="release", row_id=release, field="releaseId"
+        make = lambda number, text: ReleaseLogLineType(number=number, text=text)  # noqa: E731
+        async for line in app_log_lines(
+            info, lines, make, app_id=row.app_id, missing=NotFound("release", release, field="releaseId")
         ):
-            yield ReleaseLogLineType(number=number, text=line)
+            yield line

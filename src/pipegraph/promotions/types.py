@@ -18,6 +18,7 @@ from pipegraph.promotions.loaders import promotion_by_id, promotion_target_by_id
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget, TargetStatus, TargetStep
 from pipegraph.releases.loaders import release_by_id
 from pipegraph.releases.types import ReleaseType
+from pipegraph.streams.promotion import TargetState
 
 if TYPE_CHECKING:
     from pipegraph.pipelines.types import PipelineType
@@ -65,10 +66,11 @@ class PromotionTargetType(relay.Node):
     step: TargetStep = strawberry.field(description="How far the target got.")
     error_message: str | None = strawberry.field(description="Why this target failed, when it did.")
     updated_at: datetime | None = strawberry.field(description="When the target last changed.")
-    model: strawberry.Private[PromotionTarget]
+    # Or, for a subscriber, the target as its latest stream event says it is.
+    model: strawberry.Private[PromotionTarget | TargetState]
 
     @classmethod
-    def from_model(cls, target: PromotionTarget) -> PromotionTargetType:
+    def from_model(cls, target: PromotionTarget | TargetState) -> PromotionTargetType:
         return cls(
             id=target.id,
             status=target.status,
@@ -162,7 +164,7 @@ class PromotionProgressType:
     shared_as: strawberry.Private[tuple[object, ...] | None] = None
 
     @classmethod
-    def from_model(cls, target: PromotionTarget) -> PromotionProgressType:
+    def from_model(cls, target: PromotionTarget | TargetState) -> PromotionProgressType:
         return cls(
             target=PromotionTargetType.from_model(target),
             status=target.status,

@@ -135,8 +135,9 @@ async def _test_run(app: App, user: User, source: Source, request: Request) -> l
 
 
 async def _follow(streams: StreamHub, build_id: int) -> AsyncIterator[str]:
-    async for line in follow_build_log(streams, build_id):
-        yield line + "\n"
+    async for lines in follow_build_log(streams, build_id):
+        for line in lines:
+            yield line + "\n"
     build = await Build.get(id=build_id)
     release = await Release.get_or_none(id=build.release_id) if build.release_id else None
     if release is None:
@@ -145,8 +146,9 @@ async def _follow(streams: StreamHub, build_id: int) -> AsyncIterator[str]:
     if release.status == ReleaseStatus.PENDING:
         # The push waits for its release phase, as Heroku's does: a deploy that fails there is not a success.
         yield "-----> Running release command...\n"
-        async for line in follow_release_log(streams, release.id):
-            yield f"       {line}\n"
+        async for lines in follow_release_log(streams, release.id):
+            for line in lines:
+                yield f"       {line}\n"
         await release.refresh_from_db()
     if release.status == ReleaseStatus.FAILED:
         yield f" !     Release v{release.version} failed: {release.error_message}\n"

@@ -104,7 +104,11 @@ class StreamFollower(Generic[E]):
         return self._after_position(batch)
 
     def _after_position(self, entries: list[StreamEntry]) -> list[E]:
-        fresh = [entry for entry in entries if _entry_key(entry[0]) > _entry_key(self.position)]
+        # Entries come in stream order: from the first one past the position, all are (a burst's 250 entry ids were
+        # parsed twice each to find that out).
+        position = _entry_key(self.position)
+        first = next((index for index, (entry_id, _) in enumerate(entries) if _entry_key(entry_id) > position), None)
+        fresh = [] if first is None else entries[first:]
         if fresh:
             self.position = fresh[-1][0]
         return [self.topic.decode(fields) for _, fields in fresh]

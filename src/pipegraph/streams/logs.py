@@ -5,7 +5,7 @@ A release phase's log is `RELEASE_LOG`; another log (a build's) is one more `Top
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from pipegraph.streams.hub import StreamHub
 
 QUIET_STREAM_MS = 5_000
+# A saved log of thousands of lines goes out in batches of this many: each batch is written to a socket at once.
+LOG_BATCH_LINES = 500
 
 
 @dataclass(frozen=True)
@@ -69,27 +71,40 @@ async def follow_log(
     saved: Callable[[], Awaitable[SavedLog]],
     *,
     quiet_ms: int = QUIET_STREAM_MS,
-) -> AsyncIterator[str]:
+) -> AsyncIterator[list[str]]:
     """The saved lines once the row ended; else its whole stream (it holds only this row's lines) until the end
-    marker. A quiet stream whose row has ended was lost (a Redis restart): the saved lines give the rest."""
+    marker. A quiet stream whose row has ended was lost (a Redis restart): the saved lines give the rest.
+
+    Batch by batch (never an empty one): what one read of the stream delivered, or the saved lines in batches of at
+    most LOG_BATCH_LINES, so that a subscriber decides once per batch whether its viewer still sees them."""
     log = await saved()
     if log.ended:
-        for line in log.text.splitlines():
-            yield line
+        for batch in _batches(log.text.splitlines()):
+            yield batch
         return
     async with hub.follow(topic, row_id, from_start=True) as follower:
         sent = 0
         while True:
             events = await follower.read(block_ms=quiet_ms)
+            lines: list[str] = []
             for event in events:
                 if isinstance(event, LogEnd):
-                    return
-                sent += 1
-                yield event.text
+                    break
+                lines.append(event.text)
+            for batch in _batches(lines):
+                yield batch
+            sent += len(lines)
+            if len(lines) < len(events):
+                return  # the end marker
             if events:
                 continue
             log = await saved()
             if log.ended:
-                for line in log.text.splitlines()[sent:]:
-                    yield line
+                for batch in _batches(log.text.splitlines()[sent:]):
+                    yield batch
                 return
+
+
+def _batches(lines: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(lines), LOG_BATCH_LINES):
+        yield lines[start : start + LOG_BATCH_LINES]

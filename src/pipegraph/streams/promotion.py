@@ -10,6 +10,21 @@ from pipegraph.promotions.models import PromotionTarget, TargetStatus, TargetSte
 from pipegraph.streams.publish import Topic
 
 
+@dataclass(slots=True)
+class TargetState:
+    """A promotion target's columns that subscribers read, as its latest event says them (PromotionTarget's names)."""
+
+    id: int
+    promotion_id: int
+    app_id: int
+    status: TargetStatus
+    step: TargetStep
+    error_message: str | None
+    release_id: int | None
+    sequence: int
+    updated_at: datetime | None
+
+
 @dataclass(frozen=True)
 class TargetEvent:
     """A target as the worker just saved it: enough to rebuild it without a database read per subscriber."""
@@ -47,6 +62,21 @@ class TargetEvent:
             release_id=self.release_id,
             sequence=self.sequence,
             updated_at=self.updated_at,
+        )
+
+    def state(self, promotion_id: int) -> TargetState:
+        """The target as this event says it is now, for a subscriber: what `target` gives, without the model (building
+        250 models was a sixth of what a 50-target burst cost the API)."""
+        return TargetState(
+            self.target_id,
+            promotion_id,
+            self.app_id,
+            self.status,
+            self.step,
+            self.error_message,
+            self.release_id,
+            self.sequence,
+            self.updated_at,
         )
 
     def to_fields(self) -> dict[str, str]:

@@ -1,0 +1,109 @@
+"""A batch of subscription events whose selection is planned, sent as one result instead of one result per event.
+
+A 50-target promotion burst is 250 events. Built without graphql-core (api/event_plans.py), each still went alone
+through graphql-core's per-event step, strawberry's per-result handling (its extensions' hooks, the result stream)
+and the socket handler's send with its token check: the last event of a burst waited for all that, 249 times. A
+subscription that takes its events batch by batch (promotionProgress) now yields, where the socket's handler can take
+it (`Context.event_batches`: api/websocket.py), the batch's planned events as one value: PlannedEvents, each event's
+finished `data`. graphql-core and strawberry pass it once, as one result (EventBatchesExecutionContext), and the
+handler writes one `next` (or `data`) message per event, in order, the same messages as one result per event.
+
+An event the plan leaves to graphql-core (a null where the schema says non-null) is yielded alone where it falls,
+so the order stays the events' own and graphql-core's errors stay its own. A selection that is not planned is
+yielded event by event, as always.
+
+The events are built (`prepare`) while the batch's visibility is read (`while_reading`: the statement goes out
+first), and only those the viewer sees are sent (`Prepared.events`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from graphql import ExecutionResult
+
+from pipegraph.api.context import Info
+from pipegraph.api.event_plans import event_plan
+from pipegraph.reads.executor import CompiledReadsExecutionContext
+
+R = TypeVar("R")
+S = TypeVar("S")
+T = TypeVar("T")
+W = TypeVar("W")
+
+
+class PlannedEvents:
+    """Consecutive events of one subscription, each as its result's finished `data`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: list[dict[str, Any]]) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"PlannedEvents({len(self.data)} events)"
+
+
+@dataclass(frozen=True)
+class Prepared(Generic[S, T]):
+    """A batch's events, built where planned, each with what it was made from: built before it is known which the
+    viewer sees (while that is read), and sent for those it sees."""
+
+    items: list[tuple[S, T, dict[str, Any] | None]]
+
+    def events(self, seen: Callable[[S], bool]) -> Iterator[T]:
+        """What the subscription yields for the events whose source the viewer sees: PlannedEvents for each run of
+        built ones, and any other on its own, in the events' order."""
+        return planned_runs((event, data) for source, event, data in self.items if seen(source))
+
+
+def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T]) -> Prepared[S, T]:
+    """The batch's events made from their sources, each built where the selection is planned and the socket's handler
+    takes batches."""
+    plan = event_plan(info._raw_info.schema, info._raw_info.operation) if info.context.event_batches else None
+    items: list[tuple[S, T, dict[str, Any] | None]] = []
+    for source in sources:
+        event = make(source)
+        items.append((source, event, plan.data(event) if plan is not None else None))
+    return Prepared(items)
+
+
+async def while_reading(read: Coroutine[Any, Any, R], work: Callable[[], W]) -> tuple[R, W]:
+    """`read`'s result and `work()`'s, the work done while the read waits on the database: the read starts first and
+    is given one turn of the event loop to send its statement."""
+    task = asyncio.ensure_future(read)
+    try:
+        await asyncio.sleep(0)
+        done = work()
+        return await task, done
+    finally:
+        task.cancel()  # only matters when the work failed or this was cancelled: a finished task ignores it
+
+
+def planned_runs(events: Iterable[tuple[T, dict[str, Any] | None]]) -> Iterator[T]:
+    """Each run of built events (an event and its data) as one PlannedEvents, and any event not built (data None: left
+    to graphql-core) on its own, in the events' order."""
+    built: list[dict[str, Any]] = []
+    for event, data in events:
+        if data is not None:
+            built.append(data)
+            continue
+        if built:
+            # A batch stands in for its events: EventBatchesExecutionContext and the handler unpack it.
+            yield cast(T, PlannedEvents(built))
+            built = []
+        yield event
+    if built:
+        yield cast(T, PlannedEvents(built))
+
+
+class EventBatchesExecutionContext(CompiledReadsExecutionContext):
+    """The schema's execution context: a batch of planned events is already its data."""
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if type(self.root_value) is PlannedEvents:
+            return ExecutionResult(data=cast(Any, self.root_value))
+        return super().execute_operation(serially)

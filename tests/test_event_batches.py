@@ -1,0 +1,205 @@
+"""A batch of planned subscription events (api/event_batches.py) sent as one result: over a real WebSocket, in both
+protocols, a promotion's burst reaches a socket as the very messages graphql-core's one result per event makes, in
+order; and a batch is split around an event the plan leaves to graphql-core."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from graphql import OperationDefinitionNode, parse
+from workers.runner import in_process_worker
+
+from pipegraph.api.event_batches import PlannedEvents, planned_runs, while_reading
+from pipegraph.api.event_plans import event_plan
+from pipegraph.schema import schema
+from pipegraph.settings import Settings
+from tests.support.clients import GraphQLClient
+from tests.support.factories import deploy
+from tests.support.jobs import JobRunner
+from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.sandbox import expected_log
+from tests.support.sql import StatementCounter
+from tests.support.ws_client import LEGACY_WS, PATIENCE_SECONDS, TRANSPORT_WS, connect, init, receive, start, text_frame
+from tests.test_event_plans import _events
+
+PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
+APPS = tuple(f"shop-prod-{number}" for number in range(6))
+FIELDS = "step sequence status errorMessage target { id status updatedAt }"
+PLANNED = f"subscription($id: ID!) {{ promotionProgress(id: $id) {{ {FIELDS} }} }}"
+# The same selection through an inline fragment, which the plans leave to graphql-core (api/event_plans.py).
+EXECUTED = f"subscription($id: ID!) {{ promotionProgress(id: $id) {{ ... on PromotionProgress {{ {FIELDS} }} }} }}"
+
+
+def _operation(document: str) -> OperationDefinitionNode:
+    operation = parse(document).definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return operation
+
+
+async def _frames_until_complete(ws: Any) -> list[str]:
+    """Every text frame the server sends, as sent, until the subscription completes."""
+    frames: list[str] = []
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        while True:
+            frame = text_frame(await ws.recv())
+            frames.append(frame)
+            if json.loads(frame)["type"] == "complete":
+                return frames
+
+
+async def _burst(
+    gql: GraphQLClient, settings: Settings, host: str, protocol: str
+) -> tuple[list[str], list[str]] | None:
+    """A promotion followed by a socket with PLANNED and one with EXECUTED, then run: each socket's frames; None
+    when a target was worked before both were in (their snapshots would differ: nothing to compare)."""
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for document in (PLANNED, EXECUTED):
+            ws = await stack.enter_async_context(connect(host, protocol))
+            await init(ws, {"Authorization": f"Bearer {gql.actor.token}"})
+            assert (await receive(ws))["type"] == "connection_ack"
+            await start(ws, protocol, document, {"id": promotion_id})
+            sockets.append(ws)
+        async with in_process_worker(settings):
+            planned, executed = await asyncio.gather(*(_frames_until_complete(ws) for ws in sockets))
+    snapshots = [json.loads(frames[0])["payload"]["data"]["promotionProgress"] for frames in (planned, executed)]
+    return None if any(snapshot["sequence"] != 0 for snapshot in snapshots) else (planned, executed)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+) -> None:
+    # given a pipeline whose staging app, deployed without a release phase, promotes to six apps (one batch job:
+    # every target's events in one burst)
+    await shop_pipeline(gql, production=APPS)
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+    assert event_plan(schema._schema, _operation(PLANNED)) is not None
+    assert event_plan(schema._schema, _operation(EXECUTED)) is None
+
+    # when it is promoted, followed by two sockets (one whose selection is planned, one with the same selection that
+    # graphql-core executes) before the promotion runs (again, should a worker have taken it before both were in)
+    for _ in range(5):
+        frames = await _burst(gql, settings, live_server, protocol)
+        if frames is not None:
+            break
+    assert frames is not None, "every promotion was worked before its sockets were in"
+    planned, executed = frames
+
+    # then the planned socket got the same frames, byte for byte and in the same order
+    assert planned == executed
+    # and they are the whole promotion: the snapshot, then each target's five changes, in order, then the end
+    results = [json.loads(frame) for frame in planned]
+    assert results[-1] == {"id": "1", "type": "complete"}
+    progress = [result["payload"]["data"]["promotionProgress"] for result in results[:-1]]
+    assert len(progress) == len(APPS) * 6
+    by_target: dict[str, list[tuple[int, str]]] = {}
+    for event in progress:
+        by_target.setdefault(event["target"]["id"], []).append((event["sequence"], event["step"]))
+    assert len(by_target) == len(APPS)
+    for steps in by_target.values():
+        assert [sequence for sequence, _ in steps] == [0, 1, 2, 3, 4, 5]
+        assert steps[-1][1] == "DONE"
+
+
+async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(database: str) -> None:
+    # given four events of a planned selection, the second with a null where the schema says non-null
+    plan = event_plan(schema._schema, _operation(PLANNED))
+    assert plan is not None
+    first, second, third = _events()
+    fourth = _events()[0]
+    second.sequence = None  # type: ignore[assignment]
+
+    # when they are taken as one batch
+    runs = list(planned_runs((event, plan.data(event)) for event in [first, second, third, fourth]))
+
+    # then the events on either side of it are built in runs, and it is left alone for graphql-core, in order
+    assert [type(run) for run in runs] == [PlannedEvents, type(second), PlannedEvents]
+    assert runs[1] is second
+    assert isinstance(runs[0], PlannedEvents)
+    assert isinstance(runs[2], PlannedEvents)
+    assert runs[0].data == [plan.data(first)]
+    assert runs[2].data == [plan.data(third), plan.data(fourth)]
+
+
+async def test_the_events_are_built_while_the_visibility_read_waits() -> None:
+    # given a read that waits (as on the database) and work that notes whether the read was under way
+    started: list[str] = []
+
+    async def read() -> str:
+        started.append("read")
+        await asyncio.sleep(0.01)
+        return "view"
+
+    def work() -> list[str]:
+        return list(started)
+
+    # when both are run
+    view, seen_by_work = await while_reading(read(), work)
+
+    # then the read had started (sent its statement) before the work ran, and both results come back
+    assert (view, seen_by_work) == ("view", ["read"])
+
+
+async def test_the_visibility_read_is_cancelled_when_building_fails() -> None:
+    # given a read that would wait long, and work that fails
+    reading: list[asyncio.Task[Any]] = []
+
+    async def read() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        reading.append(task)
+        await asyncio.sleep(60)
+
+    def work() -> None:
+        raise ValueError("no")
+
+    # when both are run, then the failure comes through and the read does not go on alone
+    with pytest.raises(ValueError, match="no"):
+        await while_reading(read(), work)
+    await asyncio.sleep(0)
+    assert reading[0].cancelled()
+
+
+RELEASE_LOG = "subscription($id: ID!) { releaseLog(releaseId: $id) { number text } }"
+RELEASE_LOG_EXECUTED = "subscription($id: ID!) { releaseLog(releaseId: $id) { ... on ReleaseLogLine { number text } } }"
+
+
+async def _log_frames(host: str, token: str, document: str, release_id: str) -> list[str]:
+    async with connect(host, TRANSPORT_WS) as ws:
+        await init(ws, {"Authorization": f"Bearer {token}"})
+        assert (await receive(ws))["type"] == "connection_ack"
+        await start(ws, TRANSPORT_WS, document, {"id": release_id})
+        return await _frames_until_complete(ws)
+
+
+async def test_a_saved_log_is_checked_once_per_batch_and_sent_as_graphql_core_would(
+    gql: GraphQLClient, jobs: JobRunner, live_server: str, sql_statements: StatementCounter
+) -> None:
+    # given two releases whose release phase printed 3 and 60 lines, both ended (their logs saved)
+    await shop_pipeline(gql, production=())
+    statements: list[int] = []
+    for count in (3, 60):
+        release = await deploy_release_script(gql, app="shop-staging", script=f"seq {count}\n")
+        await jobs.drain()
+
+        # when a late subscriber follows each log with a planned selection
+        sql_statements.statements.clear()
+        planned = await _log_frames(live_server, gql.actor.token, RELEASE_LOG, release["id"])
+        statements.append(sum('FROM "apps"' in statement for statement in sql_statements.statements))
+
+        # then it gets the frames graphql-core makes for the same selection, every line in order
+        assert planned == await _log_frames(live_server, gql.actor.token, RELEASE_LOG_EXECUTED, release["id"])
+        lines = [json.loads(frame)["payload"]["data"]["releaseLog"] for frame in planned[:-1]]
+        assert lines == [
+            {"number": number, "text": text}
+            for number, text in enumerate(expected_log(*map(str, range(1, count + 1))), 1)
+        ]
+    # and the viewer's sight of the log (the app's row) was read once for the batch, not once per line
+    assert statements[0] == statements[1], statements
