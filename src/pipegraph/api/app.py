@@ -164,8 +164,8 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
                 await close_db()
 
     view = PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)
-    # A known dashboard query's data statement starts while the credential is checked (api/speculation.py), on a
-    # second connection of the pool: SQLite's one connection would run them in turn, and gained nothing from it.
+    # A known dashboard query's data statement is read by the statement that checks the credential
+    # (api/speculation.py), joined LATERAL behind its row: PostgreSQL's, since SQLite has no LATERAL.
     schema = view.schema
     speculate = (
         partial(speculation.speculate, schema.known.get)

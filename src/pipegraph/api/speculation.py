@@ -1,26 +1,25 @@
-"""The dashboard's data statement, started while the request's credential is checked rather than after.
+"""The dashboard's data statement, read in the round trip that checks the request's credential rather than after it.
 
 Every request starts with the statement that checks its token or session (and reads the viewer's rights): nothing is
 cached, so that a revoked token is refused on the very next request. For the dashboard that round trip was a fourth of
 the request, spent waiting before the data statement could even be sent. The compiled pipeline read's tree statement
 does not depend on who asks (it reads every app of the pipeline; visibility is decided after, in memory, from the
-rights the check read), so it can be sent at once, on a second pool connection, while the check runs (on PostgreSQL:
-SQLite's one connection runs statements in turn, and measured no gain):
+rights the check read), so on PostgreSQL it is joined LATERAL behind the credential's row, in that very statement
+(access/preload.py): one round trip, one pool connection.
 
-- only for a query already known to the fast path whose one root field is `pipeline(name:)`, started from the plan
-  that field was last read with, and only when the request carries a credential at all;
+- only for a query already known to the fast path whose one root field is `pipeline(name:)`, read with the plan that
+  field was last read with, and only when the request carries a credential at all;
+- no credential row (unknown, revoked, ended or expired), and the statement reads no tree row at all: the refusal is
+  the one it always was, word for word;
 - its rows reach nothing until the request's own read asks for exactly that read (the same plan object, the same
-  name), which happens only once the check passed: the resolver runs after RequireToken, with the rights the check
-  produced, and applies them as it always does;
-- a failed check (or one that raises) discards it: the task is cancelled and awaited, its rows or error dropped
-  unseen, nothing logged; the refusal is the one it always was. A read started but not asked for (another plan by
-  now) is discarded the same way when the request ends.
+  name), which happens only once the check passed: the resolver runs after RequireToken, with the rights the same
+  statement read, and applies them as it always does. Rows not asked for (another plan by now) are dropped unseen.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,40 +28,48 @@ from graphql import FieldNode, StringValueNode, VariableNode
 from pipegraph.core.names import could_be_name
 from pipegraph.reads import fetch
 from pipegraph.reads.executor import Key, last_plan, pipeline_key
+from pipegraph.reads.fetch import Along
 from pipegraph.reads.shapes import PIPELINE
 
 
 class Prefetched:
-    """The reads a request started before its credential was checked, by what they read."""
+    """The reads a request's credential check read along with it, by what they read."""
 
     def __init__(self) -> None:
-        self._reads: dict[Key, asyncio.Task[Any]] = {}
+        self._reads: dict[Key, Any] = {}
         self._plans: list[Any] = []  # kept alive while their identity is a key
 
-    def start(self, key: Key, plan: Any, read: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    def put(self, key: Key, plan: Any, rows: Any) -> None:
         self._plans.append(plan)
-        self._reads[key] = asyncio.ensure_future(read())
+        self._reads[key] = rows
 
-    def take(self, key: Key) -> Awaitable[Any] | None:
-        """The read started for `key`, handed over once (the caller awaits it, and gets its rows or its error)."""
+    def take(self, key: Key) -> Any | None:
+        """The rows read for `key`, handed over once; None when nothing was read for it."""
         return self._reads.pop(key, None)
 
     def __bool__(self) -> bool:
         return bool(self._reads)
 
-    async def discard(self) -> None:
-        """Cancel and await every read not taken, dropping its rows or error unseen."""
-        reads, self._reads = list(self._reads.values()), {}
-        for read in reads:
-            read.cancel()
-        if reads:
-            await asyncio.gather(*reads, return_exceptions=True)
+
+@dataclass(frozen=True)
+class Speculation:
+    """A read a request body lets its credential check read along (`along`), and what its rows are kept under."""
+
+    key: Key
+    plan: Any
+    along: Along
+
+    def prefetched(self, rows: Sequence[Any]) -> Prefetched:
+        prefetched = Prefetched()
+        prefetched.put(self.key, self.plan, self.along.rows(rows))
+        return prefetched
 
 
-def speculate(known_query: Callable[[str, str | None], Any], body: bytes) -> Prefetched | None:
-    """The reads to start for this request body, given the fast path's known queries; None when there are none.
+def speculate(known_query: Callable[[str, str | None], Any], body: bytes) -> Speculation | None:
+    """The read to do along with this request body's credential check, given the fast path's known queries; None when
+    there is none.
 
-    Reads the body as the view will (a body the view would refuse starts nothing) and never raises."""
+    Reads the body as the view will (a body the view would refuse reads nothing more) and never raises."""
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -99,6 +106,5 @@ def speculate(known_query: Callable[[str, str | None], Any], body: bytes) -> Pre
     plan = last_plan(node, PIPELINE)
     if plan is None:
         return None
-    prefetched = Prefetched()
-    prefetched.start(pipeline_key(plan, name), plan, lambda: fetch.pipelines([plan], name=name))
-    return prefetched
+    along = fetch.pipeline_along(plan, name)
+    return Speculation(pipeline_key(plan, name), plan, along) if along is not None else None

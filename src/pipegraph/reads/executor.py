@@ -242,13 +242,13 @@ def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> A
 
 def last_plan(node: FieldNode, table: Table) -> ObjectPlan | None:
     """The plan this root field node (alone under its response key) was last read with as `table`, if still cached:
-    what a read started before the request runs (api/speculation.py) guesses from."""
+    what a read done along with the request's credential check (api/speculation.py) guesses from."""
     found = _last_plans.get((id(node), table.type_name))
     return cast(ObjectPlan | None, found[1]) if found is not None and found[0] is node else None
 
 
-# (the plan's identity, the root field's argument): what a read started before the request runs must be asked for
-# with to hand its rows over (api/speculation.py).
+# (the plan's identity, the root field's argument): what a read done along with the credential check must be asked
+# for with to hand its rows over (api/speculation.py).
 Key = tuple[str, int, str]
 
 
@@ -290,14 +290,18 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
     plan = _object_plan(info, PIPELINE)
     if plan is None:
         return None
-    # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
-    # The tree may have been started already, while the request's credential was checked (api/speculation.py).
+    # The tree may have been read already, by the statement that checked the request's credential
+    # (api/speculation.py); else the viewer's rights and the tree are read at once: neither needs the other until the
+    # rows are in.
     prefetched = info.context.prefetched
-    started = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
-    rights, rows = await asyncio.gather(
-        info.context.access.rights(),
-        started or fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
-    )
+    rows = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
+    if rows is not None:
+        rights = await info.context.access.rights()
+    else:
+        rights, rows = await asyncio.gather(
+            info.context.access.rights(),
+            fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
+        )
     if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
         return Compiled(None)  # as the resolver: an unseen pipeline is null
     try:
