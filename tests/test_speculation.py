@@ -16,6 +16,7 @@ from tortoise.connection import connections
 from pipegraph.access.preload import LIVE_TOKEN, _along_sql
 from pipegraph.accounts.service import hash_token
 from pipegraph.accounts.sessions import end_session
+from pipegraph.api.fast_path import FastPathSchema
 from pipegraph.api.speculation import speculate
 from pipegraph.settings import Settings
 from pipegraph.slugs.store import LocalSlugStore
@@ -24,7 +25,7 @@ from tests.support.clients import GraphQLClient, make_actor
 from tests.support.database import is_postgres
 from tests.support.sql import StatementCounter
 from tests.test_browser_sessions import cookie, sign_in
-from tests.test_fast_path import DASHBOARD, TWO_PIPELINES, known, known_documents
+from tests.test_fast_path import DASHBOARD, TWO_PIPELINES, known
 from tests.test_tokens import REVOKE_TOKEN, create_token
 
 # The compiled pipeline read's tree statement (reads/fetch.py), and the credential's (access/preload.py).
@@ -37,6 +38,11 @@ REFUSED = {
 TREE_TABLES = {"pipelines", "pipeline_couplings", "apps", "releases", "slugs"}
 
 postgres_only = pytest.mark.skipif(not is_postgres(), reason="the read along joins LATERAL: PostgreSQL's")
+
+
+def _schema(client: httpx.AsyncClient) -> FastPathSchema:
+    schema: FastPathSchema = client._transport.app.state.schema  # type: ignore[attr-defined]
+    return schema
 
 
 def _body(name: str) -> bytes:
@@ -63,8 +69,8 @@ async def test_a_known_dashboard_read_is_one_statement_with_the_credential_check
     first = await _known_dashboard(client, settings, gql)
 
     # then its body lets the tree be read along (and nothing for a name no pipeline can have)
-    assert speculate(known_documents(client).get, _body(DASHBOARD_PIPELINE)) is not None
-    assert speculate(known_documents(client).get, _body("not a name!")) is None
+    assert speculate(_schema(client), _body(DASHBOARD_PIPELINE)) is not None
+    assert speculate(_schema(client), _body("not a name!")) is None
 
     # when it is sent again, and for a pipeline that does not exist
     sql_statements.statements.clear()
@@ -184,7 +190,7 @@ async def test_a_revoked_token_s_statement_reads_no_tree_row_at_all(
     await gql(REVOKE_TOKEN, {"input": {"id": payload["apiToken"]["id"]}})
 
     # when the statement its request sends is run for it, and for the live token, as the server runs it
-    speculation = speculate(known_documents(client).get, _body(DASHBOARD_PIPELINE))
+    speculation = speculate(_schema(client), _body(DASHBOARD_PIPELINE))
     assert speculation is not None
     sql = _along_sql(LIVE_TOKEN, speculation.along)
     plans = {
@@ -209,3 +215,76 @@ async def _plan_nodes(sql: str, values: list[Any]) -> list[dict[str, Any]]:
         found.append(node)
         pending.extend(node.get("Plans", []))
     return found
+
+
+ALIASED = "query Board($name: String!) { board: pipeline(name: $name) { name stages { name apps { name } } } }"
+LITERAL = '{ pipeline(name: "shop") { name stages { apps { name } } } }'
+PAGED = """
+query Paged($name: String!, $first: Int) {
+  pipeline(name: $name) { stages { apps { name releases(first: $first) { edges { node { version } } } } } }
+}"""
+
+
+async def _send(client: httpx.AsyncClient, gql: GraphQLClient, body: dict[str, Any]) -> httpx.Response:
+    headers = {**gql.actor.headers, "Content-Type": "application/json"}
+    return await client.post("/graphql", content=orjson.dumps(body), headers=headers)
+
+
+@postgres_only
+async def test_a_known_dashboard_answered_from_the_read_along_is_the_views_answer_byte_for_byte(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given the viewer's pipelines
+    await seed_graph(TWO_PIPELINES, owner=gql.actor.user, store=LocalSlugStore(settings.slug_dir))
+    caplog.set_level(logging.INFO)
+
+    for query in (DASHBOARD, ALIASED, LITERAL):
+        body = {"query": query, "variables": {"name": DASHBOARD_PIPELINE}}
+        # when a document is sent a first time (the view answers, and knows it), then again (answered from the read
+        # along: one statement)
+        first = await _send(client, gql, body)
+        caplog.clear()
+        again = await _send(client, gql, body)
+
+        # then the second answer is the first, byte for byte, with the same status and content type, and logged as
+        # an operation that ran
+        assert first.status_code == again.status_code == 200
+        assert again.content == first.content
+        assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+        logged = [record.getMessage().split(" in ")[0] for record in caplog.records]
+        assert len([line for line in logged if line.startswith("graphql query ") and line.endswith(" ok")]) == 1
+        assert not again.json().get("errors")
+
+
+@postgres_only
+async def test_a_variable_below_the_root_is_read_with_its_value_of_this_request(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
+) -> None:
+    # given the viewer's pipelines, two releases per app
+    await seed_graph(TWO_PIPELINES, owner=gql.actor.user, store=LocalSlugStore(settings.slug_dir))
+
+    # when the same document asks for one release per app, then for two, each twice (known from the second on)
+    counts = []
+    for first in (1, 1, 2, 2, 1):
+        response = await _send(client, gql, {"query": PAGED, "variables": {"name": DASHBOARD_PIPELINE, "first": first}})
+        stages = response.json()["data"]["pipeline"]["stages"]
+        counts.append({len(app["releases"]["edges"]) for stage in stages for app in stage["apps"]})
+
+    # then each answer has the pages its own request asked for
+    assert counts == [{1}, {1}, {2}, {2}, {1}]
+
+
+@postgres_only
+async def test_a_body_the_view_refuses_is_refused_as_before_though_its_query_is_known(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
+) -> None:
+    # given a document with the pipeline's name written in it, known
+    await seed_graph(TWO_PIPELINES, owner=gql.actor.user, store=LocalSlugStore(settings.slug_dir))
+    assert (await _send(client, gql, {"query": LITERAL})).status_code == 200
+
+    # when it comes with variables that are not an object
+    response = await _send(client, gql, {"query": LITERAL, "variables": [1]})
+
+    # then the view's refusal is the answer
+    assert response.status_code == 400
+    assert "`variables` must be an object or null, not a list" in response.text

@@ -168,7 +168,7 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     # (api/speculation.py), joined LATERAL behind its row: PostgreSQL's, since SQLite has no LATERAL.
     schema = view.schema
     speculate = (
-        partial(speculation.speculate, schema.known.get)
+        partial(speculation.speculate, schema)
         if settings.compiled_reads
         and has_pool(settings.database_url)
         and isinstance(schema, FastPathSchema)

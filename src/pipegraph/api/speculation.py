@@ -18,17 +18,27 @@ rights the check read), so on PostgreSQL it is joined LATERAL behind the credent
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from graphql import FieldNode, StringValueNode, VariableNode
+from cross_web import HTTPException
+from graphql import FieldNode, FragmentDefinitionNode, NamedTypeNode, NonNullTypeNode, StringValueNode, VariableNode
+from strawberry.types.execution import ExecutionResult
 
+from pipegraph.access.rights import Rights
+from pipegraph.api.body import StrictJSONBody
+from pipegraph.api.fast_path import FastPathSchema, KnownQuery
+from pipegraph.api.json_output import dumps
+from pipegraph.api.metrics import record_operation
 from pipegraph.core.names import could_be_name
 from pipegraph.reads import fetch
-from pipegraph.reads.executor import Key, last_plan, pipeline_key
+from pipegraph.reads.executor import Key, last_plan, pipeline_answer, pipeline_key, variables_below
 from pipegraph.reads.fetch import Along
+from pipegraph.reads.plan import ObjectPlan
 from pipegraph.reads.shapes import PIPELINE
 
 
@@ -53,34 +63,66 @@ class Prefetched:
 
 @dataclass(frozen=True)
 class Speculation:
-    """A read a request body lets its credential check read along (`along`), and what its rows are kept under."""
+    """A read a request body lets its credential check read along (`along`), and what its rows are kept under; and
+    with `direct`, what answering the request from those rows alone takes."""
 
     key: Key
-    plan: Any
+    plan: ObjectPlan
     along: Along
+    direct: Direct | None = None
 
     def prefetched(self, rows: Sequence[Any]) -> Prefetched:
         prefetched = Prefetched()
         prefetched.put(self.key, self.plan, self.along.rows(rows))
         return prefetched
 
+    async def answer(self, viewer: Any, rights: Rights | None, rows: Sequence[Any]) -> bytes | None:
+        """The response body, built from the rows read along, without strawberry or graphql-core: what they would
+        answer, for a query whose only root field is the compiled `pipeline(name:)` with nothing left to resolvers;
+        None when that is not so (the request then takes the view, with the rows)."""
+        direct = self.direct
+        if direct is None or rights is None:
+            return None
+        started = time.perf_counter()
+        compiled = await pipeline_answer(rights, self.plan, self.along.rows(rows))
+        if compiled is None:
+            return None
+        data = {direct.response_key: compiled.data}
+        # Counted, timed and logged as the fast path does the same query (api/fast_path.py).
+        execution = direct.schema.observed(
+            direct.known, direct.query, direct.variables, SimpleNamespace(viewer=viewer), direct.operation_name
+        )
+        execution.result = ExecutionResult(data=data, errors=None, extensions={})
+        record_operation(execution, time.perf_counter() - started)
+        return dumps({"data": data})
 
-def speculate(known_query: Callable[[str, str | None], Any], body: bytes) -> Speculation | None:
+
+@dataclass(frozen=True)
+class Direct:
+    """A known query answered without the view (Speculation.answer): the request's parts, and the response key."""
+
+    schema: FastPathSchema
+    known: KnownQuery
+    query: str
+    variables: dict[str, Any]
+    operation_name: str | None
+    response_key: str
+
+
+def speculate(schema: FastPathSchema, body: bytes) -> Speculation | None:
     """The read to do along with this request body's credential check, given the fast path's known queries; None when
     there is none.
 
     Reads the body as the view will (a body the view would refuse reads nothing more) and never raises."""
     try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        request = _BODY._request_fields(orjson.loads(body))
+    except (orjson.JSONDecodeError, HTTPException):
+        return None  # the view reads it again, and answers
+    query, operation_name = request.get("query"), request.get("operationName")
+    variables = request.get("variables") or {}
+    if not isinstance(query, str):
         return None
-    if not isinstance(request, dict):
-        return None
-    query, operation_name, variables = request.get("query"), request.get("operationName"), request.get("variables")
-    if not isinstance(query, str) or not isinstance(operation_name, str | None):
-        return None
-    variables = variables if isinstance(variables, dict) else {}
-    known = known_query(query, operation_name)
+    known = schema.known.get(query, operation_name)
     if known is None:
         return None
     selections = known.operation.selection_set.selections
@@ -107,4 +149,52 @@ def speculate(known_query: Callable[[str, str | None], Any], body: bytes) -> Spe
     if plan is None:
         return None
     along = fetch.pipeline_along(plan, name)
-    return Speculation(pipeline_key(plan, name), plan, along) if along is not None else None
+    if along is None:
+        return None
+    direct = (
+        Direct(schema, known, query, variables, operation_name, (node.alias or node.name).value)
+        if _answerable(schema, known, node, variables)
+        else None
+    )
+    return Speculation(pipeline_key(plan, name), plan, along, direct)
+
+
+def _answerable(schema: FastPathSchema, known: KnownQuery, node: FieldNode, variables: dict[str, Any]) -> bool:
+    """Whether graphql-core would run this request's `pipeline(name:)` exactly as the plan was last read: the
+    request's own checks pass (the fast path's), nothing on the operation but that field, and no variable but the
+    name's, whose value is the string it declares (coerced as it came), so that the plan's cache key is the one its
+    last read had."""
+    operation = known.operation
+    if operation.directives or not schema.may_run(known, variables, None):
+        return False
+    definitions = operation.variable_definitions or ()
+    if not definitions:
+        return True  # the name is a literal, and nothing below the root reads a variable (each must be declared)
+    if len(definitions) != 1:
+        return False
+    [definition] = definitions
+    type_node = definition.type
+    if isinstance(type_node, NonNullTypeNode):
+        type_node = type_node.type
+    argument = (node.arguments or ())[0].value  # speculate saw that it has one, the name
+    return (
+        isinstance(type_node, NamedTypeNode)
+        and type_node.name.value == "String"
+        and not definition.directives
+        and isinstance(argument, VariableNode)
+        and argument.name.value == definition.variable.name.value
+        and not _reads_variables(node, known)
+    )
+
+
+def _reads_variables(node: FieldNode, known: KnownQuery) -> bool:
+    """Whether the selection below the root field (its fragments' included) reads any variable."""
+    fragments = {
+        definition.name.value: definition
+        for definition in known.document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return bool(variables_below([node], fragments))
+
+
+_BODY = StrictJSONBody()
