@@ -230,7 +230,6 @@ async def _send(client: httpx.AsyncClient, gql: GraphQLClient, body: dict[str, A
     return await client.post("/graphql", content=orjson.dumps(body), headers=headers)
 
 
-@postgres_only
 async def test_a_known_dashboard_answered_from_the_read_along_is_the_views_answer_byte_for_byte(
     client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -256,7 +255,6 @@ async def test_a_known_dashboard_answered_from_the_read_along_is_the_views_answe
         assert not again.json().get("errors")
 
 
-@postgres_only
 async def test_a_variable_below_the_root_is_read_with_its_value_of_this_request(
     client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
 ) -> None:
@@ -274,7 +272,6 @@ async def test_a_variable_below_the_root_is_read_with_its_value_of_this_request(
     assert counts == [{1}, {1}, {2}, {2}, {1}]
 
 
-@postgres_only
 async def test_a_body_the_view_refuses_is_refused_as_before_though_its_query_is_known(
     client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
 ) -> None:

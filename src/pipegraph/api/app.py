@@ -30,7 +30,7 @@ from pipegraph.api.json_output import OrjsonResponses, TextFrameWebSocket
 from pipegraph.api.live_access import LiveAccess
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
-from pipegraph.db import close_db, has_pool, init_db
+from pipegraph.db import close_db, init_db
 from pipegraph.github.service import WEBHOOK_PATH
 from pipegraph.github.webhooks import receive_webhook
 from pipegraph.jobs.queue import JobQueue
@@ -165,14 +165,12 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
 
     view = PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)
     # A known dashboard query's data statement is read by the statement that checks the credential
-    # (api/speculation.py), joined LATERAL behind its row: PostgreSQL's, since SQLite has no LATERAL.
+    # (api/speculation.py), joined LATERAL behind its row on PostgreSQL (SQLite has no LATERAL: it reads it next), and
+    # answered without the view when the rows hold the whole answer.
     schema = view.schema
     speculate = (
         partial(speculation.speculate, schema)
-        if settings.compiled_reads
-        and has_pool(settings.database_url)
-        and isinstance(schema, FastPathSchema)
-        and schema.fast_path_enabled
+        if settings.compiled_reads and isinstance(schema, FastPathSchema) and schema.fast_path_enabled
         else None
     )
     graphql = GraphiQLPage(RequireToken(view, speculate), settings)

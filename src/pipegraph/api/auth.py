@@ -163,7 +163,7 @@ class RequireToken:
             await unauthenticated(result)(scope, receive, send)
             return
         rows = result.along_rows
-        if speculation is not None and rows is not None:
+        if speculation is not None:
             # A known query whose whole answer the rows hold is answered here, as the view would (api/speculation.py).
             answer = await speculation.answer(result.user, result.rights, rows)
             if answer is not None:

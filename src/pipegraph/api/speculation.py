@@ -15,7 +15,8 @@ rights the check read), so on PostgreSQL it is joined LATERAL behind the credent
   name), which happens only once the check passed: the resolver runs after RequireToken, with the rights the same
   statement read, and applies them as it always does. Rows not asked for (another plan by now) are dropped unseen.
 - when the rows hold the whole answer (the plan leaves nothing to resolvers, and no variable but the name's reaches
-  it, so that graphql-core would plan it the same), RequireToken answers from them itself (Speculation.answer), with
+  it, so that graphql-core would plan it the same), RequireToken answers from them itself (Speculation.answer; on
+  SQLite, which has no LATERAL, it reads the tree once the check passed, as the resolver would have), with
   the compiled read's own builder and the same rights: strawberry's request handling and graphql-core's per-request
   set-up were a third of what remained of the request. The response is the view's, byte for byte, and it is counted
   and logged as the fast path's operations are.
@@ -68,29 +69,39 @@ class Prefetched:
 
 @dataclass(frozen=True)
 class Speculation:
-    """A read a request body lets its credential check read along (`along`), and what its rows are kept under; and
-    with `direct`, what answering the request from those rows alone takes."""
+    """A read a request body lets its credential check read along (`along`; None on SQLite, which reads it after the
+    check), and what its rows are kept under; and with `direct`, what answering the request from those rows alone
+    takes."""
 
     key: Key
     plan: ObjectPlan
-    along: Along
+    name: str
+    along: Along | None
     direct: Direct | None = None
 
-    def prefetched(self, rows: Sequence[Any]) -> Prefetched:
+    def prefetched(self, rows: Sequence[Any]) -> Prefetched | None:
+        if self.along is None:
+            return None
         prefetched = Prefetched()
         prefetched.put(self.key, self.plan, self.along.rows(rows))
         return prefetched
 
-    async def answer(self, viewer: Any, rights: Rights | None, rows: Sequence[Any]) -> bytes | None:
-        """The response body, built from the rows read along, without strawberry or graphql-core: what they would
-        answer, for a query whose only root field is the compiled `pipeline(name:)` with nothing left to resolvers;
-        None when that is not so (the request then takes the view, with the rows)."""
-        direct = self.direct
-        if direct is None or rights is None:
+    async def answer(self, viewer: Any, rights: Rights | None, rows: Sequence[Any] | None) -> bytes | None:
+        """The response body, built from the rows read along (on SQLite, read now, once the check passed), without
+        strawberry or graphql-core: what they would answer, for a query whose only root field is the compiled
+        `pipeline(name:)` with nothing left to resolvers; None when that is not so (the request then takes the view,
+        with the rows)."""
+        direct, along = self.direct, self.along
+        if direct is None or rights is None or (along is not None and rows is None):
             return None
         started = time.perf_counter()
         try:
-            compiled = await pipeline_answer(rights, self.plan, self.along.rows(rows))
+            tree = (
+                along.rows(rows)
+                if along is not None and rows is not None
+                else await fetch.pipelines([self.plan], name=self.name)
+            )
+            compiled = await pipeline_answer(rights, self.plan, tree)
         except Exception:
             # Nothing but Unsupported is expected (pipeline_answer turns it into None); anything else is left to the
             # view, whose read runs again and reports it as a GraphQL error, as it always has.
@@ -159,14 +170,14 @@ def speculate(schema: FastPathSchema, body: bytes) -> Speculation | None:
     if plan is None:
         return None
     along = fetch.pipeline_along(plan, name)
-    if along is None:
-        return None
     direct = (
         Direct(schema, known, query, variables, operation_name, (node.alias or node.name).value)
         if _answerable(schema, known, node, variables)
         else None
     )
-    return Speculation(pipeline_key(plan, name), plan, along, direct)
+    if along is None and direct is None:
+        return None  # SQLite: nothing to read along, nor to answer here
+    return Speculation(pipeline_key(plan, name), plan, name, along, direct)
 
 
 def _answerable(schema: FastPathSchema, known: KnownQuery, node: FieldNode, variables: dict[str, Any]) -> bool:
