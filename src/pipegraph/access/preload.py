@@ -135,8 +135,8 @@ def _sql(read: CredentialRead, dialect: str) -> str:
 
 
 def _along_sql(read: CredentialRead, along: Along) -> str:
-    """The credential's statement (PostgreSQL's) with `along` joined LATERAL behind its one row: `SELECT t.*, k.*`,
-    so that t's columns come first, at the indexes its own reader knows."""
+    """The credential's statement (PostgreSQL's) with `along` joined LATERAL behind its one row: t's columns first, at
+    the indexes its own reader knows, then the credential's, named as its own statement names them."""
     key = (read, along.key)
     sql = _along_statements.get(key)
     if sql is None:
@@ -144,8 +144,20 @@ def _along_sql(read: CredentialRead, along: Along) -> str:
         lateral = along.lateral(sum(condition.count("{}") for condition in read.where) + 1)
         if len(_along_statements) >= MAX_ALONG_STATEMENTS:
             _along_statements.clear()  # bounded like the plans they come from
+        # The credential's columns on the first row only (the one read back): not repeated, and decoded, on each.
+        first = f"row_number() OVER (ORDER BY {along.order}) = 1"
+        columns = ", ".join(
+            f'CASE WHEN {first} THEN k."{name}" END AS "{name}"'
+            for name in (
+                *read.columns,
+                *(f"user.{column}" for column in _USER_COLUMNS),
+                "preloaded_roles",
+                "preloaded_grants",
+            )
+        )
         sql = _along_statements[key] = (
-            f"SELECT t.*, k.* FROM ({credential}) k LEFT JOIN LATERAL ({lateral}) t ON true ORDER BY {along.order}"
+            f"SELECT t.*, {columns} FROM ({credential}) k "
+            f"LEFT JOIN LATERAL ({lateral}) t ON true ORDER BY {along.order}"
         )
     return sql
 
@@ -156,7 +168,8 @@ async def read_with_rights(read: CredentialRead, values: list[Any], along: Along
 
     With `along` (PostgreSQL only), that statement reads `along`'s rows too, in the same round trip, behind the
     credential's row: none when there is no credential. They are kept on the credential as `along_rows` (every row,
-    each `along`'s columns first; a row without any when `along` found nothing)."""
+    each `along`'s columns first; a row without any when `along` found nothing). The credential is read from the
+    first row, the only one that holds its columns."""
     connection = connections.get("default")
     if along is None:
         rows: Sequence[Any] = await connection.execute_query_dict(_sql(read, connection.capabilities.dialect), values)
