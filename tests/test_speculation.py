@@ -285,3 +285,20 @@ async def test_a_body_the_view_refuses_is_refused_as_before_though_its_query_is_
     # then the view's refusal is the answer
     assert response.status_code == 400
     assert "`variables` must be an object or null, not a list" in response.text
+
+
+async def test_a_known_query_with_fields_left_to_resolvers_reads_its_tree_once(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient, sql_statements: StatementCounter
+) -> None:
+    # given a known query whose pipeline has a field the compiled reads leave to its resolver (a mixed plan)
+    await seed_graph(TWO_PIPELINES, owner=gql.actor.user, store=LocalSlugStore(settings.slug_dir))
+    mixed = "query($name: String!) { pipeline(name: $name) { name transfers { createdAt } } }"
+    first = await gql(mixed, {"name": DASHBOARD_PIPELINE})
+
+    # when it is sent again
+    sql_statements.statements.clear()
+    again = await gql(mixed, {"name": DASHBOARD_PIPELINE})
+
+    # then the view answers it as before, and the tree was read once (with the credential's statement on PostgreSQL)
+    assert again == first
+    assert len([statement for statement in sql_statements.statements if TREE.search(statement)]) == 1

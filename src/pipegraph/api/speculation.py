@@ -172,8 +172,8 @@ def speculate(schema: FastPathSchema, body: bytes) -> Speculation | None:
     along = fetch.pipeline_along(plan, name)
     direct = (
         Direct(schema, known, query, variables, operation_name, (node.alias or node.name).value)
-        if _answerable(schema, known, node, variables)
-        else None
+        if not plan.mixed and _answerable(schema, known, node, variables)
+        else None  # a mixed plan leaves fields to resolvers: the view answers it (on SQLite, reading nothing twice)
     )
     if along is None and direct is None:
         return None  # SQLite: nothing to read along, nor to answer here
