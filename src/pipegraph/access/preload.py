@@ -9,9 +9,10 @@ role counts from the very next request.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from tortoise.connection import connections
 from tortoise.fields import DatetimeField
@@ -66,6 +67,8 @@ def rights_of(row: Any) -> Rights | None:
 # every API request starts with, written once per dialect rather than built by the ORM on each request (building it
 # cost more than running it). Columns are named as the models' own, for `_init_from_db`.
 _USER_COLUMNS = ("id", "email", "name", "created_at")
+# The rights read along, kept on the credential under these names for `rights_of`.
+PRELOADED = ("preloaded_roles", "preloaded_grants", "preloaded_pipeline_access")
 
 
 def _dates(model: type[Model]) -> frozenset[str]:
@@ -117,18 +120,73 @@ LIVE_TOKEN = CredentialRead(ApiToken, ('"token_hash" = {}', '"revoked_at" IS NUL
 LIVE_SESSION = CredentialRead(
     BrowserSession, ('"secret_hash" = {}', '"kind" = {}', '"ended_at" IS NULL', '"expires_at" > {}')
 )
+
+
+class Along(Protocol):
+    """A statement read in the credential's own round trip (reads/fetch.py Along): LEFT JOIN LATERAL behind its row."""
+
+    @property
+    def key(self) -> Hashable: ...
+    @property
+    def values(self) -> Sequence[Any]: ...
+    @property
+    def order(self) -> str: ...
+    def lateral(self, number: int) -> str: ...
+
+
 _statements: dict[tuple[CredentialRead, str], str] = {}
+_along_statements: dict[tuple[CredentialRead, Hashable], str] = {}
+MAX_ALONG_STATEMENTS = 512
 
 
-async def read_with_rights(read: CredentialRead, values: list[Any]) -> Any:
-    """The one credential `read` finds with these values (as the model stores them), its user loaded and that user's
-    rights read (`rights_of`), in one statement; None when there is none."""
-    connection = connections.get("default")
-    key = (read, connection.capabilities.dialect)
+def _sql(read: CredentialRead, dialect: str) -> str:
+    key = (read, dialect)
     sql = _statements.get(key)
     if sql is None:
-        sql = _statements[key] = read.sql(key[1])
-    rows = await connection.execute_query_dict(sql, values)
+        sql = _statements[key] = read.sql(dialect)
+    return sql
+
+
+def _along_sql(read: CredentialRead, along: Along) -> str:
+    """The credential's statement (PostgreSQL's) with `along` joined LATERAL behind its one row: t's columns first, at
+    the indexes its own reader knows, then the credential's, named as its own statement names them."""
+    key = (read, along.key)
+    sql = _along_statements.get(key)
+    if sql is None:
+        credential = _sql(read, "postgres")
+        lateral = along.lateral(sum(condition.count("{}") for condition in read.where) + 1)
+        if len(_along_statements) >= MAX_ALONG_STATEMENTS:
+            _along_statements.clear()  # bounded like the plans they come from
+        # The credential's columns on the first row only (the one read back): not repeated, and decoded, on each.
+        first = f"row_number() OVER (ORDER BY {along.order}) = 1"
+        columns = ", ".join(
+            f'CASE WHEN {first} THEN k."{name}" END AS "{name}"'
+            for name in (
+                *read.columns,
+                *(f"user.{column}" for column in _USER_COLUMNS),
+                *PRELOADED,
+            )
+        )
+        sql = _along_statements[key] = (
+            f"SELECT t.*, {columns} FROM ({credential}) k "
+            f"LEFT JOIN LATERAL ({lateral}) t ON true ORDER BY {along.order}"
+        )
+    return sql
+
+
+async def read_with_rights(read: CredentialRead, values: list[Any], along: Along | None = None) -> Any:
+    """The one credential `read` finds with these values (as the model stores them), its user loaded and that user's
+    rights read (`rights_of`), in one statement; None when there is none.
+
+    With `along` (PostgreSQL only), that statement reads `along`'s rows too, in the same round trip, behind the
+    credential's row: none when there is no credential. They are kept on the credential as `along_rows` (every row,
+    each `along`'s columns first; a row without any when `along` found nothing). The credential is read from the
+    first row, the only one that holds its columns."""
+    connection = connections.get("default")
+    if along is None:
+        rows: Sequence[Any] = await connection.execute_query_dict(_sql(read, connection.capabilities.dialect), values)
+    else:
+        _, rows = await connection.execute_query(_along_sql(read, along), [*values, *along.values])
     if not rows:
         return None
     row = rows[0]
@@ -142,7 +200,7 @@ async def read_with_rights(read: CredentialRead, values: list[Any]) -> Any:
             for column in _USER_COLUMNS
         }
     )
-    credential.preloaded_roles = row["preloaded_roles"]
-    credential.preloaded_grants = row["preloaded_grants"]
-    credential.preloaded_pipeline_access = row["preloaded_pipeline_access"]
+    for name in PRELOADED:
+        setattr(credential, name, row[name])
+    credential.along_rows = rows if along is not None else None
     return credential

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from pipegraph.access.preload import LIVE_TOKEN, read_with_rights
+from pipegraph.access.preload import LIVE_TOKEN, Along, read_with_rights
 from pipegraph.accounts.models import ApiToken, User
 from pipegraph.core.errors import DomainError, ErrorCode, NotFound
 from pipegraph.core.relay import parse_ref
@@ -58,12 +58,12 @@ async def create_token(user: User, *, description: str = "") -> tuple[ApiToken, 
     return token, secret
 
 
-async def authenticate(secret: str, *, rights: bool = False) -> ApiToken | None:
-    """The live token for a secret, its user loaded (and with `rights`, the user's rights: access/preload.py); None
-    for an unknown or revoked one."""
+async def authenticate(secret: str, *, rights: bool = False, along: Along | None = None) -> ApiToken | None:
+    """The live token for a secret, its user loaded (and with `rights`, the user's rights, and `along`'s rows read in
+    the same statement: access/preload.py); None for an unknown or revoked one."""
     token: ApiToken | None
     if rights:
-        token = await read_with_rights(LIVE_TOKEN, [hash_token(secret)])
+        token = await read_with_rights(LIVE_TOKEN, [hash_token(secret)], along)
     else:
         token = (
             await ApiToken.filter(token_hash=hash_token(secret), revoked_at__isnull=True).select_related("user").first()

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from pipegraph.access.preload import LIVE_SESSION, read_with_rights
+from pipegraph.access.preload import LIVE_SESSION, Along, read_with_rights
 from pipegraph.accounts.models import BrowserSession, BrowserSessionKind, User
 from pipegraph.accounts.service import hash_token, now
 from pipegraph.streams.notices import AccessNotice, announce
@@ -50,12 +50,13 @@ async def exchange_login_token(secret: str) -> tuple[BrowserSession, str] | None
     return await _create(login.user, BrowserSessionKind.SESSION, SESSION_PREFIX, SESSION_LIFETIME)
 
 
-async def session_for(secret: str, *, rights: bool = False) -> BrowserSession | None:
-    """The live session for a cookie's secret, its user loaded (and with `rights`, the user's rights)."""
+async def session_for(secret: str, *, rights: bool = False, along: Along | None = None) -> BrowserSession | None:
+    """The live session for a cookie's secret, its user loaded (and with `rights`, the user's rights, and `along`'s
+    rows read in the same statement)."""
     if rights:
         expires_at = BrowserSession._meta.fields_map["expires_at"].to_db_value(now(), BrowserSession)
         values = [hash_token(secret), BrowserSessionKind.SESSION.value, expires_at]
-        session: BrowserSession | None = await read_with_rights(LIVE_SESSION, values)
+        session: BrowserSession | None = await read_with_rights(LIVE_SESSION, values, along)
         return session
     return (
         await BrowserSession.filter(

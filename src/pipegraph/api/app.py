@@ -31,7 +31,7 @@ from pipegraph.api.live_access import LiveAccess
 from pipegraph.api.rate_limits import AddressLimits
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
-from pipegraph.db import close_db, has_pool, init_db
+from pipegraph.db import close_db, init_db
 from pipegraph.github.service import WEBHOOK_PATH
 from pipegraph.github.webhooks import receive_webhook
 from pipegraph.jobs.queue import JobQueue
@@ -168,15 +168,13 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
                 await close_db()
 
     view = PipegraphGraphQL(settings, slug_store, jobs, streams, live_access)
-    # A known dashboard query's data statement starts while the credential is checked (api/speculation.py), on a
-    # second connection of the pool: SQLite's one connection would run them in turn, and gained nothing from it.
+    # A known dashboard query's data statement is read by the statement that checks the credential
+    # (api/speculation.py), joined LATERAL behind its row on PostgreSQL (SQLite has no LATERAL: it reads it next), and
+    # answered without the view when the rows hold the whole answer.
     schema = view.schema
     speculate = (
-        partial(speculation.speculate, schema.known.get)
-        if settings.compiled_reads
-        and has_pool(settings.database_url)
-        and isinstance(schema, FastPathSchema)
-        and schema.fast_path_enabled
+        partial(speculation.speculate, schema)
+        if settings.compiled_reads and isinstance(schema, FastPathSchema) and schema.fast_path_enabled
         else None
     )
     graphql = GraphiQLPage(RequireToken(view, speculate), settings)

@@ -3,14 +3,14 @@ checked before any resolver."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipegraph.access.preload import rights_of
@@ -21,7 +21,8 @@ from pipegraph.accounts.sessions import session_for
 from pipegraph.db import UNAVAILABLE_MESSAGE, database_unavailable
 
 if TYPE_CHECKING:
-    from pipegraph.api.speculation import Prefetched
+    from pipegraph.access.preload import Along
+    from pipegraph.api.speculation import Speculation
 
 SESSION_COOKIE = "pipegraph_session"
 
@@ -61,12 +62,12 @@ def is_json(content_type: str | None) -> bool:
     return media_type == "application/json"
 
 
-async def token_for(authorization: str | None) -> ApiToken | str:
+async def token_for(authorization: str | None, along: Along | None = None) -> ApiToken | str:
     """The live token (its user loaded), or the reason there is none (to tell the client plainly)."""
     secret = bearer_token(authorization)
     if secret is None:
         return "missing API token: send the header `Authorization: Bearer <token>` (pipegraph tokens create)"
-    token = await authenticate(secret, rights=True)
+    token = await authenticate(secret, rights=True, along=along)
     if token is None:
         return "invalid or revoked API token"
     return token
@@ -81,6 +82,8 @@ class Credential:
     session_id: int | None = None
     # The user's rights, read by the same statement: for queries only (access/preload.py).
     rights: Rights | None = None
+    # The rows of the read done along with it, when one was asked for (api/speculation.py).
+    along_rows: Sequence[Any] | None = None
 
 
 def same_origin(headers: Headers) -> bool:
@@ -96,21 +99,32 @@ def same_origin(headers: Headers) -> bool:
     return bool(host) and urlsplit(origin).netloc.lower() == host
 
 
-async def credential_for(headers: Headers) -> Credential | str:
-    """A bearer token first (programs); else the session cookie (the dashboard), only from a same-origin page."""
+async def credential_for(headers: Headers, along: Along | None = None) -> Credential | str:
+    """A bearer token first (programs); else the session cookie (the dashboard), only from a same-origin page.
+
+    `along`: a statement to read in the credential's own round trip (access/preload.py), its rows in `along_rows`."""
     authorization = headers.get("authorization")
     cookie = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
     if authorization or not cookie:
-        result = await token_for(authorization)
+        result = await token_for(authorization, along)
         if isinstance(result, str):
             return result
-        return Credential(user=result.user, token_id=result.id, rights=rights_of(result))
+        return Credential(
+            user=result.user, token_id=result.id, rights=rights_of(result), along_rows=_along_rows(result)
+        )
     if not same_origin(headers):
         return "the session cookie is accepted only from pages of this server (the Origin header names another site)"
-    session = await session_for(cookie, rights=True)
+    session = await session_for(cookie, rights=True, along=along)
     if session is None:
         return "your browser session ended or expired: sign in again with a fresh link (pipegraph dev prints one)"
-    return Credential(user=session.user, session_id=session.id, rights=rights_of(session))
+    return Credential(
+        user=session.user, session_id=session.id, rights=rights_of(session), along_rows=_along_rows(session)
+    )
+
+
+def _along_rows(credential: object) -> Sequence[Any] | None:
+    rows: Sequence[Any] | None = getattr(credential, "along_rows", None)
+    return rows
 
 
 class RequireToken:
@@ -122,8 +136,8 @@ class RequireToken:
     and a same-site one that names another Origin is refused as well. Nothing runs over GET, with or without a cookie.
     """
 
-    def __init__(self, app: ASGIApp, speculate: Callable[[bytes], Prefetched | None] | None = None) -> None:
-        """`speculate`: the reads a request body lets start while its credential is checked (api/speculation.py)."""
+    def __init__(self, app: ASGIApp, speculate: Callable[[bytes], Speculation | None] | None = None) -> None:
+        """`speculate`: the read a request body lets its credential check read along (api/speculation.py)."""
         self.app = app
         self.speculate = speculate
 
@@ -135,33 +149,50 @@ class RequireToken:
         if scope["method"] == "POST" and not is_json(headers.get("content-type")):
             await graphql_error(JSON_ONLY, "UNSUPPORTED_MEDIA_TYPE", 415)(scope, receive, send)
             return
-        prefetched: Prefetched | None = None
+        speculation: Speculation | None = None
+        if self.speculate is not None and _may_speculate(scope, headers):
+            receive, speculation = await self._speculate(receive)
         try:
-            if self.speculate is not None and _may_speculate(scope, headers):
-                receive, prefetched = await self._speculate(receive)
-            try:
-                result = await credential_for(headers)
-            except Exception as error:
-                if not database_unavailable(error):
-                    raise
-                await unavailable()(scope, receive, send)
+            result = await self._credential(headers, speculation)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            await unavailable()(scope, receive, send)
+            return
+        if isinstance(result, str):
+            await unauthenticated(result)(scope, receive, send)
+            return
+        rows = result.along_rows
+        if speculation is not None:
+            # A known query whose whole answer the rows hold is answered here, as the view would (api/speculation.py).
+            answer = await speculation.answer(result.user, result.rights, rows)
+            if answer is not None:
+                await Response(answer, media_type="application/json")(scope, receive, send)
                 return
-            if isinstance(result, str):
-                await unauthenticated(result)(scope, receive, send)
-                return
-            state = scope.setdefault("state", {})
-            state["viewer"] = result.user
-            state["token_id"] = result.token_id
-            state["session_id"] = result.session_id
-            state["rights"] = result.rights
-            state["prefetched"] = prefetched
-            await self.app(scope, receive, send)
-        finally:
-            if prefetched is not None:
-                await prefetched.discard()  # what the request did not take, or all of it when the check failed
+        state = scope.setdefault("state", {})
+        state["viewer"] = result.user
+        state["token_id"] = result.token_id
+        state["session_id"] = result.session_id
+        state["rights"] = result.rights
+        state["prefetched"] = speculation.prefetched(rows) if speculation is not None and rows is not None else None
+        await self.app(scope, receive, send)
 
-    async def _speculate(self, receive: Receive) -> tuple[Receive, Prefetched | None]:
-        """Read the body (small: its length was declared within the limit), start the reads it allows, and hand the
+    @staticmethod
+    async def _credential(headers: Headers, speculation: Speculation | None) -> Credential | str:
+        """The credential, with the speculated read's rows; a read along that fails for any reason but an outage is
+        left out, and the credential read alone, as without it (the request's own read then reads, or fails, as
+        always)."""
+        if speculation is None:
+            return await credential_for(headers)
+        try:
+            return await credential_for(headers, speculation.along)
+        except Exception as error:
+            if database_unavailable(error):
+                raise
+        return await credential_for(headers)
+
+    async def _speculate(self, receive: Receive) -> tuple[Receive, Speculation | None]:
+        """Read the body (small: its length was declared within the limit), decide the read it allows, and hand the
         body on to the view as it came."""
         assert self.speculate is not None
         messages: list[Message] = []

@@ -130,7 +130,7 @@ class FastPathSchema(Schema):
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
         known = self.known.get(query, operation_name) if query and self.fast_path_enabled else None
-        if known is not None and self._may_run(known, variable_values, allowed_operation_types):
+        if known is not None and self.may_run(known, variable_values, allowed_operation_types):
             return await self._execute_known(
                 known, query, variable_values, context_value, root_value, operation_name, operation_extensions
             )
@@ -144,7 +144,7 @@ class FastPathSchema(Schema):
             operation_extensions,
         )
 
-    def _may_run(
+    def may_run(
         self,
         known: KnownQuery,
         variables: Mapping[str, Any] | None,
@@ -176,6 +176,27 @@ class FastPathSchema(Schema):
         if isinstance(context_value, Context):
             context_value = context_value.for_operation()
             context_value.use_preloaded_rights()
+        execution_context = self.observed(
+            known, query, variable_values, context_value, operation_name, root_value, operation_extensions
+        )
+        try:
+            result = await self._run(execution_context, known)
+        finally:
+            record_operation(execution_context, time.perf_counter() - started)
+        return result
+
+    def observed(
+        self,
+        known: KnownQuery,
+        query: str | None,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        operation_name: str | None,
+        root_value: Any | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        """The execution context of a known query about to run, its start observed (the logs' operation and viewer);
+        `record_operation` it once it ran."""
         execution_context = ExecutionContext(
             query=query,
             schema=self,
@@ -189,11 +210,7 @@ class FastPathSchema(Schema):
         execution_context.graphql_document = known.document
         execution_context.pre_execution_errors = []
         observe_execution(execution_context)
-        try:
-            result = await self._run(execution_context, known)
-        finally:
-            record_operation(execution_context, time.perf_counter() - started)
-        return result
+        return execution_context
 
     async def _run(self, execution_context: ExecutionContext, known: KnownQuery) -> ExecutionResult:
         executed = self._get_execute_function()(

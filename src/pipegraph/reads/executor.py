@@ -194,7 +194,7 @@ class _Variables(Visitor):
         self.names.add(node.name.value)
 
 
-def _used_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[str]:
+def variables_below(nodes: list[FieldNode], fragments: dict[str, Any]) -> frozenset[str]:
     """Variables the selection below the root may read (every fragment's too: a fair over-estimate)."""
     cached = _variables_below.get(id(nodes[0]))
     if cached is not None and cached[0][0] is nodes[0]:
@@ -221,7 +221,7 @@ def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> A
         return None
     nodes = raw.field_nodes
     variables = executor.variable_values.coerced
-    used = _used_below(nodes, raw.fragments)
+    used = variables_below(nodes, raw.fragments)
     key = (id(nodes[0]), len(nodes), kind, *((name, repr(variables.get(name))) for name in sorted(used)))
     cached = _plans.get(key)
     if cached is not None and cached[0][0] is nodes[0]:
@@ -242,13 +242,13 @@ def _plan(info: Info, kind: str, make: Callable[[Planner, list[Any]], Any]) -> A
 
 def last_plan(node: FieldNode, table: Table) -> ObjectPlan | None:
     """The plan this root field node (alone under its response key) was last read with as `table`, if still cached:
-    what a read started before the request runs (api/speculation.py) guesses from."""
+    what a read done along with the request's credential check (api/speculation.py) guesses from."""
     found = _last_plans.get((id(node), table.type_name))
     return cast(ObjectPlan | None, found[1]) if found is not None and found[0] is node else None
 
 
-# (the plan's identity, the root field's argument): what a read started before the request runs must be asked for
-# with to hand its rows over (api/speculation.py).
+# (the plan's identity, the root field's argument): what a read done along with the credential check must be asked
+# for with to hand its rows over (api/speculation.py).
 Key = tuple[str, int, str]
 
 
@@ -290,25 +290,47 @@ async def read_pipeline(info: Info, *, name: str | None = None, pipeline_id: int
     plan = _object_plan(info, PIPELINE)
     if plan is None:
         return None
-    # The viewer's rights and the pipeline's tree are read at once: neither needs the other until the rows are in.
-    # The tree may have been started already, while the request's credential was checked (api/speculation.py).
+    # The tree may have been read already, by the statement that checked the request's credential
+    # (api/speculation.py); else the viewer's rights and the tree are read at once: neither needs the other until the
+    # rows are in.
     prefetched = info.context.prefetched
-    started = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
-    rights, rows = await asyncio.gather(
-        info.context.access.rights(),
-        started or fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
-    )
-    if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
-        return Compiled(None)  # as the resolver: an unseen pipeline is null
-    try:
-        builder = await Builder.for_pipelines(rights, rows, [plan])
-        value = builder.object(plan, rows[0])
-    except Unsupported:
+    taken: list[Row] | None = prefetched.take(pipeline_key(plan, name)) if prefetched and name is not None else None
+    if taken is not None:
+        rights, rows = await info.context.access.rights(), taken
+    else:
+        rights, rows = await asyncio.gather(
+            info.context.access.rights(),
+            fetch.pipelines([plan], name=name, ids=[] if pipeline_id is None else [pipeline_id]),
+        )
+    built = await _built_pipeline(rights, plan, rows)
+    if built is None:
         return None
+    builder, value = built
     # The resolvers' pipeline primes app_by_id with every coupled app; this one does not: building all those models
     # (config vars, dates) cost more than the one batched statement it spares a mixed field such as a review app's
     # `app`, and answers are the same either way.
-    return _finished(info, builder, plan.mixed, value)
+    return Compiled(None) if builder is None else _finished(info, builder, plan.mixed, value)
+
+
+async def pipeline_answer(rights: Rights, plan: ObjectPlan, rows: list[Row]) -> Compiled | None:
+    """`pipeline`'s finished value from its tree's rows, as read_pipeline answers, for a plan without mixed objects
+    (nothing for graphql-core to complete: api/speculation.py answers a request with it); None: not compiled."""
+    if plan.mixed:
+        return None
+    built = await _built_pipeline(rights, plan, rows)
+    return None if built is None else Compiled(built[1])
+
+
+async def _built_pipeline(rights: Rights, plan: ObjectPlan, rows: list[Row]) -> tuple[Builder | None, Any] | None:
+    """The pipeline's value and its builder (None, with a null value, for a pipeline unseen or not found); None when
+    the rows hold what the compiled reads leave to the resolvers."""
+    if not rows or PipelineRight.VIEW not in rights.pipeline_rights(rows[0], rows[0]["apps"]):
+        return None, None  # as the resolver: an unseen pipeline is null
+    try:
+        builder = await Builder.for_pipelines(rights, rows, [plan])
+        return builder, builder.object(plan, rows[0])
+    except Unsupported:
+        return None
 
 
 async def read_app(info: Info, *, name: str | None = None, app_id: int | None = None) -> Compiled | None:

@@ -126,9 +126,11 @@ class Statement:
             reader.joins.append((name, self.read(child, child_alias)))
         return reader
 
-    def head(self, source: str) -> str:
-        """The statement up to its WHERE clause."""
-        return f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(self.joins)}"
+    def head(self, source: str, *, aliased: bool = False) -> str:
+        """The statement up to its WHERE clause; `aliased`, each column named by its index (`c0`, `c1`, …), for a
+        statement read as a subquery, whose columns must have names of their own."""
+        columns = [f"{column} AS c{index}" for index, column in enumerate(self.columns)] if aliased else self.columns
+        return f"SELECT {', '.join(columns)} FROM {source} {' '.join(self.joins)}"
 
 
 async def _rows(head: str, where: str, order: str, values: Sequence[Any]) -> Sequence[Any]:
@@ -145,6 +147,9 @@ class Prepared:
     values: tuple[Any, ...]  # the parameters the head holds (a page's cursor and size), the WHERE clause's after them
     readers: tuple[Reader, ...]
     indexes: tuple[int, ...]  # columns read directly (a coupling's stage, a page row's parent)
+    # The same statement with its columns named `c0`, `c1`, … (Statement.head), up to its WHERE clause: what a read
+    # along with another statement joins (pipeline_along).
+    aliased: str = ""
 
 
 MAX_PREPARED = 512
@@ -222,10 +227,7 @@ def _ids(ids: Iterable[int]) -> str:
     return ",".join(str(int(key)) for key in ids) or "NULL"
 
 
-async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
-    """The pipeline named `name`, or those of `ids`: each a Row with its coupled apps (all of them, in coupling order)
-    under "apps", each app a Row with its stage under "stage" and its joins by field name."""
-
+def _pipelines_prepared(plans: Sequence[ObjectPlan]) -> tuple[Prepared, bool]:
     def make(postgres: bool) -> Prepared:
         pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
         for plan in plans:
@@ -235,29 +237,83 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
         statement = Statement()
         pipeline_reader = statement.read(pipeline_needs, "p")
         stage = statement.column('c."stage"')
+        coupling = statement.column('c."id"')
         statement.joins.append('LEFT JOIN pipeline_couplings c ON c.pipeline_id = p."id"')
         statement.joins.append('LEFT JOIN apps a ON a."id" = c.app_id')
         app_reader = statement.read(app_needs, "a")
-        return Prepared(tuple(plans), statement.head("pipelines p"), (), (pipeline_reader, app_reader), (stage,))
+        return Prepared(
+            tuple(plans),
+            statement.head("pipelines p"),
+            (),
+            (pipeline_reader, app_reader),
+            (stage, coupling),
+            aliased=statement.head("pipelines p", aliased=True),
+        )
 
-    prepared, postgres = _prepare("pipelines", plans, make)
-    (pipeline_reader, app_reader), (stage,) = prepared.readers, prepared.indexes
-    if name is not None:
-        where, values = f'p."name" = {_placeholder(postgres, 1)}', [name]
-    else:
-        where, values = f'p."id" IN ({_ids(ids)})', []
+    return _prepare("pipelines", plans, make)
+
+
+def _pipeline_rows(prepared: Prepared, rows: Iterable[Any]) -> list[Row]:
+    """The pipelines of the tree statement's rows (ordered by pipeline and coupling); a row without a pipeline (read
+    along with another statement, which found none) is skipped."""
+    (pipeline_reader, app_reader), (stage, _) = prepared.readers, prepared.indexes
     found: dict[int, Row] = {}
     key, pipeline_row, app_row = pipeline_reader.key, pipeline_reader.row, app_reader.row
-    for row_values in await _rows(prepared.head, where, 'p."id", c."id"', values):
-        pipeline = found.get(row_values[key])
+    for row_values in rows:
+        pipeline_id = row_values[key]
+        if pipeline_id is None:
+            continue
+        pipeline = found.get(pipeline_id)
         if pipeline is None:
-            pipeline = found[row_values[key]] = pipeline_row(row_values) or Row()
+            pipeline = found[pipeline_id] = pipeline_row(row_values) or Row()
             pipeline["apps"] = []
         app = app_row(row_values)
         if app is not None:
             app["stage"] = row_values[stage]
             pipeline["apps"].append(app)
     return list(found.values())
+
+
+async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:
+    """The pipeline named `name`, or those of `ids`: each a Row with its coupled apps (all of them, in coupling order)
+    under "apps", each app a Row with its stage under "stage" and its joins by field name."""
+    prepared, postgres = _pipelines_prepared(plans)
+    if name is not None:
+        where, values = f'p."name" = {_placeholder(postgres, 1)}', [name]
+    else:
+        where, values = f'p."id" IN ({_ids(ids)})', []
+    return _pipeline_rows(prepared, await _rows(prepared.head, where, 'p."id", c."id"', values))
+
+
+@dataclass(frozen=True)
+class Along:
+    """A statement read in the round trip of another, one-row statement (the request's credential, access/preload.py):
+    `lateral(number)` is its SELECT, its parameters numbered from `number`, for `LEFT JOIN LATERAL (…) t ON true`
+    behind that row, and `order` the ORDER BY of the whole, over t's columns; `rows` reads the rows back (their
+    first columns are t's). No row of the other statement, and it reads nothing at all."""
+
+    key: tuple[Any, ...]  # what its SQL depends on: the same key, the same SQL
+    values: tuple[Any, ...]
+    lateral: Callable[[int], str]
+    order: str
+    rows: Callable[[Sequence[Any]], list[Row]]
+
+
+def pipeline_along(plan: ObjectPlan, name: str) -> Along | None:
+    """`pipeline(name:)`'s tree statement for `plan`, to read along with another statement; None on SQLite (no
+    LATERAL, and one connection that runs statements in turn anyway)."""
+    prepared, postgres = _pipelines_prepared([plan])
+    if not postgres:
+        return None
+    key_index = prepared.readers[0].key
+    coupling = prepared.indexes[1]
+    return Along(
+        key=("pipeline", prepared.aliased),
+        values=(name,),
+        lateral=lambda number: f'{prepared.aliased} WHERE p."name" = ${number}',
+        order=f"t.c{key_index}, t.c{coupling}",
+        rows=lambda rows: _pipeline_rows(prepared, rows),
+    )
 
 
 async def apps(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequence[int] = ()) -> list[Row]:

@@ -97,7 +97,17 @@ def timestamp(model: type[Model], column: str) -> Leaf:
 
 def enum(model: type[Model], column: str) -> Leaf:
     to_python = _python(model, column)
-    return Leaf(column, lambda value: to_python(value).name)  # strawberry answers an enum by its member's name
+    # By stored value, the member's name (strawberry answers an enum by it): the ORM's conversion once per value, not
+    # once per row. Only the enum's own values are kept (any other raises, as the ORM does), so it stays that small.
+    names: dict[Any, str] = {}
+
+    def serialize(value: Any) -> str:
+        name = names.get(value)
+        if name is None:
+            name = names[value] = to_python(value).name
+        return name
+
+    return Leaf(column, serialize)
 
 
 def json(model: type[Model], column: str) -> Leaf:
