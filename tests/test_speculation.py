@@ -26,6 +26,7 @@ from tests.support.database import is_postgres
 from tests.support.sql import StatementCounter
 from tests.test_browser_sessions import cookie, sign_in
 from tests.test_fast_path import DASHBOARD, TWO_PIPELINES, known
+from tests.test_pipeline_access import GRANT
 from tests.test_tokens import REVOKE_TOKEN, create_token
 
 # The compiled pipeline read's tree statement (reads/fetch.py), and the credential's (access/preload.py).
@@ -302,3 +303,26 @@ async def test_a_known_query_with_fields_left_to_resolvers_reads_its_tree_once(
     # then the view answers it as before, and the tree was read once (with the credential's statement on PostgreSQL)
     assert again == first
     assert len([statement for statement in sql_statements.statements if TREE.search(statement)]) == 1
+
+
+async def test_an_access_tab_grant_holder_gets_the_pipeline_from_the_known_read_without_its_apps(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient, sql_statements: StatementCounter
+) -> None:
+    # given the dashboard's query known, and a user holding only a grant of the pipeline's Access tab
+    await _known_dashboard(client, settings, gql)
+    grantee = await make_actor("grace@example.com")
+    granted = await gql(
+        GRANT, {"input": {"pipeline": DASHBOARD_PIPELINE, "user": grantee.user.email, "permissions": ["VIEW"]}}
+    )
+    assert granted["grantPipelineAccess"]["userErrors"] == []
+
+    # when they ask for it, answered through the known query's own read (along with the credential on PostgreSQL)
+    sql_statements.statements.clear()
+    response = await _post(client, grantee.headers)
+
+    # then they see the pipeline and its stages, as the resolvers answer, but none of its apps
+    pipeline = response.json()["data"]["pipeline"]
+    assert pipeline["name"] == DASHBOARD_PIPELINE
+    assert pipeline["stages"] and all(stage["apps"] == [] for stage in pipeline["stages"])
+    reads = [statement for statement in sql_statements.statements if statement.startswith("SELECT")]
+    assert len(reads) == (1 if is_postgres() else 2)
