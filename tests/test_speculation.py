@@ -323,6 +323,7 @@ async def test_an_access_tab_grant_holder_gets_the_pipeline_from_the_known_read_
     # then they see the pipeline and its stages, as the resolvers answer, but none of its apps
     pipeline = response.json()["data"]["pipeline"]
     assert pipeline["name"] == DASHBOARD_PIPELINE
-    assert pipeline["stages"] and all(stage["apps"] == [] for stage in pipeline["stages"])
+    assert pipeline["stages"]
+    assert all(stage["apps"] == [] for stage in pipeline["stages"])
     reads = [statement for statement in sql_statements.statements if statement.startswith("SELECT")]
     assert len(reads) == (1 if is_postgres() else 2)
