@@ -660,7 +660,7 @@ async def test_paging_with_the_cursors_given_walks_the_same_pages(
 # Who the viewer is and what they may do is read before any field: those statements are the same for every read.
 # (On PostgreSQL a known dashboard query's data is read by that very statement, api/speculation.py: it counts as the
 # read it is, since it reads the read's tables too.)
-_VIEWER_TABLES = {"api_tokens", "team_memberships", "app_collaborators", "users"}
+_VIEWER_TABLES = {"api_tokens", "team_memberships", "app_collaborators", "pipeline_access_grants", "users"}
 _TABLES = re.compile(r'\b(?:FROM|JOIN) "?(\w+)"?')
 
 
