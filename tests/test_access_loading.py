@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from itertools import product
 
 import httpx
+import pytest
+from tortoise.connection import connections
 
 from pipegraph.access.policy import Access
 from pipegraph.access.rights import Rights
 from pipegraph.access.rules import Permission
 from pipegraph.apps.models import App
+from pipegraph.settings import Settings
 from pipegraph.teams.models import TeamRole
 from tests.support.clients import Actor, GraphQLClient
+from tests.support.database import is_postgres
 from tests.support.sql import StatementCounter
 from tests.support.team_scene import actor, add_member, create_team, team_app
 
@@ -111,3 +115,31 @@ def test_can_view_app_says_what_the_apps_permissions_say_for_every_kind_of_viewe
         for app in apps:
             # then the quick check agrees with the permissions it stands for
             assert rights.can_view_app(app) == (Permission.VIEW in rights.app_permissions(app)), (role, grant, app)
+
+
+@pytest.mark.parametrize("table", ["team_memberships", "app_collaborators", "pipeline_access_grants"])
+async def test_the_rights_every_request_reads_are_found_by_user_through_an_index(
+    settings: Settings, table: str
+) -> None:
+    # given the database as the committed migrations build it
+    connection = connections.get("default")
+
+    # when its indexes on the table are listed, each as its columns in order
+    if is_postgres():
+        rows = await connection.execute_query_dict(
+            "SELECT array_agg(a.attname::text ORDER BY k.n) AS columns FROM pg_index i "
+            "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+            "WHERE i.indrelid = $1::regclass GROUP BY i.indexrelid",
+            [table],
+        )
+        indexes = [list(row["columns"]) for row in rows]
+    else:
+        names = [row["name"] for row in await connection.execute_query_dict(f"PRAGMA index_list('{table}')")]
+        indexes = [
+            [column["name"] for column in await connection.execute_query_dict(f"PRAGMA index_info('{name}')")]
+            for name in names
+        ]
+
+    # then one leads with user_id: the statement that authenticates each request finds the viewer's rows by it
+    assert any(columns[0] == "user_id" for columns in indexes), indexes

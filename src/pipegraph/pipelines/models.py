@@ -89,6 +89,9 @@ class PipelineAccessGrant(Model):
     class Meta:
         table = "pipeline_access_grants"
         unique_together = (("pipeline", "user"),)
+        # Found by user in the statement that authenticates every request (access/preload.py): the unique pair leads
+        # with the other column, so without this each request scans the table.
+        indexes = (("user_id",),)
 
 
 # A record of each change of owner of a pipeline: Heroku keeps none to query.
