@@ -14,6 +14,8 @@ import contextlib
 import logging
 from typing import Any
 
+from arq.connections import create_pool, log_redis_info
+from arq.utils import poll
 from arq.worker import Worker as ArqWorker
 from arq.worker import get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -55,12 +57,42 @@ class Worker(ArqWorker):
     async def main(self) -> None:
         # Besides arq's poll every `poll_delay`, a listener polls as soon as an enqueuer says there is work
         # (jobs/queue.py): a promotion's jobs start without waiting for the next poll. A burst worker just polls.
-        listener = None if self.burst else asyncio.create_task(self._follow_wake_ups(), name="wake-up listener")
-        try:
+        if self.burst:
             await super().main()
+            return
+        listener = asyncio.create_task(self._follow_wake_ups(), name="wake-up listener")
+        try:
+            await self._serve()
         finally:
-            if listener is not None:
-                await _stop(listener)
+            await _stop(listener)
+
+    async def _serve(self) -> None:
+        """arq's main() for a worker that runs until stopped, its start-up riding out Redis going away too: a worker
+        started as Redis stopped used to die in arq's first look at it (`log_redis_info`), before its poll loop."""
+        backoff = 0.0
+        while True:
+            try:
+                if self._pool is None:
+                    self._pool = await create_pool(
+                        self.redis_settings,
+                        job_deserializer=self.job_deserializer,
+                        job_serializer=self.job_serializer,
+                        default_queue_name=self.queue_name,
+                        expires_extra_ms=self.expires_extra_ms,
+                    )
+                logger.info("Starting worker for %d functions: %s", len(self.functions), ", ".join(self.functions))
+                await log_redis_info(self.pool, logger.info)
+                break
+            except REDIS_AWAY as error:
+                if not backoff:
+                    logger.warning("Redis is unreachable, starting once it answers: %s", error)
+                backoff = min(max(backoff * 2, FIRST_BACKOFF_SECONDS), MAX_BACKOFF_SECONDS)
+                await asyncio.sleep(backoff)
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        async for _ in poll(self.poll_delay_s):
+            await self._poll_iteration()
 
     async def _follow_wake_ups(self) -> None:
         """Poll on each wake-up, until cancelled. Redis away: subscribe again once it answers (the poll loop goes on
