@@ -16,7 +16,7 @@ from pipegraph.api.event_plans import event_plan
 from pipegraph.promotions.models import TargetStatus, TargetStep
 from pipegraph.promotions.types import PromotionProgressType
 from pipegraph.schema import schema
-from pipegraph.streams.promotion import TargetEvent
+from pipegraph.streams.promotion import TargetState
 
 PLANNED = [
     "subscription($id: ID!) { promotionProgress(id: $id) { step sequence target { id updatedAt } } }",
@@ -39,8 +39,9 @@ NOT_PLANNED = [
 
 
 def _events() -> list[PromotionProgressType]:
-    running = TargetEvent(
-        target_id=7,
+    running = TargetState(
+        id=7,
+        promotion_id=3,
         app_id=11,
         status=TargetStatus.RUNNING,
         step=TargetStep.COPYING_SLUG,
@@ -49,13 +50,13 @@ def _events() -> list[PromotionProgressType]:
         sequence=2,
         updated_at=datetime(2026, 11, 27, 17, 0, 1, 123456, tzinfo=UTC),
     )
-    failed = replace(running, target_id=12345678901, status=TargetStatus.FAILED, step=TargetStep.DONE, sequence=6)
+    failed = replace(running, id=12345678901, status=TargetStatus.FAILED, step=TargetStep.DONE, sequence=6)
     failed = replace(failed, error_message='release phase failed: "é"', updated_at=datetime(2026, 11, 27, tzinfo=UTC))
-    undated = PromotionProgressType.from_model(failed.target(3))
+    undated = PromotionProgressType.from_model(failed)
     undated.target.updated_at = None  # nullable in the schema: as a target read before it had one
     return [
-        PromotionProgressType.from_model(running.target(3)),
-        PromotionProgressType.from_model(failed.target(3)),
+        PromotionProgressType.from_model(running),
+        PromotionProgressType.from_model(failed),
         undated,
     ]
 

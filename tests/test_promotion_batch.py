@@ -17,7 +17,7 @@ from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
 from tests.support.clients import GraphQLClient
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
@@ -28,20 +28,24 @@ PRODUCTION = tuple(f"shop-prod-{n}" for n in range(6))
 LATER = timedelta(hours=1)
 
 
-async def _events(settings: Settings, promotion_id: int) -> list[object]:
+async def _events(settings: Settings, promotion_id: int) -> list[TargetState | PromotionCompleted]:
+    """Every target event on the promotion's stream, in order, and its end."""
     redis = Redis.from_url(settings.redis_url or "", decode_responses=True)
     try:
         stream = PROMOTION_EVENTS.stream(promotion_id)
-        return [PROMOTION_EVENTS.decode(fields) for _, fields in await redis.xrange(stream)]
+        entries = [PROMOTION_EVENTS.decode(fields) for _, fields in await redis.xrange(stream)]
     finally:
         await redis.aclose()
+    return [event for entry in entries for event in (entry.targets if isinstance(entry, TargetChanges) else (entry,))]
 
 
-def _steps(events: list[object], target_id: int) -> list[tuple[TargetStatus, TargetStep, int]]:
+def _steps(
+    events: list[TargetState | PromotionCompleted], target_id: int
+) -> list[tuple[TargetStatus, TargetStep, int]]:
     return [
         (event.status, event.step, event.sequence)
         for event in events
-        if isinstance(event, TargetEvent) and event.target_id == target_id
+        if isinstance(event, TargetState) and event.id == target_id
     ]
 
 
@@ -128,8 +132,8 @@ async def test_subscribers_get_each_targets_steps_as_a_job_per_target_announces_
     events = await _events(settings, promotion.id)
     for target in await PromotionTarget.filter(promotion_id=promotion.id):
         assert _steps(events, target.id) == [*WORKED, (TargetStatus.SUCCEEDED, TargetStep.DONE, 5)]
-        last = [e for e in events if isinstance(e, TargetEvent) and e.target_id == target.id][-1]
-        assert last == TargetEvent.of(target)
+        last = [e for e in events if isinstance(e, TargetState) and e.id == target.id][-1]
+        assert last == TargetState.of(target)
     assert events[-1] == PromotionCompleted()
 
 

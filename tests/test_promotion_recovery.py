@@ -19,7 +19,7 @@ from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.settings import Settings
 from pipegraph.streams.logs import RELEASE_LOG, LogEnd
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
 from pipegraph.streams.publish import E, Topic
 from tests.support.clients import GraphQLClient
 from tests.support.factories import create_app, deploy
@@ -217,7 +217,7 @@ async def test_a_target_whose_job_crashes_every_time_is_failed_after_the_last_at
     # and its subscribers were told: the failed target, then the end of the promotion
     events = await _published(settings, PROMOTION_EVENTS, target.promotion_id)
     assert events[-1] == PromotionCompleted()
-    assert events[-2] == TargetEvent.of(target)
+    assert events[-2] == TargetChanges(target.promotion_id, (TargetState.of(target),))
     assert promotion_id
 
     # and nothing runs it again

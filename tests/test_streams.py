@@ -8,16 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipegraph.promotions.models import TargetStatus, TargetStep
+from pipegraph.promotions.models import PromotionTarget, TargetStatus, TargetStep
 from pipegraph.settings import Settings
 from pipegraph.streams.hub import StreamHub
 from pipegraph.streams.logs import RELEASE_LOG, LogEnd, LogEvent, LogLine
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, PromotionEvent, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, PromotionEvent, TargetChanges, TargetState
 from pipegraph.streams.publish import Event, Topic, publish_all
 
-TARGET_EVENTS = [
-    TargetEvent(
-        target_id=7,
+TARGETS = [
+    TargetState(
+        id=7,
+        promotion_id=41,
         app_id=3,
         status=TargetStatus.FAILED,
         step=TargetStep.DONE,
@@ -26,8 +27,9 @@ TARGET_EVENTS = [
         sequence=5,
         updated_at=datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC),
     ),
-    TargetEvent(
-        target_id=8,
+    TargetState(
+        id=8,
+        promotion_id=41,
         app_id=4,
         status=TargetStatus.PENDING,
         step=TargetStep.QUEUED,
@@ -37,7 +39,7 @@ TARGET_EVENTS = [
         updated_at=None,
     ),
 ]
-PROMOTION = [*TARGET_EVENTS, PromotionCompleted()]
+PROMOTION = [TargetChanges(41, (TARGETS[0],)), TargetChanges(41, tuple(TARGETS)), PromotionCompleted()]
 LOG = [LogLine("migrating…"), LogLine(""), LogLine("  indented, ünïcode"), LogEnd("succeeded")]
 
 
@@ -50,21 +52,12 @@ def test_an_event_survives_its_fields(topic: Topic[Event], event: Event) -> None
     assert topic.decode(fields) == event
 
 
-def test_a_target_event_rebuilds_the_target_it_was_made_of(settings: Settings) -> None:
+def test_a_target_state_has_what_the_target_it_was_made_of_has(settings: Settings) -> None:
+    # (what a subscriber reads instead of the model: the same value in every column it has)
     # (settings: the models need tortoise initialized to know their foreign key columns)
-    event = TARGET_EVENTS[0]
-    assert TargetEvent.of(event.target(promotion_id=2)) == event
-    assert event.target(promotion_id=2).promotion_id == 2
-
-
-def test_a_target_event_states_what_the_target_it_rebuilds_has(settings: Settings) -> None:
-    # (what a subscriber builds instead of the model: the same value in every column it has)
-    event = TARGET_EVENTS[0]
-    state = event.state(promotion_id=2)
-    target = event.target(promotion_id=2)
-    assert {name: getattr(state, name) for name in state.__slots__} == {
-        name: getattr(target, name) for name in state.__slots__
-    }
+    state = TARGETS[0]
+    target = PromotionTarget(**{name: getattr(state, name) for name in state.__slots__})
+    assert TargetState.of(target) == state
 
 
 async def test_events_published_on_redis_are_read_back_equal(settings: Settings) -> None:
@@ -95,14 +88,14 @@ async def test_events_published_on_redis_are_read_back_equal(settings: Settings)
 async def test_a_burst_written_at_once_reaches_a_waiting_reader_in_one_delivery(settings: Settings) -> None:
     # given a follower of a promotion's stream, caught up and waiting for news (its reader blocked on the stream)
     hub = StreamHub(settings.redis_url or "")
-    burst = [replace(TARGET_EVENTS[0], target_id=number, sequence=number) for number in range(1, 251)]
+    burst = [TargetChanges(42, (replace(TARGETS[0], promotion_id=42, id=n, sequence=n),)) for n in range(1, 251)]
     try:
         async with hub.follow(PROMOTION_EVENTS, 42) as follower:
             assert await follower.read(block_ms=100) == []
             reading = asyncio.create_task(follower.read(block_ms=5_000))
             await asyncio.sleep(0.2)  # (its reader is blocked on the stream by now)
 
-            # when a batch's 250 events are published in one write
+            # when 250 entries are published in one write
             await publish_all(hub.redis, [PROMOTION_EVENTS.entry(42, event) for event in burst])
 
             # then the follower is handed all of them in one delivery (one batch for a subscription to decide on),
@@ -111,3 +104,24 @@ async def test_a_burst_written_at_once_reaches_a_waiting_reader_in_one_delivery(
     finally:
         await hub.close()
     assert delivered == burst
+
+
+async def test_followers_of_one_stream_share_each_decoded_event(settings: Settings) -> None:
+    # given two subscribers following one promotion, caught up
+    hub = StreamHub(settings.redis_url or "")
+    changes = TargetChanges(43, tuple(replace(TARGETS[0], promotion_id=43, id=n, sequence=n) for n in range(1, 51)))
+    try:
+        async with hub.follow(PROMOTION_EVENTS, 43) as first, hub.follow(PROMOTION_EVENTS, 43) as second:
+            assert await first.read(block_ms=100) == await second.read(block_ms=100) == []
+            reading = asyncio.gather(first.read(block_ms=5_000), second.read(block_ms=5_000))
+            await asyncio.sleep(0.2)
+
+            # when a burst is published
+            await PROMOTION_EVENTS.publish(hub.redis, 43, changes)
+
+            # then both get it, decoded once for both (a thousand subscribers cost one decoding, not a thousand)
+            (seen_first,), (seen_second,) = await reading
+    finally:
+        await hub.close()
+    assert seen_first == changes
+    assert seen_second is seen_first

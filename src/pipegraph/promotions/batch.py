@@ -39,7 +39,7 @@ from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import needs_release_phase
 from pipegraph.slugs.models import Slug
 from pipegraph.streams.pipeline import PIPELINE_EVENTS, PromotionChanged
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
 from pipegraph.streams.publish import StreamEntry, publish_all
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[
             now = utcnow()
             outcome = failed(failure)
             await _finish(connection, targets, outcome, now)
-            return len(targets), _entries(promotion.id, _events(targets, outcome, now))
+            return len(targets), _entries(promotion.id, _events(promotion.id, targets, outcome, now))
         pending_apps = await _lock_apps(connection, [target.app_id for target in targets])
         now = utcnow()
         versions = await _count_releases(connection, [target.app_id for target in targets], slug, now)
@@ -170,7 +170,9 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[
         parked = [target for target in targets if target.app_id in pending_apps]
         await _finish(connection, done, DONE, now)
         await _finish(connection, parked, PARKED, now)
-        entries = _entries(promotion.id, _events(done, DONE, now) + _events(parked, PARKED, now))
+        entries = _entries(
+            promotion.id, _events(promotion.id, done, DONE, now) + _events(promotion.id, parked, PARKED, now)
+        )
     return len(targets), entries
 
 
@@ -253,13 +255,13 @@ async def _finish(connection: BaseDBAsyncClient, targets: Sequence[_Target], out
     await connection.execute_query(sql, [*values, *(target.id for target in targets)])
 
 
-def _entries(promotion_id: int, events: list[TargetEvent]) -> list[StreamEntry]:
-    return [PROMOTION_EVENTS.entry(promotion_id, event) for event in events]
+def _entries(promotion_id: int, events: list[TargetState]) -> list[StreamEntry]:
+    return [PROMOTION_EVENTS.entry(promotion_id, TargetChanges(promotion_id, tuple(events)))]
 
 
-def _events(targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> list[TargetEvent]:
+def _events(promotion_id: int, targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> list[TargetState]:
     """Each target's events in order, as the per-target job announces them: what each step had saved so far."""
-    events: list[TargetEvent] = []
+    events: list[TargetState] = []
     for target in targets:
         # (status, step, error, release) after each save; the release is known from the release phase on.
         saved: list[tuple[TargetStatus, TargetStep, str | None, int | None]] = [
@@ -269,7 +271,7 @@ def _events(targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> lis
         if outcome.sequence > len(outcome.steps):
             saved.append((outcome.status, outcome.step, outcome.error, target.release_id))
         events += [
-            TargetEvent(target.id, target.app_id, status, step, error, release_id, sequence, now)
+            TargetState(target.id, promotion_id, target.app_id, status, step, error, release_id, sequence, now)
             for sequence, (status, step, error, release_id) in enumerate(saved, start=1)
         ]
     return events

@@ -25,7 +25,7 @@ from pipegraph.releases.models import Release, ReleaseStatus
 from pipegraph.releases.service import add_release_locked, is_due
 from pipegraph.slugs.models import Slug
 from pipegraph.slugs.store import SlugStore
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
 
 
 class PromotionFailure(Exception):
@@ -37,7 +37,8 @@ def utcnow() -> datetime:
 
 
 async def _announce(runtime: Runtime, target: PromotionTarget) -> None:
-    await PROMOTION_EVENTS.publish(runtime.redis, target.promotion_id, TargetEvent.of(target))
+    changes = TargetChanges(target.promotion_id, (TargetState.of(target),))
+    await PROMOTION_EVENTS.publish(runtime.redis, target.promotion_id, changes)
 
 
 async def _save_step(target: PromotionTarget, step: TargetStep, *extra_fields: str) -> None:

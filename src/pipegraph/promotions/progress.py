@@ -17,7 +17,7 @@ from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
 from pipegraph.streams.hub import StreamHub
 from pipegraph.streams.pipeline import PIPELINE_EVENTS, NewsKind, PipelineNews, PromotionChanged
-from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetEvent, TargetState
+from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
 
 QUIET_STREAM_MS = 5_000
 
@@ -69,7 +69,9 @@ async def follow_promotion(
             changed = [
                 target
                 for event in events
-                if isinstance(event, TargetEvent) and latest.is_news(target := event.state(promotion_id))
+                if isinstance(event, TargetChanges)
+                for target in event.targets
+                if latest.is_news(target)
             ]
             if changed:
                 yield Changes(changed, follower.delivery)

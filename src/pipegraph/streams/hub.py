@@ -1,8 +1,9 @@
 """One Redis reader per followed stream per API process, shared by every subscriber of that stream.
 
-A thousand subscribers of one promotion cost one blocking XREAD and one connection, not a thousand. A subscriber
-joins by registering its queue first and then reading, once, what the stream holds after its own starting point:
-whatever the shared reader delivers too is dropped by entry id, so nothing is missed and nothing is doubled.
+A thousand subscribers of one promotion cost one blocking XREAD and one connection, not a thousand, and each entry is
+decoded once for all of them (events are immutable values). A subscriber joins by registering its queue first and then
+reading, once, what the stream holds after its own starting point: whatever the shared reader delivers too is dropped
+by entry id, so nothing is missed and nothing is doubled.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Generic
+from typing import Any, Generic, TypeAlias
 
 from prometheus_client import Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from pipegraph.streams.publish import E, StreamEntry, Topic, last_entry_id, text
+from pipegraph.streams.publish import E, Topic, last_entry_id, text
 
 logger = logging.getLogger(__name__)
 
 READ_BLOCK_MS = 1_000
-Queue = asyncio.Queue[list[StreamEntry]]  # one per subscriber: the batches its stream's reader delivers
+Delivery: TypeAlias = list[tuple[str, E]]  # entries read together: each one's id and event
 RECONNECT_DELAY_SECONDS = 0.5
 # In no global registry: /metrics (api/metrics.py) assembles its own at each scrape.
 EVENT_LAG = Histogram(
@@ -39,12 +40,12 @@ def _entry_key(entry_id: str) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
-class _Reader:
+class _Reader(Generic[E]):
     """Follows one stream for as long as it has subscribers."""
 
-    def __init__(self, hub: StreamHub, stream: str, position: str) -> None:
-        self.hub, self.stream, self.position = hub, stream, position
-        self.queues: set[Queue] = set()
+    def __init__(self, hub: StreamHub, topic: Topic[E], stream: str, position: str) -> None:
+        self.hub, self.topic, self.stream, self.position = hub, topic, stream, position
+        self.queues: set[asyncio.Queue[Delivery[E]]] = set()  # one per subscriber
         self.task = asyncio.create_task(self._run(), name=f"stream-reader:{stream}")
 
     async def _run(self) -> None:
@@ -59,7 +60,7 @@ class _Reader:
                     await asyncio.sleep(RECONNECT_DELAY_SECONDS)
                     continue
                 for _, items in response or []:
-                    entries = [_entry(entry_id, fields) for entry_id, fields in items]
+                    entries = _decoded(self.topic, items)
                     if entries:
                         self.position = entries[-1][0]
                         for queue in self.queues:
@@ -71,7 +72,9 @@ class _Reader:
 class StreamFollower(Generic[E]):
     """A subscriber's view of one stream of a topic from its starting point on."""
 
-    def __init__(self, redis: Redis, topic: Topic[E], stream: str, position: str, queue: Queue) -> None:
+    def __init__(
+        self, redis: Redis, topic: Topic[E], stream: str, position: str, queue: asyncio.Queue[Delivery[E]]
+    ) -> None:
         self.redis, self.topic, self.stream, self.position, self.queue = redis, topic, stream, position, queue
         self.caught_up = False
         # What the last `read` returned came in: the stream's reader's delivery (the stream and its last entry's id,
@@ -89,7 +92,7 @@ class StreamFollower(Generic[E]):
                 await asyncio.sleep(block_ms / 1000)
                 return []
             self.caught_up = True
-            entries = [_entry(entry_id, fields) for entry_id, fields in backlog]
+            entries = _decoded(self.topic, backlog)
             if entries:
                 return self._after_position(entries)
         try:
@@ -103,7 +106,7 @@ class StreamFollower(Generic[E]):
             EVENT_LAG.observe(max(0.0, now_ms - _entry_key(entry_id)[0]) / 1000)
         return self._after_position(batch)
 
-    def _after_position(self, entries: list[StreamEntry]) -> list[E]:
+    def _after_position(self, entries: Delivery[E]) -> list[E]:
         # Entries come in stream order: from the first one past the position, all are (a burst's 250 entry ids were
         # parsed twice each to find that out).
         position = _entry_key(self.position)
@@ -111,14 +114,14 @@ class StreamFollower(Generic[E]):
         fresh = [] if first is None else entries[first:]
         if fresh:
             self.position = fresh[-1][0]
-        return [self.topic.decode(fields) for _, fields in fresh]
+        return [event for _, event in fresh]
 
 
 class StreamHub:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis: Redis = Redis.from_url(redis_url)  # short commands: positions and catch-up reads
-        self._readers: dict[str, _Reader] = {}
+        self._readers: dict[str, _Reader[Any]] = {}
 
     @contextlib.asynccontextmanager
     async def follow(
@@ -128,10 +131,10 @@ class StreamHub:
         in between), or from its first entry."""
         stream = topic.stream(row_id)
         position = "0-0" if from_start else await self._position_now(stream)
-        queue: Queue = asyncio.Queue()
+        queue: asyncio.Queue[Delivery[E]] = asyncio.Queue()
         reader = self._readers.get(stream)
         if reader is None:
-            reader = self._readers[stream] = _Reader(self, stream, position)
+            reader = self._readers[stream] = _Reader(self, topic, stream, position)
         reader.queues.add(queue)
         try:
             yield StreamFollower(self.redis, topic, stream, position, queue)
@@ -162,5 +165,8 @@ class StreamHub:
         await self.redis.aclose()
 
 
-def _entry(entry_id: bytes | str, fields: dict[bytes | str, bytes | str]) -> StreamEntry:
-    return text(entry_id), {text(key): text(value) for key, value in fields.items()}
+def _decoded(topic: Topic[E], items: list[tuple[bytes | str, dict[bytes | str, bytes | str]]]) -> Delivery[E]:
+    return [
+        (text(entry_id), topic.decode({text(key): text(value) for key, value in fields.items()}))
+        for entry_id, fields in items
+    ]
