@@ -50,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -61,11 +62,14 @@ import httpx
 import websockets
 from redis.asyncio import Redis
 from strawberry.relay import GlobalID
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import DATA_OPCODES, Frame
+from websockets.protocol import Event
 
 from pipegraph.accounts.service import create_token, get_or_create_user
 from pipegraph.db import close_db, init_db, migrate
 from pipegraph.promotions.models import Promotion, PromotionStatus
-from pipegraph.streams.promotion import PROMOTION_EVENTS
+from pipegraph.streams.promotion import PROMOTION_EVENTS, TargetChanges
 from pipegraph.testing.seed import slug_tarball
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -252,13 +256,41 @@ def _resume(workers: list[subprocess.Popen[bytes]]) -> None:
         os.kill(worker.pid, signal.SIGCONT)
 
 
+class _StampedConnection(ClientConnection):
+    """A client connection that notes when each message's bytes were read from its socket: the message's receipt.
+
+    Taking the time once `recv()` returned counted this process's own pace too: the client library hands over
+    250 messages one by one, about 5 ms for a burst on an idle machine and several times that under load, and the
+    last message of a burst waited for the 249 before it. What pipegraph is measured on is when its frames arrive.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: deque[float] = deque()  # one per data frame received, in order: a message is one frame here
+        self._read_at = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self._read_at = time.time()
+        super().data_received(data)
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode in DATA_OPCODES:
+            self.arrivals.append(self._read_at)
+        super().process_event(event)
+
+
 async def _live_round(
     bench: Bench, source: str, targets: int, workers: list[subprocess.Popen[bytes]]
 ) -> tuple[str, list[tuple[float, dict[str, Any]]]] | None:
     """Promote with the subscriber open before anything is worked; every message past the snapshot, with its receipt
     time. None when the snapshot shows a target already worked (the round would not be honest)."""
     url = f"ws://127.0.0.1:{bench.port}/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        create_connection=_StampedConnection,
+    ) as ws:
+        assert isinstance(ws, _StampedConnection)
         await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bench.token}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         with _paused(workers):
@@ -273,9 +305,10 @@ async def _live_round(
                 pass
             return None
         live: list[tuple[float, dict[str, Any]]] = []
+        ws.arrivals.clear()  # every message so far was read: the next one's bytes are the next read's
         while True:
             message = json.loads(await ws.recv())
-            received_at = time.time()
+            received_at = ws.arrivals.popleft()
             if message["type"] == "complete":
                 return promotion_id, live
             assert message["type"] == "next", message
@@ -287,9 +320,9 @@ async def _entry_times(redis: Redis, promotion_gid: str) -> dict[tuple[int, int]
     promotion_id = int(GlobalID.from_id(promotion_gid).node_id)
     times: dict[tuple[int, int], float] = {}
     for entry_id, fields in await redis.xrange(PROMOTION_EVENTS.stream(promotion_id)):
-        if b"target_id" in fields:
-            key = (int(fields[b"target_id"]), int(fields[b"sequence"]))
-            times[key] = int(entry_id.split(b"-")[0]) / 1000
+        event = PROMOTION_EVENTS.decode({key.decode(): value.decode() for key, value in fields.items()})
+        for target in event.targets if isinstance(event, TargetChanges) else ():
+            times[target.id, target.sequence] = int(entry_id.split(b"-")[0]) / 1000
     return times
 
 
