@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -131,7 +133,7 @@ def _field(object_type: GraphQLObjectType, node: FieldNode) -> Build:
     field_type = field.type.of_type if non_null else field.type
     if name == "id" and _plain_node(object_type):
         type_name = object_type.name
-        return lambda source: str(relay.GlobalID(type_name, str(source.id)))
+        return lambda source: relay.to_base64(type_name, source.id)  # str(GlobalID(…)), without building one
     if definition.base_resolver is not None or definition.extensions or definition.permission_classes:
         raise _NotPlanned  # a resolver, or hooks around the default one: graphql-core runs them
     attribute = definition.python_name
@@ -149,7 +151,31 @@ def _field(object_type: GraphQLObjectType, node: FieldNode) -> Build:
 
 
 def _leaf(attribute: str, serialize: Callable[[Any], Any], non_null: bool) -> Build:
-    return _read(attribute, serialize, non_null, None)
+    return _read(attribute, _remembered(serialize), non_null, None)
+
+
+# Values that cannot change once made, whose serialized form can be kept: a burst's events repeat a few steps,
+# statuses and numbers, and share one time (streams/promotion.py), each serialized once instead of 250 times.
+_IMMUTABLE = (bool, int, float, str, datetime, date, Enum)
+REMEMBERED_VALUES = 256
+
+
+def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`serialize`, remembering the last few hundred immutable values' results (by type too: 1 and True are equal)."""
+    results: dict[tuple[type, Any], Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if not isinstance(value, _IMMUTABLE):
+            return serialize(value)
+        key = (type(value), value)
+        result = results.get(key, results)
+        if result is results:
+            if len(results) >= REMEMBERED_VALUES:
+                results.clear()
+            result = results[key] = serialize(value)
+        return result
+
+    return remembered
 
 
 def _nested(attribute: str, origin: type, build: Build, non_null: bool) -> Build:
