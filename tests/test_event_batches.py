@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from graphql import OperationDefinitionNode, parse
+from starlette.websockets import WebSocket
 from workers.runner import in_process_worker
 
 from pipegraph.api.event_batches import PlannedEvents, planned_runs, while_reading
 from pipegraph.api.event_plans import event_plan
+from pipegraph.api.json_output import TextFrameWebSocket
 from pipegraph.schema import schema
 from pipegraph.settings import Settings
 from tests.support.clients import GraphQLClient
@@ -203,3 +205,27 @@ async def test_a_saved_log_is_checked_once_per_batch_and_sent_as_graphql_core_wo
         ]
     # and the viewer's sight of the log (the app's row) was read once for the batch, not once per line
     assert statements[0] == statements[1], statements
+
+
+async def test_a_batch_is_sent_message_by_message_where_the_server_is_not_uvicorns_websockets() -> None:
+    # given a socket accepted by another ASGI server (here: the ASGI calls themselves, as any server makes them)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    socket = WebSocket({"type": "websocket", "path": "/graphql", "headers": []}, receive, send)
+    await socket.accept()
+    adapter = TextFrameWebSocket(None, socket, socket)  # type: ignore[arg-type]  # (the view is not used to send)
+
+    # when a batch's messages are sent
+    await adapter.send_all_json([{"id": "1", "type": "next", "payload": {"data": {"n": n, "é": "ü"}}} for n in (1, 2)])
+
+    # then each went as its own text message, in order, as `send_json` sends one
+    assert sent[1:] == [
+        {"type": "websocket.send", "text": '{"id":"1","type":"next","payload":{"data":{"n":1,"é":"ü"}}}'},
+        {"type": "websocket.send", "text": '{"id":"1","type":"next","payload":{"data":{"n":2,"é":"ü"}}}'},
+    ]

@@ -7,8 +7,8 @@ it delivers its next event. While the process hears access notices (api/live_acc
 a notice closes the socket at once; otherwise, and once per socket before it relies on them, it reads the database.
 
 A batch of planned events (api/event_batches.py) reaches `send_message` as one result: it is checked once, like one
-event, and written as one message per event, the same messages as one result each; a revocation heard while it is
-written stops it there.
+event, and written as one message per event, the same messages as one result each, in one write to the socket where
+the server allows it (api/json_output.py); a revocation heard while it is written stops it there.
 """
 
 from __future__ import annotations
@@ -56,10 +56,14 @@ class _TokenGuard:
         if type(batch) is not PlannedEvents:
             await self.websocket.send_json(message)
             return
-        for data in batch.data:
-            if self._closed_for_revocation:
-                return  # revoked while the batch was written (a notice, while the socket's writes waited)
-            await self.websocket.send_json({**message, "payload": {**payload, "data": data}})
+        # Built as they are written, and none once revoked meanwhile: a notice heard while a write waited (uvicorn's
+        # protocol takes them all in one write, with no wait in between).
+        messages = (
+            {**message, "payload": {**payload, "data": data}}
+            for data in batch.data
+            if not self._closed_for_revocation
+        )
+        await self.websocket.send_all_json(messages)
 
     def credential(self) -> tuple[int | None, int | None]:
         return self.context.token_id, self.context.session_id
