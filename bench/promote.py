@@ -16,22 +16,22 @@ What limits it (measured on one machine, see the commit that last changed this f
 - Event latency is the time from a target's write (its `updatedAt`, taken just before the batch's last UPDATE and its
   commit) to its receipt, counted only for events written after the subscription was open: the workers are paused
   (SIGSTOP) from before `promote` until the subscription's snapshot arrived, so no sample is "time until connected".
-  It splits at the stream entry's id (Redis's clock, whole milliseconds): write -> XADD is the worker side, XADD ->
-  receipt the API side. The worker side is the last UPDATE, the commit, then one MULTI/EXEC of the batch's XADDs
-  (packed by hiredis, the entries made ready before the commit: pipegraph/streams/publish.py); the UPDATE and the commit
-  are the write itself, which `updatedAt` precedes, so what is left is mostly the database's round trips. On the API
-  side one reader per followed stream per process (pipegraph/streams/hub.py) gets the whole burst in one reply (one
-  MULTI/EXEC) and hands it to every subscriber at once; a subscription takes it as one batch: visibility decided once
-  from the pipeline's and its apps' owner columns, one statement shared by every socket following the pipeline
-  (pipelines/live_view.py), while the batch's events are built; a selection of plain values, as this bench's, is built
-  without graphql-core (api/event_plans.py) and the batch passes graphql-core and strawberry as one result, which the
-  WebSocket handler writes as one frame per event (api/event_batches.py, api/websocket.py). Traced in the API process
-  on PostgreSQL (load average ~2.5 on 2 cores), a 250-event burst took ~9 ms from XADD to its last frame written: the
-  stream reply read and parsed ~1.5 ms, handed over and decoded ~2.5 ms, the visibility statement with the events
-  built meanwhile ~3 ms, strawberry once ~0.3 ms, 250 frames written ~1.4 ms (one transport write each: ASGI sends one
-  message at a time). This process then needs ~5 ms to receive and parse 250 messages, and the worker side is ~6 ms
-  of the last UPDATE's and the commit's round trips. Bursts stay above 10 ms at p99 (about 2x on an idle-ish machine):
-  what is left is per-event work that the last event of a burst pays 250 times, not a step to remove.
+  Receipt is when this process read the frame's bytes from its socket (`_FrameReader`: a client library's own pace
+  is not pipegraph's). It splits at the stream entry's id (Redis's clock, whole milliseconds): write -> XADD is the
+  worker side, XADD -> receipt the API side. The worker side is the last UPDATE (its foreign keys checked), the
+  commit, then one XADD: a burst is one stream entry, its targets' changes as one JSON array, made ready before the
+  commit (pipegraph/streams/promotion.py). On the API side one reader per followed stream per process
+  (pipegraph/streams/hub.py) decodes each entry once for every subscriber; a subscription takes a burst as one batch:
+  visibility decided once from the pipeline's and its apps' owner columns, one statement shared by every socket
+  following the pipeline (pipelines/live_view.py), while the batch's events are built; a selection of plain values,
+  as this bench's, is built without graphql-core (api/event_plans.py), the batch passes graphql-core and strawberry as
+  one result, and the WebSocket handler writes its 250 frames to the socket at once (api/event_batches.py,
+  api/websocket.py, api/json_output.py). Traced on this 2-core machine under load (load average 1.5-2.5, the host
+  taking up to a third of it), a 50-target burst took 3-7 ms in the worker, 1-4 ms until a subscription had it,
+  2-7 ms to build its 250 events (the visibility statement meanwhile), 2-5 ms to make and write their frames, and
+  0.5-6 ms more until this process read the last one. What is left is per-event Python (about 12 us an event idle:
+  the strawberry value, the planned data, the message and its frame) that the last event of a burst pays 250 times,
+  and the machine's load, not a step to remove.
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
   reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """
