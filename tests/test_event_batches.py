@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -75,7 +76,12 @@ async def _burst(
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
-    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+    gql: GraphQLClient,
+    jobs: JobRunner,
+    settings: Settings,
+    live_server: str,
+    protocol: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given a pipeline whose staging app, deployed without a release phase, promotes to six apps (one batch job:
     # every target's events in one burst)
@@ -84,6 +90,7 @@ async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
     await jobs.drain()
     assert event_plan(schema._schema, _operation(PLANNED)) is not None
     assert event_plan(schema._schema, _operation(EXECUTED)) is None
+    caplog.set_level(logging.DEBUG, logger="pipegraph.api.json_output")
 
     # when it is promoted, followed by two sockets (one whose selection is planned, one with the same selection that
     # graphql-core executes) before the promotion runs (again, should a worker have taken it before both were in)
@@ -108,6 +115,9 @@ async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
     for steps in by_target.values():
         assert [sequence for sequence, _ in steps] == [0, 1, 2, 3, 4, 5]
         assert steps[-1][1] == "DONE"
+    # and the planned socket's burst was written to it at once (uvicorn serves it, behind the app's middleware)
+    written = [record.args for record in caplog.records if record.name == "pipegraph.api.json_output"]
+    assert (len(APPS) * 5,) in written, written
 
 
 async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(database: str) -> None:

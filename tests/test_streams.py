@@ -125,3 +125,28 @@ async def test_followers_of_one_stream_share_each_decoded_event(settings: Settin
         await hub.close()
     assert seen_first == changes
     assert seen_second is seen_first
+
+
+async def test_an_entry_this_version_cannot_read_is_skipped_and_the_stream_still_followed(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a follower of a promotion's stream, caught up
+    hub = StreamHub(settings.redis_url or "")
+    changes = TargetChanges(44, (replace(TARGETS[0], promotion_id=44),))
+    try:
+        async with hub.follow(PROMOTION_EVENTS, 44) as follower:
+            assert await follower.read(block_ms=100) == []
+            reading = asyncio.create_task(follower.read(block_ms=5_000))
+            await asyncio.sleep(0.2)
+
+            # when another version of pipegraph writes an entry of its own shape (an upgrade in progress), then this
+            # version one of its own
+            await publish_all(hub.redis, [(PROMOTION_EVENTS.stream(44), {"target_id": "7", "sequence": "5"})])
+            await PROMOTION_EVENTS.publish(hub.redis, 44, changes)
+
+            # then the follower gets what it can read, and the entry it cannot is logged, not raised
+            delivered = await reading
+    finally:
+        await hub.close()
+    assert delivered == [changes]
+    assert "which this version cannot read" in caplog.text

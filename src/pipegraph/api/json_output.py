@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 
 import orjson
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+
+logger = logging.getLogger(__name__)
 
 
 def dumps(data: object) -> bytes:
@@ -49,19 +52,26 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
         the socket to take more that uvicorn's `send` makes. Anything else (another server, a socket closing) sends
         them one by one, as ASGI does.
         """
-        protocol = getattr(self.ws._send, "__self__", None)  # the ASGI `send` is uvicorn's protocol's method
-        if type(protocol) is not WebSocketsSansIOProtocol:
+        protocol = _uvicorn_protocol(self.ws)
+        if protocol is not None:
+            await protocol.writable.wait()
+        if protocol is None or not protocol.handshake_complete or protocol.close_sent or protocol.initial_response:
             for message in messages:
-                await self.send_json(message)
-            return
-        await protocol.writable.wait()
-        if not protocol.handshake_complete or protocol.close_sent or protocol.initial_response is not None:
-            for message in messages:
-                await self.send_json(message)  # uvicorn's `send` says what is wrong, as for one message
+                await self.send_json(message)  # (uvicorn's `send` says what is wrong with a socket closing)
             return
         try:
             for message in messages:
                 protocol.conn.send_text(dumps(message))
         except InvalidState as exc:  # the client closed: as uvicorn's `send` and starlette make of it
             raise WebSocketDisconnected from exc
-        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        written = protocol.conn.data_to_send()
+        protocol.transport.write(b"".join(written))
+        logger.debug("%d messages written to the socket at once", len(written))
+
+
+def _uvicorn_protocol(socket: WebSocket) -> WebSocketsSansIOProtocol | None:
+    """The uvicorn connection serving `socket`, found through its ASGI `receive`, a method of the connection's. Its
+    `send` reaches the app wrapped by middleware (request ids, starlette's exception handling), which look only at
+    HTTP responses: what a WebSocket's messages pass by here."""
+    protocol = getattr(socket._receive, "__self__", None)
+    return protocol if type(protocol) is WebSocketsSansIOProtocol else None
