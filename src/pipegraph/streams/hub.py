@@ -60,9 +60,10 @@ class _Reader(Generic[E]):
                     await asyncio.sleep(RECONNECT_DELAY_SECONDS)
                     continue
                 for _, items in response or []:
-                    entries = _decoded(self.topic, items)
+                    if items:
+                        self.position = text(items[-1][0])
+                    entries = _decoded(self.topic, self.stream, items)
                     if entries:
-                        self.position = entries[-1][0]
                         for queue in self.queues:
                             queue.put_nowait(entries)
         finally:
@@ -92,7 +93,7 @@ class StreamFollower(Generic[E]):
                 await asyncio.sleep(block_ms / 1000)
                 return []
             self.caught_up = True
-            entries = _decoded(self.topic, backlog)
+            entries = _decoded(self.topic, self.stream, backlog)
             if entries:
                 return self._after_position(entries)
         try:
@@ -165,8 +166,16 @@ class StreamHub:
         await self.redis.aclose()
 
 
-def _decoded(topic: Topic[E], items: list[tuple[bytes | str, dict[bytes | str, bytes | str]]]) -> Delivery[E]:
-    return [
-        (text(entry_id), topic.decode({text(key): text(value) for key, value in fields.items()}))
-        for entry_id, fields in items
-    ]
+def _decoded(
+    topic: Topic[E], stream: str, items: list[tuple[bytes | str, dict[bytes | str, bytes | str]]]
+) -> Delivery[E]:
+    """The entries' events, without those this version cannot read: written by another version of pipegraph while
+    both run (an upgrade), they are skipped, and their followers learn what they said from the database (a promotion's
+    at its end, or once its stream goes quiet)."""
+    delivery: Delivery[E] = []
+    for entry_id, fields in items:
+        try:
+            delivery.append((text(entry_id), topic.decode({text(key): text(value) for key, value in fields.items()})))
+        except (KeyError, ValueError, TypeError) as error:
+            logger.warning("skipping entry %s of %s, which this version cannot read: %r", text(entry_id), stream, error)
+    return delivery
