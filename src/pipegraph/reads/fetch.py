@@ -34,6 +34,34 @@ class Row(dict[str, Any]):
             raise AttributeError(name) from None
 
 
+class _Column:
+    """A table's column as a Row attribute. `__getattr__` alone is reached only once the ordinary lookup has failed
+    and raised, which cost about five times as much, and the rules read several columns of every app of a read."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, row: Row | None, owner: type[Row] | None = None) -> Any:
+        if row is None:
+            return self
+        try:
+            return row[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None  # as __getattr__: a column not read is no attribute
+
+
+def _column_attributes() -> None:
+    for table in TABLES.values():
+        for name in sorted({*table.keys, *table.columns}):
+            if not hasattr(Row, name):  # a dict method's name stays the method, as it was with __getattr__ alone
+                setattr(Row, name, _Column(name))
+
+
+_column_attributes()
+
+
 @dataclass
 class Needs:
     """What a statement reads of a table: columns, and the to-one joins below it."""
