@@ -512,7 +512,8 @@ class Builder:
                 result[key] = item.name
             else:
                 assert isinstance(item, AppsPlan)
-                objects = [self.object(item.plan, app) for app in apps]
+                build = _object_builder(item.plan)  # looked up once for the stage's apps, not once per app
+                objects = [build(self, app) for app in apps]
                 result[key] = Partial(objects) if item.plan.mixed else objects
         if not plan.mixed:
             return result
@@ -612,11 +613,31 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
     found = _object_builders.get(id(plan))
     if found is not None and found[0] is plan:
         return found[1]
+    items, names, checks = _object_parts(plan, "")
+    if plan.mixed:
+        # Its strawberry object, registered with the compiled fields' values, for graphql-core to complete.
+        names["instance"] = plan.table.instance
+        built = cast(
+            ObjectBuilder,
+            _generate(
+                "builder, row", items, names, returns="builder.register(instance(row), done)", first=tuple(checks)
+            ),
+        )
+    else:
+        built = cast(ObjectBuilder, _generate("builder, row", items, names, first=tuple(checks)))
+    _remember(_object_builders, plan, built)
+    return built
+
+
+def _object_parts(plan: ObjectPlan, prefix: str) -> tuple[list[tuple[str, str]], dict[str, Any], list[str]]:
+    """The object's dict display as (response key, expression) items over `row` and `builder`, the globals they use
+    and the statements to run first (Int checks); every name generated starts with `prefix`, so that the parts can be
+    put into another builder's function (an edge's: _edge_builder)."""
     names: dict[str, Any] = {}
     items: list[tuple[str, str]] = []
 
     def bind(value: Any) -> str:
-        name = f"v{len(names)}"
+        name = f"{prefix}v{len(names)}"
         names[name] = value
         return name
 
@@ -624,7 +645,7 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
     for key, item in plan.fields:
         if isinstance(item, LeafPlan) and item.leaf.serialize is graphql_int:
             # graphql_int inline (a call per integer was a tenth of a bulk read): read first, checked, then answered.
-            value = f"i{len(checks)}"
+            value = f"{prefix}i{len(checks)}"
             names["Unsupported"] = Unsupported
             checks.append(
                 f"{value} = row[{item.leaf.column!r}]\n"
@@ -639,7 +660,7 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
             items.append((key, repr(item.name)))
         elif isinstance(item, JoinPlan) and item.join.seen is None and not item.plan.mixed:
             # Inline, the child's builder called directly: a call less for every joined row (a release, its slug).
-            joined = f"j{len(items)}"
+            joined = f"{prefix}j{len(items)}"
             child = bind(_object_builder(item.plan))
             items.append((key, f"(None if ({joined} := row[{item.name!r}]) is None else {child}(builder, {joined}))"))
         elif isinstance(item, JoinPlan):
@@ -657,19 +678,7 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
         else:
             assert isinstance(item, StagesPlan)
             items.append((key, f"builder.stage_list({bind(item)}, row)"))
-    if plan.mixed:
-        # Its strawberry object, registered with the compiled fields' values, for graphql-core to complete.
-        names["instance"] = plan.table.instance
-        built = cast(
-            ObjectBuilder,
-            _generate(
-                "builder, row", items, names, returns="builder.register(instance(row), done)", first=tuple(checks)
-            ),
-        )
-    else:
-        built = cast(ObjectBuilder, _generate("builder, row", items, names, first=tuple(checks)))
-    _remember(_object_builders, plan, built)
-    return built
+    return items, names, checks
 
 
 def _joined(plan: JoinPlan) -> ObjectBuilder:
@@ -692,8 +701,16 @@ def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
         return found[1]
     names: dict[str, Any] = {}
     items: list[tuple[str, str]] = []
+    checks: list[str] = []
     for key, item in plan.fields:
-        if isinstance(item, ObjectPlan):
+        if isinstance(item, ObjectPlan) and not item.mixed:
+            # The node's dict built in the edge's own function (its row is the edge's): a call less per edge, of the
+            # thousands a bulk read builds. Its names are its own (prefixed), apart from the edge's.
+            node_items, node_names, node_checks = _object_parts(item, f"n{len(items)}_")
+            names.update(node_names)
+            checks.extend(node_checks)
+            items.append((key, "{" + ", ".join(f"{k!r}: {expression}" for k, expression in node_items) + "}"))
+        elif isinstance(item, ObjectPlan):
             names[f"v{len(names)}"] = _object_builder(item)
             items.append((key, f"v{len(names) - 1}(builder, row)"))
         elif isinstance(item, Cursor):
@@ -701,6 +718,6 @@ def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
         else:
             assert isinstance(item, Typename)
             items.append((key, repr(item.name)))
-    built = cast(EdgeBuilder, _generate("builder, row, cursor", items, names))
+    built = cast(EdgeBuilder, _generate("builder, row, cursor", items, names, first=tuple(checks)))
     _remember(_edge_builders, plan, built)
     return built
