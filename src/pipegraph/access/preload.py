@@ -8,12 +8,12 @@ role counts from the very next request.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
+import orjson
 from tortoise.connection import connections
 from tortoise.fields import DatetimeField
 from tortoise.models import Model
@@ -55,11 +55,11 @@ def rights_of(row: Any) -> Rights | None:
         return None
     return Rights(
         viewer_id=row.user_id,
-        roles={int(team_id): TeamRole(role) for team_id, role in json.loads(roles)},
+        roles={int(team_id): TeamRole(role) for team_id, role in orjson.loads(roles)},
         grants={
-            int(app_id): frozenset(Permission(p) for p in permissions) for app_id, permissions in json.loads(grants)
+            int(app_id): frozenset(Permission(p) for p in permissions) for app_id, permissions in orjson.loads(grants)
         },
-        pipeline_access=frozenset(int(pipeline_id) for pipeline_id in json.loads(accesses)),
+        pipeline_access=frozenset(int(pipeline_id) for pipeline_id in orjson.loads(accesses)),
     )
 
 

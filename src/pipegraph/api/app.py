@@ -180,14 +180,16 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
     graphql = GraphiQLPage(RequireToken(view, speculate), settings)
     app = Starlette(
         routes=[
+            # First: what nearly every request asks for is matched without trying the others' patterns (no other
+            # route's path can be /graphql, so the order changes nothing else).
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
             *operator_routes(settings),
             Route("/slugs/{slug_id}/blob", put_slug_blob, methods=["PUT"]),
             Route("/sources/{source_id}/blob", put_source_blob, methods=["PUT"]),
             Route("/git/{repo}/{path:path}", git_http, methods=["GET", "POST"]),
             Route(PUSH_PATH, receive_push, methods=["POST"]),
             Route(WEBHOOK_PATH, receive_webhook, methods=["POST"]),
-            Route("/graphql", graphql),
-            WebSocketRoute("/graphql", graphql),
             Route("/login", web.login, methods=["GET"]),
             Route("/logout", web.logout, methods=["POST"]),
             Route(cli_login.START_PATH, cli_login.start, methods=["POST"]),

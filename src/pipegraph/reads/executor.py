@@ -482,7 +482,8 @@ class Builder:
         return Partial(apps) if plan.plan.mixed else apps
 
     def stage_list(self, plan: StagesPlan, row: Row) -> Any:
-        stages = [self.stage(plan, stage, row) for stage in USER_STAGES]
+        by_stage = _by_stage(row["visible"]) if any(isinstance(item, AppsPlan) for _, item in plan.fields) else {}
+        stages = [self.stage(plan, stage, row, by_stage.get(stage.value, [])) for stage in USER_STAGES]
         return Partial(stages) if plan.mixed else stages
 
     def apps(self, plan: AppsPlan, pipeline: Row) -> list[Row]:
@@ -501,9 +502,9 @@ class Builder:
         value = self.object(owner, joined)
         return Partial(value) if owner.mixed else value
 
-    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row) -> Any:
+    def stage(self, plan: StagesPlan, stage: Stage, pipeline: Row, apps: list[Row]) -> Any:
+        """The stage's dict (or object), `apps` being the visible apps coupled to it, by name."""
         result: dict[str, Any] = {}
-        value = stage.value  # an enum's value is a property: read once, not once per app
         for key, item in plan.fields:
             if isinstance(item, StageName):
                 result[key] = stage_name(stage)
@@ -511,8 +512,8 @@ class Builder:
                 result[key] = item.name
             else:
                 assert isinstance(item, AppsPlan)
-                apps = sorted((app for app in pipeline["visible"] if app["stage"] == value), key=_name)
-                objects = [self.object(item.plan, app) for app in apps]
+                build = _object_builder(item.plan)  # looked up once for the stage's apps, not once per app
+                objects = [build(self, app) for app in apps]
                 result[key] = Partial(objects) if item.plan.mixed else objects
         if not plan.mixed:
             return result
@@ -556,6 +557,15 @@ class Builder:
 
 def _name(app: Row) -> str:
     return str(app["name"])
+
+
+def _by_stage(apps: list[Row]) -> dict[str, list[Row]]:
+    """The apps of each stage (by its stored value), by name: sorted once for all stages rather than filtered and
+    sorted once per stage. The sort is stable, so apps of equal names keep their coupling order, as before."""
+    grouped: dict[str, list[Row]] = {}
+    for app in sorted(apps, key=_name):
+        grouped.setdefault(app["stage"], []).append(app)
+    return grouped
 
 
 # Per-plan builder functions (the graphql-jit idea) --------------------------------------------------------------------
@@ -603,46 +613,7 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
     found = _object_builders.get(id(plan))
     if found is not None and found[0] is plan:
         return found[1]
-    names: dict[str, Any] = {}
-    items: list[tuple[str, str]] = []
-
-    def bind(value: Any) -> str:
-        name = f"v{len(names)}"
-        names[name] = value
-        return name
-
-    checks: list[str] = []
-    for key, item in plan.fields:
-        if isinstance(item, LeafPlan) and item.leaf.serialize is graphql_int:
-            # graphql_int inline (a call per integer was a tenth of a bulk read): read first, checked, then answered.
-            value = f"i{len(checks)}"
-            names["Unsupported"] = Unsupported
-            checks.append(
-                f"{value} = row[{item.leaf.column!r}]\n"
-                f"    if {value} is not None and not {-GRAPHQL_INT_MAX - 1} <= {value} <= {GRAPHQL_INT_MAX}:\n"
-                f"        raise Unsupported('an Int out of range: the resolvers report the error')"
-            )
-            items.append((key, value))
-        elif isinstance(item, LeafPlan):
-            value = f"row[{item.leaf.column!r}]"
-            items.append((key, value if item.leaf.serialize is same else f"{bind(item.leaf.serialize)}({value})"))
-        elif isinstance(item, Typename):
-            items.append((key, repr(item.name)))
-        elif isinstance(item, JoinPlan):
-            items.append((key, f"{bind(_joined(item))}(builder, row)"))
-        elif isinstance(item, RulePlan):
-            items.append((key, f"{bind(item.rule.value)}(row, builder.rights)"))
-        elif isinstance(item, EitherPlan):
-            items.append((key, f"builder.either({bind(item)}, row)"))
-        elif isinstance(item, PagePlan):
-            items.append((key, f"builder.page({bind(item)}, row)"))
-        elif isinstance(item, AppsPlan):
-            items.append((key, f"builder.app_list({bind(item)}, row)"))
-        elif isinstance(item, ListPlan):
-            items.append((key, f"builder.listed({bind(item)}, row)"))
-        else:
-            assert isinstance(item, StagesPlan)
-            items.append((key, f"builder.stage_list({bind(item)}, row)"))
+    items, names, checks = _object_parts(plan, "")
     if plan.mixed:
         # Its strawberry object, registered with the compiled fields' values, for graphql-core to complete.
         names["instance"] = plan.table.instance
@@ -658,12 +629,61 @@ def _object_builder(plan: ObjectPlan) -> ObjectBuilder:
     return built
 
 
-def _joined(plan: JoinPlan) -> ObjectBuilder:
-    name, child, seen, mixed = plan.name, _object_builder(plan.plan), plan.join.seen, plan.plan.mixed
+def _object_parts(plan: ObjectPlan, prefix: str) -> tuple[list[tuple[str, str]], dict[str, Any], list[str]]:
+    """The object's dict display as (response key, expression) items over `row` and `builder`, the globals they use
+    and the statements to run first (Int checks); every name generated starts with `prefix`, so that the parts can be
+    put into another builder's function (an edge's: _edge_builder)."""
+    names: dict[str, Any] = {}
+    items: list[tuple[str, str]] = []
 
-    def build(builder: Builder, row: Row) -> Any:
-        joined = row[name]
-        return None if joined is None else child(builder, joined)
+    def bind(value: Any) -> str:
+        name = f"{prefix}v{len(names)}"
+        names[name] = value
+        return name
+
+    checks: list[str] = []
+    for key, item in plan.fields:
+        if isinstance(item, LeafPlan) and item.leaf.serialize is graphql_int:
+            # graphql_int inline (a call per integer was a tenth of a bulk read): read first, checked, then answered.
+            value = f"{prefix}i{len(checks)}"
+            names["Unsupported"] = Unsupported
+            checks.append(
+                f"{value} = row[{item.leaf.column!r}]\n"
+                f"    if {value} is not None and not {-GRAPHQL_INT_MAX - 1} <= {value} <= {GRAPHQL_INT_MAX}:\n"
+                f"        raise Unsupported('an Int out of range: the resolvers report the error')"
+            )
+            items.append((key, value))
+        elif isinstance(item, LeafPlan):
+            value = f"row[{item.leaf.column!r}]"
+            items.append((key, value if item.leaf.serialize is same else f"{bind(item.leaf.serialize)}({value})"))
+        elif isinstance(item, Typename):
+            items.append((key, repr(item.name)))
+        elif isinstance(item, JoinPlan) and item.join.seen is None and not item.plan.mixed:
+            # Inline, the child's builder called directly: a call less for every joined row (a release, its slug).
+            joined = f"{prefix}j{len(items)}"
+            child = bind(_object_builder(item.plan))
+            items.append((key, f"(None if ({joined} := row[{item.name!r}]) is None else {child}(builder, {joined}))"))
+        elif isinstance(item, JoinPlan):
+            items.append((key, f"{bind(_joined(item))}(builder, row)"))
+        elif isinstance(item, RulePlan):
+            items.append((key, f"{bind(item.rule.value)}(row, builder.rights)"))
+        elif isinstance(item, EitherPlan):
+            items.append((key, f"builder.either({bind(item)}, row)"))
+        elif isinstance(item, PagePlan):
+            items.append((key, f"builder.page({bind(item)}, row)"))
+        elif isinstance(item, AppsPlan):
+            items.append((key, f"builder.app_list({bind(item)}, row)"))
+        elif isinstance(item, ListPlan):
+            items.append((key, f"builder.listed({bind(item)}, row)"))
+        else:
+            assert isinstance(item, StagesPlan)
+            items.append((key, f"builder.stage_list({bind(item)}, row)"))
+    return items, names, checks
+
+
+def _joined(plan: JoinPlan) -> ObjectBuilder:
+    """A join's builder, for a child the viewer may not see or that is mixed (the others are built inline)."""
+    name, child, seen, mixed = plan.name, _object_builder(plan.plan), plan.join.seen, plan.plan.mixed
 
     def build_seen(builder: Builder, row: Row) -> Any:
         joined = row[name]
@@ -672,7 +692,7 @@ def _joined(plan: JoinPlan) -> ObjectBuilder:
         value = child(builder, joined)
         return Partial(value) if mixed else value  # a mixed child is its object, for graphql-core to complete
 
-    return build if seen is None and not mixed else build_seen
+    return build_seen
 
 
 def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
@@ -681,8 +701,16 @@ def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
         return found[1]
     names: dict[str, Any] = {}
     items: list[tuple[str, str]] = []
+    checks: list[str] = []
     for key, item in plan.fields:
-        if isinstance(item, ObjectPlan):
+        if isinstance(item, ObjectPlan) and not item.mixed:
+            # The node's dict built in the edge's own function (its row is the edge's): a call less per edge, of the
+            # thousands a bulk read builds. Its names are its own (prefixed), apart from the edge's.
+            node_items, node_names, node_checks = _object_parts(item, f"n{len(items)}_")
+            names.update(node_names)
+            checks.extend(node_checks)
+            items.append((key, "{" + ", ".join(f"{k!r}: {expression}" for k, expression in node_items) + "}"))
+        elif isinstance(item, ObjectPlan):
             names[f"v{len(names)}"] = _object_builder(item)
             items.append((key, f"v{len(names) - 1}(builder, row)"))
         elif isinstance(item, Cursor):
@@ -690,6 +718,6 @@ def _edge_builder(plan: EdgesPlan) -> EdgeBuilder:
         else:
             assert isinstance(item, Typename)
             items.append((key, repr(item.name)))
-    built = cast(EdgeBuilder, _generate("builder, row, cursor", items, names))
+    built = cast(EdgeBuilder, _generate("builder, row, cursor", items, names, first=tuple(checks)))
     _remember(_edge_builders, plan, built)
     return built

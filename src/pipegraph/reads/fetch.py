@@ -34,6 +34,34 @@ class Row(dict[str, Any]):
             raise AttributeError(name) from None
 
 
+class _Column:
+    """A table's column as a Row attribute. `__getattr__` alone is reached only once the ordinary lookup has failed
+    and raised, which cost about five times as much, and the rules read several columns of every app of a read."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, row: Row | None, owner: type[Row] | None = None) -> Any:
+        if row is None:
+            return self
+        try:
+            return row[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None  # as __getattr__: a column not read is no attribute
+
+
+def _column_attributes() -> None:
+    for table in TABLES.values():
+        for name in sorted({*table.keys, *table.columns}):
+            if not hasattr(Row, name):  # a dict method's name stays the method, as it was with __getattr__ alone
+                setattr(Row, name, _Column(name))
+
+
+_column_attributes()
+
+
 @dataclass
 class Needs:
     """What a statement reads of a table: columns, and the to-one joins below it."""
@@ -197,23 +225,27 @@ _row_functions: dict[Shape, RowFunction] = {}
 
 
 def _row_function(shape: Shape) -> RowFunction:
-    """A function building the Row of `shape` with one dict display of its columns and joins, generated once per
-    shape (a bulk read builds thousands of rows; a comprehension per row cost more). Only column indexes and repr()
-    literals of column names are generated; the joins' functions come in through its globals."""
+    """A function building the Row of `shape` with one assignment per column and join, generated once per shape (a
+    bulk read builds thousands of rows; a comprehension per row cost more). An empty Row filled key by key, not
+    Row({...}): a dict subclass built from a dict copies it through the generic update path, which cost twice as much.
+    Only column indexes and repr() literals of column names are generated; the joins' functions come in through its
+    globals."""
     built = _row_functions.get(shape)
     if built is not None:
         return built
     key, columns, joins = shape
     names: dict[str, Any] = {"Row": Row}
-    items = [f"{name!r}: values[{int(index)}]" for name, index in columns]
+    items = [f"    built[{name!r}] = values[{int(index)}]\n" for name, index in columns]
     for number, (name, join) in enumerate(joins):
         names[f"j{number}"] = _row_function(join)
-        items.append(f"{name!r}: j{number}(values)")
+        items.append(f"    built[{name!r}] = j{number}(values)\n")
     source = (
         "def row(values):\n"
         f"    if values[{int(key)}] is None:\n"
         "        return None  # nothing joined\n"
-        f"    return Row({{{', '.join(items)}}})"
+        "    built = Row()\n"
+        f"{''.join(items)}"
+        "    return built"
     )
     exec(source, names)  # only names, indexes and literals: see above
     if len(_row_functions) >= MAX_ROW_FUNCTIONS:
@@ -368,8 +400,13 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
     where = f"parent.id IN ({_ids(parent_ids)})"
     found: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
     order = f'r."{page.parent}", r."{page.order}" DESC'
+    # The rows come by parent: its list is looked up when the parent changes, not for every row.
+    parent, rows = None, []
     for row_values in await _rows(prepared.head, where, order, prepared.values):
-        found[row_values[parent_index]].append(build(row_values))  # never None: every row has its key
+        if row_values[parent_index] != parent:
+            parent = row_values[parent_index]
+            rows = found[parent]
+        rows.append(build(row_values))  # never None: every row has its key
     return found
 
 

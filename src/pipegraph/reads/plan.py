@@ -12,6 +12,7 @@ answer that root field (and report any error exactly as they always do).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from graphql import GraphQLObjectType, get_named_type
@@ -91,9 +92,12 @@ class ConnectionPlan:
     fields: list[tuple[str, Any]]
     nodes: list[ObjectPlan] = field(default_factory=list)  # every `node` selection of its edges
 
-    @property
+    @cached_property
     def mixed(self) -> bool:
-        """Its nodes leave fields to the resolvers: the connection is built as strawberry's, for graphql-core."""
+        """Its nodes leave fields to the resolvers: the connection is built as strawberry's, for graphql-core.
+
+        Asked first once the planner has added every node (Planner.connection), and then for every page built (a bulk
+        read builds hundreds): computed once."""
         return any(node.mixed for node in self.nodes)
 
 
