@@ -59,9 +59,7 @@ class _TokenGuard:
         # Built as they are written, and none once revoked meanwhile: a notice heard while a write waited (uvicorn's
         # protocol takes them all in one write, with no wait in between).
         messages = (
-            {**message, "payload": {**payload, "data": data}}
-            for data in batch.data
-            if not self._closed_for_revocation
+            {**message, "payload": {**payload, "data": data}} for data in batch.data if not self._closed_for_revocation
         )
         await self.websocket.send_all_json(messages)
 
