@@ -74,4 +74,10 @@ def _uvicorn_protocol(socket: WebSocket) -> WebSocketsSansIOProtocol | None:
     `send` reaches the app wrapped by middleware (request ids, starlette's exception handling), which look only at
     HTTP responses: what a WebSocket's messages pass by here."""
     protocol = getattr(socket._receive, "__self__", None)
-    return protocol if type(protocol) is WebSocketsSansIOProtocol else None
+    if type(protocol) is not WebSocketsSansIOProtocol or not all(hasattr(protocol, name) for name in _USED):
+        return None  # (a uvicorn whose connection no longer has what is used here: message by message, as ASGI)
+    return protocol
+
+
+# What `send_all_json` uses of uvicorn's connection, beyond ASGI: its internals, checked rather than relied on.
+_USED = ("writable", "handshake_complete", "close_sent", "initial_response", "conn", "transport")
