@@ -170,7 +170,9 @@ async def _until_completed(promotion_gid: str) -> None:
     while True:  # the database is the truth: the clock stops when it says COMPLETED
         if await Promotion.exists(id=promotion_id, status=PromotionStatus.COMPLETED):
             return
-        await asyncio.sleep(0.005)
+        # Every 2 ms: at 5 ms the poll alone added 0-5 ms to a promotion of 15, and swung the ratio; more often, it
+        # takes CPU from what it measures.
+        await asyncio.sleep(0.002)
 
 
 async def fan_out(bench: Bench) -> None:

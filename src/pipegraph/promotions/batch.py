@@ -28,7 +28,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from pipegraph.core.bulk import in_list, insert_returning, is_postgres, marks
+from pipegraph.core.bulk import in_list, insert_copies, is_postgres, marks
 from pipegraph.db import database_unavailable
 from pipegraph.jobs.queue import Job
 from pipegraph.jobs.runtime import Runtime
@@ -142,23 +142,25 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[
         # `add_release_locked`): that one first, then this one, woken by the end of the earlier one.
         immediate = [target.app_id for target in targets if target.app_id not in pending_apps]
         await _no_longer_current(connection, immediate)
-        slug_ids = await insert_returning(
-            connection, [slug_copy(slug, app_id=target.app_id) for target in targets], key="app_id"
-        )
+        # Each target app's own record of the source's slug: the copy's app is each target's.
+        copies = [{"app_id": target.app_id} for target in targets]
+        slug_ids = await insert_copies(connection, slug_copy(slug, app_id=slug.app_id), copies, key="app_id")
         description = f"Promote {promotion.source_app.name} v{promotion.source_release.version}"
-        release_ids = await insert_returning(
+        release_ids = await insert_copies(
             connection,
+            Release(
+                description=description,
+                created_by_id=promotion.created_by_id,
+                source_release_id=promotion.source_release_id,
+            ),
             [
-                Release(
-                    app_id=target.app_id,
-                    version=versions[target.app_id],
-                    status=ReleaseStatus.PENDING if target.app_id in pending_apps else ReleaseStatus.SUCCEEDED,
-                    is_current=target.app_id not in pending_apps,
-                    slug_id=slug_ids[target.app_id],
-                    description=description,
-                    created_by_id=promotion.created_by_id,
-                    source_release_id=promotion.source_release_id,
-                )
+                {
+                    "app_id": target.app_id,
+                    "version": versions[target.app_id],
+                    "status": ReleaseStatus.PENDING if target.app_id in pending_apps else ReleaseStatus.SUCCEEDED,
+                    "is_current": target.app_id not in pending_apps,
+                    "slug_id": slug_ids[target.app_id],
+                }
                 for target in targets
             ],
             key="app_id",
@@ -178,14 +180,20 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[
 
 async def _claim(connection: BaseDBAsyncClient, promotion_id: int) -> list[_Target]:
     """The promotion's targets no job has touched, locked until the transaction ends: a per-target job claiming one
-    meanwhile waits, then finds it taken. A write first, so SQLite takes its write lock before anything is read."""
-    mark = marks(connection)
-    rows = await connection.execute_query_dict(
-        f'UPDATE "promotion_targets" SET "status" = {next(mark)} '
-        f'WHERE "promotion_id" = {next(mark)} AND "status" = {next(mark)} AND "attempts" = 0 '
-        'RETURNING "id", "app_id"',
-        [TargetStatus.RUNNING.value, promotion_id, TargetStatus.PENDING.value],
-    )
+    meanwhile waits, then finds it taken. PostgreSQL locks the rows, so that `_finish` writes each row once; SQLite
+    has no row locks, and a write first takes its write lock before anything is read."""
+    if is_postgres(connection):
+        rows = await connection.execute_query_dict(
+            'SELECT "id", "app_id" FROM "promotion_targets" '
+            'WHERE "promotion_id" = $1 AND "status" = $2 AND "attempts" = 0 ORDER BY "id" FOR UPDATE',
+            [promotion_id, TargetStatus.PENDING.value],
+        )
+    else:
+        rows = await connection.execute_query_dict(
+            'UPDATE "promotion_targets" SET "status" = ? '
+            'WHERE "promotion_id" = ? AND "status" = ? AND "attempts" = 0 RETURNING "id", "app_id"',
+            [TargetStatus.RUNNING.value, promotion_id, TargetStatus.PENDING.value],
+        )
     return sorted((_Target(int(row["id"]), int(row["app_id"])) for row in rows), key=lambda target: target.id)
 
 

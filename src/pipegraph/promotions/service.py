@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
-from pipegraph.core.bulk import insert_returning
+from pipegraph.core.bulk import insert_copies
 from pipegraph.core.errors import DomainError, ErrorCode
 from pipegraph.core.relay import get_by_reference
 from pipegraph.jobs.queue import Job, JobKind
@@ -113,12 +113,15 @@ async def _downstream_targets(source: App, coupling: PipelineCoupling, authorize
             f"Cannot promote {source.name} from '{coupling.stage.value}' stage: name the targets with `to`",
             field="source",
         )
-    couplings = await PipelineCoupling.filter(pipeline_id=coupling.pipeline_id, stage=next_stage).select_related("app")
-    if not couplings:
+    # Only what the checks and the targets' rows read: a promotion to 50 apps decoded each app's config vars.
+    apps = await App.filter(coupling__pipeline_id=coupling.pipeline_id, coupling__stage=next_stage).only(
+        "id", "name", "owner_id", "team_id", "ephemeral"
+    )
+    if not apps:
         raise DomainError(
             ErrorCode.NO_DOWNSTREAM_APPS, f"no downstream apps in {next_stage.value} stage", field="source"
         )
-    targets = sorted((c.app for c in couplings), key=lambda app: app.name)
+    targets = sorted(apps, key=lambda app: app.name)
     for app in targets:
         await authorize(app, None)
     return targets
@@ -149,8 +152,7 @@ async def promote(
             created_by_id=user.id if user else None,
             using_db=connection,
         )
-        rows = [PromotionTarget(promotion=promotion, app=app) for app in targets]
-        target_ids = await _insert_targets(connection, rows)
+        target_ids = await _insert_targets(connection, promotion, targets)
     # The request's line carries the promotion's id, as do its targets' jobs' (workers/jobs.py): one promotion is
     # followed from the API through the workers.
     log_context(promotion_id=promotion.id)
@@ -161,8 +163,10 @@ async def promote(
     return promotion, [batch_job(promotion.id)]
 
 
-async def _insert_targets(connection: BaseDBAsyncClient, rows: list[PromotionTarget]) -> list[int]:
-    """Every target in one INSERT, their ids in `rows`' order: a promotion to 50 apps was 50 round trips in its
+async def _insert_targets(connection: BaseDBAsyncClient, promotion: Promotion, apps: list[App]) -> list[int]:
+    """Every target in one INSERT, their ids in `apps`' order: a promotion to 50 apps was 50 round trips in its
     transaction."""
-    ids = await insert_returning(connection, rows, key="app_id")
-    return [ids[row.app_id] for row in rows]
+    ids = await insert_copies(
+        connection, PromotionTarget(promotion_id=promotion.id), [{"app_id": app.id} for app in apps], key="app_id"
+    )
+    return [ids[app.id] for app in apps]
