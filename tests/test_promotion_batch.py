@@ -4,11 +4,13 @@ target to its own job."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from arq.connections import create_pool
 from redis.asyncio import Redis
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from pipegraph.apps.models import App
@@ -18,6 +20,7 @@ from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTar
 from pipegraph.promotions.recovery import reconcile
 from pipegraph.redis import redis_settings
 from pipegraph.releases.models import Release, ReleaseStatus
+from pipegraph.releases.service import add_release_locked
 from pipegraph.settings import Settings
 from pipegraph.slugs.models import Slug
 from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, TargetChanges, TargetState
@@ -26,6 +29,7 @@ from tests.support.database import is_postgres
 from tests.support.factories import deploy
 from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
+from tests.support.servers import until
 from tests.support.sql import StatementCounter
 
 PRODUCTION = tuple(f"shop-prod-{n}" for n in range(6))
@@ -194,6 +198,53 @@ async def test_a_target_app_with_a_pending_release_waits_for_its_turn(
         (TargetStatus.SUCCEEDED, TargetStep.DONE, 6),
     ]
     assert events[-1] == PromotionCompleted()
+
+
+@pytest.mark.skipif(not is_postgres(), reason="row locks are PostgreSQL's: SQLite takes its one write lock first")
+async def test_a_release_made_pending_while_the_batch_waits_for_its_app_is_waited_for(
+    gql: GraphQLClient, jobs: JobRunner
+) -> None:
+    # given a production app deployed with a release phase, and staging deployed without one and promoted
+    await shop_pipeline(gql)
+    await deploy_release_script(gql, app="shop-admin", script="echo migrated\n")
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+    admin = await App.get(name="shop-admin")
+    admin_slug = await Slug.get(app_id=admin.id)
+    await promote(gql, source="shop-staging")
+
+    # when a redeploy of the app holds its lock as the batch starts, and commits its pending release once the
+    # batch waits for that lock
+    holding, commit = asyncio.Event(), asyncio.Event()
+
+    async def redeploy() -> None:
+        async with in_transaction():
+            await add_release_locked(app_id=admin.id, slug=admin_slug, description="redeploy", user_id=None)
+            holding.set()
+            await commit.wait()
+
+    redeploying = asyncio.create_task(redeploy())
+    await holding.wait()
+    working = asyncio.create_task(jobs.drain())
+
+    async def batch_waits() -> bool:
+        sql = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
+        return bool(await connections.get("default").execute_query_dict(sql))
+
+    await until(batch_waits, "the batch waits for the app's lock")
+    commit.set()
+    await asyncio.gather(redeploying, working)
+
+    # then the promoted release waits behind the redeploy, as when that one was pending before the batch began
+    releases = await Release.filter(app_id=admin.id).order_by("version")
+    assert [(r.version, r.description, r.status, r.is_current) for r in releases] == [
+        (1, releases[0].description, ReleaseStatus.SUCCEEDED, True),
+        (2, "redeploy", ReleaseStatus.PENDING, False),
+        (3, "Promote shop-staging v1", ReleaseStatus.PENDING, False),
+    ]
+    target = await PromotionTarget.get(app_id=admin.id)
+    assert (target.status, target.step) == (TargetStatus.RUNNING, TargetStep.RELEASE_PHASE)
+    assert (await PromotionTarget.get(app__name="shop-prod-eu")).status == TargetStatus.SUCCEEDED
 
 
 async def test_a_batch_that_fails_hands_each_target_to_its_own_job(gql: GraphQLClient, jobs: JobRunner) -> None:

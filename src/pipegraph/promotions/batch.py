@@ -135,9 +135,10 @@ async def _work(promotion: Promotion, slug: Slug, failure: str | None) -> tuple[
             outcome = failed(failure)
             await _finish(connection, targets, outcome, now)
             return len(targets), _entries(promotion.id, _events(promotion.id, targets, outcome, now))
-        pending_apps = await _lock_apps(connection, [target.app_id for target in targets])
+        app_ids = [target.app_id for target in targets]
+        await _lock_apps(connection, app_ids)
         now = utcnow()
-        versions = await _count_releases(connection, [target.app_id for target in targets], slug, now)
+        versions, pending_apps = await _count_releases(connection, app_ids, slug, now)
         # A release is current at once unless an earlier one of its app is pending (releases/service.py
         # `add_release_locked`): that one first, then this one, woken by the end of the earlier one.
         immediate = [target.app_id for target in targets if target.app_id not in pending_apps]
@@ -197,31 +198,33 @@ async def _claim(connection: BaseDBAsyncClient, promotion_id: int) -> list[_Targ
     return sorted((_Target(int(row["id"]), int(row["app_id"])) for row in rows), key=lambda target: target.id)
 
 
-async def _lock_apps(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> set[int]:
-    """Lock the target apps, as every release into an app does (in id order, so two batches never deadlock); returns
-    those with a pending release."""
-    mark = marks(connection)
-    sql = (
-        'SELECT "id", EXISTS (SELECT 1 FROM "releases" r WHERE r."app_id" = a."id" AND r."status" = '
-        f'{next(mark)}) AS "pending" FROM "apps" a WHERE a."id" IN {in_list(mark, len(app_ids))} ORDER BY a."id"'
-    )
+async def _lock_apps(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> None:
+    """Lock the target apps, as every release into an app does, in id order so that two batches never deadlock.
+    SQLite's claim already holds its one write lock."""
     if is_postgres(connection):
-        sql += " FOR UPDATE OF a"
-    rows = await connection.execute_query_dict(sql, [ReleaseStatus.PENDING.value, *app_ids])
-    return {int(row["id"]) for row in rows if row["pending"]}
+        mark = marks(connection)
+        await connection.execute_query(
+            f'SELECT "id" FROM "apps" WHERE "id" IN {in_list(mark, len(app_ids))} ORDER BY "id" FOR UPDATE', app_ids
+        )
 
 
 async def _count_releases(
     connection: BaseDBAsyncClient, app_ids: Sequence[int], slug: Slug, now: datetime
-) -> dict[int, int]:
-    """Number each app's new release, and make it run on the slug's stack; returns each app's new version."""
+) -> tuple[dict[int, int], set[int]]:
+    """Number each app's new release, and make it run on the slug's stack; returns each app's new version, and the
+    apps with an earlier release pending.
+
+    Asked once the apps are locked, as `add_release_locked` does (releases/service.py): a statement that waited for a
+    lock on PostgreSQL still reads from before its wait, and would miss a release made pending meanwhile."""
     mark = marks(connection)
     rows = await connection.execute_query_dict(
         f'UPDATE "apps" SET "release_count" = "release_count" + 1, "stack" = {next(mark)}, "updated_at" = '
-        f'{next(mark)} WHERE "id" IN {in_list(mark, len(app_ids))} RETURNING "id", "release_count"',
-        [slug.stack, now, *app_ids],
+        f'{next(mark)} WHERE "id" IN {in_list(mark, len(app_ids))} RETURNING "id", "release_count", EXISTS ('
+        f'SELECT 1 FROM "releases" r WHERE r."app_id" = "apps"."id" AND r."status" = {next(mark)}) AS "pending"',
+        [slug.stack, now, *app_ids, ReleaseStatus.PENDING.value],
     )
-    return {int(row["id"]): int(row["release_count"]) for row in rows}
+    versions = {int(row["id"]): int(row["release_count"]) for row in rows}
+    return versions, {int(row["id"]) for row in rows if row["pending"]}
 
 
 async def _no_longer_current(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> None:
