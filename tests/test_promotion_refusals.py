@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from strawberry import relay
 
+from pipegraph.apps.models import App
 from pipegraph.promotions.models import Promotion, PromotionTarget
 from pipegraph.promotions.service import MAX_TARGETS
 from pipegraph.releases.models import Release
@@ -137,3 +139,40 @@ async def test_more_targets_than_a_promotion_takes_are_refused_before_any_lookup
     }
     # a handful of statements (the viewer, the source, its pipeline), not one look-up per name
     assert len(sql_statements.statements) - before < MAX_TARGETS // 4
+
+
+async def test_of_several_named_targets_the_first_that_names_no_app_is_refused(gql: GraphQLClient) -> None:
+    # given a pipeline, and a global ID of an app that was deleted
+    await shop_pipeline(gql)
+    await deploy(gql, app="shop-staging")
+    gone = relay.to_base64("App", 999_999)
+
+    # when staging is promoted to a real app, then two that name none
+    error = await _refused(gql, source="shop-staging", to=["shop-prod-eu", gone, "no-such-app"])
+
+    # then the refusal names the first of them, by the key its ID holds
+    assert error == {"field": "to", "code": "NOT_FOUND", "message": "app #999999 not found"}
+
+
+async def test_named_targets_are_read_at_once_whatever_their_number(
+    gql: GraphQLClient, sql_statements: StatementCounter
+) -> None:
+    # given a pipeline with six production apps, named by name and by global ID alike
+    production = tuple(f"shop-prod-{n}" for n in range(6))
+    await shop_pipeline(gql, production=production)
+    await deploy(gql, app="shop-staging")
+    references = [
+        name if n % 2 else relay.to_base64("App", (await App.get(name=name)).id) for n, name in enumerate(production)
+    ]
+
+    # when staging is promoted to two of them, then to all six
+    counts = []
+    for to in (references[:2], references):
+        before = len(sql_statements.statements)
+        payload = await promote(gql, source="shop-staging", to=to)
+        counts.append(len(sql_statements.statements) - before)
+        assert payload["userErrors"] == []
+
+    # then six cost the statements of two, and each app is a target
+    assert counts[0] == counts[1], counts
+    assert sorted(target["app"]["name"] for target in payload["promotion"]["targets"]) == list(production)

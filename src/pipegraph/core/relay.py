@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from strawberry import relay
 from strawberry.relay.types import GlobalIDValueError
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from pipegraph.core.errors import ClientError, NotFound
@@ -158,14 +159,43 @@ async def get_by_reference(model: type[M], reference: str, *, field: str) -> M:
 
     The model's class name is its GraphQL type name (App, Pipeline, Team, Slug), as global IDs carry it.
     """
-    type_name = model.__name__
-    ref = parse_ref(reference, type_name)
-    named = "name" in model._meta.fields_map
+    ref = parse_ref(reference, model.__name__)
     row: M | None = None
     if ref.id is not None:
         row = await model.get_or_none(id=ref.id)
-    elif named and ref.name is not None and could_be_name(ref.name):
+    elif _by_name(model, ref):
         row = await model.get_or_none(name=ref.name)
     if row is None:
-        raise NotFound(type_name.lower(), ref if named else reference, field=field)
+        raise not_found(model, reference, field=field)
     return row
+
+
+async def rows_by_reference(model: type[M], references: Sequence[str]) -> dict[str, M]:
+    """The rows `references` name, as get_by_reference finds each, in one statement; a reference that names none is
+    left out (`not_found` is its refusal)."""
+    refs = {reference: parse_ref(reference, model.__name__) for reference in references}
+    ids = [ref.id for ref in refs.values() if ref.id is not None]
+    names = [ref.name for ref in refs.values() if _by_name(model, ref)]
+    if not ids and not names:
+        return {}
+    rows = await model.filter(Q(id__in=ids) | Q(name__in=names))
+    by_id = {row.pk: row for row in rows}
+    by_name = {getattr(row, "name"): row for row in rows} if names else {}  # noqa: B009 (only named models: not M's)
+    found = {
+        reference: by_id.get(ref.id) if ref.id is not None else by_name.get(ref.name) for reference, ref in refs.items()
+    }
+    return {reference: row for reference, row in found.items() if row is not None}
+
+
+def not_found(model: type[Model], reference: str, *, field: str) -> NotFound:
+    type_name = model.__name__
+    return NotFound(type_name.lower(), parse_ref(reference, type_name) if _named(model) else reference, field=field)
+
+
+def _named(model: type[Model]) -> bool:
+    return "name" in model._meta.fields_map
+
+
+def _by_name(model: type[Model], ref: Ref) -> bool:
+    """Whether `ref` is looked up by name: a name that could be one, of a model that has names."""
+    return _named(model) and ref.name is not None and could_be_name(ref.name)

@@ -204,7 +204,8 @@ async def _lock_apps(connection: BaseDBAsyncClient, app_ids: Sequence[int]) -> N
     if is_postgres(connection):
         mark = marks(connection)
         await connection.execute_query(
-            f'SELECT "id" FROM "apps" WHERE "id" IN {in_list(mark, len(app_ids))} ORDER BY "id" FOR UPDATE', app_ids
+            f'SELECT "id" FROM "apps" WHERE "id" IN {in_list(mark, len(app_ids))} ORDER BY "id" FOR UPDATE',
+            list(app_ids),
         )
 
 

@@ -12,7 +12,7 @@ from pipegraph.accounts.models import User
 from pipegraph.apps.models import App
 from pipegraph.core.bulk import insert_copies
 from pipegraph.core.errors import DomainError, ErrorCode
-from pipegraph.core.relay import get_by_reference
+from pipegraph.core.relay import not_found, rows_by_reference
 from pipegraph.jobs.queue import Job, JobKind
 from pipegraph.logs import log_context
 from pipegraph.pipelines.models import PipelineCoupling, Stage
@@ -25,7 +25,7 @@ from pipegraph.slugs.models import Slug
 PROMOTE_TARGET = JobKind("promote_target", key="promote-target")
 # Works every target of a promotion without a release phase at once (promotions/batch.py).
 PROMOTE_TARGETS = JobKind("promote_targets", key="promote-batch")
-# A promotion's targets are looked up and authorized one by one before anything is written: bound the work a single
+# A promotion's targets are all read, then authorized one by one, before anything is written: bound the work a single
 # request can ask for (a pipeline stage rarely holds more than a handful of apps).
 MAX_TARGETS = 100
 # Heroku's order: a promotion without `to` goes one stage down.
@@ -88,14 +88,19 @@ async def _chosen_targets(
             f"`to` names {len(unique)} apps: a promotion goes to at most {MAX_TARGETS}; split it into several",
             field="to",
         )
+    # Every app and its pipeline in two statements, then each name checked in the order given, as one by one.
+    found = await rows_by_reference(App, unique)
+    couplings = PipelineCoupling.filter(app_id__in=[app.id for app in found.values()])
+    pipeline_of = dict(await couplings.values_list("app_id", "pipeline_id"))
     targets: dict[int, App] = {}
     for name in unique:
-        app = await get_by_reference(App, name, field="to")
+        app = found.get(name)
+        if app is None:
+            raise not_found(App, name, field="to")
         await authorize(app, name)  # first: an app the caller cannot see must not be told apart from none
         if app.id == source.id:
             raise DomainError(ErrorCode.TARGET_IS_SOURCE, f"cannot promote {source.name} to itself", field="to")
-        target_coupling = await PipelineCoupling.get_or_none(app_id=app.id)
-        if target_coupling is None or target_coupling.pipeline_id != coupling.pipeline_id:
+        if pipeline_of.get(app.id) != coupling.pipeline_id:
             raise DomainError(
                 ErrorCode.TARGET_NOT_IN_PIPELINE,
                 f"app {app.name} is not in the pipeline of {source.name}",
