@@ -11,6 +11,10 @@ What limits it (measured on one machine, see the commit that last changed this f
 - Without a release phase one batch job works every target (promotions/batch.py): one transaction of a constant
   number of statements whatever the target count, then every target's events in one stream write (one MULTI/EXEC)
   and the end in a second. The 50/1 ratio is then the batch's rows and the events' delivery, not one job per target.
+  Traced on a quiet machine, 50 targets cost about 6 ms more than one, nearly all of it the database's work on 300
+  rows (the targets' INSERT in the mutation, the apps locked and numbered, the slugs and releases inserted, each with
+  its foreign keys checked, the targets' end): each INSERT converts its template's values once (core/bulk.py
+  `insert_copies`), PostgreSQL claims the targets with a row lock rather than a write, and `to` is read at once.
 - With a release phase each target is still its own job: the subprocess dominates and targets overlap (up to
   `max_jobs` per worker), so 50 targets take about the time of one plus each target's bookkeeping.
 - Event latency is the time from a target's write (its `updatedAt`, taken just before the batch's last UPDATE and its
