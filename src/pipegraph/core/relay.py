@@ -159,12 +159,7 @@ async def get_by_reference(model: type[M], reference: str, *, field: str) -> M:
 
     The model's class name is its GraphQL type name (App, Pipeline, Team, Slug), as global IDs carry it.
     """
-    ref = parse_ref(reference, model.__name__)
-    row: M | None = None
-    if ref.id is not None:
-        row = await model.get_or_none(id=ref.id)
-    elif _by_name(model, ref):
-        row = await model.get_or_none(name=ref.name)
+    row = (await rows_by_reference(model, [reference])).get(reference)
     if row is None:
         raise not_found(model, reference, field=field)
     return row
@@ -176,9 +171,10 @@ async def rows_by_reference(model: type[M], references: Sequence[str]) -> dict[s
     refs = {reference: parse_ref(reference, model.__name__) for reference in references}
     ids = [ref.id for ref in refs.values() if ref.id is not None]
     names = [ref.name for ref in refs.values() if _by_name(model, ref)]
-    if not ids and not names:
+    wanted = [*([Q(id__in=ids)] if ids else []), *([Q(name__in=names)] if names else [])]
+    if not wanted:
         return {}
-    rows = await model.filter(Q(id__in=ids) | Q(name__in=names))
+    rows = await model.filter(Q(*wanted, join_type=Q.OR))
     by_id = {row.pk: row for row in rows}
     by_name = {getattr(row, "name"): row for row in rows} if names else {}  # noqa: B009 (only named models: not M's)
     found = {
