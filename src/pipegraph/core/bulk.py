@@ -7,6 +7,7 @@ statement is ours, written for both dialects.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import count, repeat
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -19,10 +20,9 @@ def is_postgres(connection: BaseDBAsyncClient) -> bool:
 
 def marks(connection: BaseDBAsyncClient) -> Iterator[str]:
     """Parameter placeholders in order: `$1, $2, …` for asyncpg, `?` for SQLite."""
-    number = 0
-    while True:
-        number += 1
-        yield f"${number}" if is_postgres(connection) else "?"
+    if is_postgres(connection):
+        return (f"${number}" for number in count(1))
+    return repeat("?")
 
 
 def in_list(mark: Iterator[str], count: int) -> str:

@@ -240,10 +240,16 @@ async def _no_longer_current(connection: BaseDBAsyncClient, app_ids: Sequence[in
 
 
 async def _finish(connection: BaseDBAsyncClient, targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> None:
-    """Write where each target ended, its slug and release ids included, in one statement."""
+    """Write where each target ended, its slug and release ids included, in one statement: the outcome's columns once,
+    each target's ids joined from a list of rows (a `CASE` per column took three times as long to write out, and sent
+    five values a target instead of three)."""
     if not targets:
         return
     mark = marks(connection)
+    outcome_columns = (
+        f'"status" = {next(mark)}, "step" = {next(mark)}, "sequence" = {next(mark)}, "attempts" = {next(mark)}, '
+        f'"error_message" = {next(mark)}, "updated_at" = {next(mark)}, "lease_expires_at" = NULL'
+    )
     values: list[object] = [
         outcome.status.value,
         outcome.step.value,
@@ -252,19 +258,17 @@ async def _finish(connection: BaseDBAsyncClient, targets: Sequence[_Target], out
         outcome.error,
         now,
     ]
-    sql = (
-        f'UPDATE "promotion_targets" SET "status" = {next(mark)}, "step" = {next(mark)}, "sequence" = {next(mark)}, '
-        f'"attempts" = {next(mark)}, "error_message" = {next(mark)}, "updated_at" = {next(mark)}, '
-        '"lease_expires_at" = NULL'
+    rows: list[str] = []
+    for target in targets:
+        rows.append(f"(CAST({next(mark)} AS BIGINT), CAST({next(mark)} AS BIGINT), CAST({next(mark)} AS BIGINT))")
+        values += [target.id, target.slug_id, target.release_id]
+    # Both databases name a VALUES list's columns column1, column2, ...
+    await connection.execute_query(
+        f'UPDATE "promotion_targets" SET {outcome_columns}, "slug_id" = "ended"."column2", '
+        f'"release_id" = "ended"."column3" FROM (VALUES {", ".join(rows)}) AS "ended" '
+        'WHERE "promotion_targets"."id" = "ended"."column1"',
+        values,
     )
-    for column in ("slug_id", "release_id"):
-        cases = ""
-        for target in targets:
-            cases += f" WHEN {next(mark)} THEN CAST({next(mark)} AS BIGINT)"
-            values += [target.id, getattr(target, column)]
-        sql += f', "{column}" = CASE "id"{cases} END'
-    sql += f' WHERE "id" IN {in_list(mark, len(targets))}'
-    await connection.execute_query(sql, [*values, *(target.id for target in targets)])
 
 
 def _entries(promotion_id: int, events: list[TargetState]) -> list[StreamEntry]:
@@ -273,17 +277,25 @@ def _entries(promotion_id: int, events: list[TargetState]) -> list[StreamEntry]:
 
 def _events(promotion_id: int, targets: Sequence[_Target], outcome: _Outcome, now: datetime) -> list[TargetState]:
     """Each target's events in order, as the per-target job announces them: what each step had saved so far."""
-    events: list[TargetState] = []
-    for target in targets:
-        # (status, step, error, release) after each save; the release is known from the release phase on.
-        saved: list[tuple[TargetStatus, TargetStep, str | None, int | None]] = [
-            (TargetStatus.RUNNING, step, None, target.release_id if step == TargetStep.RELEASE_PHASE else None)
-            for step in outcome.steps
-        ]
-        if outcome.sequence > len(outcome.steps):
-            saved.append((outcome.status, outcome.step, outcome.error, target.release_id))
-        events += [
-            TargetState(target.id, promotion_id, target.app_id, status, step, error, release_id, sequence, now)
-            for sequence, (status, step, error, release_id) in enumerate(saved, start=1)
-        ]
-    return events
+    # (status, step, error, whether the release is known) after each save, the same for every target: the release
+    # is known from the release phase on.
+    saves: list[tuple[TargetStatus, TargetStep, str | None, bool]] = [
+        (TargetStatus.RUNNING, step, None, step == TargetStep.RELEASE_PHASE) for step in outcome.steps
+    ]
+    if outcome.sequence > len(outcome.steps):
+        saves.append((outcome.status, outcome.step, outcome.error, True))
+    return [
+        TargetState(
+            target.id,
+            promotion_id,
+            target.app_id,
+            status,
+            step,
+            error,
+            target.release_id if known else None,
+            sequence,
+            now,
+        )
+        for target in targets
+        for sequence, (status, step, error, known) in enumerate(saves, start=1)
+    ]
