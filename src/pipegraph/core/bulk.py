@@ -6,8 +6,8 @@ statement is ours, written for both dialects.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import count, repeat
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -21,8 +21,8 @@ def is_postgres(connection: BaseDBAsyncClient) -> bool:
 def marks(connection: BaseDBAsyncClient) -> Iterator[str]:
     """Parameter placeholders in order: `$1, $2, …` for asyncpg, `?` for SQLite."""
     if is_postgres(connection):
-        return (f"${number}" for number in count(1))
-    return repeat("?")
+        return (f"${number}" for number in itertools.count(1))
+    return itertools.repeat("?")
 
 
 def in_list(mark: Iterator[str], count: int) -> str:
