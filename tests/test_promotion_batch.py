@@ -168,7 +168,9 @@ async def _generic_plan(sql: str) -> str:
         await connection.execute_script(f"PREPARE planned AS {sql}")
         try:
             nulls = ", ".join(["NULL"] * max(int(number) for number in re.findall(r"\$(\d+)", sql)))
-            rows = await connection.execute_query_dict(f"EXPLAIN EXECUTE planned({nulls})")
+            # In a savepoint: should EXPLAIN fail, the transaction can still DEALLOCATE, which no rollback undoes.
+            async with in_transaction() as savepoint:
+                rows = await savepoint.execute_query_dict(f"EXPLAIN EXECUTE planned({nulls})")
         finally:
             await connection.execute_script("DEALLOCATE planned")  # nothing of the session's is left on the connection
         return "\n".join(str(row["QUERY PLAN"]) for row in rows)
