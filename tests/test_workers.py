@@ -116,21 +116,6 @@ async def test_a_job_that_never_ends_does_not_hold_the_in_process_worker_s_shutd
         await asyncio.gather(*left_running, return_exceptions=True)
 
 
-def test_gc_tuning_freezes_start_up_and_raises_the_thresholds() -> None:
-    import gc
-
-    from pipegraph.gctune import THRESHOLDS, tune_after_startup
-
-    before = gc.get_threshold()
-    try:
-        tune_after_startup()
-        assert gc.get_threshold() == THRESHOLDS
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)
-
-
 async def test_an_enqueue_wakes_a_worker_long_before_its_next_poll(settings: Settings) -> None:
     from redis.asyncio import Redis
 

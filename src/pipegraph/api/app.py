@@ -3,6 +3,7 @@ signing in and out, and a health check."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -32,6 +33,7 @@ from pipegraph.api.rate_limits import AddressLimits
 from pipegraph.api.web import GraphiQLPage
 from pipegraph.api.websocket import LegacyWSHandler, TransportWSHandler
 from pipegraph.db import close_db, init_db
+from pipegraph.gctune import collect_young_regularly
 from pipegraph.github.service import WEBHOOK_PATH
 from pipegraph.github.webhooks import receive_webhook
 from pipegraph.jobs.queue import JobQueue
@@ -155,9 +157,11 @@ def create_app(settings: Settings, *, manage_db: bool = True) -> Starlette:
         await cli_login_limits.open()
         if live_access is not None:
             live_access.start()
+        collector = asyncio.create_task(collect_young_regularly(), name="collect-young-garbage")
         try:
             yield
         finally:
+            collector.cancel()
             if live_access is not None:
                 await live_access.close()
             await jobs.close()
