@@ -96,3 +96,11 @@ async def test_a_null_the_schema_forbids_is_left_to_graphql_core(database: str) 
     plan = event_plan(schema._schema, _operation(PLANNED[0]))
     assert plan is not None
     assert plan.data(event) is None
+
+
+async def test_a_nested_object_of_another_class_is_left_to_graphql_core(database: str) -> None:
+    event = _events()[0]
+    event.target = _events()[1]  # type: ignore[assignment]  # a PromotionProgress where a PromotionTarget belongs
+    plan = event_plan(schema._schema, _operation(PLANNED[0]))
+    assert plan is not None
+    assert plan.data(event) is None
