@@ -236,3 +236,15 @@ async def test_a_batch_is_sent_message_by_message_where_the_server_is_not_uvicor
         {"type": "websocket.send", "text": '{"id":"1","type":"next","payload":{"data":{"n":1,"é":"ü"}}}'},
         {"type": "websocket.send", "text": '{"id":"1","type":"next","payload":{"data":{"n":2,"é":"ü"}}}'},
     ]
+
+
+@pytest.mark.parametrize("length", [0, 125, 126, 65_535, 65_536])
+def test_a_burst_frame_is_the_one_the_websocket_library_makes(length: int) -> None:
+    from websockets.frames import Frame, Opcode
+
+    from pipegraph.api.json_output import unmasked_text_frame
+
+    # given a message's text at each length the frame's header writes differently (RFC 6455, 5.2)
+    payload = b"x" * length
+    # then its frame is byte for byte what the websockets library's server side sends for it
+    assert unmasked_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])

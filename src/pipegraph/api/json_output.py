@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 from collections.abc import Iterable, Mapping
 
 import orjson
@@ -11,7 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
+from websockets.protocol import State
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +49,9 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
 
         ASGI sends one message at a time, each a write to the socket that wakes its reader: a 50-target burst's 250
         events cost 250 of them, most of what the API spent on the burst once its events were built. Here the
-        frames are made by the connection's own protocol, in order, and written together, after the same wait for
-        the socket to take more that uvicorn's `send` makes. Anything else (another server, a socket closing) sends
-        them one by one, as ASGI does.
+        frames are made as the connection's own protocol makes them (`unmasked_text_frame`), in order, and written
+        together, after the same wait for the socket to take more that uvicorn's `send` makes. Anything else (another
+        server, a socket closing) sends them one by one, as ASGI does.
         """
         protocol = _uvicorn_protocol(self.ws)
         if protocol is not None:
@@ -59,14 +60,31 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
             for message in messages:
                 await self.send_json(message)  # (uvicorn's `send` says what is wrong with a socket closing)
             return
-        try:
+        conn = protocol.conn
+        if conn.state is not State.OPEN:  # the client closed: as uvicorn's `send` and starlette make of it
+            raise WebSocketDisconnected
+        if conn.extensions:  # (a compression uvicorn was told to offer: the connection's own frames)
             for message in messages:
-                protocol.conn.send_text(dumps(message))
-        except InvalidState as exc:  # the client closed: as uvicorn's `send` and starlette make of it
-            raise WebSocketDisconnected from exc
-        written = protocol.conn.data_to_send()
-        protocol.transport.write(b"".join(written))
-        logger.debug("%d messages written to the socket at once", len(written))
+                conn.send_text(dumps(message))
+            frames = conn.data_to_send()
+        else:  # whatever the connection had queued (a pong) first
+            frames = [*conn.data_to_send(), *(unmasked_text_frame(dumps(message)) for message in messages)]
+        protocol.transport.write(b"".join(frames))
+        logger.debug("%d messages written to the socket at once", len(frames))
+
+
+_FIN_TEXT = 0x81  # a whole message (FIN) of text
+
+
+def unmasked_text_frame(payload: bytes) -> bytes:
+    """A server's unmasked text frame without extensions (RFC 6455, 5.2): what the connection's `send_text` writes,
+    without building a Frame for it (two microseconds, for each of a burst's 250 events)."""
+    length = len(payload)
+    if length < 126:
+        return bytes((_FIN_TEXT, length)) + payload
+    if length < 1 << 16:
+        return struct.pack("!BBH", _FIN_TEXT, 126, length) + payload
+    return struct.pack("!BBQ", _FIN_TEXT, 127, length) + payload
 
 
 def _uvicorn_protocol(socket: WebSocket) -> WebSocketsSansIOProtocol | None:
