@@ -15,7 +15,7 @@ from graphql import OperationDefinitionNode, parse
 from starlette.websockets import WebSocket
 from workers.runner import in_process_worker
 
-from pipegraph.api.event_batches import PlannedEvents, planned_runs, while_reading
+from pipegraph.api.event_batches import PlannedEvents, made_events, planned_runs, while_reading
 from pipegraph.api.event_plans import event_plan
 from pipegraph.api.json_output import TextFrameWebSocket
 from pipegraph.schema import schema
@@ -248,3 +248,31 @@ def test_a_burst_frame_is_the_one_the_websocket_library_makes(length: int) -> No
     payload = b"x" * length
     # then its frame is byte for byte what the websockets library's server side sends for it
     assert unmasked_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+
+
+async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_planned_selection(database: str) -> None:
+    # given a burst's sources, delivered alike to three sockets with one planned selection, and a count of what is made
+    plan = event_plan(schema._schema, _operation(PLANNED))
+    assert plan is not None
+    sources = _events()
+    made: list[object] = []
+
+    def make(source: Any) -> Any:
+        made.append(source)
+        return source
+
+    # when each socket prepares its events, the last following only some of the targets (it saw the rest already)
+    burst = ("promotion:1:events", "1-0")
+    first = made_events(plan, sources, make, burst=burst)
+    second = made_events(plan, sources, make, burst=burst)
+    third = made_events(plan, sources[1:], make, burst=burst)
+
+    # then each event was made and built once, and every socket has the same events and data
+    assert made == sources
+    assert second.items == first.items
+    assert third.items == first.items[1:]
+    assert [data for _, _, data in first.items] == [plan.data(event) for event in sources]
+    # and another burst, or a socket's own read (no burst), makes its own
+    made_events(plan, sources, make, burst=("promotion:1:events", "2-0"))
+    made_events(plan, sources, make)
+    assert made == sources * 3

@@ -324,3 +324,44 @@ async def test_one_who_lost_sight_between_two_batches_gets_nothing_of_the_second
         for message in after[:-1]
     ]
     assert all(at < returned for at in written), (written, returned)
+
+
+TARGETS = "query($id: ID!) { node(id: $id) { ... on Promotion { targets { id app { name } } } } }"
+PLANNED_WITH_IDS = "subscription($id: ID!) { promotionProgress(id: $id) { target { id updatedAt } step sequence } }"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_events_made_once_for_a_planned_selection_still_go_only_where_rights_show_them(
+    gql: GraphQLClient, client: httpx.AsyncClient, jobs: JobRunner, settings: Settings, live_server: str, protocol: str
+) -> None:
+    # given the owner and bob, a VIEW collaborator on one of the two targets, following one promotion with a planned
+    # selection (each burst's events made once for both sockets: api/event_batches.py)
+    promotion_id, bob = await promotion_bob_half_sees(gql, client, jobs)
+    targets = (await gql(TARGETS, {"id": promotion_id}))["node"]["targets"]
+    target_of = {target["app"]["name"]: target["id"] for target in targets}
+    await until_listening(settings)
+    tokens = {"owner": gql.actor.token, "bob": bob.actor.token}
+    async with AsyncExitStack() as stack:
+        sockets = {
+            name: await stack.enter_async_context(
+                watching(live_server, protocol, token, promotion_id, PLANNED_WITH_IDS)
+            )
+            for name, token in tokens.items()
+        }
+
+        # (each in, its snapshot read, before the promotion runs: a target's current state, for each it sees)
+        snapshots = [
+            [(await receive(ws))["payload"]["data"]["promotionProgress"] for _ in range(seen)]
+            for ws, seen in zip(sockets.values(), (2, 1), strict=True)
+        ]
+
+        # when the promotion runs
+        async with in_process_worker(settings):
+            rest = await asyncio.gather(*(events_until_complete(ws) for ws in sockets.values()))
+    owner, bobs = (snapshot + events for snapshot, events in zip(snapshots, rest, strict=True))
+
+    # then the owner saw both targets to their end, and bob only the one he sees: the same events of it as the owner's
+    assert {event["target"]["id"] for event in owner} == set(target_of.values())
+    assert [event["step"] for event in owner].count("DONE") == 2
+    assert {event["target"]["id"] for event in bobs} == {target_of["shop-prod-eu"]}
+    assert bobs == [event for event in owner if event["target"]["id"] == target_of["shop-prod-eu"]]

@@ -59,6 +59,19 @@ class BurstShare(Generic[V]):
         loop.call_later(self.seconds, self._forget, key, shared)
         return value, True
 
+    def made(self, key: Hashable, make: Callable[[], V]) -> V:
+        """The value kept for `key`, or `make()`'s, made here and now and kept: for a value made without waiting,
+        which no caller can find half made."""
+        loop = asyncio.get_running_loop()
+        shared = self._entries.get(key)
+        if shared is not None and shared.keep is None and shared.until > loop.time() and shared.result.done():
+            return shared.result.result()
+        value = make()
+        shared = self._entries[key] = _Entry(None, loop.create_future(), loop.time() + self.seconds)
+        shared.result.set_result(value)
+        loop.call_later(self.seconds, self._forget, key, shared)
+        return value
+
     def _forget(self, key: Hashable, shared: _Entry[V]) -> None:
         if self._entries.get(key) is shared:
             del self._entries[key]

@@ -25,10 +25,13 @@ from typing import Any, Generic, TypeVar, cast
 
 from graphql import ExecutionResult
 
+from pipegraph.api.burst_share import BurstShare
 from pipegraph.api.context import Info
-from pipegraph.api.event_plans import event_plan
+from pipegraph.api.event_plans import EventPlan, event_plan
 from pipegraph.reads.executor import CompiledReadsExecutionContext
 
+# Long enough for every socket of a burst to take its events, short enough that nothing is kept beyond that burst.
+SHARE_SECONDS = 0.5
 R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
@@ -60,14 +63,39 @@ class Prepared(Generic[S, T]):
         return planned_runs((event, data) for source, event, data in self.items if seen(source))
 
 
-def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T]) -> Prepared[S, T]:
+def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T], *, burst: object | None = None) -> Prepared[S, T]:
     """The batch's events made from their sources, each built where the selection is planned and the socket's handler
-    takes batches."""
+    takes batches.
+
+    With `burst` (what the stream's reader delivered: the same for every follower, streams/hub.py), the events another
+    socket of the process made of the same sources for the same selection are taken rather than made again: `make`
+    must then depend on its source alone, not on the viewer."""
     plan = event_plan(info._raw_info.schema, info._raw_info.operation) if info.context.event_batches else None
+    return made_events(plan, sources, make, burst=burst)
+
+
+# What each source was made into, by the source's id: the source (kept, so that its id stays its own), its event and
+# the event's data.
+Made = dict[int, tuple[S, T, dict[str, Any] | None]]
+# Each burst's events as made for each plan, for every socket following the stream with that selection: a thousand
+# sockets on one promotion made a 50-target burst's 250 events a thousand times, though a planned selection's data
+# depends on the event alone (plain values: no resolver, no argument). Whom each event is sent to stays each socket's
+# own decision (`Prepared.events`).
+_made: BurstShare[Made[Any, Any]] = BurstShare(SHARE_SECONDS)
+
+
+def made_events(
+    plan: EventPlan | None, sources: Iterable[S], make: Callable[[S], T], *, burst: object | None = None
+) -> Prepared[S, T]:
+    """`prepare`'s events for a plan (None: not planned)."""
+    made: Made[S, T] = _made.made((plan, burst), dict) if plan is not None and burst is not None else {}
     items: list[tuple[S, T, dict[str, Any] | None]] = []
     for source in sources:
-        event = make(source)
-        items.append((source, event, plan.data(event) if plan is not None else None))
+        item = made.get(id(source))
+        if item is None or item[0] is not source:
+            event = make(source)
+            item = made[id(source)] = (source, event, plan.data(event) if plan is not None else None)
+        items.append(item)
     return Prepared(items)
 
 

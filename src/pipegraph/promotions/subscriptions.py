@@ -50,7 +50,7 @@ class PromotionSubscriptions:
             info.context.refresh()
             view, batch = await while_reading(
                 pipeline_view(promotion.pipeline_id, changes.delivery),
-                partial(prepare, info, changes.targets, PromotionProgressType.from_model),
+                partial(prepare, info, changes.targets, PromotionProgressType.from_model, burst=changes.delivery),
             )
             await view.include(target.app_id for target in changes.targets)
             rights = await info.context.access.rights()
