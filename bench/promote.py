@@ -38,9 +38,13 @@ What limits it (measured on one machine, see the commit that last changed this f
   api/websocket.py, api/json_output.py). Traced on this 2-core machine under load (load average 1.5-2.5, the host
   taking up to a third of it), a 50-target burst took 3-7 ms in the worker, 1-4 ms until a subscription had it,
   2-7 ms to build its 250 events (the visibility statement meanwhile), 2-5 ms to make and write their frames, and
-  0.5-6 ms more until this process read the last one. What is left is per-event Python (about 12 us an event idle:
-  the strawberry value, the planned data, the message and its frame) that the last event of a burst pays 250 times,
-  and the machine's load, not a step to remove.
+  0.5-6 ms more until this process read the last one. The planned data is built by a function compiled per
+  selection (api/event_plans.py) and each frame's header written directly (api/json_output.py). What is left is
+  per-event Python (the strawberry value, the planned data, the message and its frame: a few microseconds an event)
+  that the last event of a burst pays 250 times, and the machine's load, not a step to remove.
+- The p99's worst enemy was the API's garbage collector: left to its thresholds, it freed the cycles of a few hundred
+  requests (this bench's set-up between rounds) in one 20-38 ms collection, and the burst that met it was that much
+  late (p99 25-50 ms in the runs where it happened). The API now collects every tenth of a second (gctune.py).
 - Memory per subscriber is a WebSocket, a subscription task and its per-connection DataLoaders; Redis costs one
   reader per followed promotion per API process (pipegraph/streams/hub.py), not one per subscriber.
 """
