@@ -276,3 +276,40 @@ async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_pla
     made_events(plan, sources, make, burst=("promotion:1:events", "2-0"))
     made_events(plan, sources, make)
     assert made == sources * 3
+
+
+async def test_the_end_of_a_promotion_is_read_once_for_every_socket_following_it(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, sql_statements: StatementCounter
+) -> None:
+    # given three sockets following one promotion (one burst, then its end), each in with its snapshot
+    await shop_pipeline(gql, production=APPS)
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for _ in range(3):
+            ws = await stack.enter_async_context(connect(live_server, TRANSPORT_WS))
+            await init(ws, {"Authorization": f"Bearer {gql.actor.token}"})
+            assert (await receive(ws))["type"] == "connection_ack"
+            await start(ws, TRANSPORT_WS, PLANNED, {"id": promotion_id})
+            async with asyncio.timeout(PATIENCE_SECONDS):
+                [text_frame(await ws.recv()) for _ in APPS]
+            sockets.append(ws)
+
+        # when the promotion runs to its end
+        sql_statements.statements.clear()
+        async with in_process_worker(settings):
+            frames = await asyncio.gather(*(_frames_until_complete(ws) for ws in sockets))
+
+    # then each socket got the burst and the end
+    assert all(len(got) == len(APPS) * 5 + 1 for got in frames), [len(got) for got in frames]
+    # and the promotion's targets were read once for the three of them once it ended, not once each
+    snapshots = [
+        statement
+        for statement in sql_statements.statements
+        if statement.startswith("SELECT")
+        and 'FROM "promotion_targets"' in statement
+        and 'ORDER BY "id" ASC' in statement
+    ]
+    assert len(snapshots) == 1, snapshots

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from pipegraph.api.burst_share import BurstShare
 from pipegraph.ci.models import UNFINISHED, TestRun
 from pipegraph.core.errors import NotFound
 from pipegraph.promotions.models import Promotion, PromotionStatus, PromotionTarget
@@ -41,6 +42,24 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
         raise NotFound("promotion", promotion_id, field="id")
     targets = await PromotionTarget.filter(promotion_id=promotion_id).order_by("id")
     return promotion, targets
+
+
+# Long enough for every follower of a delivery to take the read, short enough that nothing is kept beyond that burst.
+SHARE_SECONDS = 0.5
+# The database's state once a promotion's end arrived, read once for all its followers in the process (the rows are
+# only read, never changed): each follower read the promotion and its targets itself, a thousand followers a
+# thousand times, while some of them were still sending the burst before it.
+_ends: BurstShare[tuple[Promotion, list[PromotionTarget]]] = BurstShare(SHARE_SECONDS)
+
+
+async def _snapshot_at_end(promotion_id: int, delivery: object | None) -> tuple[Promotion, list[PromotionTarget]]:
+    """The snapshot once the stream said the promotion completed: shared by the followers of that delivery (the same
+    for all of them), or read for this follower alone (None: its own catch-up read). Nothing changes a completed
+    promotion, so a read made for another follower a moment before is as current as one's own."""
+    if delivery is None:
+        return await _snapshot(promotion_id)
+    snapshot, _ = await _ends.get((promotion_id, delivery), lambda: _snapshot(promotion_id))
+    return snapshot
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,10 @@ async def follow_promotion(
             if completed or not events:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.
-                promotion, targets = await _snapshot(promotion_id)
+                if completed:
+                    promotion, targets = await _snapshot_at_end(promotion_id, follower.delivery)
+                else:
+                    promotion, targets = await _snapshot(promotion_id)
                 news = [target for target in targets if latest.is_news(target)]
                 if news:
                     yield Changes(news)
