@@ -13,7 +13,8 @@ so the order stays the events' own and graphql-core's errors stay its own. A sel
 yielded event by event, as always.
 
 The events are built (`prepare`) while the batch's visibility is read (`while_reading`: the statement goes out
-first), and only those the viewer sees are sent (`Prepared.events`).
+first), once per stream delivery for every socket with the same planned selection, and only those each viewer sees
+are sent to it (`Prepared.events`).
 """
 
 from __future__ import annotations
