@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+# Long enough for every socket of a burst to take what was made for it, short enough that the next burst makes its own.
+BURST_SECONDS = 0.5
 
 
 @dataclass
@@ -25,7 +27,7 @@ class _Entry(Generic[V]):
 
 
 class BurstShare(Generic[V]):
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float = BURST_SECONDS) -> None:
         self.seconds = seconds
         self._entries: dict[Hashable, _Entry[V]] = {}
 
@@ -58,6 +60,15 @@ class BurstShare(Generic[V]):
         shared.until = loop.time() + self.seconds
         loop.call_later(self.seconds, self._forget, key, shared)
         return value, True
+
+    async def for_burst(self, burst: object | None, key: Hashable, make: Callable[[], Awaitable[V]]) -> V:
+        """`make()`'s value, shared by the callers handed the same `burst` (what a stream's reader delivered to all
+        its followers), or made for this caller alone when there is none (a read of its own: a snapshot, a
+        catch-up)."""
+        if burst is None:
+            return await make()
+        value, _ = await self.get((key, burst), make)
+        return value
 
     def made(self, key: Hashable, make: Callable[[], V]) -> V:
         """The value kept for `key`, or `make()`'s, made here and now and kept: for a value made without waiting,

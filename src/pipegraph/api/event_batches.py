@@ -31,8 +31,6 @@ from pipegraph.api.context import Info
 from pipegraph.api.event_plans import EventPlan, event_plan
 from pipegraph.reads.executor import CompiledReadsExecutionContext
 
-# Long enough for every socket of a burst to take its events, short enough that nothing is kept beyond that burst.
-SHARE_SECONDS = 0.5
 R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
@@ -82,7 +80,7 @@ Made = dict[int, tuple[S, T, dict[str, Any] | None]]
 # sockets on one promotion made a 50-target burst's 250 events a thousand times, though a planned selection's data
 # depends on the event alone (plain values: no resolver, no argument). Whom each event is sent to stays each socket's
 # own decision (`Prepared.events`).
-_made: BurstShare[Made[Any, Any]] = BurstShare(SHARE_SECONDS)
+_made: BurstShare[Made[Any, Any]] = BurstShare()
 
 
 def made_events(

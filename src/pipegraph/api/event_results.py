@@ -2,9 +2,10 @@
 
 A thousand sockets following one promotion used to run each event's GraphQL selection a thousand times, although
 those with the same selection and the same rights get the same answer. The first to execute one stores the result
-(while it runs, the others wait for it), and the others, within SHARE_SECONDS, are handed a copy instead of executing
-again. Each subscriber still decides on its own whether to receive the event at all (the subscription's checks, its
-token's check before the send), in its own order; only the selection's execution is shared.
+(while it runs, the others wait for it), and the others, within half a second (BURST_SECONDS), are handed a copy
+instead of executing again. Each subscriber still decides on its own whether to receive the event at all (the
+subscription's checks, its token's check before the send), in its own order; only the selection's execution is
+shared.
 
 An event is shared only when the value the subscription yields says what it is (`shared_as`: everything the
 selection can read of it), so two events share a result only when they are the same event.
@@ -19,11 +20,9 @@ from graphql import ExecutionResult, OperationDefinitionNode
 
 from pipegraph.api.burst_share import BurstShare
 
-# Long enough for every socket of a burst to take its copy, short enough that nothing is kept beyond that burst.
-SHARE_SECONDS = 0.5
 Execute = Callable[[], ExecutionResult | Awaitable[ExecutionResult]]
 
-_results: BurstShare[ExecutionResult] = BurstShare(SHARE_SECONDS)
+_results: BurstShare[ExecutionResult] = BurstShare()
 
 
 def shared_as(root_value: Any) -> tuple[Any, ...] | None:

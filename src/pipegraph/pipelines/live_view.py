@@ -20,9 +20,6 @@ from pipegraph.access.rules import PipelineRight
 from pipegraph.api.burst_share import BurstShare
 from pipegraph.core.bulk import in_list, marks
 
-# Long enough for every socket of a burst to take the view, short enough that the next burst reads again.
-SHARE_SECONDS = 0.5
-
 
 @dataclass(slots=True)
 class Owned:
@@ -108,14 +105,11 @@ async def read_view(pipeline_id: int) -> PipelineView:
     return PipelineView(pipeline, {int(row["id"]): _app(row) for row in rows if row["id"] is not None})
 
 
-_views: BurstShare[PipelineView] = BurstShare(SHARE_SECONDS)
+_views: BurstShare[PipelineView] = BurstShare()
 
 
 async def pipeline_view(pipeline_id: int, burst: object | None) -> PipelineView:
     """The view for a burst of events: read once for all the sockets that follow the pipeline through that burst
     (`burst`: what the stream's reader delivered, the same for all of them), or, for a read of one's own (a snapshot,
     a catch-up: None), read for this caller alone."""
-    if burst is None:
-        return await read_view(pipeline_id)
-    view, _ = await _views.get((pipeline_id, burst), lambda: read_view(pipeline_id))
-    return view
+    return await _views.for_burst(burst, pipeline_id, lambda: read_view(pipeline_id))

@@ -44,22 +44,18 @@ async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]
     return promotion, targets
 
 
-# Long enough for every follower of a delivery to take the read, short enough that nothing is kept beyond that burst.
-SHARE_SECONDS = 0.5
 # The database's state once a promotion's end arrived, read once for all its followers in the process (the rows are
 # only read, never changed): each follower read the promotion and its targets itself, a thousand followers a
 # thousand times, while some of them were still sending the burst before it.
-_ends: BurstShare[tuple[Promotion, list[PromotionTarget]]] = BurstShare(SHARE_SECONDS)
+_ends: BurstShare[tuple[Promotion, list[PromotionTarget]]] = BurstShare()
 
 
-async def _snapshot_at_end(promotion_id: int, delivery: object | None) -> tuple[Promotion, list[PromotionTarget]]:
-    """The snapshot once the stream said the promotion completed: shared by the followers of that delivery (the same
-    for all of them), or read for this follower alone (None: its own catch-up read). Nothing changes a completed
-    promotion, so a read made for another follower a moment before is as current as one's own."""
-    if delivery is None:
-        return await _snapshot(promotion_id)
-    snapshot, _ = await _ends.get((promotion_id, delivery), lambda: _snapshot(promotion_id))
-    return snapshot
+async def _settling_snapshot(promotion_id: int, shared_by: object | None) -> tuple[Promotion, list[PromotionTarget]]:
+    """The snapshot that settles what the stream said. Once it said the promotion completed, it is shared by the
+    followers of that delivery (`shared_by`, the same for all of them): nothing changes a completed promotion, so a
+    read made for another follower a moment before is as current as one's own. Otherwise (None: a quiet stream, or
+    an end this follower read on its own) it is read for this follower alone."""
+    return await _ends.for_burst(shared_by, promotion_id, lambda: _snapshot(promotion_id))
 
 
 @dataclass(frozen=True)
@@ -97,10 +93,8 @@ async def follow_promotion(
             if completed or not events:
                 # Events of two targets may reach the stream out of commit order, and a quiet stream may be a lost
                 # one: the database settles both.
-                if completed:
-                    promotion, targets = await _snapshot_at_end(promotion_id, follower.delivery)
-                else:
-                    promotion, targets = await _snapshot(promotion_id)
+                shared_by = follower.delivery if completed else None  # a quiet stream's read is its own
+                promotion, targets = await _settling_snapshot(promotion_id, shared_by)
                 news = [target for target in targets if latest.is_news(target)]
                 if news:
                     yield Changes(news)
