@@ -256,6 +256,57 @@ async def test_a_known_dashboard_answered_from_the_read_along_is_the_views_answe
         assert not again.json().get("errors")
 
 
+async def test_a_known_dashboard_answered_from_the_read_along_is_counted_and_logged_once_its_answer_is_sent(
+    client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
+) -> None:
+    # given the dashboard's query known
+    await _known_dashboard(client, settings, gql)
+    app = client._transport.app  # type: ignore[attr-defined]
+    body = _body(DASHBOARD_PIPELINE)
+    headers = {**gql.actor.headers, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    events: list[str] = []
+
+    class Timeline(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("graphql "):
+                events.append("logged")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    timeline = Timeline()
+    logger = logging.getLogger("pipegraph")
+    logger.addHandler(timeline)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        # when it is sent again, answered from the read along
+        await app(scope, receive, send)
+    finally:
+        logger.removeHandler(timeline)
+        logger.setLevel(previous)
+
+    # then the client has its whole answer before the operation is counted and logged (once)
+    assert events == ["http.response.start", "http.response.body", "logged"]
+
+
 async def test_a_variable_below_the_root_is_read_with_its_value_of_this_request(
     client: httpx.AsyncClient, settings: Settings, gql: GraphQLClient
 ) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipegraph.access.preload import rights_of
@@ -167,7 +167,7 @@ class RequireToken:
             # A known query whose whole answer the rows hold is answered here, as the view would (api/speculation.py).
             answer = await speculation.answer(result.user, result.rights, rows)
             if answer is not None:
-                await Response(answer, media_type="application/json")(scope, receive, send)
+                await answer(scope, receive, send)
                 return
         state = scope.setdefault("state", {})
         state["viewer"] = result.user

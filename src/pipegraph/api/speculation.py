@@ -19,7 +19,7 @@ rights the check read), so on PostgreSQL it is joined LATERAL behind the credent
   SQLite, which has no LATERAL, it reads the tree once the check passed, as the resolver would have), with
   the compiled read's own builder and the same rights: strawberry's request handling and graphql-core's per-request
   set-up were a third of what remained of the request. The response is the view's, byte for byte, and it is counted
-  and logged as the fast path's operations are.
+  and logged as the fast path's operations are, once it is sent (the client need not wait for its log line).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import FieldNode, FragmentDefinitionNode, NamedTypeNode, NonNullTypeNode, StringValueNode, VariableNode
+from starlette.background import BackgroundTask
+from starlette.responses import Response
 from strawberry.types.execution import ExecutionResult
 
 from pipegraph.access.rights import Rights
@@ -86,8 +88,8 @@ class Speculation:
         prefetched.put(self.key, self.plan, self.along.rows(rows))
         return prefetched
 
-    async def answer(self, viewer: Any, rights: Rights | None, rows: Sequence[Any] | None) -> bytes | None:
-        """The response body, built from the rows read along (on SQLite, read now, once the check passed), without
+    async def answer(self, viewer: Any, rights: Rights | None, rows: Sequence[Any] | None) -> Response | None:
+        """The response, built from the rows read along (on SQLite, read now, once the check passed), without
         strawberry or graphql-core: what they would answer, for a query whose only root field is the compiled
         `pipeline(name:)` with nothing left to resolvers; None when that is not so (the request then takes the view,
         with the rows)."""
@@ -109,13 +111,10 @@ class Speculation:
         if compiled is None:
             return None
         data = {direct.response_key: compiled.data}
-        # Counted, timed and logged as the fast path does the same query (api/fast_path.py).
-        execution = direct.schema.observed(
-            direct.known, direct.query, direct.variables, SimpleNamespace(viewer=viewer), direct.operation_name
-        )
-        execution.result = ExecutionResult(data=data, errors=None, extensions={})
-        record_operation(execution, time.perf_counter() - started)
-        return dumps({"data": data})
+        # Counted, timed and logged as the fast path does the same query (api/fast_path.py), once the response is
+        # sent: the client need not wait for its metrics and its log line.
+        observe = BackgroundTask(direct.observe, viewer, data, time.perf_counter() - started)
+        return Response(dumps({"data": data}), media_type="application/json", background=observe)
 
 
 @dataclass(frozen=True)
@@ -128,6 +127,15 @@ class Direct:
     variables: dict[str, Any]
     operation_name: str | None
     response_key: str
+
+    async def observe(self, viewer: Any, data: dict[str, Any], seconds: float) -> None:
+        """Count, time and log the answered query, as the fast path does (api/fast_path.py). A coroutine function,
+        for its BackgroundTask to run it in the request's own task, not in a thread."""
+        execution = self.schema.observed(
+            self.known, self.query, self.variables, SimpleNamespace(viewer=viewer), self.operation_name
+        )
+        execution.result = ExecutionResult(data=data, errors=None, extensions={})
+        record_operation(execution, seconds)
 
 
 def speculate(schema: FastPathSchema, body: bytes) -> Speculation | None:
