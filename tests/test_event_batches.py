@@ -15,9 +15,9 @@ from graphql import OperationDefinitionNode, parse
 from starlette.websockets import WebSocket
 from workers.runner import in_process_worker
 
-from pipegraph.api.event_batches import PlannedEvents, made_events, planned_runs, while_reading
+from pipegraph.api.event_batches import Built, PlannedEvents, made_events, planned_runs, while_reading
 from pipegraph.api.event_plans import event_plan
-from pipegraph.api.json_output import TextFrameWebSocket
+from pipegraph.api.json_output import TextFrameWebSocket, around_data, dumps
 from pipegraph.schema import schema
 from pipegraph.settings import Settings
 from tests.support.clients import GraphQLClient
@@ -54,7 +54,17 @@ async def _frames_until_complete(ws: Any) -> list[str]:
                 return frames
 
 
-async def _burst(gql: GraphQLClient, settings: Settings, host: str, protocol: str) -> tuple[list[str], list[str]]:
+async def _staging_deployed(gql: GraphQLClient, jobs: JobRunner) -> None:
+    """A pipeline whose staging app, deployed without a release phase, promotes to APPS (one batch job: every
+    target's events in one burst)."""
+    await shop_pipeline(gql, production=APPS)
+    await deploy(gql, app="shop-staging")
+    await jobs.drain()
+
+
+async def _burst(
+    gql: GraphQLClient, settings: Settings, host: str, protocol: str, operation_id: str = "1"
+) -> tuple[list[str], list[str]]:
     """A promotion followed by a socket with PLANNED and one with EXECUTED, then run: each socket's frames."""
     promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
     async with AsyncExitStack() as stack:
@@ -63,7 +73,7 @@ async def _burst(gql: GraphQLClient, settings: Settings, host: str, protocol: st
             ws = await stack.enter_async_context(connect(host, protocol))
             await init(ws, {"Authorization": f"Bearer {gql.actor.token}"})
             assert (await receive(ws))["type"] == "connection_ack"
-            await start(ws, protocol, document, {"id": promotion_id})
+            await start(ws, protocol, document, {"id": promotion_id}, operation_id=operation_id)
             # Its snapshot (a message per target) in before the worker starts: a subscription is in once it has it.
             # Starting the worker as soon as both were asked for let it work the promotion before the server had
             # read a snapshot, now and then.
@@ -87,9 +97,7 @@ async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
 ) -> None:
     # given a pipeline whose staging app, deployed without a release phase, promotes to six apps (one batch job:
     # every target's events in one burst)
-    await shop_pipeline(gql, production=APPS)
-    await deploy(gql, app="shop-staging")
-    await jobs.drain()
+    await _staging_deployed(gql, jobs)
     assert event_plan(schema._schema, _operation(PLANNED)) is not None
     assert event_plan(schema._schema, _operation(EXECUTED)) is None
     caplog.set_level(logging.DEBUG, logger="pipegraph.api.json_output")
@@ -117,6 +125,43 @@ async def test_a_burst_of_planned_events_is_the_messages_graphql_core_sends(
     assert (len(APPS) * 5,) in written, written
 
 
+async def test_a_burst_under_a_subscription_id_holding_the_data_s_stand_in_is_still_the_messages_graphql_core_sends(
+    gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str
+) -> None:
+    # given the promotion of the test above
+    await _staging_deployed(gql, jobs)
+
+    # when it is followed under a subscription id that holds the text standing in for an event's data while a
+    # message is written around it (api/json_output.py)
+    planned, executed = await _burst(gql, settings, live_server, TRANSPORT_WS, operation_id="\x00pipegraph:data\x00")
+
+    # then the planned socket still got graphql-core's frames, byte for byte: the whole promotion, then its end
+    assert planned == executed
+    assert len(planned) == len(APPS) * 6 + 1
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"id": "1", "type": "next", "payload": {}},  # graphql-transport-ws
+        {"type": "data", "id": 'a \\ "b"', "payload": {"extensions": {"n": 1}}},  # graphql-ws, more around it
+    ],
+)
+def test_a_message_is_written_around_its_data_as_dumps_writes_it_whole(message: dict[str, Any]) -> None:
+    # given an event's data, with text JSON escapes
+    data = {"promotionProgress": {"step": "DONE", "note": 'é\n\u2028"', "sequence": 5}}
+
+    # when the message is written around it
+    around = around_data(message, message["payload"])
+
+    # then the data's own JSON in between is the whole message's JSON
+    assert around is not None
+    before, after = around
+    assert before + dumps(data) + after == dumps({**message, "payload": {**message["payload"], "data": data}})
+    # and a message holding the stand-in for the data elsewhere is not written around it
+    assert around_data({**message, "id": "\x00pipegraph:data\x00"}, message["payload"]) is None
+
+
 async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(database: str) -> None:
     # given four events of a planned selection, the second with a null where the schema says non-null
     plan = event_plan(schema._schema, _operation(PLANNED))
@@ -126,7 +171,11 @@ async def test_a_batch_is_split_around_an_event_the_plan_leaves_to_graphql_core(
     second.sequence = None  # type: ignore[assignment]
 
     # when they are taken as one batch
-    runs = list(planned_runs((event, plan.data(event)) for event in [first, second, third, fourth]))
+    def built(event: Any) -> Built | None:
+        data = plan.data(event)
+        return None if data is None else Built(data)
+
+    runs = list(planned_runs((event, built(event)) for event in [first, second, third, fourth]))
 
     # then the events on either side of it are built in runs, and it is left alone for graphql-core, in order
     assert [type(run) for run in runs] == [PlannedEvents, type(second), PlannedEvents]
@@ -229,7 +278,9 @@ async def test_a_batch_is_sent_message_by_message_where_the_server_is_not_uvicor
     adapter = TextFrameWebSocket(None, socket, socket)  # type: ignore[arg-type]  # (the view is not used to send)
 
     # when a batch's messages are sent
-    await adapter.send_all_json([{"id": "1", "type": "next", "payload": {"data": {"n": n, "é": "ü"}}} for n in (1, 2)])
+    await adapter.send_all_json(
+        [dumps({"id": "1", "type": "next", "payload": {"data": {"n": n, "é": "ü"}}}) for n in (1, 2)]
+    )
 
     # then each went as its own text message, in order, as `send_json` sends one
     assert sent[1:] == [
@@ -271,7 +322,7 @@ async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_pla
     assert made == sources
     assert second.items == first.items
     assert third.items == first.items[1:]
-    assert [data for _, _, data in first.items] == [plan.data(event) for event in sources]
+    assert [built.data if built else None for _, _, built in first.items] == [plan.data(event) for event in sources]
     # and another burst, or a socket's own read (no burst), makes its own
     made_events(plan, sources, make, burst=("promotion:1:events", "2-0"))
     made_events(plan, sources, make)
@@ -282,9 +333,7 @@ async def test_the_end_of_a_promotion_is_read_once_for_every_socket_following_it
     gql: GraphQLClient, jobs: JobRunner, settings: Settings, live_server: str, sql_statements: StatementCounter
 ) -> None:
     # given three sockets following one promotion (one burst, then its end), each in with its snapshot
-    await shop_pipeline(gql, production=APPS)
-    await deploy(gql, app="shop-staging")
-    await jobs.drain()
+    await _staging_deployed(gql, jobs)
     promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
     async with AsyncExitStack() as stack:
         sockets = []

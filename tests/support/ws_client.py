@@ -98,6 +98,9 @@ async def init(ws: Any, payload: dict[str, Any] | None) -> None:
     await ws.send(json.dumps({"type": "connection_init", **({"payload": payload} if payload is not None else {})}))
 
 
-async def start(ws: Any, protocol: str, query: str, variables: dict[str, Any] | None = None) -> None:
+async def start(
+    ws: Any, protocol: str, query: str, variables: dict[str, Any] | None = None, *, operation_id: str = "1"
+) -> None:
     kind = "subscribe" if protocol == TRANSPORT_WS else "start"
-    await ws.send(json.dumps({"id": "1", "type": kind, "payload": {"query": query, "variables": variables or {}}}))
+    payload = {"query": query, "variables": variables or {}}
+    await ws.send(json.dumps({"id": operation_id, "type": kind, "payload": payload}))

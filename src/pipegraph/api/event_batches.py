@@ -29,6 +29,7 @@ from graphql import ExecutionResult
 from pipegraph.api.burst_share import BurstShare
 from pipegraph.api.context import Info
 from pipegraph.api.event_plans import EventPlan, event_plan
+from pipegraph.api.json_output import dumps
 from pipegraph.reads.executor import CompiledReadsExecutionContext
 
 R = TypeVar("R")
@@ -37,16 +38,36 @@ T = TypeVar("T")
 W = TypeVar("W")
 
 
-class PlannedEvents:
-    """Consecutive events of one subscription, each as its result's finished `data`."""
+class Built:
+    """A planned event's finished `data`, and its JSON once a socket sends it: with the event, both are made once for
+    every socket it is sent to (`made_events`), each of which only puts its own message around the JSON."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "_json")
 
-    def __init__(self, data: list[dict[str, Any]]) -> None:
+    def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = dumps(self.data)
+        return self._json
+
+
+class PlannedEvents:
+    """Consecutive events of one subscription, each built: its result's finished `data`."""
+
+    __slots__ = ("events",)
+
+    def __init__(self, events: list[Built]) -> None:
+        self.events = events
+
+    @property
+    def data(self) -> list[dict[str, Any]]:
+        return [event.data for event in self.events]
 
     def __repr__(self) -> str:
-        return f"PlannedEvents({len(self.data)} events)"
+        return f"PlannedEvents({len(self.events)} events)"
 
 
 @dataclass(frozen=True)
@@ -54,12 +75,12 @@ class Prepared(Generic[S, T]):
     """A batch's events, built where planned, each with what it was made from: built before it is known which the
     viewer sees (while that is read), and sent for those it sees."""
 
-    items: list[tuple[S, T, dict[str, Any] | None]]
+    items: list[tuple[S, T, Built | None]]
 
     def events(self, seen: Callable[[S], bool]) -> Iterator[T]:
         """What the subscription yields for the events whose source the viewer sees: PlannedEvents for each run of
         built ones, and any other on its own, in the events' order."""
-        return planned_runs((event, data) for source, event, data in self.items if seen(source))
+        return planned_runs((event, built) for source, event, built in self.items if seen(source))
 
 
 def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T], *, burst: object | None = None) -> Prepared[S, T]:
@@ -74,8 +95,8 @@ def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T], *, burst: 
 
 
 # What each source was made into, by the source's id: the source (kept, so that its id stays its own), its event and
-# the event's data.
-Made = dict[int, tuple[S, T, dict[str, Any] | None]]
+# the event built.
+Made = dict[int, tuple[S, T, Built | None]]
 # Each burst's events as made for each plan, for every socket following the stream with that selection: a thousand
 # sockets on one promotion made a 50-target burst's 250 events a thousand times, though a planned selection's data
 # depends on the event alone (plain values: no resolver, no argument). Whom each event is sent to stays each socket's
@@ -88,12 +109,13 @@ def made_events(
 ) -> Prepared[S, T]:
     """`prepare`'s events for a plan (None: not planned)."""
     made: Made[S, T] = _made.made((plan, burst), dict) if plan is not None and burst is not None else {}
-    items: list[tuple[S, T, dict[str, Any] | None]] = []
+    items: list[tuple[S, T, Built | None]] = []
     for source in sources:
         item = made.get(id(source))
         if item is None or item[0] is not source:
             event = make(source)
-            item = made[id(source)] = (source, event, plan.data(event) if plan is not None else None)
+            data = plan.data(event) if plan is not None else None
+            item = made[id(source)] = (source, event, None if data is None else Built(data))
         items.append(item)
     return Prepared(items)
 
@@ -110,21 +132,21 @@ async def while_reading(read: Coroutine[Any, Any, R], work: Callable[[], W]) -> 
         task.cancel()  # only matters when the work failed or this was cancelled: a finished task ignores it
 
 
-def planned_runs(events: Iterable[tuple[T, dict[str, Any] | None]]) -> Iterator[T]:
-    """Each run of built events (an event and its data) as one PlannedEvents, and any event not built (data None: left
-    to graphql-core) on its own, in the events' order."""
-    built: list[dict[str, Any]] = []
-    for event, data in events:
-        if data is not None:
-            built.append(data)
+def planned_runs(events: Iterable[tuple[T, Built | None]]) -> Iterator[T]:
+    """Each run of built events (an event, and what it was built into) as one PlannedEvents, and any event not built
+    (None: left to graphql-core) on its own, in the events' order."""
+    run: list[Built] = []
+    for event, built in events:
+        if built is not None:
+            run.append(built)
             continue
-        if built:
+        if run:
             # A batch stands in for its events: EventBatchesExecutionContext and the handler unpack it.
-            yield cast(T, PlannedEvents(built))
-            built = []
+            yield cast(T, PlannedEvents(run))
+            run = []
         yield event
-    if built:
-        yield cast(T, PlannedEvents(built))
+    if run:
+        yield cast(T, PlannedEvents(run))
 
 
 class EventBatchesExecutionContext(CompiledReadsExecutionContext):

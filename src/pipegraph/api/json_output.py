@@ -38,14 +38,17 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
     stay text frames."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        await self._send_text(dumps(message))
+
+    async def _send_text(self, text: bytes) -> None:
         try:
-            await self.ws.send_text(dumps(message).decode())
+            await self.ws.send_text(text.decode())
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
-    async def send_all_json(self, messages: Iterable[Mapping[str, object]]) -> None:
-        """Several messages, as `send_json` sends each, written to the socket at once where the server is uvicorn's
-        websockets protocol (what `pipegraph serve` runs).
+    async def send_all_json(self, messages: Iterable[bytes]) -> None:
+        """Several messages, each already its JSON text (`dumps`), as `send_json` sends each, written to the socket at
+        once where the server is uvicorn's websockets protocol (what `pipegraph serve` runs).
 
         ASGI sends one message at a time, each a write to the socket that wakes its reader: a 50-target burst's 250
         events cost 250 of them, most of what the API spent on the burst once its events were built. Here the
@@ -58,19 +61,36 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
             await protocol.writable.wait()
         if protocol is None or not protocol.handshake_complete or protocol.close_sent or protocol.initial_response:
             for message in messages:
-                await self.send_json(message)  # (uvicorn's `send` says what is wrong with a socket closing)
+                await self._send_text(message)  # (uvicorn's `send` says what is wrong with a socket closing)
             return
         conn = protocol.conn
         if conn.state is not State.OPEN:  # the client closed: as uvicorn's `send` and starlette make of it
             raise WebSocketDisconnected
         if conn.extensions:  # (a compression uvicorn was told to offer: the connection's own frames)
             for message in messages:
-                conn.send_text(dumps(message))
+                conn.send_text(message)
             frames = conn.data_to_send()
         else:  # whatever the connection had queued (a pong) first
-            frames = [*conn.data_to_send(), *(unmasked_text_frame(dumps(message)) for message in messages)]
+            frames = [*conn.data_to_send(), *(unmasked_text_frame(message) for message in messages)]
         protocol.transport.write(b"".join(frames))
         logger.debug("%d messages written to the socket at once", len(frames))
+
+
+# Stands for a message's data while the rest of it is written: a string no JSON of ours holds, but where a client's
+# own subscription id does (`around_data` then declines).
+_DATA_SLOT = "\x00pipegraph:data\x00"
+_DATA_SLOT_JSON = dumps(_DATA_SLOT)
+
+
+def around_data(message: Mapping[str, object], payload: Mapping[str, object]) -> tuple[bytes, bytes] | None:
+    """The JSON text of `message` with `payload` as its payload, before and after the payload's `data`: with a data's
+    own JSON text in between, the text `dumps` writes for the whole (orjson writes keys in order, with no space). None
+    when the message holds the stand-in elsewhere too."""
+    text = dumps({**message, "payload": {**payload, "data": _DATA_SLOT}})
+    if text.count(_DATA_SLOT_JSON) != 1:
+        return None
+    before, _, after = text.partition(_DATA_SLOT_JSON)
+    return before, after
 
 
 _FIN_TEXT = 0x81  # a whole message (FIN) of text

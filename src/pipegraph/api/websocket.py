@@ -7,8 +7,9 @@ it delivers its next event. While the process hears access notices (api/live_acc
 a notice closes the socket at once; otherwise, and once per socket before it relies on them, it reads the database.
 
 A batch of planned events (api/event_batches.py) reaches `send_message` as one result: it is checked once, like one
-event, and written as one message per event, the same messages as one result each, in one write to the socket where
-the server allows it (api/json_output.py); a revocation heard while it is written stops it there.
+event, and written as one message per event, the same messages as one result each (each event's JSON, made once for
+every socket, in the socket's own message around it), in one write to the socket where the server allows it
+(api/json_output.py); a revocation heard while it is written stops it there.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pipegraph.accounts.service import is_live, now
 from pipegraph.accounts.sessions import live_sessions
 from pipegraph.api.context import Context
 from pipegraph.api.event_batches import PlannedEvents
+from pipegraph.api.json_output import around_data, dumps
 
 REVOKED_CLOSE_CODE = 4401
 REVOKED_REASON = "API token revoked"  # or the browser session ended: the same close, the same reason to reconnect
@@ -56,12 +58,16 @@ class _TokenGuard:
         if type(batch) is not PlannedEvents:
             await self.websocket.send_json(message)
             return
-        # Built as they are written, and none once revoked meanwhile: a notice heard while a write waited (uvicorn's
-        # protocol takes them all in one write, with no wait in between).
-        messages = (
-            {**message, "payload": {**payload, "data": data}} for data in batch.data if not self._closed_for_revocation
-        )
-        await self.websocket.send_all_json(messages)
+        # Each event's JSON (made once for every socket it goes to) in this socket's message around it. Written as
+        # they are made, and none once revoked meanwhile: a notice heard while a write waited (uvicorn's protocol
+        # takes them all in one write, with no wait in between).
+        around = around_data(message, payload)
+        if around is None:  # (a subscription id holding the stand-in for the data: each message written whole)
+            texts = (dumps({**message, "payload": {**payload, "data": data}}) for data in batch.data)
+        else:
+            before, after = around
+            texts = (before + event.json() + after for event in batch.events)
+        await self.websocket.send_all_json(text for text in texts if not self._closed_for_revocation)
 
     def credential(self) -> tuple[int | None, int | None]:
         return self.context.token_id, self.context.session_id
