@@ -7,7 +7,7 @@ statement is ours, written for both dialects.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -27,6 +27,13 @@ def marks(connection: BaseDBAsyncClient) -> Iterator[str]:
 
 def in_list(mark: Iterator[str], count: int) -> str:
     return "(" + ", ".join(next(mark) for _ in range(count)) + ")"
+
+
+def literal_ids(ids: Iterable[int]) -> str:
+    """The ids as integer literals for `IN (…)` (NULL when none: it matches nothing), where bound values would not do:
+    one statement for any number of keys, or one the database plans for its very ids. Only integers are written (each
+    converted here), so nothing else can reach the statement."""
+    return ",".join(str(int(key)) for key in ids) or "NULL"
 
 
 async def insert_copies(

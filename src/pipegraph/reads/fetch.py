@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from tortoise.connection import connections
 
+from pipegraph.core.bulk import literal_ids
 from pipegraph.reads.plan import AppsPlan, EitherPlan, JoinPlan, LeafPlan, ObjectPlan, PagePlan, RulePlan, StagesPlan
 from pipegraph.reads.shapes import APP, PIPELINE, TABLES, THROUGH, Join, Table
 
@@ -254,11 +255,6 @@ def _row_function(shape: Shape) -> RowFunction:
     return built
 
 
-def _ids(ids: Iterable[int]) -> str:
-    # Only integers are interpolated (converted here): one statement for any number of keys, injection-free.
-    return ",".join(str(int(key)) for key in ids) or "NULL"
-
-
 def _pipelines_prepared(plans: Sequence[ObjectPlan]) -> tuple[Prepared, bool]:
     def make(postgres: bool) -> Prepared:
         pipeline_needs, app_needs = Needs(PIPELINE), Needs(APP)
@@ -313,7 +309,7 @@ async def pipelines(plans: list[ObjectPlan], *, name: str | None = None, ids: Se
     if name is not None:
         where, values = f'p."name" = {_placeholder(postgres, 1)}', [name]
     else:
-        where, values = f'p."id" IN ({_ids(ids)})', []
+        where, values = f'p."id" IN ({literal_ids(ids)})', []
     return _pipeline_rows(prepared, await _rows(prepared.head, where, 'p."id", c."id"', values))
 
 
@@ -364,7 +360,7 @@ async def apps(plans: list[ObjectPlan], *, name: str | None = None, ids: Sequenc
     if name is not None:
         where, values = f'a."name" = {_placeholder(postgres, 1)}', [name]
     else:
-        where, values = f'a."id" IN ({_ids(ids)})', []
+        where, values = f'a."id" IN ({literal_ids(ids)})', []
     return [row for row_values in await _rows(prepared.head, where, 'a."id"', values) if (row := build(row_values))]
 
 
@@ -397,7 +393,7 @@ async def pages(plan: PagePlan, parent_ids: Sequence[int]) -> dict[int, list[Row
 
     prepared, _ = _prepare("pages", [plan], make)
     build, (parent_index,) = prepared.readers[0].row, prepared.indexes
-    where = f"parent.id IN ({_ids(parent_ids)})"
+    where = f"parent.id IN ({literal_ids(parent_ids)})"
     found: dict[int, list[Any]] = {parent_id: [] for parent_id in parent_ids}
     order = f'r."{page.parent}", r."{page.order}" DESC'
     # The rows come by parent: its list is looked up when the parent changes, not for every row.
@@ -420,6 +416,6 @@ async def nodes(plan: ObjectPlan, ids: Sequence[int], through: Join | None = Non
     statement = Statement()
     reader = statement.read(needs, "n")
     head = statement.head(f"{needs.table.name} n")
-    found = await _rows(head, f'n."id" IN ({_ids(ids)})', 'n."id"', statement.values)
+    found = await _rows(head, f'n."id" IN ({literal_ids(ids)})', 'n."id"', statement.values)
     build = reader.row
     return [row for values in found if (row := build(values))]
