@@ -19,7 +19,10 @@ What limits it (measured on one machine, see the commit that last changed this f
   releases (measured against the same table without them).
 - The same fan-out into apps that each have TARGET_HISTORY earlier releases: whether an app has a release pending
   was a walk through all of its releases, and made 50 such targets 2.5-4 times one (82-154 ms); the index of
-  pending releases (migration 0017) makes history cost nothing.
+  pending releases (migration 0017) makes history cost nothing. Unsetting the apps' current releases then took
+  5-36 ms more in some rounds, growing with the table: PostgreSQL ran it with a plan made for any values while the
+  table was small (a sequential scan), kept as long as the table's statistics did not change (autovacuum is off on
+  these machines). That statement now binds no value (promotions/batch.py), and is planned for its apps each time.
 - With a release phase each target is still its own job: the subprocess dominates and targets overlap (up to
   `max_jobs` per worker), so 50 targets take about the time of one plus each target's bookkeeping.
 - Event latency is the time from a target's write (its `updatedAt`, taken just before the batch's last UPDATE and its
