@@ -7,13 +7,12 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from pipegraph.access.rights import Rights
 from pipegraph.api.context import Info
 from pipegraph.api.event_batches import prepare, while_reading
 from pipegraph.api.subscriptions import app_log_lines, row_key, stream_hub
 from pipegraph.apps.types import sees_apps
 from pipegraph.core.errors import NotFound
-from pipegraph.pipelines.live_view import PipelineView, pipeline_view
+from pipegraph.pipelines.live_view import pipeline_view
 from pipegraph.promotions.loaders import promotion_by_id
 from pipegraph.promotions.models import PromotionTarget
 from pipegraph.promotions.progress import follow_promotion
@@ -24,8 +23,8 @@ from pipegraph.releases.types import ReleaseLogLineType
 from pipegraph.streams.promotion import TargetState
 
 
-def _sees_target(view: PipelineView, rights: Rights, target: PromotionTarget | TargetState) -> bool:
-    return view.sees_app(rights, target.app_id)
+def _sees_target(seen_apps: frozenset[int], target: PromotionTarget | TargetState) -> bool:
+    return target.app_id in seen_apps
 
 
 @strawberry.type
@@ -52,11 +51,13 @@ class PromotionSubscriptions:
                 pipeline_view(promotion.pipeline_id, changes.delivery),
                 partial(prepare, info, changes.targets, PromotionProgressType.from_model, burst=changes.delivery),
             )
-            await view.include(target.app_id for target in changes.targets)
+            app_ids = [target.app_id for target in changes.targets]
+            await view.include(app_ids)
             rights = await info.context.access.rights()
             if not view.sees_pipeline(rights):
                 raise NotFound("promotion", promotion_id, field="id")
-            for event in batch.events(partial(_sees_target, view, rights)):
+            seen = view.seen_among(rights, app_ids)
+            for event in batch.events(partial(_sees_target, seen)):
                 yield event
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
