@@ -323,6 +323,10 @@ async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_pla
     assert second.items == first.items
     assert third.items == first.items[1:]
     assert [built.data if built else None for _, _, built in first.items] == [plan.data(event) for event in sources]
+    # and each event's JSON, made for the first socket to send it, is the very text the others send
+    jsons = [[built.json() for _, _, built in prepared.items if built] for prepared in (first, second, third)]
+    assert all(a is b for a, b in zip(jsons[0], jsons[1], strict=True))
+    assert all(a is b for a, b in zip(jsons[0][1:], jsons[2], strict=True))
     # and another burst, or a socket's own read (no burst), makes its own
     made_events(plan, sources, make, burst=("promotion:1:events", "2-0"))
     made_events(plan, sources, make)
