@@ -510,10 +510,14 @@ async def latency(
         f"subscription was open\n  ({rounds - dropped} rounds counted, {dropped} dropped because a target was worked "
         f"before the subscription was open; {(rounds - dropped) * targets * sockets} snapshot messages not counted)"
     )
-    print(
-        f"  worker's write -> receipt  p50 {_p(total, 0.5):6.1f} ms  p99 {p99:6.1f} ms  "
-        f"(aim: p99 <= {EVENT_P99_AIM_MS} ms, ratio p99/aim {p99 / EVENT_P99_AIM_MS:.2f})"
+    # The aim is one subscriber's, as this bench measured it when the aim was set; with many sockets each burst is
+    # also sent to every other one first, in turn: measured, shown, but not held to it.
+    aim = (
+        f"aim: p99 <= {EVENT_P99_AIM_MS} ms, ratio p99/aim {p99 / EVENT_P99_AIM_MS:.2f}"
+        if sockets == 1
+        else f"no aim: {EVENT_P99_AIM_MS} ms is one subscriber's, above"
     )
+    print(f"  worker's write -> receipt  p50 {_p(total, 0.5):6.1f} ms  p99 {p99:6.1f} ms  ({aim})")
     if worker_side:
         print(
             f"  write -> XADD   (worker)   p50 {_p(worker_side, 0.5):6.1f} ms  p99 {_p(worker_side, 0.99):6.1f} ms\n"
