@@ -10,6 +10,7 @@ import logging
 from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 from starlette.websockets import WebSocket
@@ -26,6 +27,7 @@ from tests.support.jobs import JobRunner
 from tests.support.promotion_scene import deploy_release_script, promote, shop_pipeline
 from tests.support.sandbox import expected_log
 from tests.support.sql import StatementCounter
+from tests.support.team_scene import actor
 from tests.support.ws_client import LEGACY_WS, PATIENCE_SECONDS, TRANSPORT_WS, connect, init, receive, start, text_frame
 from tests.test_event_plans import _events
 
@@ -293,12 +295,12 @@ async def test_a_batch_is_sent_message_by_message_where_the_server_is_not_uvicor
 def test_a_burst_frame_is_the_one_the_websocket_library_makes(length: int) -> None:
     from websockets.frames import Frame, Opcode
 
-    from pipegraph.api.json_output import unmasked_text_frame
+    from pipegraph.api.json_output import text_frame_header
 
     # given a message's text at each length the frame's header writes differently (RFC 6455, 5.2)
     payload = b"x" * length
     # then its frame is byte for byte what the websockets library's server side sends for it
-    assert unmasked_text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+    assert text_frame_header(length) + payload == Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
 
 
 async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_planned_selection(database: str) -> None:
@@ -322,6 +324,14 @@ async def test_a_burst_s_events_are_made_once_for_every_socket_with_the_same_pla
     assert made == sources
     assert second.items == first.items
     assert third.items == first.items[1:]
+    # and a socket asking for the very same sources is handed the very batch, to send whole where it sees them all
+    assert second is first
+    assert third is not first
+    assert [run.events for run in first.events()] == [[built for _, _, built in first.items]]
+    assert all(a is b for a, b in zip(first.events(), second.events(), strict=True))
+    assert [run.events for run in third.events(lambda source: source is not sources[-1])] == [
+        [built for _, _, built in third.items[:-1]]
+    ]
     assert [built.data if built else None for _, _, built in first.items] == [plan.data(event) for event in sources]
     # and each event's JSON, made for the first socket to send it, is the very text the others send
     jsons = [[built.json() for _, _, built in prepared.items if built] for prepared in (first, second, third)]
@@ -366,3 +376,59 @@ async def test_the_end_of_a_promotion_is_read_once_for_every_socket_following_it
         and 'ORDER BY "id" ASC' in statement
     ]
     assert len(snapshots) == 1, snapshots
+
+
+ADD_COLLABORATOR = """
+mutation($input: AddAppCollaboratorInput!) { addAppCollaborator(input: $input) { userErrors { code } } }"""
+
+
+@pytest.mark.parametrize("bob_first", [True, False])
+async def test_a_shared_burst_goes_whole_to_whoever_sees_every_target_and_in_part_to_whoever_sees_some(
+    gql: GraphQLClient,
+    client: httpx.AsyncClient,
+    jobs: JobRunner,
+    settings: Settings,
+    live_server: str,
+    bob_first: bool,
+) -> None:
+    # given bob, who sees the pipeline only as a collaborator on one of its six production apps
+    await _staging_deployed(gql, jobs)
+    bob = await actor(client, "bob@example.com")
+    added = await gql(ADD_COLLABORATOR, {"input": {"app": APPS[0], "user": "bob@example.com", "permissions": ["VIEW"]}})
+    assert added["addAppCollaborator"]["userErrors"] == []
+    promotion_id = (await promote(gql, source="shop-staging"))["promotion"]["id"]
+
+    # when he and the owner follow the promotion with the same planned selection (one burst, made once for both),
+    # each in with a snapshot of what they see
+    viewers = [(bob, 1), (gql, len(APPS))]
+    async with AsyncExitStack() as stack:
+        sockets = []
+        for viewer, seen in viewers if bob_first else viewers[::-1]:
+            ws = await stack.enter_async_context(connect(live_server, TRANSPORT_WS))
+            await init(ws, {"Authorization": f"Bearer {viewer.actor.token}"})
+            assert (await receive(ws))["type"] == "connection_ack"
+            await start(ws, TRANSPORT_WS, PLANNED, {"id": promotion_id})
+            async with asyncio.timeout(PATIENCE_SECONDS):
+                [text_frame(await ws.recv()) for _ in range(seen)]
+            sockets.append((viewer, ws))
+        async with in_process_worker(settings):
+            frames = await asyncio.gather(*(_frames_until_complete(ws) for _, ws in sockets))
+
+    # then the owner got every target's five changes, and bob only those of his app's target, the same messages
+    got_by = {
+        viewer: [json.loads(frame) for frame in got[:-1]] for (viewer, _), got in zip(sockets, frames, strict=True)
+    }
+    targets_of = {
+        viewer: {message["payload"]["data"]["promotionProgress"]["target"]["id"] for message in messages}
+        for viewer, messages in got_by.items()
+    }
+    assert len(targets_of[gql]) == len(APPS)
+    assert len(got_by[gql]) == len(APPS) * 5
+    assert len(targets_of[bob]) == 1
+    assert targets_of[bob] < targets_of[gql]
+    (bob_target,) = targets_of[bob]
+    assert got_by[bob] == [
+        message
+        for message in got_by[gql]
+        if message["payload"]["data"]["promotionProgress"]["target"]["id"] == bob_target
+    ]

@@ -20,8 +20,10 @@ are sent to it (`Prepared.events`).
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 
 from graphql import ExecutionResult
@@ -77,10 +79,18 @@ class Prepared(Generic[S, T]):
 
     items: list[tuple[S, T, Built | None]]
 
-    def events(self, seen: Callable[[S], bool]) -> Iterator[T]:
-        """What the subscription yields for the events whose source the viewer sees: PlannedEvents for each run of
-        built ones, and any other on its own, in the events' order."""
+    def events(self, seen: Callable[[S], bool] | None = None) -> Iterator[T]:
+        """What the subscription yields for the events whose source the viewer sees (None: every one): PlannedEvents
+        for each run of built ones, and any other on its own, in the events' order."""
+        if seen is None:
+            return iter(self._every)
         return planned_runs((event, built) for source, event, built in self.items if seen(source))
+
+    @cached_property
+    def _every(self) -> list[T]:
+        # The same for every socket that sees the whole batch (most do), and made once for all of them where the
+        # batch is shared (`made_events`).
+        return list(planned_runs((event, built) for _, event, built in self.items))
 
 
 def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T], *, burst: object | None = None) -> Prepared[S, T]:
@@ -94,30 +104,49 @@ def prepare(info: Info, sources: Iterable[S], make: Callable[[S], T], *, burst: 
     return made_events(plan, sources, make, burst=burst)
 
 
-# What each source was made into, by the source's id: the source (kept, so that its id stays its own), its event and
-# the event built.
-Made = dict[int, tuple[S, T, Built | None]]
+@dataclass
+class _Made(Generic[S, T]):
+    """A burst's events as made for one plan: what each source was made into, by the source's id (the source is
+    kept, so that its id stays its own), and the last batch prepared from them."""
+
+    items: dict[int, tuple[S, T, Built | None]] = field(default_factory=dict)
+    # The sources a socket last asked for, and what they were prepared into: every socket that had seen none of the
+    # burst before asks for the very same ones, and is handed the same Prepared.
+    last: tuple[list[S], Prepared[S, T]] | None = None
+
+    def prepared(self, sources: list[S], plan: EventPlan | None, make: Callable[[S], T]) -> Prepared[S, T]:
+        if self.last is not None and _same_objects(self.last[0], sources):
+            return self.last[1]
+        items: list[tuple[S, T, Built | None]] = []
+        for source in sources:
+            item = self.items.get(id(source))
+            if item is None or item[0] is not source:
+                event = make(source)
+                data = plan.data(event) if plan is not None else None
+                item = self.items[id(source)] = (source, event, None if data is None else Built(data))
+            items.append(item)
+        prepared = Prepared(items)
+        self.last = (sources, prepared)
+        return prepared
+
+
+def _same_objects(these: list[Any], those: list[Any]) -> bool:
+    return len(these) == len(those) and all(map(operator.is_, these, those))
+
+
 # Each burst's events as made for each plan, for every socket following the stream with that selection: a thousand
 # sockets on one promotion made a 50-target burst's 250 events a thousand times, though a planned selection's data
 # depends on the event alone (plain values: no resolver, no argument). Whom each event is sent to stays each socket's
 # own decision (`Prepared.events`).
-_made: BurstShare[Made[Any, Any]] = BurstShare()
+_made: BurstShare[_Made[Any, Any]] = BurstShare()
 
 
 def made_events(
     plan: EventPlan | None, sources: Iterable[S], make: Callable[[S], T], *, burst: object | None = None
 ) -> Prepared[S, T]:
     """`prepare`'s events for a plan (None: not planned)."""
-    made: Made[S, T] = _made.made((plan, burst), dict) if plan is not None and burst is not None else {}
-    items: list[tuple[S, T, Built | None]] = []
-    for source in sources:
-        item = made.get(id(source))
-        if item is None or item[0] is not source:
-            event = make(source)
-            data = plan.data(event) if plan is not None else None
-            item = made[id(source)] = (source, event, None if data is None else Built(data))
-        items.append(item)
-    return Prepared(items)
+    made: _Made[S, T] = _made.made((plan, burst), _Made) if plan is not None and burst is not None else _Made()
+    return made.prepared(list(sources), plan, make)
 
 
 async def while_reading(read: Coroutine[Any, Any, R], work: Callable[[], W]) -> tuple[R, W]:

@@ -46,34 +46,43 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
-    async def send_all_json(self, messages: Iterable[bytes]) -> None:
-        """Several messages, each already its JSON text (`dumps`), as `send_json` sends each, written to the socket at
-        once where the server is uvicorn's websockets protocol (what `pipegraph serve` runs).
+    async def send_all_json(self, messages: Iterable[bytes], *, around: tuple[bytes, bytes] = (b"", b"")) -> None:
+        """Several messages, each already its JSON text (`dumps`), or the middle of it (`around`: the same text
+        before and after each), as `send_json` sends each, written to the socket at once where the server is
+        uvicorn's websockets protocol (what `pipegraph serve` runs).
 
         ASGI sends one message at a time, each a write to the socket that wakes its reader: a 50-target burst's 250
         events cost 250 of them, most of what the API spent on the burst once its events were built. Here the
-        frames are made as the connection's own protocol makes them (`unmasked_text_frame`), in order, and written
-        together, after the same wait for the socket to take more that uvicorn's `send` makes. Anything else (another
-        server, a socket closing) sends them one by one, as ASGI does.
+        frames are made as the connection's own protocol makes them (`text_frame_header`), in order, and written
+        together, after the same wait for the socket to take more that uvicorn's `send` makes: each message's parts
+        are copied once, into that write. Anything else (another server, a socket closing) sends them one by one,
+        as ASGI does.
         """
+        before, after = around
         protocol = _uvicorn_protocol(self.ws)
         if protocol is not None:
             await protocol.writable.wait()
         if protocol is None or not protocol.handshake_complete or protocol.close_sent or protocol.initial_response:
-            for message in messages:
-                await self._send_text(message)  # (uvicorn's `send` says what is wrong with a socket closing)
+            for message in messages:  # (uvicorn's `send` says what is wrong with a socket closing)
+                await self._send_text(before + message + after)
             return
         conn = protocol.conn
         if conn.state is not State.OPEN:  # the client closed: as uvicorn's `send` and starlette make of it
             raise WebSocketDisconnected
+        sent = 0
         if conn.extensions:  # (a compression uvicorn was told to offer: the connection's own frames)
             for message in messages:
-                conn.send_text(message)
+                conn.send_text(before + message + after)
+                sent += 1
             frames = conn.data_to_send()
         else:  # whatever the connection had queued (a pong) first
-            frames = [*conn.data_to_send(), *(unmasked_text_frame(message) for message in messages)]
+            frames = conn.data_to_send()
+            fixed = len(before) + len(after)
+            for message in messages:
+                frames += (text_frame_header(fixed + len(message)), before, message, after)
+                sent += 1
         protocol.transport.write(b"".join(frames))
-        logger.debug("%d messages written to the socket at once", len(frames))
+        logger.debug("%d messages written to the socket at once", sent)
 
 
 # Stands for a message's data while the rest of it is written: a string no JSON of ours holds, but where a client's
@@ -96,15 +105,19 @@ def around_data(message: Mapping[str, object], payload: Mapping[str, object]) ->
 _FIN_TEXT = 0x81  # a whole message (FIN) of text
 
 
-def unmasked_text_frame(payload: bytes) -> bytes:
-    """A server's unmasked text frame without extensions (RFC 6455, 5.2): what the connection's `send_text` writes,
-    without building a Frame for it (two microseconds, for each of a burst's 250 events)."""
-    length = len(payload)
+_MEDIUM_HEADER = struct.Struct("!BBH").pack
+_LONG_HEADER = struct.Struct("!BBQ").pack
+
+
+def text_frame_header(length: int) -> bytes:
+    """The header of a server's unmasked text frame without extensions, for a message of `length` bytes (RFC 6455,
+    5.2): with the message after it, what the connection's `send_text` writes, without building a Frame for it (two
+    microseconds, for each of a burst's 250 events)."""
     if length < 126:
-        return bytes((_FIN_TEXT, length)) + payload
+        return bytes((_FIN_TEXT, length))
     if length < 1 << 16:
-        return struct.pack("!BBH", _FIN_TEXT, 126, length) + payload
-    return struct.pack("!BBQ", _FIN_TEXT, 127, length) + payload
+        return _MEDIUM_HEADER(_FIN_TEXT, 126, length)
+    return _LONG_HEADER(_FIN_TEXT, 127, length)
 
 
 def _uvicorn_protocol(socket: WebSocket) -> WebSocketsSansIOProtocol | None:

@@ -56,7 +56,7 @@ async def lines_while_visible(
             raise missing
         numbered = [make(number + offset, line) for offset, line in enumerate(lines, start=1)]
         number += len(lines)
-        for event in prepare(info, numbered, _same).events(_always):
+        for event in prepare(info, numbered, _same).events():
             yield event
 
 
@@ -73,7 +73,3 @@ async def _sees_app(info: Info, app_id: int) -> bool:
 
 def _same(event: T) -> T:
     return event
-
-
-def _always(_: object) -> bool:
-    return True

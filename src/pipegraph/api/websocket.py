@@ -63,11 +63,11 @@ class _TokenGuard:
         # takes them all in one write, with no wait in between).
         around = around_data(message, payload)
         if around is None:  # (a subscription id holding the stand-in for the data: each message written whole)
-            texts = (dumps({**message, "payload": {**payload, "data": data}}) for data in batch.data)
-        else:
-            before, after = around
-            texts = (before + event.json() + after for event in batch.events)
-        await self.websocket.send_all_json(text for text in texts if not self._closed_for_revocation)
+            whole = (dumps({**message, "payload": {**payload, "data": data}}) for data in batch.data)
+            await self.websocket.send_all_json(text for text in whole if not self._closed_for_revocation)
+            return
+        datas = (event.json() for event in batch.events if not self._closed_for_revocation)
+        await self.websocket.send_all_json(datas, around=around)
 
     def credential(self) -> tuple[int | None, int | None]:
         return self.context.token_id, self.context.session_id

@@ -57,7 +57,8 @@ class PromotionSubscriptions:
             if not view.sees_pipeline(rights):
                 raise NotFound("promotion", promotion_id, field="id")
             seen = view.seen_among(rights, app_ids)
-            for event in batch.events(partial(_sees_target, seen)):
+            sees_every_one = len(seen) == len(set(app_ids))
+            for event in batch.events(None if sees_every_one else partial(_sees_target, seen)):
                 yield event
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
