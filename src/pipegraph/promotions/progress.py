@@ -7,8 +7,9 @@ it) the database is read again, so a subscriber can be late or slow, never wrong
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from redis.asyncio import Redis
 
@@ -23,17 +24,26 @@ from pipegraph.streams.promotion import PROMOTION_EVENTS, PromotionCompleted, Ta
 QUIET_STREAM_MS = 5_000
 
 
+# A target's change as the subscriber gets it: the row read (a snapshot) or the stream's state.
+Change = TypeVar("Change", PromotionTarget, TargetState)
+
+
 class _Latest:
     """Which change of each target the subscriber already has."""
 
     def __init__(self) -> None:
         self.sequences: dict[int, int] = {}
 
-    def is_news(self, target: PromotionTarget | TargetState) -> bool:
-        if self.sequences.get(target.id, -1) >= target.sequence:
-            return False
-        self.sequences[target.id] = target.sequence
-        return True
+    def news(self, targets: Iterable[Change]) -> list[Change]:
+        """The changes among `targets` the subscriber does not have yet, in order, now noted as had: one it has, or an
+        older one, is left out. One loop for a whole batch, which every socket runs on each burst's 250 changes."""
+        sequences = self.sequences
+        fresh = []
+        for target in targets:
+            if sequences.get(target.id, -1) < target.sequence:
+                sequences[target.id] = target.sequence
+                fresh.append(target)
+        return fresh
 
 
 async def _snapshot(promotion_id: int) -> tuple[Promotion, list[PromotionTarget]]:
@@ -75,19 +85,16 @@ async def follow_promotion(
     async with hub.follow(PROMOTION_EVENTS, promotion_id) as follower:
         latest = _Latest()
         promotion, targets = await _snapshot(promotion_id)
-        news = [target for target in targets if latest.is_news(target)]
+        news = latest.news(targets)
         if news:
             yield Changes(news)
         while promotion.status != PromotionStatus.COMPLETED:
             events = await follower.read(block_ms=quiet_ms)
             completed = any(isinstance(event, PromotionCompleted) for event in events)
-            changed = [
-                target
-                for event in events
-                if isinstance(event, TargetChanges)
-                for target in event.targets
-                if latest.is_news(target)
-            ]
+            changed: list[TargetState] = []
+            for event in events:
+                if isinstance(event, TargetChanges):
+                    changed += latest.news(event.targets)
             if changed:
                 yield Changes(changed, follower.delivery)
             if completed or not events:
@@ -95,7 +102,7 @@ async def follow_promotion(
                 # one: the database settles both.
                 shared_by = follower.delivery if completed else None  # a quiet stream's read is its own
                 promotion, targets = await _settling_snapshot(promotion_id, shared_by)
-                news = [target for target in targets if latest.is_news(target)]
+                news = latest.news(targets)
                 if news:
                     yield Changes(news)
 
