@@ -279,10 +279,13 @@ async def test_a_batch_is_sent_message_by_message_where_the_server_is_not_uvicor
     await socket.accept()
     adapter = TextFrameWebSocket(None, socket, socket)  # type: ignore[arg-type]  # (the view is not used to send)
 
-    # when a batch's messages are sent
-    await adapter.send_all_json(
-        [dumps({"id": "1", "type": "next", "payload": {"data": {"n": n, "é": "ü"}}}) for n in (1, 2)]
-    )
+    # when a batch's messages are sent, one whole and then, as a planned batch is, the data of each around which the
+    # same message is written
+    await adapter.send_all_json([dumps({"id": "1", "type": "next", "payload": {"data": {"n": 1, "é": "ü"}}})])
+    message = {"id": "1", "type": "next", "payload": {"data": None}}
+    around = around_data(message, message["payload"])
+    assert around is not None
+    await adapter.send_all_json([dumps({"n": 2, "é": "ü"})], around=around)
 
     # then each went as its own text message, in order, as `send_json` sends one
     assert sent[1:] == [
