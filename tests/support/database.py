@@ -37,11 +37,32 @@ def tables_child_first() -> tuple[str, ...]:
     return tuple(model._meta.db_table for model in ordered)
 
 
+# Emptying the tables takes milliseconds. Waiting this long, the TRUNCATE waits for a lock a transaction left open
+# holds: it then fails saying which sessions were in a transaction, while pytest's own timeout (120 s) would only say
+# that the test's set-up hung (seen once: a session of the suite's pool idle in a transaction on `releases`).
+TRUNCATE_PATIENCE_SECONDS = 60
+_OPEN_TRANSACTIONS = """
+SELECT pid, state, now() - xact_start AS open_for, left(query, 300) AS last_query
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+ORDER BY xact_start"""
+
+
 async def truncate_all() -> None:
     conn = connections.get("default")
     tables = tables_child_first()
     if is_postgres():
-        await conn.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        async with conn.acquire_connection() as connection:
+            try:
+                await connection.execute(
+                    f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE", timeout=TRUNCATE_PATIENCE_SECONDS
+                )
+            except TimeoutError:  # (asyncpg cancelled the statement; the connection is usable)
+                sessions = [dict(row) for row in await connection.fetch(_OPEN_TRANSACTIONS)]
+                raise AssertionError(
+                    f"emptying the tables waited {TRUNCATE_PATIENCE_SECONDS} s for a lock; sessions in a transaction: "
+                    f"{sessions}"
+                ) from None
     else:
         for table in tables:
             await conn.execute_script(f"DELETE FROM {table}")
