@@ -11,6 +11,7 @@ the view, so sockets with the same rights decide once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from tortoise.connection import connections
@@ -49,10 +50,10 @@ class PipelineView:
         app = self.others.get(app_id)
         return app is not None and rights.can_view_app(app)
 
-    def seen_among(self, rights: Rights, app_ids: Iterable[int]) -> frozenset[int]:
+    def seen_among(self, rights: Rights, app_ids: AbstractSet[int]) -> frozenset[int]:
         """The apps among `app_ids` the viewer sees (call `include` first): decided once per app, for a batch whose
         events are a few per app."""
-        return frozenset(app_id for app_id in set(app_ids) if self.sees_app(rights, app_id))
+        return frozenset(app_id for app_id in app_ids if self.sees_app(rights, app_id))
 
     def sees_coupled_app(self, rights: Rights, app_id: int) -> bool:
         """Whether the app is in the pipeline and the viewer sees it."""

@@ -51,14 +51,13 @@ class PromotionSubscriptions:
                 pipeline_view(promotion.pipeline_id, changes.delivery),
                 partial(prepare, info, changes.targets, PromotionProgressType.from_model, burst=changes.delivery),
             )
-            app_ids = [target.app_id for target in changes.targets]
+            app_ids = {target.app_id for target in changes.targets}
             await view.include(app_ids)
             rights = await info.context.access.rights()
             if not view.sees_pipeline(rights):
                 raise NotFound("promotion", promotion_id, field="id")
             seen = view.seen_among(rights, app_ids)
-            sees_every_one = len(seen) == len(set(app_ids))
-            for event in batch.events(None if sees_every_one else partial(_sees_target, seen)):
+            for event in batch.events(None if len(seen) == len(app_ids) else partial(_sees_target, seen)):
                 yield event
 
     @strawberry.subscription(description="A release phase's output, line by line, as it runs (or all of it, after).")
